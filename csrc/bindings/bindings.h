@@ -1,0 +1,7 @@
+// One registration function per op family; module.cpp calls them all.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace forgenet::bind {
+void bind_softmax(pybind11::module_& m);
+}  // namespace forgenet::bind

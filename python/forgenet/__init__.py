@@ -1,0 +1,18 @@
+"""forgenet: a Keras-style deep-learning library on hand-written C++ (OpenMP) and CUDA kernels."""
+from forgenet import _C
+
+__version__ = "0.1.0"
+
+
+def set_num_threads(n: int) -> None:
+    """Number of OpenMP threads the CPU kernels use (default: all cores)."""
+    _C.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    return _C.get_num_threads()
+
+
+from forgenet import ops  # noqa: E402
+
+__all__ = ["ops", "set_num_threads", "get_num_threads", "__version__"]

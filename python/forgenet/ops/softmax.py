@@ -1,0 +1,78 @@
+"""Softmax and the fused softmax-cross-entropy (the classifier head's forward and backward in one pass)."""
+from __future__ import annotations
+
+from forgenet.ops._array import as_f32, as_labels, backend
+
+
+def _last_axis(x, axis: int, op: str):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {tuple(x.shape)}")
+    axis %= x.ndim
+    return axis
+
+
+def _xp(x):
+    if type(x).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    import numpy
+
+    return numpy
+
+
+def softmax(x, axis: int = -1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably (max subtracted). NaN rows stay NaN."""
+    x = as_f32("softmax", "x", x)
+    if x.ndim == 0:
+        raise ValueError("softmax: x must have rank >= 1, got a scalar")
+    axis = _last_axis(x, axis, "softmax")
+    mod = backend("softmax", x)
+    if axis == x.ndim - 1:
+        return mod.softmax(x)
+    xp = _xp(x)
+    y = mod.softmax(xp.ascontiguousarray(xp.moveaxis(x, axis, -1)))
+    return xp.moveaxis(y, -1, axis)
+
+
+def softmax_backward(dy, y, axis: int = -1):
+    """Gradient of softmax given its output y: y * (dy - sum(dy * y, axis))."""
+    dy = as_f32("softmax_backward", "dy", dy)
+    y = as_f32("softmax_backward", "y", y)
+    if dy.shape != y.shape:
+        raise ValueError(f"softmax_backward: dy and y must have the same shape, got {tuple(dy.shape)} and {tuple(y.shape)}")
+    if y.ndim == 0:
+        raise ValueError("softmax_backward: y must have rank >= 1, got a scalar")
+    axis = _last_axis(y, axis, "softmax_backward")
+    mod = backend("softmax_backward", dy, y)
+    if axis == y.ndim - 1:
+        return mod.softmax_backward(dy, y)
+    xp = _xp(y)
+    move = lambda a: xp.ascontiguousarray(xp.moveaxis(a, axis, -1))  # noqa: E731
+    return xp.moveaxis(mod.softmax_backward(move(dy), move(y)), -1, axis)
+
+
+def softmax_cross_entropy(logits, target):
+    """Per-sample cross-entropy of softmax(logits) against `target`, and its gradient.
+
+    logits (N, C) float32; target either integer labels (N,) or probabilities (N, C).
+    Returns (loss (N,), grad (N, C)) with grad = softmax(logits) - target: the derivative of each
+    sample's loss with respect to its logits (scale by dloss / N for a mean).
+    """
+    op = "softmax_cross_entropy"
+    logits = as_f32(op, "logits", logits, ndim=2)
+    n, c = logits.shape
+    if c < 1:
+        raise ValueError(f"{op}: logits must have at least one class, got shape {tuple(logits.shape)}")
+    xp = _xp(logits)
+    t = target if type(target).__module__.startswith("cupy") else xp.asarray(target)
+    if t.ndim == 1 and t.dtype.kind in "iu":
+        t = as_labels(op, "labels", t, n, c)
+    elif t.dtype.kind in "iu" or t.ndim != 2:
+        raise ValueError(f"{op}: target must be int labels of shape ({n},) or float32 probabilities of shape {tuple(logits.shape)}, "
+                         f"got {t.dtype} of shape {tuple(t.shape)}")
+    else:
+        t = as_f32(op, "target", t, ndim=2)
+        if t.shape != logits.shape:
+            raise ValueError(f"{op}: target must have the shape of logits {tuple(logits.shape)}, got {tuple(t.shape)}")
+    return backend(op, logits, t).softmax_cross_entropy(logits, t)
