@@ -29,12 +29,13 @@ namespace {
 // Plain C++ micro-kernel (4 x 8, what SSE2 registers hold); also the definition the others match.
 constexpr int GMR = 4, GNR = 8;
 
-void ukernel_generic(int64_t k, const float* __restrict a, const float* __restrict b,
+template <bool ROWS>
+void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
                      float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   float acc[GMR][GNR] = {};
-  for (int64_t p = 0; p < k; ++p, a += GMR, b += GNR)
+  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += GNR)
     for (int i = 0; i < GMR; ++i)
-      for (int j = 0; j < GNR; ++j) acc[i][j] += a[i] * b[j];
+      for (int j = 0; j < GNR; ++j) acc[i][j] += (ROWS ? a[i * sa] : a[i]) * b[j];
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       float& cij = c[i * ldc + j];
@@ -106,9 +107,17 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
                  int64_t ldc) {
   static thread_local Scratch abuf, bbuf;
   const int MR = kr.mr, NR = kr.nr;
-  const int64_t KC = std::min(kr.kc, K);
-  const int64_t NC = std::min(kr.nc, (N + NR - 1) / NR * NR);
-  const int64_t MC = std::min(kr.mc, (M + MR - 1) / MR * MR);
+  static const int64_t dkc = std::getenv("FG_KC") ? std::atoi(std::getenv("FG_KC")) : 0;
+  static const int64_t dnc = std::getenv("FG_NC") ? std::atoi(std::getenv("FG_NC")) : 0;
+  static const int64_t dmc = std::getenv("FG_MC") ? std::atoi(std::getenv("FG_MC")) : 0;
+  const int64_t KC = std::min(dkc ? dkc : kr.kc, K);
+  const int64_t NC = std::min(dnc ? dnc : kr.nc, (N + NR - 1) / NR * NR);
+  const int64_t MC = std::min(dmc ? dmc : kr.mc, (M + MR - 1) / MR * MR);
+  // When C is narrow each A panel meets only a tile or two of B, so packing A would cost about as
+  // much as using it: read full panels of A in place instead (unless rows 4 KiB apart would all
+  // land in one L1 set).
+  static const bool dbg_noinplace = std::getenv("FG_NOINPLACE") != nullptr;
+  const bool in_place = !dbg_noinplace && N <= 2 * NR && lda % 1024 != 0;
   float* ap = abuf.get(MC * KC);
   float* bp = bbuf.get(KC * NC);
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -119,12 +128,24 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
       pack_b(NR, tb, kc, nc, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        pack_a(MR, ta, mc, kc, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, ap);
+        if (!in_place) pack_a(MR, ta, mc, kc, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, ap);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+          const int64_t i = ic + ir;
+          const float* a = ap + ir * kc;
+          int64_t sa = MR;
+          MicroKernel run = kr.run;
+          if (in_place && m == MR) {
+            a = ta ? A + pc * lda + i : A + i * lda + pc;
+            sa = lda;
+            if (!ta) run = kr.run_rows;
+          } else if (in_place) {
+            pack_a(MR, ta, m, kc, ta ? A + pc * lda + i : A + i * lda + pc, lda, ap);
+            a = ap;
+          }
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-            kr.run(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_k, m, n);
+            run(kc, a, sa, bp + jr * kc, C + i * ldc + jc + jr, ldc, alpha, beta_k, m, n);
           }
         }
       }
@@ -143,14 +164,15 @@ inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 }  // namespace
 
 const Kernel& kernel_generic() {
-  static const Kernel k{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic};
+  static const Kernel k{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
+                        ukernel_generic<true>};
   return k;
 }
 
-const Kernel& kernel_for(Isa isa) {
+const Kernel& kernel_for(Isa isa, int64_t n) {
 #if defined(FORGENET_X86)
-  if (isa == Isa::avx512) return kernel_avx512();
-  if (isa == Isa::avx2) return kernel_avx2();
+  if (isa == Isa::avx512) return kernel_avx512(n);
+  if (isa == Isa::avx2) return kernel_avx2(n);
 #endif
   return kernel_generic();
 }
@@ -162,7 +184,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   using namespace gemm;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return scale_c(M, N, beta, C, ldc);
-  const Kernel& kr = kernel_for(best_isa());
+  const Kernel& kr = kernel_for(best_isa(), N);
   const int64_t MR = kr.mr, NR = kr.nr;
 
   // Below ~0.1 MFLOP a fork/join costs more than it saves.

@@ -1,5 +1,5 @@
-// AVX2 micro-kernel: 6 x 16 tile of C in 12 ymm accumulators (+2 for B, 1 broadcast: 15 of 16
-// registers). Edge tiles go through a small stack tile, since AVX2 has no cheap write masks.
+// AVX2 micro-kernels: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
+// wide C, 12 x 8 for narrow C (N <= 8). Edge tiles go through a stack tile: AVX2 has no cheap masks.
 #include <immintrin.h>
 
 #include "cpu/gemm_kernels.h"
@@ -7,47 +7,48 @@
 namespace forgenet::gemm {
 namespace {
 
-constexpr int MR = 6, NR = 16;
-
-void ukernel(int64_t k, const float* __restrict a, const float* __restrict b, float* __restrict c,
-             int64_t ldc, float alpha, float beta, int m, int n) {
-  __m256 acc[MR][2];
-#pragma GCC unroll 6
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+  constexpr int NR = 8 * NV;
+  __m256 acc[MR][NV];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
 
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
-    const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-#pragma GCC unroll 6
+    __m256 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+#pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(a + i);
-      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+      const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
     }
-    a += MR;
+    a += ROWS ? 1 : sa;
     b += NR;
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   if (m == MR && n == NR) {
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
-      __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
-      if (beta != 0.0f) {
-        r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);
-        r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8), r1);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        __m256 r = _mm256_mul_ps(va, acc[i][v]);
+        if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * v), r);
+        _mm256_storeu_ps(ci + 8 * v, r);
       }
-      _mm256_storeu_ps(ci, r0);
-      _mm256_storeu_ps(ci + 8, r1);
     }
     return;
   }
   alignas(32) float tile[MR][NR];
-  for (int i = 0; i < MR; ++i) {
-    _mm256_store_ps(tile[i], _mm256_mul_ps(va, acc[i][0]));
-    _mm256_store_ps(tile[i] + 8, _mm256_mul_ps(va, acc[i][1]));
-  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, _mm256_mul_ps(va, acc[i][v]));
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
       float& cij = c[i * ldc + j];
@@ -57,9 +58,12 @@ void ukernel(int64_t k, const float* __restrict a, const float* __restrict b, fl
 
 }  // namespace
 
-const Kernel& kernel_avx2() {
-  static const Kernel k{"avx2", MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel};
-  return k;
+const Kernel& kernel_avx2(int64_t n) {
+  static const Kernel wide{"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512,
+                           ukernel<6, 2, false>, ukernel<6, 2, true>};
+  static const Kernel narrow{"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512,
+                             ukernel<12, 1, false>, ukernel<12, 1, true>};
+  return n <= 8 ? narrow : wide;
 }
 
 }  // namespace forgenet::gemm

@@ -1,6 +1,7 @@
-// AVX-512 micro-kernel: 12 x 32 tile of C in 24 zmm accumulators. Each k step loads two vectors of B
-// and broadcasts 12 scalars of A into 24 FMAs (Zen4 retires one zmm FMA per cycle, so the two
-// loads + 12 broadcasts per step leave the FMA pipe the bottleneck). Edge tiles use write masks.
+// AVX-512 micro-kernels: MR rows x NV zmm vectors of C in registers — 12 x 32 (24 accumulators) for
+// wide C, 16 x 16 for narrow C (N <= 16, e.g. a conv's input-gradient with few input channels). Each
+// k step loads NV vectors of B and broadcasts MR scalars of A; Zen4 retires one zmm FMA per cycle,
+// so the loads stay off the critical path. Edge tiles use write masks.
 #include <immintrin.h>
 
 #include "cpu/gemm_kernels.h"
@@ -8,63 +9,67 @@
 namespace forgenet::gemm {
 namespace {
 
-constexpr int MR = 12, NR = 32;
-
-void ukernel(int64_t k, const float* __restrict a, const float* __restrict b, float* __restrict c,
-             int64_t ldc, float alpha, float beta, int m, int n) {
-  __m512 acc[MR][2];
-#pragma GCC unroll 12
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+  constexpr int NR = 16 * NV;
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  }
 
 #pragma GCC unroll 2
   for (int64_t p = 0; p < k; ++p) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 12
+    __m512 bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+#pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+      const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
-    a += MR;
+    a += ROWS ? 1 : sa;
     b += NR;
   }
 
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-  const __mmask16 k0 = n >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << n) - 1);
-  const __mmask16 k1 = n >= 32 ? 0xFFFF : n <= 16 ? 0 : static_cast<__mmask16>((1u << (n - 16)) - 1);
-  if (m == MR && n == NR) {
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
-      float* ci = c + i * ldc;
-      __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-      if (beta != 0.0f) {
-        r0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci), r0);
-        r1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16), r1);
-      }
-      _mm512_storeu_ps(ci, r0);
-      _mm512_storeu_ps(ci + 16, r1);
-    }
-    return;
+  __mmask16 mask[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int left = n - 16 * v;
+    mask[v] = left >= 16 ? 0xFFFF : left <= 0 ? 0 : static_cast<__mmask16>((1u << left) - 1);
   }
-#pragma GCC unroll 12
+  const bool full = m == MR && n == NR;
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
     float* ci = c + i * ldc;
-    __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
-    if (beta != 0.0f) {
-      r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k0, ci), r0);
-      r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(k1, ci + 16), r1);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      if (full) {
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_loadu_ps(ci + 16 * v), r);
+        _mm512_storeu_ps(ci + 16 * v, r);
+      } else {
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+        _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+      }
     }
-    _mm512_mask_storeu_ps(ci, k0, r0);
-    _mm512_mask_storeu_ps(ci + 16, k1, r1);
   }
 }
 
 }  // namespace
 
-const Kernel& kernel_avx512() {
-  static const Kernel k{"avx512", MR, NR, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel};
-  return k;
+const Kernel& kernel_avx512(int64_t n) {
+  static const Kernel wide{"avx512", 12, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512,
+                           ukernel<12, 2, false>, ukernel<12, 2, true>};
+  static const Kernel narrow{"avx512", 16, 16, /*mc=*/144, /*kc=*/512, /*nc=*/512,
+                             ukernel<16, 1, false>, ukernel<16, 1, true>};
+  return n <= 16 ? narrow : wide;
 }
 
 }  // namespace forgenet::gemm
