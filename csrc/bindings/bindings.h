@@ -4,4 +4,5 @@
 
 namespace forgenet::bind {
 void bind_softmax(pybind11::module_& m);
+void bind_gemm(pybind11::module_& m);
 }  // namespace forgenet::bind
