@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from forgenet import functional as F
-from forgenet import initializers
 from forgenet.layers.base import Layer
-from forgenet.layers.core import activation_config, channels_last, check_rank, initializer_name, positive_int
+from forgenet.layers.core import (activation_config, channels_last, check_initializers, check_rank, get_activation,
+                                  initializer_name, positive_int)
 from forgenet.ops._array import pair, padding_word
 
 _NHWC = "(batch, height, width, channels)"
@@ -40,9 +40,9 @@ class Conv2D(Layer):
         if groups != 1:
             raise ValueError(f"{n}: only groups=1 is supported, got {groups!r}")
         self.dilation_rate, self.groups = (1, 1), 1
-        self.activation = F.get_activation(activation)
+        self.activation = get_activation(n, activation)
         self.use_bias = bool(use_bias)
-        initializers.get(kernel_initializer), initializers.get(bias_initializer)  # unknown names fail here
+        check_initializers(n, kernel_initializer, bias_initializer)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel = self.bias = None
 

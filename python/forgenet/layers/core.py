@@ -26,6 +26,21 @@ def activation_config(act):
     return F.activation_name(act)
 
 
+def get_activation(layer, activation):
+    try:
+        return F.get_activation(activation)
+    except ValueError as e:
+        raise ValueError(f"{layer}: {e}") from None
+
+
+def check_initializers(layer, *inits):
+    for init in inits:
+        try:
+            initializers.get(init)
+        except ValueError as e:
+            raise ValueError(f"{layer}: {e}") from None
+
+
 def positive_int(layer, arg, v) -> int:
     if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v <= 0:
         raise ValueError(f"{layer}: {arg} must be a positive integer, got {v!r}")
@@ -51,9 +66,9 @@ class Dense(Layer):
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
         self.units = positive_int(self.name, "units", units)
-        self.activation = F.get_activation(activation)
+        self.activation = get_activation(self.name, activation)
         self.use_bias = bool(use_bias)
-        initializers.get(kernel_initializer), initializers.get(bias_initializer)  # unknown names fail here
+        check_initializers(self.name, kernel_initializer, bias_initializer)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel = self.bias = None
 
@@ -94,7 +109,7 @@ class Activation(Layer):
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = F.get_activation(activation)
+        self.activation = get_activation(self.name, activation)
 
     def call(self, inputs):
         return self.activation(inputs)
