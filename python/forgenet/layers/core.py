@@ -22,10 +22,6 @@ def initializer_name(init):
     return getattr(init, "__name__", "custom")
 
 
-def activation_config(act):
-    return F.activation_name(act)
-
-
 def get_activation(layer, activation):
     try:
         return F.get_activation(activation)
@@ -99,7 +95,7 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activation_config(self.activation),
+        return {**super().get_config(), "units": self.units, "activation": F.activation_name(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": initializer_name(self.kernel_initializer),
                 "bias_initializer": initializer_name(self.bias_initializer)}
 
@@ -118,7 +114,7 @@ class Activation(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "activation": activation_config(self.activation)}
+        return {**super().get_config(), "activation": F.activation_name(self.activation)}
 
 
 class Flatten(Layer):
