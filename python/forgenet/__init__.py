@@ -14,8 +14,8 @@ def get_num_threads() -> int:
 
 
 from forgenet import ops  # noqa: E402
-from forgenet import functional, layers, utils  # noqa: E402
+from forgenet import datasets, functional, layers, utils  # noqa: E402
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
 
-__all__ = ["ops", "functional", "layers", "utils", "Tensor", "Variable", "no_grad",
+__all__ = ["ops", "functional", "layers", "utils", "datasets", "Tensor", "Variable", "no_grad",
            "set_num_threads", "get_num_threads", "__version__"]
