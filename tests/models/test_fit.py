@@ -231,3 +231,18 @@ def test_summary_matches_keras_for_the_mnist_convnet():
                 " Non-trainable params: 0 (0.00 B)"):
         assert row in lines, f"missing {row!r} in\n{text}"
     assert lines[0] == 'Model: "sequential"' and "Optimizer params" not in text
+
+
+def test_summary_of_an_unbuilt_model_and_after_training():
+    model = Sequential([Linear(4), Linear(2)], name="lazy")
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("│ ?" in l and "0 (unbuilt)" in l for l in lines) and " Total params: 0 (0.00 B)" in lines
+    x, y = blobs(n=8)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y % 2, epochs=1, verbose=0)
+    lines.clear()
+    model.summary(print_fn=lines.append)
+    assert "(None, 4)" in lines[4] and lines[4].endswith("20 │")
+    # Keras counts the optimizer's slots plus its iteration and learning-rate variables
+    assert " Optimizer params: 62 (248.00 B)" in lines and " Total params: 92 (368.00 B)" in lines

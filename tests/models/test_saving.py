@@ -191,3 +191,18 @@ def test_keras_layers_round_trip_without_custom_objects(tmp_path):
     assert loaded.layers[0].get_config() == model.layers[0].get_config()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert type(loaded.optimizer) is forgenet.optimizers.RMSprop and loaded.optimizer.momentum == 0.5
+
+
+def test_subclassed_model_round_trip(tmp_path):
+    from test_fit import Residual
+
+    x, y = blobs(n=30)
+    forgenet.utils.set_random_seed(0)
+    model = Residual(name="res")
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "res.fgn")
+    loaded = load_model(tmp_path / "res.fgn", custom_objects={"Residual": Residual})
+    assert type(loaded) is Residual and loaded.name == "res"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
