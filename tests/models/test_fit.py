@@ -246,3 +246,20 @@ def test_summary_of_an_unbuilt_model_and_after_training():
     assert "(None, 4)" in lines[4] and lines[4].endswith("20 │")
     # Keras counts the optimizer's slots plus its iteration and learning-rate variables
     assert " Optimizer params: 62 (248.00 B)" in lines and " Total params: 92 (368.00 B)" in lines
+
+
+def test_stale_gradients_do_not_leak_into_fit(rng):
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 2)).astype(np.float32)
+
+    def one_step(dirty):
+        forgenet.utils.set_random_seed(0)
+        model = Sequential([Linear(2, input_shape=(3,))])
+        model.compile(forgenet.optimizers.SGD(0.1), "mse")
+        if dirty:  # a user's manual backward() before fit
+            model.loss(y, model(forgenet.Tensor(x), training=True)).backward()
+        model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(one_step(False), one_step(True)):
+        np.testing.assert_array_equal(a, b)
