@@ -206,3 +206,18 @@ def test_subclassed_model_round_trip(tmp_path):
     assert type(loaded) is Residual and loaded.name == "res"
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+def test_nested_sequential_round_trip(tmp_path):
+    from forgenet.layers import Dense
+
+    block = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(8)], name="block")
+    model = Sequential([block, Dense(3, activation="softmax")])
+    assert model.built and model.output_shape == (None, 3)  # built from the inner model's input
+    x = np.random.default_rng(0).random((10, 4)).astype(np.float32)
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, np.arange(10) % 3, verbose=0)
+    model.save(tmp_path / "nested.fgn")
+    loaded = load_model(tmp_path / "nested.fgn")
+    assert type(loaded.layers[0]) is Sequential and loaded.layers[0].name == "block"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
