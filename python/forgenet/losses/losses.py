@@ -38,7 +38,8 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not isinstance(y_pred, Tensor):
-            y_pred = Tensor(np.asarray(y_pred, dtype=np.float32) if not hasattr(y_pred, "dtype") else y_pred)
+            cupy_array = type(y_pred).__module__.startswith("cupy")
+            y_pred = Tensor(y_pred if cupy_array else np.asarray(y_pred, dtype=np.float32))
         losses = self.call(y_true, y_pred)
         if sample_weight is not None:
             w = array_module(losses.data).asarray(_data(sample_weight), dtype=np.float32)
