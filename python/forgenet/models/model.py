@@ -52,6 +52,8 @@ class Model(Layer):
     def __call__(self, *args, **kwargs):
         if self._build_input_shape is None and args and hasattr(args[0], "shape"):
             self._build_input_shape = (None,) + tuple(args[0].shape[1:])
+        if self._device != "cpu" and args and isinstance(args[0], np.ndarray):  # host data follows the weights
+            args = (self._xp.asarray(args[0]),) + args[1:]
         return super().__call__(*args, **kwargs)
 
     @property
