@@ -137,7 +137,8 @@ class Optimizer:
         for g, v in zip(grads, variables):
             if id(v) not in self._index:
                 raise ValueError(f"{self.name}: variable '{getattr(v, 'name', v)}' is not one of the variables "
-                                 "this optimizer was built with")
+                                 "this optimizer was built with; after adding layers or unfreezing weights, "
+                                 "compile() again with a new optimizer")
             if g is not None:
                 pairs.append((g.data if isinstance(g, Tensor) else g, v))
         if not pairs:
