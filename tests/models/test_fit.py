@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import functional as F
 from forgenet.layers import Layer
 from forgenet.models import Model, Sequential
 
