@@ -6,8 +6,8 @@
 //     ic over M by mc:  pack A block                     (mc x kc)
 //       ir over mc by MR:  jr over nc by NR:  micro-kernel   (A panel stays in L1, B panels stream)
 //
-// Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever wastes
-// least on edge tiles) and run the serial loops on it with their own pack buffers, so there is no
+// Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
+// cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
 // synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
 #include "cpu/gemm.h"
 
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -25,6 +26,9 @@
 namespace forgenet {
 namespace gemm {
 namespace {
+
+inline int64_t ceil_to(int64_t x, int64_t q) { return (x + q - 1) / q * q; }
+inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 
 // Plain C++ micro-kernel (4 x 8, what SSE2 registers hold); also the definition the others match.
 constexpr int GMR = 4, GNR = 8;
@@ -52,6 +56,7 @@ struct Scratch {
     if (n > cap) {
       cap = (n + 15) & ~size_t(15);
       p.reset(static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float))));
+      if (!p) throw std::bad_alloc();
     }
     return p.get();
   }
@@ -107,17 +112,13 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
                  int64_t ldc) {
   static thread_local Scratch abuf, bbuf;
   const int MR = kr.mr, NR = kr.nr;
-  static const int64_t dkc = std::getenv("FG_KC") ? std::atoi(std::getenv("FG_KC")) : 0;
-  static const int64_t dnc = std::getenv("FG_NC") ? std::atoi(std::getenv("FG_NC")) : 0;
-  static const int64_t dmc = std::getenv("FG_MC") ? std::atoi(std::getenv("FG_MC")) : 0;
-  const int64_t KC = std::min(dkc ? dkc : kr.kc, K);
-  const int64_t NC = std::min(dnc ? dnc : kr.nc, (N + NR - 1) / NR * NR);
-  const int64_t MC = std::min(dmc ? dmc : kr.mc, (M + MR - 1) / MR * MR);
+  const int64_t KC = std::min(kr.kc, K);
+  const int64_t NC = std::min(kr.nc, ceil_to(N, NR));
+  const int64_t MC = std::min(kr.mc, ceil_to(M, MR));
   // When C is narrow each A panel meets only a tile or two of B, so packing A would cost about as
   // much as using it: read full panels of A in place instead (unless rows 4 KiB apart would all
   // land in one L1 set).
-  static const bool dbg_noinplace = std::getenv("FG_NOINPLACE") != nullptr;
-  const bool in_place = !dbg_noinplace && N <= 2 * NR && lda % 1024 != 0;
+  const bool in_place = N <= 2 * NR && lda % 1024 != 0;
   float* ap = abuf.get(MC * KC);
   float* bp = bbuf.get(KC * NC);
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -158,23 +159,25 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
 }
 
-inline int64_t ceil_to(int64_t x, int64_t q) { return (x + q - 1) / q * q; }
-inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
-
 }  // namespace
 
-const Kernel& kernel_generic() {
-  static const Kernel k{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
-                        ukernel_generic<true>};
-  return k;
-}
-
-const Kernel& kernel_for(Isa isa, int64_t n) {
+const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
+  static const Kernel generic{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
+                              ukernel_generic<true>};
 #if defined(FORGENET_X86)
-  if (isa == Isa::avx512) return kernel_avx512(n);
-  if (isa == Isa::avx2) return kernel_avx2(n);
+  if (isa == Isa::avx512 || isa == Isa::avx2) {
+    const Kernel* k = isa == Isa::avx512 ? kernels_avx512() : kernels_avx2();
+    const Kernel &wide = k[0], &narrow = k[1];
+    if (n <= narrow.nr) return narrow;
+    // The narrow tile is a little slower per flop (more broadcasts per FMA), and reading A in place
+    // (narrow C, gemm_serial) suits the wide one: switch only when it saves over 7% of padded work.
+    const double w = double(ceil_to(m, wide.mr)) * ceil_to(n, wide.nr);
+    const double s = double(ceil_to(m, narrow.mr)) * ceil_to(n, narrow.nr);
+    return n > 2 * wide.nr && s < 0.93 * w ? narrow : wide;
+  }
 #endif
-  return kernel_generic();
+  (void)m, (void)n, (void)isa;
+  return generic;
 }
 
 }  // namespace gemm
@@ -184,23 +187,26 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   using namespace gemm;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) return scale_c(M, N, beta, C, ldc);
-  const Kernel& kr = kernel_for(best_isa(), N);
+  const Kernel& kr = kernel_for(best_isa(), M, N);
   const int64_t MR = kr.mr, NR = kr.nr;
 
-  // Below ~0.1 MFLOP a fork/join costs more than it saves.
+  // Below ~0.5 MFLOP (a few microseconds) a fork/join costs more than it saves.
   int T = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (static_cast<double>(M) * N * K < 5e4) T = 1;
+  if (static_cast<double>(M) * N * K < 2.5e5) T = 1;
   if (T == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 
-  // Split one dimension T ways; cost = padded multiply-adds of the busiest thread (+ the reduction
-  // for a K split). Rows win ties: they keep each thread's C rows and A reads contiguous.
+  // Split one dimension T ways. Cost of the busiest thread, in multiply-adds: its padded tiles, plus
+  // ~8 per element it packs (each thread packs all of the operand it does not split), plus ~16 per
+  // element of C for the reduction a K split needs. Rows win ties: contiguous C rows per thread.
   const double pm = ceil_to(M, MR), pn = ceil_to(N, NR);
-  const double cost_m = ceil_div(ceil_div(M, MR), T) * MR * pn * K;
-  const double cost_n = pm * ceil_div(ceil_div(N, NR), T) * NR * K;
-  const double cost_k = pm * pn * ceil_div(K, T) + 4.0 * M * N;
+  const double rows = ceil_div(ceil_div(M, MR), T) * MR, cols = ceil_div(ceil_div(N, NR), T) * NR;
+  const double depth = ceil_div(K, T);
+  const double cost_m = rows * pn * K + 8.0 * K * (rows + pn);
+  const double cost_n = pm * cols * K + 8.0 * K * (pm + cols);
+  const double cost_k = pm * pn * depth + 8.0 * depth * (pm + pn) + 16.0 * M * N;
   enum { kRows, kCols, kDepth } split = kRows;
   if (cost_n < cost_m && cost_n <= cost_k) split = kCols;
-  else if (cost_k < cost_m && cost_k < cost_n && K >= 2 * T) split = kDepth;
+  else if (cost_k < cost_m && cost_k < cost_n) split = kDepth;
 
   std::vector<float> partial(split == kDepth ? (T - 1) * M * N : 0);
 #pragma omp parallel num_threads(T)

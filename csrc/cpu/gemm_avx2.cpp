@@ -1,5 +1,5 @@
 // AVX2 micro-kernels: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
-// wide C, 12 x 8 for narrow C (N <= 8). Edge tiles go through a stack tile: AVX2 has no cheap masks.
+// wide C, 12 x 8 for narrow C. Edge tiles go through a stack tile: AVX2 has no cheap masks.
 #include <immintrin.h>
 
 #include "cpu/gemm_kernels.h"
@@ -58,12 +58,11 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 
 }  // namespace
 
-const Kernel& kernel_avx2(int64_t n) {
-  static const Kernel wide{"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512,
-                           ukernel<6, 2, false>, ukernel<6, 2, true>};
-  static const Kernel narrow{"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512,
-                             ukernel<12, 1, false>, ukernel<12, 1, true>};
-  return n <= 8 ? narrow : wide;
+const Kernel* kernels_avx2() {
+  static const Kernel k[2] = {
+      {"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<6, 2, false>, ukernel<6, 2, true>},
+      {"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<12, 1, false>, ukernel<12, 1, true>}};
+  return k;
 }
 
 }  // namespace forgenet::gemm

@@ -1,5 +1,5 @@
-// AVX-512 micro-kernels: MR rows x NV zmm vectors of C in registers — 12 x 32 (24 accumulators) for
-// wide C, 16 x 16 for narrow C (N <= 16, e.g. a conv's input-gradient with few input channels). Each
+// AVX-512 micro-kernels: MR rows x NV zmm vectors of C in registers — 12 x 32 (24 accumulators), and
+// 16 x 16 for narrow C (e.g. a conv's input-gradient with few input channels) or M a multiple of 16. Each
 // k step loads NV vectors of B and broadcasts MR scalars of A; Zen4 retires one zmm FMA per cycle,
 // so the loads stay off the critical path. Edge tiles use write masks.
 #include <immintrin.h>
@@ -64,12 +64,11 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 
 }  // namespace
 
-const Kernel& kernel_avx512(int64_t n) {
-  static const Kernel wide{"avx512", 12, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512,
-                           ukernel<12, 2, false>, ukernel<12, 2, true>};
-  static const Kernel narrow{"avx512", 16, 16, /*mc=*/144, /*kc=*/512, /*nc=*/512,
-                             ukernel<16, 1, false>, ukernel<16, 1, true>};
-  return n <= 16 ? narrow : wide;
+const Kernel* kernels_avx512() {
+  static const Kernel k[2] = {
+      {"avx512", 12, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<12, 2, false>, ukernel<12, 2, true>},
+      {"avx512", 16, 16, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<16, 1, false>, ukernel<16, 1, true>}};
+  return k;
 }
 
 }  // namespace forgenet::gemm

@@ -22,13 +22,12 @@ struct Kernel {
   MicroKernel run, run_rows;
 };
 
-// The micro-kernel sgemm uses for an instruction set (FORGENET_ISA caps best_isa()); `n` is the
-// width of C, as narrow products get a narrower tile.
-const Kernel& kernel_for(Isa isa, int64_t n = 1 << 30);
-const Kernel& kernel_generic();
+// The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
+// best_isa()): each SIMD set has a wide tile and a narrow one, for narrow C or when it pads less.
+const Kernel& kernel_for(Isa isa, int64_t m = 1 << 30, int64_t n = 1 << 30);
 #if defined(FORGENET_X86)
-const Kernel& kernel_avx2(int64_t n);
-const Kernel& kernel_avx512(int64_t n);
+const Kernel* kernels_avx2();    // {wide, narrow}
+const Kernel* kernels_avx512();  // {wide, narrow}
 #endif
 
 }  // namespace forgenet::gemm

@@ -35,7 +35,8 @@ def assert_gemm_close(got, a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0
 
 # (M, N, K): tiny, odd, tall/skinny, beyond one cache block in each dimension, and the CNN/Dense shapes
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 65), (12, 32, 256), (13, 31, 257), (100, 3, 700),
-          (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32)]
+          (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32),
+          (1024, 17, 1024), (49, 1030, 520)]
 
 
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
@@ -137,7 +138,8 @@ rng = np.random.default_rng(1)
 worst = 0.0
 for threads in (1, 2):
     forgenet.set_num_threads(threads)
-    for m, n, k in [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 3000), (32, 64, 600), (3, 600, 40)]:
+    for m, n, k in [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 1200), (32, 64, 600), (3, 600, 40),
+                    (1024, 20, 1024), (40, 7, 90)]:
         for ta in (False, True):
             for tb in (False, True):
                 a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
