@@ -164,7 +164,7 @@ def test_every_isa_path(isa):
                                        capture_output=True, text=True, check=True).stdout)
     if order.index(isa) > order.index(native):
         pytest.skip(f"this CPU tops out at {native}")
-    env = dict(os.environ, FORGENET_ISA=isa)
+    env = dict(os.environ, FORGENET_ISA=isa, OPENBLAS_NUM_THREADS="1")  # the float64 reference needs no threads
     out = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout.strip().splitlines()[-1])
@@ -201,6 +201,7 @@ def test_bad_flags_and_scalars_and_layout():
         ops.gemm(a, b, trans_a="yes")
     with pytest.raises(TypeError, match="gemm: alpha must be a real number, got None"):
         ops.gemm(a, b, alpha=None)
+    assert ops.gemm(a, b, trans_a=np.bool_(False), alpha=np.float32(2), beta=0).shape == (2, 4)
     with pytest.raises(ValueError, match="gemm: a must be C-contiguous"):
         _C.gemm(np.zeros((3, 4), np.float32)[:, ::2], np.zeros((2, 4), np.float32), None, False, False, 1.0, 0.0)
     with pytest.raises(TypeError, match="gemm: b must be a numpy array, got list"):
