@@ -47,7 +47,10 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     return;
   }
   alignas(32) float tile[MR][NR];
+  // (constant indices throughout: any variable index into acc would make GCC keep it in memory)
+#pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, _mm256_mul_ps(va, acc[i][v]));
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
