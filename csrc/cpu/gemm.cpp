@@ -62,48 +62,76 @@ struct Scratch {
   }
 };
 
+// Packing, with the panel width a compile-time constant so the copies vectorise and unroll.
 // Rows [0, m) of op(A) (block already offset), columns [0, k), into MR-row panels, zero-padded.
-void pack_a(int MR, bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
+template <int MR>
+void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
   for (int64_t i0 = 0; i0 < m; i0 += MR, dst += MR * k) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, m - i0));
     if (trans) {  // op(A)(i, p) = A[p, i]: each k step is a contiguous run of mr floats
       for (int64_t p = 0; p < k; ++p) {
         const float* src = A + p * lda + i0;
         float* d = dst + p * MR;
-        for (int i = 0; i < mr; ++i) d[i] = src[i];
-        for (int i = mr; i < MR; ++i) d[i] = 0.0f;
+        if (mr == MR) {
+          for (int i = 0; i < MR; ++i) d[i] = src[i];
+        } else {
+          for (int i = 0; i < MR; ++i) d[i] = i < mr ? src[i] : 0.0f;
+        }
       }
     } else {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
-      for (int i = 0; i < mr; ++i) {
-        const float* src = A + (i0 + i) * lda;
-        for (int64_t p = 0; p < k; ++p) dst[p * MR + i] = src[p];
-      }
-      for (int i = mr; i < MR; ++i)
-        for (int64_t p = 0; p < k; ++p) dst[p * MR + i] = 0.0f;
+      const float* rows[MR];
+      for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + std::min(i, mr - 1)) * lda;
+      for (int64_t p = 0; p < k; ++p)
+        for (int i = 0; i < MR; ++i) dst[p * MR + i] = rows[i][p];
+      for (int64_t p = 0; p < k && mr < MR; ++p)
+        for (int i = mr; i < MR; ++i) dst[p * MR + i] = 0.0f;
     }
   }
 }
 
 // Rows [0, k) and columns [0, n) of op(B) into NR-column panels, zero-padded.
-void pack_b(int NR, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
+template <int NR>
+void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
   for (int64_t j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
       for (int64_t p = 0; p < k; ++p) {
         const float* src = B + p * ldb + j0;
         float* d = dst + p * NR;
-        for (int j = 0; j < nr; ++j) d[j] = src[j];
-        for (int j = nr; j < NR; ++j) d[j] = 0.0f;
+        if (nr == NR) {
+          for (int j = 0; j < NR; ++j) d[j] = src[j];
+        } else {
+          for (int j = 0; j < NR; ++j) d[j] = j < nr ? src[j] : 0.0f;
+        }
       }
     } else {  // op(B)(p, j) = B[j, p]: a transpose of nr rows
-      for (int j = 0; j < nr; ++j) {
-        const float* src = B + (j0 + j) * ldb;
-        for (int64_t p = 0; p < k; ++p) dst[p * NR + j] = src[p];
-      }
-      for (int j = nr; j < NR; ++j)
-        for (int64_t p = 0; p < k; ++p) dst[p * NR + j] = 0.0f;
+      const float* rows[NR];
+      for (int j = 0; j < NR; ++j) rows[j] = B + (j0 + std::min(j, nr - 1)) * ldb;
+      for (int64_t p = 0; p < k; ++p)
+        for (int j = 0; j < NR; ++j) dst[p * NR + j] = rows[j][p];
+      for (int64_t p = 0; p < k && nr < NR; ++p)
+        for (int j = nr; j < NR; ++j) dst[p * NR + j] = 0.0f;
     }
   }
+}
+
+void pack_a(int MR, bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
+  switch (MR) {
+    case 4: return pack_a_t<4>(trans, m, k, A, lda, dst);
+    case 6: return pack_a_t<6>(trans, m, k, A, lda, dst);
+    case 12: return pack_a_t<12>(trans, m, k, A, lda, dst);
+    case 16: return pack_a_t<16>(trans, m, k, A, lda, dst);
+  }
+  std::abort();  // a micro-kernel with a tile height not listed here
+}
+
+void pack_b(int NR, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
+  switch (NR) {
+    case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst);
+    case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst);
+    case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst);
+  }
+  std::abort();
 }
 
 // Single-threaded blocked GEMM on one slab; A, B, C already offset to the slab's origin.
