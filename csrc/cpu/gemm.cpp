@@ -237,9 +237,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   else if (cost_k < cost_m && cost_k < cost_n) split = kDepth;
 
   std::vector<float> partial(split == kDepth ? (T - 1) * M * N : 0);
-#pragma omp parallel num_threads(T)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+  // Thread t of nt computes its slab. For a K split, thread 0 writes alpha*A0B0 + beta*C into C and
+  // the others their slice of K into private M x N buffers, summed into C once all are done.
+  auto slab = [&](int t, int nt) {
     if (split == kRows) {
       const int64_t per = ceil_div(ceil_div(M, MR), nt) * MR, i0 = std::min(M, t * per);
       const int64_t m = std::min(per, M - i0);
@@ -253,18 +253,27 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         gemm_serial(kr, trans_a, trans_b, M, n, K, alpha, A, lda, trans_b ? B + j0 * ldb : B + j0, ldb,
                     beta, C + j0, ldc);
     } else {
-      // Thread 0 writes alpha*A0B0 + beta*C into C; the others write their slice of K into private
-      // M x N buffers, summed into C once all are done.
       const int64_t kchunk = ceil_div(K, nt), p0 = std::min(K, t * kchunk), k = std::min(kchunk, K - p0);
       const float* a = trans_a ? A + p0 * lda : A + p0;
       const float* b = trans_b ? B + p0 : B + p0 * ldb;
-      if (t == 0) {
-        gemm_serial(kr, trans_a, trans_b, M, N, k, alpha, a, lda, b, ldb, beta, C, ldc);
-      } else {
-        float* part = partial.data() + (t - 1) * M * N;
-        if (k > 0) gemm_serial(kr, trans_a, trans_b, M, N, k, alpha, a, lda, b, ldb, 0.0f, part, N);
-        else std::fill(part, part + M * N, 0.0f);
-      }
+      float* part = t == 0 ? C : partial.data() + (t - 1) * M * N;
+      if (k > 0) gemm_serial(kr, trans_a, trans_b, M, N, k, alpha, a, lda, b, ldb, t == 0 ? beta : 0.0f, part,
+                             t == 0 ? ldc : N);
+      else if (t > 0) std::fill(part, part + M * N, 0.0f);
+    }
+  };
+
+  bool failed = false;  // an exception may not leave an OpenMP region: note it, rethrow outside
+#pragma omp parallel num_threads(T)
+  {
+    const int nt = omp_get_num_threads();
+    try {
+      slab(omp_get_thread_num(), nt);
+    } catch (const std::bad_alloc&) {
+#pragma omp atomic write
+      failed = true;
+    }
+    if (split == kDepth) {
 #pragma omp barrier
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < M; ++i)
@@ -275,6 +284,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         }
     }
   }
+  if (failed) throw std::bad_alloc();
 }
 
 }  // namespace forgenet
