@@ -6,8 +6,9 @@ Run it with OpenBLAS's tuning overrides unset, so the peer uses its own best ker
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m pytest bench/bench_gemm.py --benchmark-group-by=group
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_gemm.py      # GFLOP/s table with ratios
 
-On a shared, busy machine add `--benchmark-timer time.process_time` (or `--cpu` to the script): CPU
-time per thread is far steadier than wall time when other processes steal the cores.
+On a shared, busy machine add `--benchmark-timer time.process_time` (or `--cpu` to the script, and
+`--threads 1` to compare single cores): CPU time per thread is far steadier than wall time when other
+processes steal the cores.
 Shapes: squares, plus the products a small CNN (conv 3x3x32, conv 3x3x64, Dense 1600->64, batch 32)
 runs forward and backward through im2col, where most of its time goes.
 """
@@ -108,7 +109,10 @@ def _gflops(fn, flops, timer, per_thread):
 
 
 def main(argv):
+    global THREADS
     cpu = "--cpu" in argv
+    if "--threads" in argv:
+        THREADS = int(argv[argv.index("--threads") + 1])
     timer = time.process_time if cpu else time.perf_counter
     with _limits():
         if threadpool_info:

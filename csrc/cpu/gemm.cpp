@@ -119,6 +119,7 @@ void pack_a(int MR, bool trans, int64_t m, int64_t k, const float* A, int64_t ld
   switch (MR) {
     case 4: return pack_a_t<4>(trans, m, k, A, lda, dst);
     case 6: return pack_a_t<6>(trans, m, k, A, lda, dst);
+    case 8: return pack_a_t<8>(trans, m, k, A, lda, dst);
     case 12: return pack_a_t<12>(trans, m, k, A, lda, dst);
     case 16: return pack_a_t<16>(trans, m, k, A, lda, dst);
   }
@@ -192,20 +193,20 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
   static const Kernel generic{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
                               ukernel_generic<true>};
+  const Kernel* list = &generic;
+  int count = 1;
 #if defined(FORGENET_X86)
-  if (isa == Isa::avx512 || isa == Isa::avx2) {
-    const Kernel* k = isa == Isa::avx512 ? kernels_avx512() : kernels_avx2();
-    const Kernel &wide = k[0], &narrow = k[1];
-    if (n <= narrow.nr) return narrow;
-    // The narrow tile is a little slower per flop (more broadcasts per FMA), and reading A in place
-    // (narrow C, gemm_serial) suits the wide one: switch only when it saves over 7% of padded work.
-    const double w = double(ceil_to(m, wide.mr)) * ceil_to(n, wide.nr);
-    const double s = double(ceil_to(m, narrow.mr)) * ceil_to(n, narrow.nr);
-    return n > 2 * wide.nr && s < 0.93 * w ? narrow : wide;
-  }
+  if (isa == Isa::avx512) count = kernels_avx512(&list);
+  else if (isa == Isa::avx2) count = kernels_avx2(&list);
 #endif
-  (void)m, (void)n, (void)isa;
-  return generic;
+  const Kernel* best = list;
+  const double padded = double(ceil_to(m, best->mr)) * ceil_to(n, best->nr);
+  double best_padded = padded;
+  for (int i = 1; i < count; ++i) {
+    const double p = double(ceil_to(m, list[i].mr)) * ceil_to(n, list[i].nr);
+    if (p < 0.93 * padded && p < best_padded) best = &list[i], best_padded = p;
+  }
+  return *best;
 }
 
 }  // namespace gemm

@@ -61,11 +61,12 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 
 }  // namespace
 
-const Kernel* kernels_avx2() {
+int kernels_avx2(const Kernel** list) {
   static const Kernel k[2] = {
       {"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<6, 2, false>, ukernel<6, 2, true>},
       {"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<12, 1, false>, ukernel<12, 1, true>}};
-  return k;
+  *list = k;
+  return 2;
 }
 
 }  // namespace forgenet::gemm

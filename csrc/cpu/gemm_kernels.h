@@ -23,11 +23,11 @@ struct Kernel {
 };
 
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
-// best_isa()): each SIMD set has a wide tile and a narrow one, for narrow C or when it pads less.
+// best_isa()): the set's first tile, unless another pads M x N to over 7% less work.
 const Kernel& kernel_for(Isa isa, int64_t m = 1 << 30, int64_t n = 1 << 30);
 #if defined(FORGENET_X86)
-const Kernel* kernels_avx2();    // {wide, narrow}
-const Kernel* kernels_avx512();  // {wide, narrow}
+int kernels_avx2(const Kernel** list);    // sets *list to the set's tiles, returns how many
+int kernels_avx512(const Kernel** list);
 #endif
 
 }  // namespace forgenet::gemm
