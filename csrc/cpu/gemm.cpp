@@ -65,7 +65,7 @@ struct Scratch {
 // Packing, with the panel width a compile-time constant so the copies vectorise and unroll.
 // Rows [0, m) of op(A) (block already offset), columns [0, k), into MR-row panels, zero-padded.
 template <int MR>
-void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
+void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst, Transpose8 t8) {
   for (int64_t i0 = 0; i0 < m; i0 += MR, dst += MR * k) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, m - i0));
     if (trans) {  // op(A)(i, p) = A[p, i]: each k step is a contiguous run of mr floats
@@ -78,7 +78,9 @@ void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, flo
           for (int i = 0; i < MR; ++i) d[i] = i < mr ? src[i] : 0.0f;
         }
       }
-    } else {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
+    } else if (t8 && MR % 8 == 0 && mr == MR) {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
+      for (int g = 0; g < MR; g += 8) t8(k, A + (i0 + g) * lda, lda, dst + g, MR);
+    } else {
       const float* rows[MR];
       for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + std::min(i, mr - 1)) * lda;
       for (int64_t p = 0; p < k; ++p)
@@ -91,7 +93,7 @@ void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, flo
 
 // Rows [0, k) and columns [0, n) of op(B) into NR-column panels, zero-padded.
 template <int NR>
-void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
+void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst, Transpose8 t8) {
   for (int64_t j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
@@ -104,7 +106,9 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
           for (int j = 0; j < NR; ++j) d[j] = j < nr ? src[j] : 0.0f;
         }
       }
-    } else {  // op(B)(p, j) = B[j, p]: a transpose of nr rows
+    } else if (t8 && NR % 8 == 0 && nr == NR) {  // op(B)(p, j) = B[j, p]: a transpose of nr rows
+      for (int g = 0; g < NR; g += 8) t8(k, B + (j0 + g) * ldb, ldb, dst + g, NR);
+    } else {
       const float* rows[NR];
       for (int j = 0; j < NR; ++j) rows[j] = B + (j0 + std::min(j, nr - 1)) * ldb;
       for (int64_t p = 0; p < k; ++p)
@@ -115,22 +119,22 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
   }
 }
 
-void pack_a(int MR, bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
-  switch (MR) {
-    case 4: return pack_a_t<4>(trans, m, k, A, lda, dst);
-    case 6: return pack_a_t<6>(trans, m, k, A, lda, dst);
-    case 8: return pack_a_t<8>(trans, m, k, A, lda, dst);
-    case 12: return pack_a_t<12>(trans, m, k, A, lda, dst);
-    case 16: return pack_a_t<16>(trans, m, k, A, lda, dst);
+void pack_a(const Kernel& kr, bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
+  switch (kr.mr) {
+    case 4: return pack_a_t<4>(trans, m, k, A, lda, dst, kr.transpose8);
+    case 6: return pack_a_t<6>(trans, m, k, A, lda, dst, kr.transpose8);
+    case 8: return pack_a_t<8>(trans, m, k, A, lda, dst, kr.transpose8);
+    case 12: return pack_a_t<12>(trans, m, k, A, lda, dst, kr.transpose8);
+    case 16: return pack_a_t<16>(trans, m, k, A, lda, dst, kr.transpose8);
   }
   std::abort();  // a micro-kernel with a tile height not listed here
 }
 
-void pack_b(int NR, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
-  switch (NR) {
-    case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst);
-    case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst);
-    case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst);
+void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
+  switch (kr.nr) {
+    case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst, kr.transpose8);
   }
   std::abort();
 }
@@ -155,10 +159,10 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;  // later K blocks accumulate onto the first
-      pack_b(NR, tb, kc, nc, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, bp);
+      pack_b(kr, tb, kc, nc, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, bp);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        if (!in_place) pack_a(MR, ta, mc, kc, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, ap);
+        if (!in_place) pack_a(kr, ta, mc, kc, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, ap);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
           const int64_t i = ic + ir;
@@ -170,7 +174,7 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
             sa = lda;
             if (!ta) run = kr.run_rows;
           } else if (in_place) {
-            pack_a(MR, ta, m, kc, ta ? A + pc * lda + i : A + i * lda + pc, lda, ap);
+            pack_a(kr, ta, m, kc, ta ? A + pc * lda + i : A + i * lda + pc, lda, ap);
             a = ap;
           }
           for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -192,7 +196,7 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
   static const Kernel generic{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
-                              ukernel_generic<true>};
+                              ukernel_generic<true>, nullptr};
   const Kernel* list = &generic;
   int count = 1;
 #if defined(FORGENET_X86)

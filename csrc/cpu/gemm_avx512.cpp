@@ -67,9 +67,9 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 
 int kernels_avx512(const Kernel** list) {
   static const Kernel k[3] = {
-      {"avx512", 8, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<8, 2, false>, ukernel<8, 2, true>},
-      {"avx512", 12, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<12, 2, false>, ukernel<12, 2, true>},
-      {"avx512", 16, 16, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<16, 1, false>, ukernel<16, 1, true>}};
+      {"avx512", 8, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<8, 2, false>, ukernel<8, 2, true>, transpose8_avx2},
+      {"avx512", 12, 32, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<12, 2, false>, ukernel<12, 2, true>, transpose8_avx2},
+      {"avx512", 16, 16, /*mc=*/144, /*kc=*/512, /*nc=*/512, ukernel<16, 1, false>, ukernel<16, 1, true>, transpose8_avx2}};
   *list = k;
   return 3;
 }
