@@ -19,4 +19,6 @@ PYBIND11_MODULE(_C, m) {
         "The SIMD instruction set the kernels use on this CPU.");
   forgenet::bind::bind_softmax(m);
   forgenet::bind::bind_gemm(m);
+  forgenet::bind::bind_conv2d(m);
+  forgenet::bind::bind_pooling(m);
 }
