@@ -135,11 +135,12 @@ import numpy as np
 import forgenet
 from forgenet import _C
 rng = np.random.default_rng(1)
+shapes = [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 1200), (32, 64, 600), (3, 600, 40),
+          (1024, 20, 1024), (40, 7, 90)]
 worst = 0.0
 for threads in (1, 2):
     forgenet.set_num_threads(threads)
-    for m, n, k in [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 1200), (32, 64, 600), (3, 600, 40),
-                    (1024, 20, 1024), (40, 7, 90)]:
+    for m, n, k in shapes:
         for ta in (False, True):
             for tb in (False, True):
                 a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
@@ -153,7 +154,8 @@ for threads in (1, 2):
                     want = alpha * A @ B + beta * np.nan_to_num(c.astype(np.float64))
                     scale = abs(alpha) * np.abs(A) @ np.abs(B) + abs(beta) * np.abs(np.nan_to_num(c))
                     worst = max(worst, float((np.abs(got - want) / scale).max()))
-print(json.dumps({"kernel": _C.gemm_kernel()[0], "isa": _C.isa(), "worst": worst}))
+tiles = sorted({_C.gemm_kernel(m, n)[1:] for m, n, k in shapes})
+print(json.dumps({"kernel": _C.gemm_kernel()[0], "isa": _C.isa(), "worst": worst, "tiles": tiles}))
 """
 
 
@@ -170,6 +172,8 @@ def test_every_isa_path(isa):
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["kernel"] == isa and res["isa"] == isa
     assert res["worst"] < 1e-4, res
+    # the shapes above picked every tile this ISA offers, so every micro-kernel was checked
+    assert len(res["tiles"]) == {"generic": 1, "avx2": 2, "avx512": 3}[isa], res
 
 
 @pytest.mark.parametrize("args,kwargs,exc,msg", [
