@@ -88,8 +88,9 @@ void transpose8_avx2(int64_t k, const float* src, int64_t lds, float* dst, int64
 
 int kernels_avx2(const Kernel** list) {
   static const Kernel k[2] = {
-      {"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2},
-      {"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2}};
+      // {name, mr, nr, mc, kc, nc, ...}
+      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2},
+      {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2}};
   *list = k;
   return 2;
 }
