@@ -24,7 +24,9 @@ _call_ctx = threading.local()
 
 
 def _unique_name(cls_name: str) -> str:
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
+    # Keras's to_snake_case: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, LayerNormalization -> layer_normalization
+    base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", cls_name)
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
     n = _names[base]
     _names[base] += 1
     return base if n == 0 else f"{base}_{n}"
