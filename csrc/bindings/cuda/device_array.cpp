@@ -41,9 +41,16 @@ DeviceArray device_array(const py::handle& obj, const char* op, const char* name
   if (!d.contains("shape") || !d.contains("typestr") || !d.contains("data"))
     value_error(op, ": ", name, ".__cuda_array_interface__ lacks shape, typestr or data");
 
+  // The protocol says tuples; lists are accepted too. Anything else is a malformed interface.
+  auto seq = [&](const char* key) {
+    py::object v = d[key];
+    if (!py::isinstance<py::sequence>(v) || py::isinstance<py::str>(v))
+      value_error(op, ": ", name, ".__cuda_array_interface__['", key, "'] must be a tuple");
+    return py::reinterpret_borrow<py::sequence>(v);
+  };
   DeviceArray a;
   a.owner = py::reinterpret_borrow<py::object>(obj);
-  for (auto v : py::reinterpret_borrow<py::tuple>(d["shape"])) a.shape.push_back(v.cast<int64_t>());
+  for (auto v : seq("shape")) a.shape.push_back(v.cast<int64_t>());
   a.typestr = d["typestr"].cast<std::string>();
   const std::string want = integer ? "<i8" : "<f4";
   if (a.typestr != want)
@@ -54,7 +61,7 @@ DeviceArray device_array(const py::handle& obj, const char* op, const char* name
 
   // strides: None means C-contiguous; explicit strides must be C-contiguous ones (size-1 axes aside).
   if (d.contains("strides") && !d["strides"].is_none()) {
-    auto st = py::reinterpret_borrow<py::tuple>(d["strides"]);
+    auto st = seq("strides");
     if (static_cast<int64_t>(st.size()) != a.ndim())
       value_error(op, ": ", name, ".__cuda_array_interface__ has ", st.size(), " strides for rank ", a.ndim());
     int64_t expect = static_cast<int64_t>(integer ? sizeof(int64_t) : sizeof(float));
@@ -67,7 +74,7 @@ DeviceArray device_array(const py::handle& obj, const char* op, const char* name
   for (int64_t v : a.shape)
     if (v < 0) value_error(op, ": ", name, " has a negative dimension in shape ", shape_str(a.shape));
 
-  auto data = py::reinterpret_borrow<py::tuple>(d["data"]);
+  auto data = seq("data");
   if (data.size() != 2) value_error(op, ": ", name, ".__cuda_array_interface__['data'] must be (pointer, read_only)");
   a.ptr = reinterpret_cast<void*>(data[0].cast<uintptr_t>());
   if (!a.ptr && a.size() > 0) value_error(op, ": ", name, " has a null data pointer but ", a.size(), " elements");
