@@ -2,8 +2,8 @@
 // tile of out with (BM/TM) x (BN/TN) threads; each thread keeps a TM x TN block of accumulators in
 // registers, its rows strided by BM/TM and its columns by BN/TN, so shared-memory reads are broadcasts
 // or conflict-free and the final stores are coalesced. Per BK-deep step the block stages op(A)'s
-// BM x BK and op(B)'s BK x BN tiles in shared memory (k-major, padded against bank conflicts), loading
-// along whichever axis is contiguous in global memory for the given transpose. Out-of-range elements
+// BM x BK and op(B)'s BK x BN tiles in shared memory (k-major, padded against bank conflicts, double
+// buffered), loading along whichever axis is contiguous in global memory for the given transpose. Out-of-range elements
 // load as zero, so any M, N, K works.
 //
 // When M x N gives too few tiles to fill the GPU (e.g. dkernel of a conv: M = KH*KW*Cin, N = Cout,
@@ -28,43 +28,72 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
                  int64_t lda, const float* __restrict__ B, int64_t ldb, float beta, const float* c, int64_t ldc,
                  float* out, int64_t ldo, float* partial) {
   constexpr int TY = BM / TM, TX = BN / TN, NT = TY * TX;
+  constexpr int LA = BM * BK / NT, LB = BK * BN / NT;  // tile elements each thread stages per step
   static_assert(BM % TM == 0 && BN % TN == 0, "tile must divide evenly among threads");
-  __shared__ float As[BK][BM + 4];
-  __shared__ float Bs[BK][BN + 4];
+  static_assert(BM * BK % NT == 0 && BK * BN % NT == 0, "tile loads must divide evenly among threads");
+  __shared__ float As[2][BK][BM + 4];
+  __shared__ float Bs[2][BK][BN + 4];
   const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
   const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM, n0 = static_cast<int64_t>(blockIdx.y) * BN;
   const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * k_per_split;
   const int64_t k_end = k_begin + k_per_split < K ? k_begin + k_per_split : K;
 
+  // Tile element e of op(A) is (m, k) with the contiguous axis of A fastest; likewise for op(B).
+  float ra[LA], rb[LB];
+  auto load = [&](int64_t k0) {  // global -> registers
+    for (int r = 0; r < LA; ++r) {
+      const int e = tid + r * NT, mm = TA ? e % BM : e / BK, kk = TA ? e / BM : e % BK;
+      const int64_t gm = m0 + mm, gk = k0 + kk;
+      ra[r] = (gm < M && gk < k_end) ? (TA ? A[gk * lda + gm] : A[gm * lda + gk]) : 0.0f;
+    }
+    for (int r = 0; r < LB; ++r) {
+      const int e = tid + r * NT, nn = TB ? e / BK : e % BN, kk = TB ? e % BK : e / BN;
+      const int64_t gn = n0 + nn, gk = k0 + kk;
+      rb[r] = (gn < N && gk < k_end) ? (TB ? B[gn * ldb + gk] : B[gk * ldb + gn]) : 0.0f;
+    }
+  };
+  auto store = [&](int buf) {  // registers -> shared, k-major
+    for (int r = 0; r < LA; ++r) {
+      const int e = tid + r * NT, mm = TA ? e % BM : e / BK, kk = TA ? e / BM : e % BK;
+      As[buf][kk][mm] = ra[r];
+    }
+    for (int r = 0; r < LB; ++r) {
+      const int e = tid + r * NT, nn = TB ? e / BK : e % BN, kk = TB ? e % BK : e / BN;
+      Bs[buf][kk][nn] = rb[r];
+    }
+  };
+
   float acc[TM][TN];
   for (int i = 0; i < TM; ++i)
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
+  // Double buffering: while the block multiplies the tiles in buffer `buf`, the next tiles travel from
+  // global memory into registers and then into the other buffer, which no thread reads during this
+  // step (its last readers finished before the previous barrier). One barrier per step.
+  int buf = 0;
+  if (k_begin < k_end) {
+    load(k_begin);
+    store(0);
+  }
+  __syncthreads();
   for (int64_t k0 = k_begin; k0 < k_end; k0 += BK) {
-    for (int e = tid; e < BM * BK; e += NT) {  // op(A)[m][k]: A[m][k], or A[k][m] when transposed
-      const int mm = TA ? e % BM : e / BK, kk = TA ? e / BM : e % BK;
-      const int64_t gm = m0 + mm, gk = k0 + kk;
-      As[kk][mm] = (gm < M && gk < k_end) ? (TA ? A[gk * lda + gm] : A[gm * lda + gk]) : 0.0f;
-    }
-    for (int e = tid; e < BK * BN; e += NT) {  // op(B)[k][n]: B[k][n], or B[n][k] when transposed
-      const int nn = TB ? e / BK : e % BN, kk = TB ? e % BK : e / BN;
-      const int64_t gn = n0 + nn, gk = k0 + kk;
-      Bs[kk][nn] = (gn < N && gk < k_end) ? (TB ? B[gn * ldb + gk] : B[gk * ldb + gn]) : 0.0f;
-    }
-    __syncthreads();
+    const bool more = k0 + BK < k_end;  // the same for every thread of the block
+    if (more) load(k0 + BK);
 #pragma unroll
     for (int kk = 0; kk < BK; ++kk) {
       float a[TM], b[TN];
 #pragma unroll
-      for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + i * TY];
+      for (int i = 0; i < TM; ++i) a[i] = As[buf][kk][ty + i * TY];
 #pragma unroll
-      for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + j * TX];
+      for (int j = 0; j < TN; ++j) b[j] = Bs[buf][kk][tx + j * TX];
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
         for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
+    if (more) store(buf ^ 1);
     __syncthreads();
+    buf ^= 1;
   }
 
   for (int i = 0; i < TM; ++i) {
