@@ -18,6 +18,7 @@ import os
 import pathlib
 import statistics
 import time
+import warnings
 
 import numpy as np
 
@@ -35,7 +36,9 @@ def load(n: int = N):
     dirs = [pathlib.Path(os.environ["FORGENET_SHARED_DATA"]) / "mnist"] if "FORGENET_SHARED_DATA" in os.environ else []
     dirs.append(repo.parent / "shared" / "data" / "mnist")
     full = next((d for d in dirs if d.is_dir()), None)
-    (xtr, ytr), (xte, _) = mnist.load_data(full) if full else mnist.load_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # falling back to the bundled sample is fine for timing
+        (xtr, ytr), (xte, _) = mnist.load_data(full) if full else mnist.load_data()
     if n > len(xtr):
         raise SystemExit(f"BENCH_CNN_N={n} but only {len(xtr)} training images were found "
                          f"(looked for full MNIST in {[str(d) for d in dirs]} and the usual places)")
@@ -58,7 +61,7 @@ def forgenet_epoch(model, x, y):
 
 
 def forgenet_predict(model, x):
-    return model.predict(x, batch_size=BATCH)
+    return model.predict(x, batch_size=BATCH, verbose=0)
 
 
 # ---- torch ---------------------------------------------------------------------------------------
