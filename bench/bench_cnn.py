@@ -112,12 +112,15 @@ class TorchCNN:
 
 # ---- measurement ---------------------------------------------------------------------------------
 
-def timed(fn, repeats):
-    times = []
+def timed(fns: dict, repeats):
+    """Seconds per call of each fn, the fns taking turns so that load drifting on a shared machine
+    hits both sides alike."""
+    times = {k: [] for k in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
     return times
 
 
@@ -130,10 +133,10 @@ def measure(repeats=REPEATS):
     forgenet_epoch(fm, x[:BATCH * 4], y[:BATCH * 4])  # build + warm up both sides
     tm.epoch(tx[:BATCH * 4], ty[:BATCH * 4])
     res = {
-        "epoch": {"forgenet": timed(lambda: forgenet_epoch(fm, x, y), repeats),
-                  "torch": timed(lambda: tm.epoch(tx, ty), repeats)},
-        "predict": {"forgenet": timed(lambda: forgenet_predict(fm, xte), 2 * repeats),
-                    "torch": timed(lambda: tm.predict(txte), 2 * repeats)},
+        "epoch": timed({"forgenet": lambda: forgenet_epoch(fm, x, y), "torch": lambda: tm.epoch(tx, ty)},
+                       repeats),
+        "predict": timed({"forgenet": lambda: forgenet_predict(fm, xte), "torch": lambda: tm.predict(txte)},
+                         2 * repeats),
     }
     return res, len(x), len(xte)
 
@@ -141,7 +144,7 @@ def measure(repeats=REPEATS):
 def main():
     import torch
     print(f"MNIST CNN, {THREADS} threads, batch {BATCH}, torch {torch.__version__} ({LAYOUT}), "
-          f"{REPEATS} epochs / {2 * REPEATS} predicts each, medians")
+          f"{REPEATS} epochs / {2 * REPEATS} predicts each (taking turns), medians")
     res, n, n_pred = measure()
     e = {k: statistics.median(v) for k, v in res["epoch"].items()}
     p = {k: n_pred / statistics.median(v) for k, v in res["predict"].items()}
