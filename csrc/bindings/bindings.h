@@ -4,4 +4,6 @@
 
 namespace forgenet::bind {
 void bind_softmax(pybind11::module_& m);
+void bind_attention(pybind11::module_& m);
+void bind_layernorm(pybind11::module_& m);
 }  // namespace forgenet::bind

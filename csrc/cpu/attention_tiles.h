@@ -1,0 +1,239 @@
+// The tile loops of the fused attention forward and backward, written once and instantiated by each
+// ISA file (attention.cpp, attention_avx2.cpp, attention_avx512.cpp) with its own micro-kernels `K`:
+//
+//   K::W                       floats per vector; every tile row is padded to a multiple of W
+//   K::gemm<TA>(m, n, kk, A, lda, B, ldb, C, ldc, acc)
+//                              C[m x n] (+)= op(A)[m x kk] @ B[kk x n], n a multiple of W;
+//                              op(A)(i, p) = TA ? A[p*lda + i] : A[i*lda + p]
+//   K::row_max(x, n)           max of x[0..n)
+//   K::exp_sum(x, n, a, b)     x = exp(a*x - b) in place, returns the sum (exp(-inf) is exactly 0)
+//   K::ds_row(dp, p, n, D, s)  dp = s * p * (dp - D)
+//   K::scale_row(x, n, a)      x *= a
+//
+// Everything here has internal linkage: each ISA file gets its own copy compiled with its own flags,
+// and the linker never swaps an AVX-512 copy into the generic path.
+#pragma once
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu/attention.h"
+
+namespace forgenet {
+namespace {
+
+constexpr int64_t kBq = 64;  // query rows per tile
+constexpr int64_t kBk = 64;  // keys per tile
+
+inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+constexpr float kNegInf = -__builtin_inff();
+
+// Per-thread scratch, 64-byte aligned, zero-filled (padding columns must read as 0, never garbage).
+struct Scratch {
+  float* p = nullptr;
+  explicit Scratch(int64_t n) {
+    size_t bytes = static_cast<size_t>(round_up(n > 0 ? n : 1, 16)) * sizeof(float);
+    p = static_cast<float*>(std::aligned_alloc(64, bytes));
+    if (p) std::memset(p, 0, bytes);
+  }
+  ~Scratch() { std::free(p); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+// dst (cols x ldd) = src rows [0, rows) (row stride `cols`) transposed, scaled; columns >= rows are 0.
+inline void pack_transposed(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+  for (int64_t c = 0; c < cols; ++c) {
+    float* d = dst + c * ldd;
+    for (int64_t r = 0; r < rows; ++r) d[r] = src[r * cols + c];
+    for (int64_t r = rows; r < ldd; ++r) d[r] = 0.0f;
+  }
+}
+
+// dst (rows x ldd) = src (rows x cols) * scale with zero padding columns.
+inline void pack_rows(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd,
+                      float scale = 1.0f) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* d = dst + r * ldd;
+    const float* s = src + r * cols;
+    for (int64_t c = 0; c < cols; ++c) d[c] = s[c] * scale;
+    for (int64_t c = cols; c < ldd; ++c) d[c] = 0.0f;
+  }
+}
+
+// Sets the scores a row may not see to `fill`: keys past the tile's end (padding) and, when causal,
+// keys after the query. Row r of the tile is query q0 + r; column c is key k0 + c.
+inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k0, int64_t nvalid,
+                      int64_t ncols, bool causal, float fill) {
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t first = nvalid;
+    if (causal) first = lo(first, q0 + r - k0 + 1 > 0 ? q0 + r - k0 + 1 : 0);
+    for (int64_t c = first; c < ncols; ++c) s[r * lds + c] = fill;
+  }
+}
+
+template <class K>
+void forward_tiles(const AttnShape& sh, const float* q, const float* k, const float* v, float* o,
+                   float* lse) {
+  constexpr int64_t W = K::W;
+  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk;
+  const int64_t dvp = round_up(dv, W), bkp = round_up(kBk, W);
+  const int64_t nqb = (nq + kBq - 1) / kBq;
+  const int64_t units = sh.bh * nqb;
+
+#pragma omp parallel if (units > 1)
+  {
+    Scratch qs(kBq * d), kt(d * bkp), vp(kBk * dvp), s(kBq * bkp), oacc(kBq * dvp), ml(2 * kBq);
+    float* m = ml.p;
+    float* l = ml.p + kBq;
+    // Causal tiles near the end of a head have the most keys: hand those out first.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
+      const int64_t q0 = qb * kBq, rows = lo(kBq, nq - q0);
+      const float* qh = q + (bh * nq + q0) * d;
+      const float* kh = k + bh * nk * d;
+      const float* vh = v + bh * nk * dv;
+      // The scale is folded into Q once so that scores come out of the GEMM ready for the softmax.
+      for (int64_t i = 0; i < rows * d; ++i) qs.p[i] = qh[i] * sh.scale;
+      for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
+      std::memset(oacc.p, 0, sizeof(float) * rows * dvp);
+      const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
+      for (int64_t k0 = 0; k0 < kend; k0 += kBk) {
+        const int64_t cols = lo(kBk, nk - k0), colsp = round_up(cols, W);
+        pack_transposed(kh + k0 * d, cols, d, kt.p, colsp);
+        pack_rows(vh + k0 * dv, cols, dv, vp.p, dvp);
+        K::template gemm<false>(rows, colsp, d, qs.p, d, kt.p, colsp, s.p, bkp, false);
+        if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
+          mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
+        for (int64_t r = 0; r < rows; ++r) {
+          float* sr = s.p + r * bkp;
+          const float mx = K::row_max(sr, colsp);
+          const float mnew = mx > m[r] ? mx : m[r];
+          // A row that has seen no key yet keeps m = -inf; shift by 0 then so exp(-inf) stays 0.
+          const float shift = mnew == kNegInf ? 0.0f : mnew;
+          const float alpha = m[r] == kNegInf ? 0.0f : std::exp(m[r] - shift);
+          const float rs = K::exp_sum(sr, colsp, 1.0f, shift);
+          l[r] = l[r] * alpha + rs;
+          m[r] = mnew;
+          if (alpha != 1.0f) K::scale_row(oacc.p + r * dvp, dvp, alpha);
+        }
+        K::template gemm<false>(rows, dvp, cols, s.p, bkp, vp.p, dvp, oacc.p, dvp, true);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float* orow = o + (bh * nq + q0 + r) * dv;
+        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+        for (int64_t c = 0; c < dv; ++c) orow[c] = oacc.p[r * dvp + c] * inv;
+        if (lse) lse[bh * nq + q0 + r] = l[r] > 0.0f ? m[r] + std::log(l[r]) : kNegInf;
+      }
+    }
+  }
+}
+
+// Backward, FlashAttention-2 style: one key block at a time owns its dK, dV rows (no races); it walks
+// the query blocks that see it, recomputing P = exp(scale * S - lse), and adds dS @ K into a
+// per-thread dQ accumulator (Nq x d: O(N d), never N x N). Two ways to share the work:
+//   - many heads (bh a multiple of the thread count, or >= 4 per thread): each thread takes whole
+//     heads, and its dQ accumulator is that head's dQ;
+//   - few heads: all threads split one head's key blocks, then sum their dQ accumulators.
+template <class K>
+void backward_tiles(const AttnShape& sh, const float* dout, const float* q, const float* k,
+                    const float* v, const float* o, const float* lse, float* dq, float* dk,
+                    float* dv_) {
+  constexpr int64_t W = K::W;
+  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk, bh_n = sh.bh;
+  const int64_t dp = round_up(d, W), dvp = round_up(dv, W), bkp = round_up(kBk, W);
+  const int64_t nkb = (nk + kBk - 1) / kBk;
+  const float scale = sh.scale;
+  const int threads = omp_get_max_threads();
+  const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
+
+  Scratch dsum(bh_n * nq);  // D = rowsum(dO * O), the softmax backward's per-row constant
+  float** dq_bufs = static_cast<float**>(std::calloc(threads, sizeof(float*)));
+
+#pragma omp parallel
+  {
+    const int tid = omp_get_thread_num();
+    Scratch kt(d * bkp), vt(dv * bkp), kp(kBk * dp), dka(kBk * dp), dva(kBk * dvp), s(kBq * bkp),
+        dpb(kBq * bkp), qp(kBq * dp), dop(kBq * dvp), dqa(nq * dp);
+    dq_bufs[tid] = dqa.p;
+
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < bh_n * nq; ++r) {
+      double acc = 0.0;
+      for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(dout[r * dv + c]) * o[r * dv + c];
+      dsum.p[r] = static_cast<float>(acc);
+    }
+
+    // One key block of one head: its dK, dV rows, and its share of dQ into dqa.
+    auto key_block = [&](int64_t bh, int64_t kb) {
+      const int64_t k0 = kb * kBk, cols = lo(kBk, nk - k0), colsp = round_up(cols, W);
+      const float* kh = k + (bh * nk + k0) * d;
+      const float* vh = v + (bh * nk + k0) * dv;
+      pack_transposed(kh, cols, d, kt.p, colsp);
+      pack_transposed(vh, cols, dv, vt.p, colsp);
+      pack_rows(kh, cols, d, kp.p, dp);
+      std::memset(dka.p, 0, sizeof(float) * cols * dp);
+      std::memset(dva.p, 0, sizeof(float) * cols * dvp);
+      // Causal: queries before k0 see none of these keys.
+      const int64_t qstart = sh.causal ? (k0 / kBq) * kBq : 0;
+      for (int64_t q0 = qstart; q0 < nq; q0 += kBq) {
+        const int64_t rows = lo(kBq, nq - q0);
+        const float* qh = q + (bh * nq + q0) * d;
+        const float* doh = dout + (bh * nq + q0) * dv;
+        const float* lh = lse + bh * nq + q0;
+        const float* dh = dsum.p + bh * nq + q0;
+        pack_rows(qh, rows, d, qp.p, dp);
+        pack_rows(doh, rows, dv, dop.p, dvp);
+        K::template gemm<false>(rows, colsp, d, qh, d, kt.p, colsp, s.p, bkp, false);
+        for (int64_t r = 0; r < rows; ++r) K::exp_sum(s.p + r * bkp, colsp, scale, lh[r]);
+        // Masked after the exp (a negative scale would turn -inf scores into +inf).
+        if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
+          mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, 0.0f);
+        K::template gemm<false>(rows, colsp, dv, doh, dv, vt.p, colsp, dpb.p, bkp, false);
+        K::template gemm<true>(cols, dvp, rows, s.p, bkp, dop.p, dvp, dva.p, dvp, true);
+        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dh[r], scale);
+        K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qp.p, dp, dka.p, dp, true);
+        K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kp.p, dp, dqa.p + q0 * dp, dp, true);
+      }
+      for (int64_t r = 0; r < cols; ++r) {
+        std::memcpy(dk + (bh * nk + k0 + r) * d, dka.p + r * dp, sizeof(float) * d);
+        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva.p + r * dvp, sizeof(float) * dv);
+      }
+    };
+
+    if (by_head) {
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t bh = 0; bh < bh_n; ++bh) {
+        std::memset(dqa.p, 0, sizeof(float) * nq * dp);
+        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
+        for (int64_t r = 0; r < nq; ++r)
+          std::memcpy(dq + (bh * nq + r) * d, dqa.p + r * dp, sizeof(float) * d);
+      }
+    } else {
+      const int nt = omp_get_num_threads();
+      for (int64_t bh = 0; bh < bh_n; ++bh) {
+        std::memset(dqa.p, 0, sizeof(float) * nq * dp);
+        // Causal key blocks late in the sequence see few queries: hand out the early ones first.
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < nq; ++r) {
+          float* out = dq + (bh * nq + r) * d;
+          for (int64_t c = 0; c < d; ++c) out[c] = dq_bufs[0][r * dp + c];
+          for (int t = 1; t < nt; ++t)
+            for (int64_t c = 0; c < d; ++c) out[c] += dq_bufs[t][r * dp + c];
+        }
+      }
+    }
+  }
+  std::free(dq_bufs);
+}
+
+}  // namespace
+}  // namespace forgenet
