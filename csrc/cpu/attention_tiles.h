@@ -86,18 +86,27 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   const int64_t nqb = (nq + kBq - 1) / kBq;
   const int64_t units = sh.bh * nqb;
 
+  // K^T is packed once for every query block to share: a copy of K, O(N d), in tiles of d x bkp.
+  const int64_t nkb = (nk + kBk - 1) / kBk, tile = d * bkp;
+  Scratch kt_all(sh.bh * nkb * tile);
+  const bool v_direct = dv == dvp;  // V rows can feed the GEMM unpadded
+
 #pragma omp parallel if (units > 1)
   {
-    Scratch qs(kBq * d), kt(d * bkp), vp(kBk * dvp), s(kBq * bkp), oacc(kBq * dvp), ml(2 * kBq);
+    Scratch qs(kBq * d), vp(v_direct ? 0 : kBk * dvp), s(kBq * bkp), oacc(kBq * dvp), ml(2 * kBq);
     float* m = ml.p;
     float* l = ml.p + kBq;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < sh.bh * nkb; ++t) {
+      const int64_t bh = t / nkb, k0 = (t % nkb) * kBk;
+      pack_transposed(k + (bh * nk + k0) * d, lo(kBk, nk - k0), d, kt_all.p + t * tile, bkp);
+    }
     // Causal tiles near the end of a head have the most keys: hand those out first.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
       const int64_t q0 = qb * kBq, rows = lo(kBq, nq - q0);
       const float* qh = q + (bh * nq + q0) * d;
-      const float* kh = k + bh * nk * d;
       const float* vh = v + bh * nk * dv;
       // The scale is folded into Q once so that scores come out of the GEMM ready for the softmax.
       for (int64_t i = 0; i < rows * d; ++i) qs.p[i] = qh[i] * sh.scale;
@@ -106,9 +115,10 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
       const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
       for (int64_t k0 = 0; k0 < kend; k0 += kBk) {
         const int64_t cols = lo(kBk, nk - k0), colsp = round_up(cols, W);
-        pack_transposed(kh + k0 * d, cols, d, kt.p, colsp);
-        pack_rows(vh + k0 * dv, cols, dv, vp.p, dvp);
-        K::template gemm<false>(rows, colsp, d, qs.p, d, kt.p, colsp, s.p, bkp, false);
+        const float* kt = kt_all.p + (bh * nkb + k0 / kBk) * tile;
+        const float* vb = vh + k0 * dv;
+        if (!v_direct) pack_rows(vb, cols, dv, vp.p, dvp), vb = vp.p;
+        K::template gemm<false>(rows, colsp, d, qs.p, d, kt, bkp, s.p, bkp, false);
         if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
         for (int64_t r = 0; r < rows; ++r) {
@@ -123,7 +133,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
           m[r] = mnew;
           if (alpha != 1.0f) K::scale_row(oacc.p + r * dvp, dvp, alpha);
         }
-        K::template gemm<false>(rows, dvp, cols, s.p, bkp, vp.p, dvp, oacc.p, dvp, true);
+        K::template gemm<false>(rows, dvp, cols, s.p, bkp, vb, dvp, oacc.p, dvp, true);
       }
       for (int64_t r = 0; r < rows; ++r) {
         float* orow = o + (bh * nq + q0 + r) * dv;
@@ -159,8 +169,8 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
-    Scratch kt(d * bkp), vt(dv * bkp), kp(kBk * dp), dka(kBk * dp), dva(kBk * dvp), s(kBq * bkp),
-        dpb(kBq * bkp), qp(kBq * dp), dop(kBq * dvp), dqa(nq * dp);
+    Scratch kt(d * bkp), vt(dv * bkp), kp(d == dp ? 0 : kBk * dp), dka(kBk * dp), dva(kBk * dvp),
+        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dqa(nq * dp);
     dq_bufs[tid] = dqa.p;
 
 #pragma omp for schedule(static)
@@ -177,7 +187,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
       const float* vh = v + (bh * nk + k0) * dv;
       pack_transposed(kh, cols, d, kt.p, colsp);
       pack_transposed(vh, cols, dv, vt.p, colsp);
-      pack_rows(kh, cols, d, kp.p, dp);
+      const float* kb_rows = d == dp ? kh : (pack_rows(kh, cols, d, kp.p, dp), kp.p);
       std::memset(dka.p, 0, sizeof(float) * cols * dp);
       std::memset(dva.p, 0, sizeof(float) * cols * dvp);
       // Causal: queries before k0 see none of these keys.
@@ -188,18 +198,18 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         const float* doh = dout + (bh * nq + q0) * dv;
         const float* lh = lse + bh * nq + q0;
         const float* dh = dsum.p + bh * nq + q0;
-        pack_rows(qh, rows, d, qp.p, dp);
-        pack_rows(doh, rows, dv, dop.p, dvp);
+        const float* qb = d == dp ? qh : (pack_rows(qh, rows, d, qp.p, dp), qp.p);
+        const float* dob = dv == dvp ? doh : (pack_rows(doh, rows, dv, dop.p, dvp), dop.p);
         K::template gemm<false>(rows, colsp, d, qh, d, kt.p, colsp, s.p, bkp, false);
         for (int64_t r = 0; r < rows; ++r) K::exp_sum(s.p + r * bkp, colsp, scale, lh[r]);
         // Masked after the exp (a negative scale would turn -inf scores into +inf).
         if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, 0.0f);
         K::template gemm<false>(rows, colsp, dv, doh, dv, vt.p, colsp, dpb.p, bkp, false);
-        K::template gemm<true>(cols, dvp, rows, s.p, bkp, dop.p, dvp, dva.p, dvp, true);
+        K::template gemm<true>(cols, dvp, rows, s.p, bkp, dob, dvp, dva.p, dvp, true);
         for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dh[r], scale);
-        K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qp.p, dp, dka.p, dp, true);
-        K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kp.p, dp, dqa.p + q0 * dp, dp, true);
+        K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qb, dp, dka.p, dp, true);
+        K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kb_rows, dp, dqa.p + q0 * dp, dp, true);
       }
       for (int64_t r = 0; r < cols; ++r) {
         std::memcpy(dk + (bh * nk + k0 + r) * d, dka.p + r * dp, sizeof(float) * d);
