@@ -5,8 +5,17 @@ kernels; the result has the input's kind. Non-contiguous inputs are copied; othe
 TypeError naming the op.
 """
 from forgenet.ops.attention import attention, attention_backward
+from forgenet.ops.conv import conv2d, conv2d_backward
+from forgenet.ops.gemm import gemm
 from forgenet.ops.layernorm import layer_norm, layer_norm_backward
+from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
 
-__all__ = ["attention", "attention_backward", "layer_norm", "layer_norm_backward", "softmax", "softmax_backward",
-           "softmax_cross_entropy"]
+__all__ = [
+    "gemm",
+    "softmax", "softmax_backward", "softmax_cross_entropy",
+    "conv2d", "conv2d_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "attention", "attention_backward",
+    "layer_norm", "layer_norm_backward",
+]
