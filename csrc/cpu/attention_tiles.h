@@ -26,8 +26,10 @@
 namespace forgenet {
 namespace {
 
-constexpr int64_t kBq = 64;  // query rows per tile
-constexpr int64_t kBk = 64;  // keys per tile
+// Tile sizes: query rows x keys. The forward's per-row softmax bookkeeping is paid once per tile,
+// so it takes wider key tiles.
+constexpr int64_t kFwdBq = 64, kFwdBk = 128;
+constexpr int64_t kBq = 64, kBk = 64;
 
 inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
@@ -80,32 +82,32 @@ inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k
 template <class K>
 void forward_tiles(const AttnShape& sh, const float* q, const float* k, const float* v, float* o,
                    float* lse) {
-  constexpr int64_t W = K::W;
+  constexpr int64_t W = K::W, Bq = kFwdBq, Bk = kFwdBk;
   const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk;
-  const int64_t dvp = round_up(dv, W), bkp = round_up(kBk, W);
-  const int64_t nqb = (nq + kBq - 1) / kBq;
+  const int64_t dvp = round_up(dv, W), bkp = round_up(Bk, W);
+  const int64_t nqb = (nq + Bq - 1) / Bq;
   const int64_t units = sh.bh * nqb;
 
   // K^T is packed once for every query block to share: a copy of K, O(N d), in tiles of d x bkp.
-  const int64_t nkb = (nk + kBk - 1) / kBk, tile = d * bkp;
+  const int64_t nkb = (nk + Bk - 1) / Bk, tile = d * bkp;
   Scratch kt_all(sh.bh * nkb * tile);
   const bool v_direct = dv == dvp;  // V rows can feed the GEMM unpadded
 
 #pragma omp parallel if (units > 1)
   {
-    Scratch qs(kBq * d), vp(v_direct ? 0 : kBk * dvp), s(kBq * bkp), oacc(kBq * dvp), ml(2 * kBq);
+    Scratch qs(Bq * d), vp(v_direct ? 0 : Bk * dvp), s(Bq * bkp), oacc(Bq * dvp), ml(2 * Bq);
     float* m = ml.p;
-    float* l = ml.p + kBq;
+    float* l = ml.p + Bq;
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < sh.bh * nkb; ++t) {
-      const int64_t bh = t / nkb, k0 = (t % nkb) * kBk;
-      pack_transposed(k + (bh * nk + k0) * d, lo(kBk, nk - k0), d, kt_all.p + t * tile, bkp);
+      const int64_t bh = t / nkb, k0 = (t % nkb) * Bk;
+      pack_transposed(k + (bh * nk + k0) * d, lo(Bk, nk - k0), d, kt_all.p + t * tile, bkp);
     }
     // Causal tiles near the end of a head have the most keys: hand those out first.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
-      const int64_t q0 = qb * kBq, rows = lo(kBq, nq - q0);
+      const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0);
       const float* qh = q + (bh * nq + q0) * d;
       const float* vh = v + bh * nk * dv;
       // The scale is folded into Q once so that scores come out of the GEMM ready for the softmax.
@@ -113,9 +115,9 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
       for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
       std::memset(oacc.p, 0, sizeof(float) * rows * dvp);
       const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
-      for (int64_t k0 = 0; k0 < kend; k0 += kBk) {
-        const int64_t cols = lo(kBk, nk - k0), colsp = round_up(cols, W);
-        const float* kt = kt_all.p + (bh * nkb + k0 / kBk) * tile;
+      for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
+        const int64_t cols = lo(Bk, nk - k0), colsp = round_up(cols, W);
+        const float* kt = kt_all.p + (bh * nkb + k0 / Bk) * tile;
         const float* vb = vh + k0 * dv;
         if (!v_direct) pack_rows(vb, cols, dv, vp.p, dvp), vb = vp.p;
         K::template gemm<false>(rows, colsp, d, qs.p, d, kt, bkp, s.p, bkp, false);
@@ -127,7 +129,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
           const float mnew = mx > m[r] ? mx : m[r];
           // A row that has seen no key yet keeps m = -inf; shift by 0 then so exp(-inf) stays 0.
           const float shift = mnew == kNegInf ? 0.0f : mnew;
-          const float alpha = m[r] == kNegInf ? 0.0f : std::exp(m[r] - shift);
+          const float alpha = m[r] == mnew ? 1.0f : m[r] == kNegInf ? 0.0f : std::exp(m[r] - shift);
           const float rs = K::exp_sum(sr, colsp, 1.0f, shift);
           l[r] = l[r] * alpha + rs;
           m[r] = mnew;
