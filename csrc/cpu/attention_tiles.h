@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "cpu/attention.h"
 
@@ -41,7 +42,8 @@ struct Scratch {
   explicit Scratch(int64_t n) {
     size_t bytes = static_cast<size_t>(round_up(n > 0 ? n : 1, 16)) * sizeof(float);
     p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (p) std::memset(p, 0, bytes);
+    if (!p) throw std::bad_alloc();  // only ever thrown outside parallel regions (big buffers live there)
+    std::memset(p, 0, bytes);
   }
   ~Scratch() { std::free(p); }
   Scratch(const Scratch&) = delete;
@@ -166,14 +168,14 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
   Scratch dsum(bh_n * nq);  // D = rowsum(dO * O), the softmax backward's per-row constant
-  float** dq_bufs = static_cast<float**>(std::calloc(threads, sizeof(float*)));
+  Scratch dq_all(static_cast<int64_t>(threads) * nq * dp);  // one dQ accumulator per thread
 
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
     Scratch kt(d * bkp), vt(dv * bkp), kp(d == dp ? 0 : kBk * dp), dka(kBk * dp), dva(kBk * dvp),
-        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dqa(nq * dp);
-    dq_bufs[tid] = dqa.p;
+        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp);
+    float* const dqa = dq_all.p + tid * nq * dp;
 
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < bh_n * nq; ++r) {
@@ -211,7 +213,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         K::template gemm<true>(cols, dvp, rows, s.p, bkp, dob, dvp, dva.p, dvp, true);
         for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dh[r], scale);
         K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qb, dp, dka.p, dp, true);
-        K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kb_rows, dp, dqa.p + q0 * dp, dp, true);
+        K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kb_rows, dp, dqa + q0 * dp, dp, true);
       }
       for (int64_t r = 0; r < cols; ++r) {
         std::memcpy(dk + (bh * nk + k0 + r) * d, dka.p + r * dp, sizeof(float) * d);
@@ -222,29 +224,28 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
     if (by_head) {
 #pragma omp for schedule(dynamic, 1)
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        std::memset(dqa.p, 0, sizeof(float) * nq * dp);
+        std::memset(dqa, 0, sizeof(float) * nq * dp);
         for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
         for (int64_t r = 0; r < nq; ++r)
-          std::memcpy(dq + (bh * nq + r) * d, dqa.p + r * dp, sizeof(float) * d);
+          std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
       }
     } else {
       const int nt = omp_get_num_threads();
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        std::memset(dqa.p, 0, sizeof(float) * nq * dp);
+        std::memset(dqa, 0, sizeof(float) * nq * dp);
         // Causal key blocks late in the sequence see few queries: hand out the early ones first.
 #pragma omp for schedule(dynamic, 1)
         for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nq; ++r) {
           float* out = dq + (bh * nq + r) * d;
-          for (int64_t c = 0; c < d; ++c) out[c] = dq_bufs[0][r * dp + c];
+          for (int64_t c = 0; c < d; ++c) out[c] = dq_all.p[r * dp + c];
           for (int t = 1; t < nt; ++t)
-            for (int64_t c = 0; c < d; ++c) out[c] += dq_bufs[t][r * dp + c];
+            for (int64_t c = 0; c < d; ++c) out[c] += dq_all.p[(t * nq + r) * dp + c];
         }
       }
     }
   }
-  std::free(dq_bufs);
 }
 
 }  // namespace
