@@ -29,7 +29,7 @@ namespace {
 
 // Tile sizes: query rows x keys. The forward's per-row softmax bookkeeping is paid once per tile,
 // so it takes wider key tiles.
-constexpr int64_t kFwdBq = 64, kFwdBk = 128;
+constexpr int64_t kFwdBq = 64, kFwdBk = 256;
 constexpr int64_t kBq = 64, kBk = 64;
 
 inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -118,7 +118,8 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
       std::memset(oacc.p, 0, sizeof(float) * rows * dvp);
       const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
       for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
-        const int64_t cols = lo(Bk, nk - k0), colsp = round_up(cols, W);
+        // Keys past kend are masked for every row of the block: the last tile stops there.
+        const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, W);
         const float* kt = kt_all.p + (bh * nkb + k0 / Bk) * tile;
         const float* vb = vh + k0 * dv;
         if (!v_direct) pack_rows(vb, cols, dv, vp.p, dvp), vb = vp.p;
