@@ -81,6 +81,29 @@ inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k
   }
 }
 
+// Per-tile pack state for sharing packed tiles without a barrier: 0 free, 1 being packed, 2 ready.
+struct TileStates {
+  int* st = nullptr;
+  explicit TileStates(int64_t n) {
+    st = static_cast<int*>(std::calloc(n > 0 ? n : 1, sizeof(int)));
+    if (!st) throw std::bad_alloc();
+  }
+  ~TileStates() { std::free(st); }
+  TileStates(const TileStates&) = delete;
+  TileStates& operator=(const TileStates&) = delete;
+  // Where to pack tile t: `shared` if this thread won it, `own` if another thread is packing it now,
+  // null if it is ready in `shared`.
+  float* claim(int64_t t, float* shared, float* own) {
+    int s = __atomic_load_n(st + t, __ATOMIC_ACQUIRE);
+    if (s == 2) return nullptr;
+    int expect = 0;
+    if (s == 0 && __atomic_compare_exchange_n(st + t, &expect, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return shared;
+    return __atomic_load_n(st + t, __ATOMIC_ACQUIRE) == 2 ? nullptr : own;
+  }
+  void publish(int64_t t) { __atomic_store_n(st + t, 2, __ATOMIC_RELEASE); }
+};
+
 template <class K>
 void forward_tiles(const AttnShape& sh, const float* q, const float* k, const float* v, float* o,
                    float* lse) {
@@ -90,23 +113,31 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   const int64_t nqb = (nq + Bq - 1) / Bq;
   const int64_t units = sh.bh * nqb;
 
-  // K^T is packed once for every query block to share: a copy of K, O(N d), in tiles of d x bkp.
+  // K^T tiles (d x bkp) are packed once and shared by every query block: a copy of K, O(N d). The
+  // first thread to need a tile packs it; one that finds it being packed packs its own private copy
+  // rather than wait, so there is no barrier (a barrier costs a scheduler tick on a busy machine).
   const int64_t nkb = (nk + Bk - 1) / Bk, tile = d * bkp;
   Scratch kt_all(sh.bh * nkb * tile);
+  TileStates packed(sh.bh * nkb);
   const bool v_direct = dv == dvp;  // V rows can feed the GEMM unpadded
 
 #pragma omp parallel if (units > 1)
   {
-    Scratch qs(Bq * d), vp(v_direct ? 0 : Bk * dvp), s(Bq * bkp), oacc(Bq * dvp), ml(2 * Bq);
+    Scratch qs(Bq * d), vp(v_direct ? 0 : Bk * dvp), s(Bq * bkp), oacc(Bq * dvp), ml(2 * Bq), own(tile);
     float* m = ml.p;
     float* l = ml.p + Bq;
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < sh.bh * nkb; ++t) {
-      const int64_t bh = t / nkb, k0 = (t % nkb) * Bk;
-      pack_transposed(k + (bh * nk + k0) * d, lo(Bk, nk - k0), d, kt_all.p + t * tile, bkp);
-    }
+    auto k_tile = [&](int64_t bh, int64_t kb) -> const float* {
+      const int64_t t = bh * nkb + kb, k0 = kb * Bk;
+      float* dst = packed.claim(t, kt_all.p + t * tile, own.p);
+      if (dst) {
+        pack_transposed(k + (bh * nk + k0) * d, lo(Bk, nk - k0), d, dst, bkp);
+        if (dst != own.p) packed.publish(t);
+        return dst;
+      }
+      return kt_all.p + t * tile;
+    };
     // Causal tiles near the end of a head have the most keys: hand those out first.
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
       const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0);
@@ -120,7 +151,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
       for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
         // Keys past kend are masked for every row of the block: the last tile stops there.
         const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, W);
-        const float* kt = kt_all.p + (bh * nkb + k0 / Bk) * tile;
+        const float* kt = k_tile(bh, k0 / Bk);
         const float* vb = vh + k0 * dv;
         if (!v_direct) pack_rows(vb, cols, dv, vp.p, dvp), vb = vp.p;
         K::template gemm<false>(rows, colsp, d, qs.p, d, kt, bkp, s.p, bkp, false);
@@ -168,22 +199,14 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const int threads = omp_get_max_threads();
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
-  Scratch dsum(bh_n * nq);  // D = rowsum(dO * O), the softmax backward's per-row constant
   Scratch dq_all(static_cast<int64_t>(threads) * nq * dp);  // one dQ accumulator per thread
 
 #pragma omp parallel
   {
     const int tid = omp_get_thread_num();
     Scratch kt(d * bkp), vt(dv * bkp), kp(d == dp ? 0 : kBk * dp), dka(kBk * dp), dva(kBk * dvp),
-        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp);
+        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dl(kBq);
     float* const dqa = dq_all.p + tid * nq * dp;
-
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < bh_n * nq; ++r) {
-      double acc = 0.0;
-      for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(dout[r * dv + c]) * o[r * dv + c];
-      dsum.p[r] = static_cast<float>(acc);
-    }
 
     // One key block of one head: its dK, dV rows, and its share of dQ into dqa.
     auto key_block = [&](int64_t bh, int64_t kb) {
@@ -202,7 +225,13 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         const float* qh = q + (bh * nq + q0) * d;
         const float* doh = dout + (bh * nq + q0) * dv;
         const float* lh = lse + bh * nq + q0;
-        const float* dh = dsum.p + bh * nq + q0;
+        // D = rowsum(dO * O), the softmax backward's per-row constant: cheap enough to redo per tile.
+        const float* oh = o + (bh * nq + q0) * dv;
+        for (int64_t r = 0; r < rows; ++r) {
+          double acc = 0.0;
+          for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(doh[r * dv + c]) * oh[r * dv + c];
+          dl.p[r] = static_cast<float>(acc);
+        }
         const float* qb = d == dp ? qh : (pack_rows(qh, rows, d, qp.p, dp), qp.p);
         const float* dob = dv == dvp ? doh : (pack_rows(doh, rows, dv, dop.p, dvp), dop.p);
         K::template gemm<false>(rows, colsp, d, qh, d, kt.p, colsp, s.p, bkp, false);
@@ -212,7 +241,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
           mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, 0.0f);
         K::template gemm<false>(rows, colsp, dv, doh, dv, vt.p, colsp, dpb.p, bkp, false);
         K::template gemm<true>(cols, dvp, rows, s.p, bkp, dob, dvp, dva.p, dvp, true);
-        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dh[r], scale);
+        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dl.p[r], scale);
         K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qb, dp, dka.p, dp, true);
         K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kb_rows, dp, dqa + q0 * dp, dp, true);
       }
@@ -223,7 +252,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
     };
 
     if (by_head) {
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
       for (int64_t bh = 0; bh < bh_n; ++bh) {
         std::memset(dqa, 0, sizeof(float) * nq * dp);
         for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
