@@ -205,8 +205,20 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   {
     const int tid = omp_get_thread_num();
     Scratch kt(d * bkp), vt(dv * bkp), kp(d == dp ? 0 : kBk * dp), dka(kBk * dp), dva(kBk * dvp),
-        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dl(kBq);
+        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dl(nq);
     float* const dqa = dq_all.p + tid * nq * dp;
+
+    // D = rowsum(dO * O) of one head, the softmax backward's per-row constant. Each thread computes
+    // its own copy (nq * dv work, next to nq * nk * d for the head) so that no barrier is needed.
+    auto row_dots = [&](int64_t bh) {
+      const float* a = dout + bh * nq * dv;
+      const float* b = o + bh * nq * dv;
+      for (int64_t r = 0; r < nq; ++r) {
+        double acc = 0.0;
+        for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(a[r * dv + c]) * b[r * dv + c];
+        dl.p[r] = static_cast<float>(acc);
+      }
+    };
 
     // One key block of one head: its dK, dV rows, and its share of dQ into dqa.
     auto key_block = [&](int64_t bh, int64_t kb) {
@@ -225,13 +237,6 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         const float* qh = q + (bh * nq + q0) * d;
         const float* doh = dout + (bh * nq + q0) * dv;
         const float* lh = lse + bh * nq + q0;
-        // D = rowsum(dO * O), the softmax backward's per-row constant: cheap enough to redo per tile.
-        const float* oh = o + (bh * nq + q0) * dv;
-        for (int64_t r = 0; r < rows; ++r) {
-          double acc = 0.0;
-          for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(doh[r * dv + c]) * oh[r * dv + c];
-          dl.p[r] = static_cast<float>(acc);
-        }
         const float* qb = d == dp ? qh : (pack_rows(qh, rows, d, qp.p, dp), qp.p);
         const float* dob = dv == dvp ? doh : (pack_rows(doh, rows, dv, dop.p, dvp), dop.p);
         K::template gemm<false>(rows, colsp, d, qh, d, kt.p, colsp, s.p, bkp, false);
@@ -241,7 +246,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
           mask_tile(s.p, bkp, rows, q0, k0, cols, colsp, sh.causal, 0.0f);
         K::template gemm<false>(rows, colsp, dv, doh, dv, vt.p, colsp, dpb.p, bkp, false);
         K::template gemm<true>(cols, dvp, rows, s.p, bkp, dob, dvp, dva.p, dvp, true);
-        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dl.p[r], scale);
+        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb.p + r * bkp, s.p + r * bkp, colsp, dl.p[q0 + r], scale);
         K::template gemm<true>(cols, dp, rows, dpb.p, bkp, qb, dp, dka.p, dp, true);
         K::template gemm<false>(rows, dp, cols, dpb.p, bkp, kb_rows, dp, dqa + q0 * dp, dp, true);
       }
@@ -255,6 +260,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
 #pragma omp for schedule(dynamic, 1) nowait
       for (int64_t bh = 0; bh < bh_n; ++bh) {
         std::memset(dqa, 0, sizeof(float) * nq * dp);
+        row_dots(bh);
         for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
         for (int64_t r = 0; r < nq; ++r)
           std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
@@ -263,6 +269,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
       const int nt = omp_get_num_threads();
       for (int64_t bh = 0; bh < bh_n; ++bh) {
         std::memset(dqa, 0, sizeof(float) * nq * dp);
+        row_dots(bh);
         // Causal key blocks late in the sequence see few queries: hand out the early ones first.
 #pragma omp for schedule(dynamic, 1)
         for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
