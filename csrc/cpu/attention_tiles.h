@@ -36,14 +36,15 @@ inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 constexpr float kNegInf = -__builtin_inff();
 
-// Per-thread scratch, 64-byte aligned, zero-filled (padding columns must read as 0, never garbage).
+// Scratch, 64-byte aligned, zero-filled unless the caller writes every element before reading it
+// (padding columns must read as 0, never garbage).
 struct Scratch {
   float* p = nullptr;
-  explicit Scratch(int64_t n) {
+  explicit Scratch(int64_t n, bool zero = true) {
     size_t bytes = static_cast<size_t>(round_up(n > 0 ? n : 1, 16)) * sizeof(float);
     p = static_cast<float*>(std::aligned_alloc(64, bytes));
     if (!p) throw std::bad_alloc();  // only ever thrown outside parallel regions (big buffers live there)
-    std::memset(p, 0, bytes);
+    if (zero) std::memset(p, 0, bytes);
   }
   ~Scratch() { std::free(p); }
   Scratch(const Scratch&) = delete;
@@ -117,7 +118,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   // first thread to need a tile packs it; one that finds it being packed packs its own private copy
   // rather than wait, so there is no barrier (a barrier costs a scheduler tick on a busy machine).
   const int64_t nkb = (nk + Bk - 1) / Bk, tile = d * bkp;
-  Scratch kt_all(sh.bh * nkb * tile);
+  Scratch kt_all(sh.bh * nkb * tile, /*zero=*/false);  // each tile is written whole when packed
   TileStates packed(sh.bh * nkb);
   const bool v_direct = dv == dvp;  // V rows can feed the GEMM unpadded
 
@@ -199,7 +200,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const int threads = omp_get_max_threads();
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
-  Scratch dq_all(static_cast<int64_t>(threads) * nq * dp);  // one dQ accumulator per thread
+  Scratch dq_all(static_cast<int64_t>(threads) * nq * dp, /*zero=*/false);  // one dQ accumulator per thread, zeroed per head
 
 #pragma omp parallel
   {
