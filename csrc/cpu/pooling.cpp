@@ -38,13 +38,28 @@ void for_lines(const Window2d& g, bool exclusive, F&& f) {
   }
 }
 
-inline void zero(float* a, int64_t count) {
-#pragma omp parallel for schedule(static) if (count > kParallelMin)
-  for (int64_t i = 0; i < count; ++i) a[i] = 0.0f;
+// Backward passes add into dx, which must start at zero. When windows do not overlap vertically
+// (SH >= KH) each line owns its window's input rows and zeroes them itself, while they are hot in cache
+// (own_rows below); only rows that no window touches are zeroed here. Otherwise all of dx is.
+inline bool owns_rows(const Window2d& g) { return g.sh >= g.kh; }
+
+void zero_for_backward(const Window2d& g, float* dx) {
+  const int64_t row = g.w * g.c, rows = g.n * g.h;
+  const bool all = !owns_rows(g);
+#pragma omp parallel for schedule(static) if (rows * row > kParallelMin)
+  for (int64_t t = 0; t < rows; ++t) {
+    const int64_t s = t % g.h + g.pad_top;  // an input row ih is touched by output row s / SH
+    if (all || s / g.sh >= g.ho || s % g.sh >= g.kh) std::fill(dx + t * row, dx + (t + 1) * row, 0.0f);
+  }
 }
 
-// v replaces the running max m when larger, or when it is the first NaN (NaN then sticks).
-inline bool takes_over(float v, float m) { return v > m || (v != v && m == m); }
+inline void zero_own_rows(const Window2d& g, const Span& r, float* dxn) {
+  if (owns_rows(g)) std::fill(dxn + (r.start + r.lo) * g.w * g.c, dxn + (r.start + r.hi) * g.w * g.c, 0.0f);
+}
+
+// v replaces the running max m when larger, or when it is the first NaN (NaN then sticks). Bitwise
+// operators, not && / ||, keep it a branch-free select the compiler vectorises.
+inline bool takes_over(float v, float m) { return (v > m) | ((v != v) & (m == m)); }
 
 }  // namespace
 
@@ -70,35 +85,41 @@ void max_pool2d_forward(const Window2d& g, const float* x, float* y) {
 
 void max_pool2d_backward(const Window2d& g, const float* dy, const float* x, float* dx) {
   const int64_t C = g.c;
-  zero(dx, g.n * g.h * g.w * C);
+  zero_for_backward(g, dx);
   for_lines(g, true, [&](int64_t n, int64_t oh) {
+    // Running max and argmax per channel; the argmax is kept as an int32 pixel offset from the window's
+    // origin (kh * W + kw) so that it has the float's width and the select below vectorises without
+    // branches (random data makes a branch on "bigger?" mispredict half the time).
     thread_local std::vector<float> best;
-    thread_local std::vector<int64_t> where;  // argmax as a pixel index h * W + w within the image
+    thread_local std::vector<int32_t> where;
     best.resize(C);
     where.resize(C);
     float* m = best.data();
-    int64_t* at = where.data();
+    int32_t* at = where.data();
     const float* xn = x + n * g.h * g.w * C;
     float* dxn = dx + n * g.h * g.w * C;
     const Span r = span(oh, g.sh, g.pad_top, g.kh, g.h);
+    zero_own_rows(g, r, dxn);
     for (int64_t ow = 0; ow < g.wo; ++ow) {
       const Span q = span(ow, g.sw, g.pad_left, g.kw, g.w);
       const float* d = dy + ((n * g.ho + oh) * g.wo + ow) * C;
-      const int64_t p0 = (r.start + r.lo) * g.w + q.start + q.lo;
-      std::copy(xn + p0 * C, xn + p0 * C + C, m);
+      const int64_t origin = r.start * g.w + q.start;  // may point into the padding; origin + offset never does
+      const int32_t p0 = static_cast<int32_t>(r.lo * g.w + q.lo);
+      std::copy(xn + (origin + p0) * C, xn + (origin + p0) * C + C, m);
       std::fill(at, at + C, p0);
       for (int64_t kh = r.lo; kh < r.hi; ++kh)
         for (int64_t kw = q.lo; kw < q.hi; ++kw) {
-          const int64_t p = (r.start + kh) * g.w + q.start + kw;
-          const float* src = xn + p * C;
+          const int32_t p = static_cast<int32_t>(kh * g.w + kw);
+          const float* src = xn + (origin + p) * C;
 #pragma omp simd
           for (int64_t c = 0; c < C; ++c) {
-            const bool take = takes_over(src[c], m[c]);
-            m[c] = take ? src[c] : m[c];
+            const float v = src[c], cur = m[c];
+            const bool take = takes_over(v, cur);
+            m[c] = take ? v : cur;
             at[c] = take ? p : at[c];
           }
         }
-      for (int64_t c = 0; c < C; ++c) dxn[at[c] * C + c] += d[c];
+      for (int64_t c = 0; c < C; ++c) dxn[(origin + at[c]) * C + c] += d[c];
     }
   });
 }
@@ -127,10 +148,11 @@ void avg_pool2d_forward(const Window2d& g, const float* x, float* y) {
 
 void avg_pool2d_backward(const Window2d& g, const float* dy, float* dx) {
   const int64_t C = g.c;
-  zero(dx, g.n * g.h * g.w * C);
+  zero_for_backward(g, dx);
   for_lines(g, true, [&](int64_t n, int64_t oh) {
     float* dxn = dx + n * g.h * g.w * C;
     const Span r = span(oh, g.sh, g.pad_top, g.kh, g.h);
+    zero_own_rows(g, r, dxn);
     for (int64_t ow = 0; ow < g.wo; ++ow) {
       const Span q = span(ow, g.sw, g.pad_left, g.kw, g.w);
       const float* d = dy + ((n * g.ho + oh) * g.wo + ow) * C;
