@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -32,15 +33,31 @@ inline int64_t chunk_lines(int64_t line_bytes, int64_t budget) {
   return std::max<int64_t>(1, budget / std::max<int64_t>(line_bytes, 1));
 }
 
-// Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row per output pixel.
-void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, float* cols) {
-  const int64_t C = g.c, run = g.kw * C, K = g.kh * run;
-#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * K > kParallelMin)
+// Copies n floats. Runs in im2col are often tiny (KW * Cin = 3 for a grayscale 3x3 kernel), where a
+// memcpy call costs more than the copy, so short runs are fixed-size moves (a plain loop would be
+// turned back into a memcpy call by the compiler).
+inline void copy_run(float* __restrict dst, const float* __restrict src, int64_t n) {
+  if (n >= 64) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+  if (n & 4) std::memcpy(dst + i, src + i, 4 * sizeof(float)), i += 4;
+  if (n & 2) std::memcpy(dst + i, src + i, 2 * sizeof(float)), i += 2;
+  if (n & 1) dst[i] = src[i];
+}
+
+// Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row of `ld` floats per output
+// pixel: KH*KW*Cin patch values, then (when `ones`) a 1 that multiplies the bias row of the kernel.
+void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, int64_t ld, bool ones, float* cols) {
+  const int64_t C = g.c, run = g.kw * C;
+#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * ld > kParallelMin)
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t n = l / g.ho, oh = l % g.ho;
     const float* xn = x + n * g.h * g.w * C;
     for (int64_t ow = 0; ow < g.wo; ++ow) {
-      float* row = cols + ((l - l0) * g.wo + ow) * K;
+      float* row = cols + ((l - l0) * g.wo + ow) * ld;
       const int64_t iw0 = ow * g.sw - g.pad_left;
       const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
       for (int64_t kh = 0; kh < g.kh; ++kh) {
@@ -50,11 +67,11 @@ void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, float* co
           std::fill(dst, dst + run, 0.0f);
           continue;
         }
-        const float* src = xn + (ih * g.w + iw0 + kw0) * C;
         std::fill(dst, dst + kw0 * C, 0.0f);
-        std::copy(src, src + (kw1 - kw0) * C, dst + kw0 * C);
+        copy_run(dst + kw0 * C, xn + (ih * g.w + iw0 + kw0) * C, (kw1 - kw0) * C);
         std::fill(dst + kw1 * C, dst + run, 0.0f);
       }
+      if (ones) row[g.kh * run] = 1.0f;
     }
   }
 }
@@ -91,7 +108,8 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
   }
 }
 
-// C (rows, cout) = A (rows, K) @ kernel (K, cout) + bias, the bias pre-filled so the GEMM adds onto it.
+// C (rows, cout) = A (rows, K) @ kernel (K, cout) + bias, the bias pre-filled so the GEMM adds onto it
+// (the 1x1 path, where A is x itself and has no room for a column of ones).
 void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const float* kernel,
                const float* bias, float* C) {
   if (bias) {
@@ -139,12 +157,22 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
     return;
   }
   if (is_pointwise(g)) return gemm_bias(M, K, cout, x, kernel, bias, y);
-  const int64_t step = std::min(lines, chunk_lines(g.wo * K * 4, kColumnBudget));
-  auto cols = scratch(step * g.wo * K);
+  // With a bias, each patch row gets a trailing 1 and the kernel a trailing bias row, so the GEMM
+  // adds the bias for free instead of a separate pass over y.
+  const int64_t ld = bias ? K + 1 : K;
+  std::unique_ptr<float[]> kb;
+  if (bias) {
+    kb = scratch(ld * cout);
+    std::copy(kernel, kernel + K * cout, kb.get());
+    std::copy(bias, bias + cout, kb.get() + K * cout);
+  }
+  const int64_t step = std::min(lines, chunk_lines(g.wo * ld * 4, kColumnBudget));
+  auto cols = scratch(step * g.wo * ld);
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step);
-    im2col(g, x, l0, l1, cols.get());
-    gemm_bias((l1 - l0) * g.wo, K, cout, cols.get(), kernel, bias, y + l0 * g.wo * cout);
+    im2col(g, x, l0, l1, ld, bias != nullptr, cols.get());
+    sgemm(false, false, (l1 - l0) * g.wo, cout, ld, 1.0f, cols.get(), ld, bias ? kb.get() : kernel, cout, 0.0f,
+          y + l0 * g.wo * cout, cout);
   }
 }
 
@@ -175,7 +203,7 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
     const float* dyc = dy + l0 * g.wo * cout;
-    im2col(g, x, l0, l1, cols.get());
+    im2col(g, x, l0, l1, K, false, cols.get());
     // dkernel (K, cout) += cols^T @ dy, summed over chunks.
     sgemm(true, false, K, cout, rows, 1.0f, cols.get(), K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
     if (dx) {
