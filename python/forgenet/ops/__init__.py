@@ -5,10 +5,12 @@ kernels; the result has the input's kind. Non-contiguous inputs are copied; othe
 TypeError naming the op.
 """
 from forgenet.ops.conv import conv2d, conv2d_backward
+from forgenet.ops.gemm import gemm
 from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
 
 __all__ = [
+    "gemm",
     "softmax", "softmax_backward", "softmax_cross_entropy",
     "conv2d", "conv2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
