@@ -48,6 +48,43 @@ inline void copy_run(float* __restrict dst, const float* __restrict src, int64_t
   if (n & 1) dst[i] = src[i];
 }
 
+// Output columns [lo, hi) whose kernel column kw lands inside the input: 0 <= ow * SW - pad_left + kw < W.
+inline void tap_columns(const Window2d& g, int64_t kw, int64_t& lo, int64_t& hi) {
+  const int64_t a = g.pad_left - kw, b = g.w + g.pad_left - kw;
+  lo = std::min(g.wo, a > 0 ? (a + g.sw - 1) / g.sw : 0);
+  hi = std::max(lo, std::min(g.wo, b > 0 ? (b + g.sw - 1) / g.sw : 0));
+}
+
+// When KW * Cin is a few floats (a grayscale or RGB first layer), a copy per pixel and kernel row is
+// mostly overhead; im2col and col2im then walk one kernel tap across a whole line instead.
+constexpr int64_t kTapWalkBelow = 16;
+
+// One output line's patch rows (row stride ld), tap by tap.
+void im2col_line_by_tap(const Window2d& g, const float* xn, int64_t oh, int64_t ld, float* rows) {
+  const int64_t C = g.c;
+  for (int64_t kh = 0; kh < g.kh; ++kh) {
+    const int64_t ih = oh * g.sh - g.pad_top + kh;
+    for (int64_t kw = 0; kw < g.kw; ++kw) {
+      float* col = rows + (kh * g.kw + kw) * C;
+      int64_t lo = g.wo, hi = g.wo;
+      if (ih >= 0 && ih < g.h) tap_columns(g, kw, lo, hi);
+      for (int64_t ow = 0; ow < lo; ++ow)
+        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
+      if (hi > lo) {
+        const int64_t base = (ih * g.w - g.pad_left + kw) * C;  // + ow * SW * C is inside x for ow in [lo, hi)
+        if (C == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow) col[ow * ld] = xn[base + ow * g.sw];
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow)
+            for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = xn[base + ow * g.sw * C + c];
+        }
+      }
+      for (int64_t ow = hi; ow < g.wo; ++ow)
+        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
+    }
+  }
+}
+
 // Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row of `ld` floats per output
 // pixel: KH*KW*Cin patch values, then (when `ones`) a 1 that multiplies the bias row of the kernel.
 void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, int64_t ld, bool ones, float* cols) {
@@ -56,8 +93,15 @@ void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, int64_t l
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t n = l / g.ho, oh = l % g.ho;
     const float* xn = x + n * g.h * g.w * C;
+    float* rows = cols + (l - l0) * g.wo * ld;
+    if (run < kTapWalkBelow) {
+      im2col_line_by_tap(g, xn, oh, ld, rows);
+      if (ones)
+        for (int64_t ow = 0; ow < g.wo; ++ow) rows[ow * ld + g.kh * run] = 1.0f;
+      continue;
+    }
     for (int64_t ow = 0; ow < g.wo; ++ow) {
-      float* row = cols + ((l - l0) * g.wo + ow) * ld;
+      float* row = rows + ow * ld;
       const int64_t iw0 = ow * g.sw - g.pad_left;
       const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
       for (int64_t kh = 0; kh < g.kh; ++kh) {
@@ -93,6 +137,18 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
       const int64_t oh = s / g.sh;
       if (oh < oh_lo || oh >= oh_hi) continue;
       const float* drow = dcols + (n * g.ho + oh - l0) * g.wo * K + kh * run;
+      if (run < kTapWalkBelow) {
+        for (int64_t kw = 0; kw < g.kw; ++kw) {
+          int64_t lo, hi;
+          tap_columns(g, kw, lo, hi);
+          if (hi <= lo) continue;
+          const float* src = drow + kw * C;
+          const int64_t base = (kw - g.pad_left) * C;  // + ow * SW * C is inside the line for ow in [lo, hi)
+          for (int64_t ow = lo; ow < hi; ++ow)
+            for (int64_t c = 0; c < C; ++c) dxl[base + ow * g.sw * C + c] += src[ow * K + c];
+        }
+        continue;
+      }
       for (int64_t ow = 0; ow < g.wo; ++ow) {
         const int64_t iw0 = ow * g.sw - g.pad_left;
         const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
