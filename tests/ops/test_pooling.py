@@ -172,6 +172,11 @@ def test_pool_empty_batch_defaults_and_noncontiguous(rng):
     for fwd, bwd in KINDS.values():
         y = fwd(x, padding="same")
         assert y.shape == (0, 3, 3, 3) and bwd(y, x, padding="same").shape == x.shape
+    for fwd, bwd in KINDS.values():  # no channels, no rows
+        x = np.zeros((2, 4, 4, 0), np.float32)
+        assert fwd(x).shape == (2, 2, 2, 0) and bwd(np.zeros((2, 2, 2, 0), np.float32), x).shape == x.shape
+        x = np.zeros((2, 0, 4, 3), np.float32)
+        assert fwd(x, padding="same").shape == (2, 0, 2, 3)
     x = rng.standard_normal((2, 8, 10, 3)).astype(np.float32)
     assert ops.max_pool2d(x).shape == (2, 4, 5, 3)  # strides default to pool_size
     xs = x[:, :, ::2]
