@@ -1,9 +1,13 @@
 // Convolution as im2col + large GEMMs (forgenet::sgemm).
 // A row of the column matrix is one output pixel (n, oh, ow), in y's own order, so the GEMM
-// cols (rows, KH*KW*Cin) @ kernel (KH*KW*Cin, Cout) writes y in place. In NHWC a patch row is KH runs
-// of KW*Cin contiguous floats of x, so im2col is KH copies per pixel. Work goes in chunks of whole
+// cols (rows, KH*KW*Cin [+1]) @ kernel (KH*KW*Cin [+1], Cout) writes y in place; the optional extra
+// column of ones meets a bias row appended to the kernel, so the bias costs no pass of its own. In NHWC
+// a patch row is KH runs of KW*Cin contiguous floats of x, so im2col is KH copies per pixel (or, when
+// the runs are a few floats, one strided walk per kernel tap and line). Work goes in chunks of whole
 // output lines (n, oh), as many as fit kColumnBudget, so the buffer stays bounded for any batch while
 // the GEMMs stay as large as possible. A 1x1 stride-1 conv needs no im2col: x already is the matrix.
+// Backward: dkernel = cols^T @ dy, dbias = column sums of dy, dx = col2im(dy @ kernel^T), where
+// col2im gathers per input line so threads never write the same element.
 #include "cpu/conv2d.h"
 
 #include <omp.h>
