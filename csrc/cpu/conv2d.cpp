@@ -13,7 +13,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <memory>
 #include <vector>
 
@@ -26,7 +28,24 @@ namespace {
 constexpr int64_t kColumnBudget = 32ll << 20;  // bytes of column buffers per call
 constexpr int64_t kParallelMin = 32768;         // floats of work below which threads cost more than they save
 
-inline std::unique_ptr<float[]> scratch(int64_t n) { return std::unique_ptr<float[]>(new float[n]); }
+// Grow-only, 64-byte aligned buffers kept per calling thread: allocating megabytes per call costs page
+// faults (mmap + zeroed pages) comparable to the im2col itself. A thread holds at most kColumnBudget
+// plus a kernel copy. Slot 0: patches, 1: their gradients, 2: kernel with its bias row.
+float* scratch(int slot, int64_t n) {
+  struct Buffer {
+    std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
+    int64_t cap = 0;
+  };
+  thread_local Buffer buffers[3];
+  Buffer& b = buffers[slot];
+  if (n > b.cap) {
+    const int64_t cap = (n + 15) / 16 * 16;
+    b.p.reset(static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float))));
+    if (!b.p) throw std::bad_alloc();
+    b.cap = cap;
+  }
+  return b.p.get();
+}
 
 inline bool is_pointwise(const Window2d& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;  // no padding either way
@@ -220,19 +239,19 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
   // With a bias, each patch row gets a trailing 1 and the kernel a trailing bias row, so the GEMM
   // adds the bias for free instead of a separate pass over y.
   const int64_t ld = bias ? K + 1 : K;
-  std::unique_ptr<float[]> kb;
+  const float* kb = kernel;
   if (bias) {
-    kb = scratch(ld * cout);
-    std::copy(kernel, kernel + K * cout, kb.get());
-    std::copy(bias, bias + cout, kb.get() + K * cout);
+    float* k1 = scratch(2, ld * cout);
+    std::copy(kernel, kernel + K * cout, k1);
+    std::copy(bias, bias + cout, k1 + K * cout);
+    kb = k1;
   }
   const int64_t step = std::min(lines, chunk_lines(g.wo * ld * 4, kColumnBudget));
-  auto cols = scratch(step * g.wo * ld);
+  float* cols = scratch(0, step * g.wo * ld);
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step);
-    im2col(g, x, l0, l1, ld, bias != nullptr, cols.get());
-    sgemm(false, false, (l1 - l0) * g.wo, cout, ld, 1.0f, cols.get(), ld, bias ? kb.get() : kernel, cout, 0.0f,
-          y + l0 * g.wo * cout, cout);
+    im2col(g, x, l0, l1, ld, bias != nullptr, cols);
+    sgemm(false, false, (l1 - l0) * g.wo, cout, ld, 1.0f, cols, ld, kb, cout, 0.0f, y + l0 * g.wo * cout, cout);
   }
 }
 
@@ -258,18 +277,18 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
   }
   // Two buffers (patches and their gradients) share the budget.
   const int64_t step = std::min(lines, chunk_lines(g.wo * K * 4, dx ? kColumnBudget / 2 : kColumnBudget));
-  auto cols = scratch(step * g.wo * K);
-  auto dcols = dx ? scratch(step * g.wo * K) : nullptr;
+  float* cols = scratch(0, step * g.wo * K);
+  float* dcols = dx ? scratch(1, step * g.wo * K) : nullptr;
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
     const float* dyc = dy + l0 * g.wo * cout;
-    im2col(g, x, l0, l1, K, false, cols.get());
+    im2col(g, x, l0, l1, K, false, cols);
     // dkernel (K, cout) += cols^T @ dy, summed over chunks.
-    sgemm(true, false, K, cout, rows, 1.0f, cols.get(), K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
+    sgemm(true, false, K, cout, rows, 1.0f, cols, K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
     if (dx) {
       // dcols (rows, K) = dy @ kernel^T, then scattered back onto the pixels each patch came from.
-      sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, dcols.get(), K);
-      col2im_add(g, dcols.get(), l0, l1, dx);
+      sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, dcols, K);
+      col2im_add(g, dcols, l0, l1, dx);
     }
   }
 }
