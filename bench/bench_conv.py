@@ -6,9 +6,10 @@
 Shapes: 28x28x1 -> conv 3x3x32 (26x26x32) -> maxpool 2 (13x13x32) -> conv 3x3x64 (11x11x64) -> maxpool 2 (5x5x64).
 torch runs on its own layouts: NCHW ('torch') and channels_last ('torch_cl'); both are timed because
 which is faster depends on the op (on the Xeon tried: channels_last for the pools, where torch's NCHW
-max pool forward was ~15x slower, and about equal for the convs), and ratios divide by the faster. torch's backward ops are called directly (aten.convolution_backward,
-aten.max_pool2d_with_indices_backward with the forward's saved indices); forgenet's max-pool backward
-recomputes the argmax from x, so that time is inside its figure.
+max pool forward was ~15x slower, and about equal for the convs), and ratios divide by the faster.
+torch's backward ops are called directly (aten.convolution_backward, aten.max_pool2d_with_indices_backward
+with the forward's saved indices); forgenet's max-pool backward recomputes the argmax from x, so that
+time is inside its figure.
 """
 import time
 
