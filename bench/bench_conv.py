@@ -108,6 +108,7 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=THREADS)
+    ap.add_argument("--seconds", type=float, default=1.0, help="timing budget per case and implementation")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time by the calling thread's CPU clock (with --threads 1 only): immune to other load")
     args = ap.parse_args()
@@ -115,8 +116,8 @@ if __name__ == "__main__":
     assert not args.cpu_time or THREADS == 1, "--cpu-time counts one thread only"
     clock = time.thread_time if args.cpu_time else time.perf_counter
     _threads()
-    print(f"{THREADS} thread(s), {'thread CPU time' if args.cpu_time else 'wall time'}, best of ~1 s of runs")
+    print(f"{THREADS} thread(s), {'thread CPU time' if args.cpu_time else 'wall time'}, best of ~{args.seconds:g} s of runs")
     print(f"{'case':24s}" + "".join(f"{i:>12s}" for i in IMPLS) + "   forgenet / best torch")
     for case, make in CASES:
-        ms = [_best_ms(make(impl), clock) for impl in IMPLS]
+        ms = [_best_ms(make(impl), clock, args.seconds) for impl in IMPLS]
         print(f"{case:24s}" + "".join(f"{m:10.3f}ms" for m in ms) + f"   {ms[0] / min(ms[1:]):.2f}")
