@@ -43,7 +43,7 @@ py::array_t<float> conv2d(const py::handle& x_in, const py::handle& k_in, const 
 }
 
 py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const py::handle& k_in,
-                          const py::handle& strides, const py::handle& padding) {
+                          const py::handle& strides, const py::handle& padding, bool need_dx) {
   const char* op = "conv2d_backward";
   auto dy = checked(dy_in, op, "dy", 4);
   auto x = checked(x_in, op, "x", 4);
@@ -53,12 +53,19 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
   if (dy.shape(0) != g.n || dy.shape(1) != g.ho || dy.shape(2) != g.wo || dy.shape(3) != cout)
     value_error(op, ": dy must have the forward output's shape (", g.n, ", ", g.ho, ", ", g.wo, ", ", cout,
                 "), got ", shape_str(dy));
-  auto dx = empty_f32(dims(x));
+  // a first layer's input needs no gradient: skipping dx saves its GEMM and the col2im pass
+  py::object dx = py::none();
+  float* dx_ptr = nullptr;
+  if (need_dx) {
+    auto a = empty_f32(dims(x));
+    dx_ptr = fptr_mut(a);
+    dx = a;
+  }
   auto dk = empty_f32(dims(k));
   auto db = empty_f32({cout});
   {
     py::gil_scoped_release nogil;
-    conv2d_backward(g, cout, fptr(dy), fptr(x), fptr(k), fptr_mut(dx), fptr_mut(dk), fptr_mut(db));
+    conv2d_backward(g, cout, fptr(dy), fptr(x), fptr(k), dx_ptr, fptr_mut(dk), fptr_mut(db));
   }
   return py::make_tuple(dx, dk, db);
 }
@@ -69,7 +76,7 @@ void bind_conv2d(py::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("kernel"), py::arg("bias") = py::none(), py::kw_only(),
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true);
 }
 
 }  // namespace forgenet::bind

@@ -268,3 +268,14 @@ def test_conv2d_backward_rejects_bad_dy(rng, dy_shape, kw, msg):
             fn(dy, x, k, **kw)
     with pytest.raises(TypeError, match="conv2d_backward: dy must be float32, got float64"):
         ops.conv2d_backward(np.zeros((2, 4, 4, 4)), x, k)
+
+
+def test_conv2d_backward_can_skip_dx(rng):
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    k = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
+    dy = rng.standard_normal(ops.conv2d(x, k).shape).astype(np.float32)
+    dx, dk, db = ops.conv2d_backward(dy, x, k)
+    none, dk2, db2 = ops.conv2d_backward(dy, x, k, need_dx=False)
+    assert none is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dk, dk2)
+    np.testing.assert_array_equal(db, db2)

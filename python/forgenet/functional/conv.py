@@ -17,10 +17,8 @@ class _Conv2D(Function):
         x, kernel, has_bias, strides, padding, y = self.saved
         if y is not None:
             g = g * (y > 0)
-        dx, dk, db = ops.conv2d_backward(g, x, kernel, strides=strides, padding=padding)
-        # the first layer's input needs no gradient; dropping it early frees the buffer sooner
-        if not (isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad):
-            dx = None
+        need_dx = isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad
+        dx, dk, db = ops.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
         return dx, dk, (db if has_bias else None), None, None, None
 
 

@@ -40,8 +40,11 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid"):
     return backend(op, x, kernel, bias).conv2d(x, kernel, bias, strides=strides, padding=padding)
 
 
-def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid"):
-    """Gradients of sum(dy * conv2d(x, kernel, bias)): returns (dx, dkernel, dbias) shaped as x, kernel, (Cout,)."""
+def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=True):
+    """Gradients of sum(dy * conv2d(x, kernel, bias)): returns (dx, dkernel, dbias) shaped as x, kernel, (Cout,).
+
+    need_dx=False skips the input gradient (dx is then None), as for a network's first layer.
+    """
     op = "conv2d_backward"
     dy = as_f32(op, "dy", dy, ndim=4)
     x = as_f32(op, "x", x, ndim=4)
@@ -49,4 +52,5 @@ def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid"):
     strides, padding, out_shape = _geometry(op, x, kernel, strides, padding)
     if tuple(dy.shape) != out_shape:
         raise ValueError(f"{op}: dy must have the forward output's shape {out_shape}, got {tuple(dy.shape)}")
-    return backend(op, dy, x, kernel).conv2d_backward(dy, x, kernel, strides=strides, padding=padding)
+    return backend(op, dy, x, kernel).conv2d_backward(dy, x, kernel, strides=strides, padding=padding,
+                                                       need_dx=bool(need_dx))
