@@ -4,4 +4,6 @@
 
 namespace forgenet::bind {
 void bind_softmax(pybind11::module_& m);
+void bind_lstm(pybind11::module_& m);
+void bind_embedding(pybind11::module_& m);
 }  // namespace forgenet::bind

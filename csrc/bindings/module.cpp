@@ -18,4 +18,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("isa", []() { return std::string(forgenet::isa_name(forgenet::best_isa())); },
         "The SIMD instruction set the kernels use on this CPU.");
   forgenet::bind::bind_softmax(m);
+  forgenet::bind::bind_lstm(m);
+  forgenet::bind::bind_embedding(m);
 }
