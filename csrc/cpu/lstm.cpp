@@ -112,6 +112,11 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
   std::vector<float> dz(N * T * G);   // pre-activation gradients of every step, (N, T, 4U)
   std::vector<float> hp(N * T * U);   // h_{t-1} of every step, (N, T, U), for drecurrent_kernel
+  // recurrent_kernel^T once, so each step's GEMM reads a plain (4U, U) matrix rather than
+  // transposing R again on every step.
+  std::vector<float> rt(G * U);
+  for (int64_t u = 0; u < U; ++u)
+    for (int64_t j = 0; j < G; ++j) rt[j * U + u] = recurrent_kernel[u * G + j];
   for (int64_t t = T - 1; t >= 0; --t) {
     LstmBwdRows a{reserve + t * RS, T * RS,
                   t ? reserve + (t - 1) * RS + G : c0, t ? T * RS : U,
@@ -119,7 +124,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                   dh0, dc0, dz.data() + t * G, T * G,
                   t + 1 < T ? hp.data() + (t + 1) * U : nullptr, T * U};
     for_rows(bwd, a, N, U);
-    sgemm(false, true, N, U, G, 1.0f, dz.data() + t * G, T * G, recurrent_kernel, G, 0.0f, dh0, U);
+    sgemm(false, false, N, U, G, 1.0f, dz.data() + t * G, T * G, rt.data(), U, 0.0f, dh0, U);
   }
   for (int64_t n = 0; n < N && T; ++n) std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
 
