@@ -20,4 +20,7 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_softmax(m);
   forgenet::bind::bind_lstm(m);
   forgenet::bind::bind_embedding(m);
+  forgenet::bind::bind_gemm(m);
+  forgenet::bind::bind_conv2d(m);
+  forgenet::bind::bind_pooling(m);
 }

@@ -4,9 +4,17 @@ float32 in, float32 out; numpy arrays run on the CPU kernels (forgenet._C), CuPy
 kernels; the result has the input's kind. Non-contiguous inputs are copied; other dtypes are a
 TypeError naming the op.
 """
+from forgenet.ops.conv import conv2d, conv2d_backward
 from forgenet.ops.embedding import embedding, embedding_backward
+from forgenet.ops.gemm import gemm
 from forgenet.ops.lstm import lstm, lstm_backward
+from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
 
-__all__ = ["softmax", "softmax_backward", "softmax_cross_entropy", "lstm", "lstm_backward", "embedding",
-           "embedding_backward"]
+__all__ = [
+    "gemm",
+    "softmax", "softmax_backward", "softmax_cross_entropy",
+    "conv2d", "conv2d_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "lstm", "lstm_backward", "embedding", "embedding_backward",
+]

@@ -1,0 +1,20 @@
+// 2-D convolution (cross-correlation, as Keras/PyTorch) on NHWC tensors.
+// x (N, H, W, Cin), kernel (KH, KW, Cin, Cout) -- row-major it is a (KH*KW*Cin, Cout) matrix --
+// y (N, Ho, Wo, Cout). Geometry (strides, 'same'/'valid' padding) comes in a Window2d with c = Cin.
+#pragma once
+#include <cstdint>
+
+#include "cpu/window2d.h"
+
+namespace forgenet {
+
+// y = conv(x, kernel) + bias; bias may be null.
+void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
+                    const float* bias, float* y);
+
+// Gradients of sum(dy * y) with respect to x, kernel and bias. Every output is overwritten;
+// dx may be null (a first layer needs no input gradient).
+void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
+                     const float* kernel, float* dx, float* dkernel, float* dbias);
+
+}  // namespace forgenet

@@ -1,0 +1,1 @@
+"""Runnable examples: `python -m forgenet.examples.<name> --help`."""

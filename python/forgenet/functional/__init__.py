@@ -1,0 +1,18 @@
+"""Differentiable functions on Tensors: the bridge between `ops` (arrays, kernels) and `layers`.
+
+Each function here is a `Function` subclass whose forward calls a forgenet op and whose backward
+calls that op's backward kernel. Layers compose these; so can users (`from forgenet import functional as F`).
+"""
+from forgenet.functional.activation import (activation_name, gelu, get_activation, linear, relu, sigmoid,
+                                            softmax, softmax_logits, tanh)
+from forgenet.functional.math import (add, concatenate, div, exp, log, matmul, mean, mul, power, reshape,
+                                      sqrt, sub, sum, transpose)
+from forgenet.functional.cross_entropy import softmax_cross_entropy
+from forgenet.functional.conv import conv2d
+from forgenet.functional.dropout import dropout
+from forgenet.functional.pooling import avg_pool2d, max_pool2d
+
+__all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose", "sum", "mean",
+           "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
+           "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
+           "conv2d", "max_pool2d", "avg_pool2d", "dropout"]

@@ -1,0 +1,128 @@
+"""Activations by their Keras names. Pointwise math stays in numpy (it is memory-bound and numpy's
+loops are already vectorised); softmax runs on our kernel."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from forgenet import ops
+from forgenet.autograd.tensor import Function, Tensor, array_module
+
+
+class _ReLU(Function):
+    def forward(self, x):
+        y = array_module(x).maximum(x, 0.0)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        return g * (self.saved[0] > 0)
+
+
+class _Sigmoid(Function):
+    def forward(self, x):
+        xp = array_module(x)
+        # exp of -|x| only, so large inputs of either sign never overflow
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return g * y * (1.0 - y)
+
+
+class _Tanh(Function):
+    def forward(self, x):
+        y = array_module(x).tanh(x)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return g * (1.0 - y * y)
+
+
+def _erf(x):
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below float32 resolution near 1): numpy has no erf
+    # and scipy is not a dependency.
+    xp = array_module(x)
+    s = xp.sign(x)
+    a = xp.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return s * (1.0 - poly * xp.exp(-a * a))
+
+
+class _GELU(Function):
+    """Exact (erf) GELU, Keras's default (approximate=False)."""
+
+    def forward(self, x):
+        self.save(x)
+        return (0.5 * x * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        x = self.saved[0]
+        xp = array_module(x)
+        cdf = 0.5 * (1.0 + _erf(x * (1.0 / math.sqrt(2.0))))
+        pdf = xp.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return (g * (cdf + x * pdf)).astype(g.dtype, copy=False)
+
+
+class _Softmax(Function):
+    keep_inputs = True
+
+    def forward(self, x, axis):
+        y = ops.softmax(x, axis=axis)
+        self.axis = axis
+        self.save(y, axis)
+        return y
+
+    def backward(self, g):
+        y, axis = self.saved
+        return ops.softmax_backward(g, y, axis=axis), None
+
+
+def relu(x): return _ReLU.apply(x)
+def sigmoid(x): return _Sigmoid.apply(x)
+def tanh(x): return _Tanh.apply(x)
+def gelu(x): return _GELU.apply(x)
+def softmax(x, axis=-1): return _Softmax.apply(x, axis)
+def linear(x): return x
+
+
+def softmax_logits(t):
+    """The logits a tensor was the last-axis softmax of, or None.
+
+    Cross-entropy on probabilities uses them to take the fused, stable logits path (as Keras does
+    with its `_keras_logits`), so `Dense(10, activation="softmax")` + a cross-entropy loss trains
+    exactly like `from_logits=True`.
+    """
+    node = getattr(t, "_node", None)
+    if isinstance(node, _Softmax) and node.axis in (-1, t.ndim - 1):
+        return node.inputs[0]
+    return None
+
+
+_BY_NAME = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh, "gelu": gelu, "softmax": softmax,
+            "linear": linear, None: linear}
+
+
+def get_activation(name):
+    """An activation by Keras name (or a callable, returned unchanged)."""
+    if callable(name):
+        return name
+    key = name.lower() if isinstance(name, str) else name
+    if key not in _BY_NAME:
+        names = ", ".join(repr(k) for k in _BY_NAME if k)
+        raise ValueError(f"Unknown activation {name!r}; expected one of {names} or a callable")
+    return _BY_NAME[key]
+
+
+def activation_name(fn) -> str:
+    for k, v in _BY_NAME.items():
+        if v is fn and k:
+            return k
+    return getattr(fn, "__name__", "custom")

@@ -1,0 +1,350 @@
+"""Losses with Keras 3's names, formulas and reductions.
+
+Each loss is a small `Function` computing the per-sample loss (reduced over the last axis as Keras
+does) with its own backward, then the reduction (default: the mean over the batch). Cross-entropy
+on probabilities first asks `functional.softmax_logits` whether the prediction is a last-axis
+softmax; if so it takes the fused softmax-cross-entropy kernel on the logits (what Keras does with
+`_keras_logits`), otherwise it clips probabilities to [1e-7, 1 - 1e-7] like Keras.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from forgenet import functional as F
+from forgenet.autograd.tensor import Function, Tensor, array_module
+
+EPSILON = 1e-7  # keras.config.epsilon()
+_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "none", None)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Loss:
+    """Base class: `__call__(y_true, y_pred, sample_weight=None)` -> scalar Tensor (per `reduction`)."""
+
+    target_dtype = np.float32  # what fit converts y to once, before training
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {list(_REDUCTIONS)}, got {reduction!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+
+    def call(self, y_true, y_pred) -> Tensor:
+        """Per-sample losses (the batch shape of y_pred, its last axis reduced)."""
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if not isinstance(y_pred, Tensor):
+            y_pred = Tensor(np.asarray(y_pred, dtype=np.float32) if not hasattr(y_pred, "dtype") else y_pred)
+        losses = self.call(y_true, y_pred)
+        if sample_weight is not None:
+            w = array_module(losses.data).asarray(_data(sample_weight), dtype=np.float32)
+            if w.ndim == losses.ndim + 1 and w.shape[-1] == 1:
+                w = w.reshape(w.shape[:-1])
+            losses = losses * w
+        if self.reduction in ("none", None):
+            return losses
+        total = F.sum(losses)
+        if self.reduction == "sum":
+            return total
+        return total * (1.0 / max(losses.size, 1))  # sum_over_batch_size / mean
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _snake(name):
+    import re
+
+    s = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def _same_rank(y_true, y_pred_shape):
+    """Keras's squeeze_or_expand_to_same_rank for the target: drop or add a trailing 1."""
+    if y_true.ndim == len(y_pred_shape) + 1 and y_true.shape[-1] == 1:
+        return y_true.reshape(y_true.shape[:-1])
+    if len(y_pred_shape) == y_true.ndim + 1 and y_pred_shape[-1] == 1:
+        return y_true.reshape(y_true.shape + (1,))
+    return y_true
+
+
+def _float_target(loss, y_true, y_pred):
+    xp = array_module(y_pred.data)
+    t = xp.asarray(_data(y_true))
+    if t.dtype != np.float32:
+        t = t.astype(np.float32)
+    t = _same_rank(t, y_pred.shape)
+    if t.shape != y_pred.shape:
+        raise ValueError(f"{loss.name}: y_true and y_pred must have the same shape, got y_true of shape "
+                         f"{tuple(t.shape)} and y_pred of shape {y_pred.shape}")
+    return t
+
+
+# ---- cross-entropy on probabilities (the path when no logits are known) ---------------------------
+class _CrossEntropyProbs(Function):
+    """-sum(t * log(clip(p / sum(p), eps, 1 - eps))) over the last axis; t one-hot/probabilities or ids."""
+
+    def forward(self, p, t, sparse):
+        xp = array_module(p)
+        s = p.sum(axis=-1, keepdims=True)
+        q = p / s
+        qc = xp.clip(q, EPSILON, 1.0 - EPSILON)
+        if sparse:
+            picked = xp.take_along_axis(qc, t[..., None], axis=-1)[..., 0]
+            loss = -xp.log(picked)
+        else:
+            loss = -(t * xp.log(qc)).sum(axis=-1)
+        self.save(p, s, q, qc, t, sparse)
+        return loss.astype(np.float32, copy=False)
+
+    def backward(self, g):
+        p, s, q, qc, t, sparse = self.saved
+        xp = array_module(p)
+        if sparse:
+            dqc = xp.zeros_like(qc)
+            xp.put_along_axis(dqc, t[..., None], (-1.0 / xp.take_along_axis(qc, t[..., None], axis=-1)), axis=-1)
+        else:
+            dqc = -t / qc
+        dqc *= g[..., None]
+        dq = dqc * ((q >= EPSILON) & (q <= 1.0 - EPSILON))  # clip passes the gradient only inside the range
+        dp = (dq - (dq * q).sum(axis=-1, keepdims=True)) / s  # through q = p / sum(p)
+        return dp.astype(np.float32, copy=False), None, None
+
+
+def _fused(logits: Tensor, target):
+    """Per-sample softmax cross-entropy on the fused kernel, for any leading shape."""
+    lead = logits.shape[:-1]
+    c = logits.shape[-1]
+    flat = logits if logits.ndim == 2 else logits.reshape(-1, c)
+    t = target.reshape(-1) if target.ndim == len(lead) else target.reshape(-1, c)
+    loss = F.softmax_cross_entropy(flat, t)
+    return loss if logits.ndim == 2 else loss.reshape(lead)
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy between integer class ids y_true (batch,) or (batch, 1) and y_pred (batch, C)."""
+
+    target_dtype = np.int64
+
+    def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
+                 name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+        if ignore_class is not None:
+            raise ValueError(f"{self.name}: ignore_class is not supported by forgenet, got {ignore_class!r}")
+        self.from_logits = bool(from_logits)
+        self.ignore_class = None
+
+    def labels(self, y_true, y_pred):
+        xp = array_module(y_pred.data)
+        t = xp.asarray(_data(y_true))
+        if t.ndim == y_pred.ndim and t.shape[-1] == 1:
+            t = t.reshape(t.shape[:-1])
+        if t.shape != y_pred.shape[:-1]:
+            hint = (" (one-hot targets need categorical_crossentropy)"
+                    if t.shape == y_pred.shape else "")
+            raise ValueError(f"{self.name}: expected integer class ids of shape {y_pred.shape[:-1]} (or "
+                             f"{y_pred.shape[:-1] + (1,)}) for predictions of shape {y_pred.shape}, got y_true of "
+                             f"shape {tuple(t.shape)}{hint}")
+        if t.dtype != np.int64:
+            if t.dtype.kind == "f" and t.size and bool((t != xp.floor(t)).any()):
+                raise ValueError(f"{self.name}: y_true must hold integer class ids, got non-integer values")
+            t = t.astype(np.int64)
+        return t
+
+    def _check_range(self, t, c):
+        if t.size:
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= c:
+                raise ValueError(f"{self.name}: labels must be class ids in [0, {c}) since y_pred has {c} classes, "
+                                 f"got {lo if lo < 0 else hi}")
+
+    def call(self, y_true, y_pred):
+        if y_pred.ndim < 1:
+            raise ValueError(f"{self.name}: y_pred must have a class axis, got a scalar")
+        t = self.labels(y_true, y_pred)
+        c = y_pred.shape[-1]
+        logits = y_pred if self.from_logits else F.softmax_logits(y_pred)
+        self._check_range(t, c)
+        if logits is not None:
+            return _fused(logits, t)
+        return _CrossEntropyProbs.apply(y_pred, t, True)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
+
+
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy between one-hot (or probability) targets and y_pred, both (batch, C)."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+        if axis not in (-1,):
+            raise ValueError(f"{self.name}: only axis=-1 is supported, got {axis!r}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.axis = -1
+
+    def call(self, y_true, y_pred):
+        xp = array_module(y_pred.data)
+        t = xp.asarray(_data(y_true))
+        if t.shape != y_pred.shape:
+            hint = " (integer class ids need sparse_categorical_crossentropy)" if t.shape == y_pred.shape[:-1] else ""
+            raise ValueError(f"{self.name}: expected one-hot targets of shape {y_pred.shape} like y_pred, got y_true "
+                             f"of shape {tuple(t.shape)}{hint}")
+        t = t.astype(np.float32, copy=False)
+        if self.label_smoothing:
+            c = y_pred.shape[-1]
+            t = t * (1.0 - self.label_smoothing) + self.label_smoothing / c
+        logits = y_pred if self.from_logits else F.softmax_logits(y_pred)
+        if logits is not None:
+            return _fused(logits, t)
+        return _CrossEntropyProbs.apply(y_pred, t, False)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+# ---- binary cross-entropy -----------------------------------------------------------------------
+class _BinaryCrossEntropy(Function):
+    """mean over the last axis of -(t log p + (1 - t) log(1 - p)), p clipped to [eps, 1 - eps]."""
+
+    def forward(self, p, t):
+        xp = array_module(p)
+        pc = xp.clip(p, EPSILON, 1.0 - EPSILON)
+        loss = -(t * xp.log(pc) + (1.0 - t) * xp.log(1.0 - pc))
+        self.save(p, pc, t)
+        return loss.mean(axis=-1).astype(np.float32, copy=False)
+
+    def backward(self, g):
+        p, pc, t = self.saved
+        inside = (p >= EPSILON) & (p <= 1.0 - EPSILON)
+        d = (pc - t) / (pc * (1.0 - pc)) * inside
+        return (d * (g[..., None] / p.shape[-1])).astype(np.float32, copy=False), None
+
+
+class _BinaryCrossEntropyLogits(Function):
+    """Stable form on logits x: max(x, 0) - x t + log(1 + exp(-|x|)); gradient sigmoid(x) - t."""
+
+    def forward(self, x, t):
+        xp = array_module(x)
+        loss = xp.maximum(x, 0.0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        self.save(x, t)
+        return loss.mean(axis=-1).astype(np.float32, copy=False)
+
+    def backward(self, g):
+        x, t = self.saved
+        xp = array_module(x)
+        e = xp.exp(-xp.abs(x))
+        sig = xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return ((sig - t) * (g[..., None] / x.shape[-1])).astype(np.float32, copy=False), None
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy, averaged over the last axis per sample (Keras)."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="binary_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+        if axis not in (-1,):
+            raise ValueError(f"{self.name}: only axis=-1 is supported, got {axis!r}")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.axis = -1
+
+    def call(self, y_true, y_pred):
+        t = _float_target(self, y_true, y_pred)
+        if self.label_smoothing:
+            t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        fn = _BinaryCrossEntropyLogits if self.from_logits else _BinaryCrossEntropy
+        return fn.apply(y_pred, t)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+# ---- regression ---------------------------------------------------------------------------------
+class _SquaredError(Function):
+    def forward(self, p, t):
+        d = p - t
+        self.save(d)
+        return (d * d).mean(axis=-1)
+
+    def backward(self, g):
+        (d,) = self.saved
+        return d * (g[..., None] * (2.0 / d.shape[-1])), None
+
+
+class _AbsoluteError(Function):
+    def forward(self, p, t):
+        d = p - t
+        self.save(d)
+        return array_module(d).abs(d).mean(axis=-1)
+
+    def backward(self, g):
+        (d,) = self.saved
+        return array_module(d).sign(d) * (g[..., None] / d.shape[-1]), None
+
+
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)^2) over the last axis per sample."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+
+    def call(self, y_true, y_pred):
+        return _SquaredError.apply(y_pred, _float_target(self, y_true, y_pred))
+
+
+class MeanAbsoluteError(Loss):
+    """mean(|y_pred - y_true|) over the last axis per sample."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(name=name, reduction=reduction)
+
+    def call(self, y_true, y_pred):
+        return _AbsoluteError.apply(y_pred, _float_target(self, y_true, y_pred))
+
+
+class LossFunctionWrapper(Loss):
+    """A plain function fn(y_true, y_pred) -> per-sample losses (Tensor), as a Loss."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
+        self.fn, self.fn_kwargs = fn, kwargs
+
+    def call(self, y_true, y_pred):
+        out = self.fn(y_true, y_pred, **self.fn_kwargs)
+        return out if isinstance(out, Tensor) else Tensor(out)
+
+
+# functional forms, per sample (Keras's keras.losses.sparse_categorical_crossentropy, ...)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    return SparseCategoricalCrossentropy(from_logits=from_logits, reduction=None)(y_true, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return CategoricalCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing,
+                                   reduction=None)(y_true, y_pred)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing, reduction=None)(y_true, y_pred)
+
+
+def mean_squared_error(y_true, y_pred):
+    return MeanSquaredError(reduction=None)(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError(reduction=None)(y_true, y_pred)

@@ -1,0 +1,105 @@
+"""`Sequential`: a plain stack of layers, each feeding the next (Keras 3)."""
+from __future__ import annotations
+
+from forgenet.layers.base import Layer
+from forgenet.models.model import Model, _full_shape, _zeros
+
+
+class Sequential(Model):
+    """Sequential(layers=None, name=None). Built as soon as the first layer has an `input_shape`
+    (as Keras does with its implicit Input), otherwise on the first call or fit."""
+
+    def __init__(self, layers=None, trainable=True, name=None):
+        super().__init__(trainable=trainable, name=name)
+        self._out_shape = None  # output shape of the stack built so far, batch dim None
+        for layer in layers or []:
+            self.add(layer)
+
+    @property
+    def input_dtype(self):
+        return self._layers[0].input_dtype if self._layers else "float32"
+
+    def add(self, layer):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{self.name}.add: expected a Layer instance, got {type(layer).__name__}: {layer!r}")
+        if any(layer is l for l in self._layers):
+            raise ValueError(f"{self.name}.add: layer {layer.name!r} is already in the model")
+        names = {l.name for l in self._layers}
+        if layer.name in names:
+            raise ValueError(f"{self.name}.add: all layers must have unique names; {layer.name!r} is already used")
+        self._layers.append(layer)
+        if len(self._layers) == 1 and getattr(layer, "_input_shape_arg", None) is not None:
+            self.build((None,) + tuple(layer._input_shape_arg))
+        elif self.built and self._out_shape is not None:
+            self._extend(layer, self._out_shape)
+
+    def pop(self):
+        if not self._layers:
+            raise IndexError(f"{self.name}.pop: there are no layers to remove")
+        layer = self._layers.pop()
+        if not self._layers:
+            self.built, self._out_shape = False, None
+            self._build_input_shape = None
+        elif self.built:
+            last = self._layers[-1]._output_shape
+            self._out_shape = None if last is None else (None,) + tuple(last[1:])
+        return layer
+
+    def _extend(self, layer, shape):
+        """Run a freshly added layer on one zero sample of the current output shape (this builds it)."""
+        out = layer(_zeros(shape, layer.input_dtype if layer.input_dtype else None), training=False)
+        self._out_shape = (None,) + tuple(out.shape[1:])
+
+    def build(self, input_shape=None):
+        if input_shape is None:
+            if not self._layers or getattr(self._layers[0], "_input_shape_arg", None) is None:
+                raise ValueError(f"{self.name}.build: pass input_shape (e.g. (None, 28, 28, 1)) or give the first "
+                                 "layer an input_shape")
+            input_shape = (None,) + tuple(self._layers[0]._input_shape_arg)
+        shape = _full_shape(self.name, input_shape)
+        if not self._layers:
+            raise ValueError(f"{self.name}: cannot build a Sequential model without layers; add() some first")
+        self._build_input_shape = shape
+        self.built = True
+        x = _zeros(shape, self.input_dtype)
+        for layer in self._layers:
+            x = layer(x, training=False)
+        self._out_shape = (None,) + tuple(x.shape[1:])
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is None:
+            raise AttributeError(f"{self.name} has not been built, so its input shape is unknown")
+        return self._build_input_shape
+
+    @property
+    def output_shape(self):
+        if self._out_shape is None:
+            raise AttributeError(f"{self.name} has not been built, so its output shape is unknown")
+        return self._out_shape
+
+    def get_config(self):
+        from forgenet.models.saving import serialize_layer
+
+        cfg = {"name": self.name, "trainable": self.trainable, "layers": [serialize_layer(l) for l in self._layers]}
+        if self._build_input_shape is not None:
+            cfg["build_input_shape"] = list(self._build_input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from forgenet.models.saving import deserialize_layer
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for lc in config.get("layers", []):
+            model.add(deserialize_layer(lc, custom_objects))
+        shape = config.get("build_input_shape")
+        if shape is not None and not model.built:
+            model.build(tuple(shape))
+        return model

@@ -1,0 +1,42 @@
+"""General matrix multiply: the building block of Dense layers and (through im2col) of convolutions."""
+from __future__ import annotations
+
+import numbers
+
+from forgenet.ops._array import as_f32, backend
+
+
+def _flag(name: str, v) -> bool:
+    if not isinstance(v, (bool, numbers.Integral)) or v not in (0, 1):
+        raise TypeError(f"gemm: {name} must be a bool, got {v!r}")
+    return bool(v)
+
+
+def _scalar(name: str, v) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"gemm: {name} must be a real number, got {v!r}")
+    return float(v)
+
+
+def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+    """alpha * op(a) @ op(b) + beta * c, with op(x) = x.T when trans_x; a new (M, N) float32 array.
+
+    a, b (and c) are 2-D float32 arrays; op(a) is (M, K), op(b) is (K, N), c is (M, N). With beta == 0
+    c is not read at all (NaN in it does not leak, as in BLAS) and may be omitted. The gradients of
+    y = a @ b are gemm(dy, b, trans_b=True) for a and gemm(a, dy, trans_a=True) for b.
+    """
+    trans_a, trans_b = _flag("trans_a", trans_a), _flag("trans_b", trans_b)
+    alpha, beta = _scalar("alpha", alpha), _scalar("beta", beta)
+    a = as_f32("gemm", "a", a, ndim=2)
+    b = as_f32("gemm", "b", b, ndim=2)
+    (m, k), (kb, n) = (a.shape[::-1] if trans_a else a.shape), (b.shape[::-1] if trans_b else b.shape)
+    if k != kb:
+        raise ValueError(f"gemm: inner dimensions must match, got op(a) of shape {(m, k)} and op(b) of shape {(kb, n)}")
+    if c is None:
+        if beta != 0.0:
+            raise ValueError(f"gemm: c is required when beta != 0 (beta={beta})")
+    else:
+        c = as_f32("gemm", "c", c, ndim=2)
+        if c.shape != (m, n):
+            raise ValueError(f"gemm: c must have shape {(m, n)} to match op(a) @ op(b), got {tuple(c.shape)}")
+    return backend("gemm", a, b, c).gemm(a, b, c, trans_a, trans_b, alpha, beta)

@@ -1,0 +1,34 @@
+"""Optimizers with Keras 3's names, defaults and update formulas."""
+from __future__ import annotations
+
+from forgenet.optimizers.adam import Adam, AdamW
+from forgenet.optimizers.optimizer import Optimizer
+from forgenet.optimizers.rmsprop import RMSprop
+from forgenet.optimizers.sgd import SGD
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop)}
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from a name ("adam"), a config dict ({"class_name": ..., "config": ...}) or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        cls = _CLASSES.get(identifier.get("class_name"))
+        if cls is None:
+            raise ValueError(f"Unknown optimizer class {identifier.get('class_name')!r}; "
+                             f"expected one of {sorted(_CLASSES)}")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is not None:
+            return cls()
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)} or an Optimizer instance")
+
+
+def serialize(opt: Optimizer) -> dict:
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize"]

@@ -1,0 +1,212 @@
+"""The optimizer base class (Keras 3's `Optimizer`): clipping, decoupled weight decay, the update loop.
+
+Subclasses implement `update_step(grad, variable, lr)` with exactly Keras's formulas, as in-place
+ufuncs (`out=`) on the variable's array and on slot arrays made once in `build`. Temporaries come
+from two scratch buffers sized to the largest variable, so a training step allocates nothing here.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+
+from forgenet.autograd.tensor import Tensor, array_module
+
+
+class Optimizer:
+    def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
+                 loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if use_ema or loss_scale_factor is not None or gradient_accumulation_steps:
+            raise ValueError(f"{type(self).__name__}: use_ema, loss_scale_factor and gradient_accumulation_steps "
+                             "are not supported by forgenet")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm can be set")
+        for arg, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm),
+                       ("weight_decay", weight_decay)):
+            if v is not None and (not isinstance(v, (int, float)) or v < 0):
+                raise ValueError(f"{type(self).__name__}: {arg} must be a non-negative float or None, got {v!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.learning_rate = learning_rate
+        self.iterations = 0
+        self.built = False
+        self._variables = []  # the trainable variables, in build order
+        self._index = {}  # id(variable) -> position
+        self._slots = {}  # slot name -> list of arrays, one per variable
+        self._scratch = None
+        self._exclude_ids, self._exclude_names = set(), []
+
+    # ---- learning rate ---------------------------------------------------------------------------
+    @property
+    def learning_rate(self) -> float:
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if not callable(value):
+            if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative float or a "
+                                 f"callable schedule, got {value!r}")
+            value = float(value)
+        self._learning_rate = value
+
+    # ---- state -----------------------------------------------------------------------------------
+    def build(self, variables) -> None:
+        """Create the slot arrays (moments, ...) for these variables."""
+        self._variables = list(variables)
+        self._index = {id(v): i for i, v in enumerate(self._variables)}
+        self._slots = {}
+        self._make_scratch()
+        self.built = True
+
+    def add_slot(self, name: str) -> list:
+        arrays = [array_module(v.data).zeros(v.data.shape, v.data.dtype) for v in self._variables]
+        self._slots[name] = arrays
+        return arrays
+
+    def _make_scratch(self):
+        size = max((v.data.size for v in self._variables), default=0)
+        xp = array_module(self._variables[0].data) if self._variables else np
+        self._scratch = (xp.empty(size, np.float32), xp.empty(size, np.float32))
+
+    def _tmp(self, var, k=0):
+        n = var.data.size
+        return self._scratch[k][:n].reshape(var.data.shape)
+
+    @property
+    def variables(self) -> list:
+        """The optimizer's state arrays (slots in creation order, one per variable each)."""
+        return [a for arrays in self._slots.values() for a in arrays]
+
+    def get_state(self) -> tuple[int, list]:
+        return self.iterations, [_to_numpy(a) for a in self.variables]
+
+    def set_state(self, iterations: int, arrays) -> None:
+        mine = self.variables
+        if len(arrays) != len(mine):
+            raise ValueError(f"{self.name}: expected {len(mine)} optimizer state arrays, got {len(arrays)}")
+        for dst, src in zip(mine, arrays):
+            if tuple(dst.shape) != tuple(src.shape):
+                raise ValueError(f"{self.name}: optimizer state of shape {tuple(dst.shape)} cannot take an array "
+                                 f"of shape {tuple(src.shape)}")
+        for dst, src in zip(mine, arrays):
+            dst[...] = array_module(dst).asarray(src, dtype=dst.dtype)
+        self.iterations = int(iterations)
+
+    def _to(self, xp) -> None:
+        """Move the slot arrays to numpy or cupy (model.to)."""
+        for arrays in self._slots.values():
+            for i, a in enumerate(arrays):
+                arrays[i] = xp.asarray(_to_numpy(a)) if xp is not np else _to_numpy(a)
+        if self._variables:
+            self._make_scratch()
+
+    # ---- updates ---------------------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        if self.built:
+            raise ValueError(f"{self.name}: exclude_from_weight_decay() must be called before the optimizer is built")
+        self._exclude_ids = {id(v) for v in var_list or ()}
+        self._exclude_names = list(var_names or ())
+
+    def apply_gradients(self, grads_and_vars):
+        grads, variables = zip(*grads_and_vars)
+        self.apply(list(grads), list(variables))
+        return self.iterations
+
+    def apply(self, grads, variables=None) -> None:
+        """One update of `variables` (Variables) with `grads` (arrays or Tensors, None to skip)."""
+        if len(grads) == 0:
+            return
+        if variables is None:
+            if not self.built:
+                raise ValueError(f"{self.name}: pass the variables on the first call to apply() (or call build())")
+            variables = self._variables
+        elif not self.built:
+            self.build(variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{self.name}: got {len(grads)} gradients for {len(variables)} variables")
+        pairs = []
+        for g, v in zip(grads, variables):
+            if id(v) not in self._index:
+                raise ValueError(f"{self.name}: variable '{getattr(v, 'name', v)}' is not one of the variables "
+                                 "this optimizer was built with")
+            if g is not None:
+                pairs.append((g.data if isinstance(g, Tensor) else g, v))
+        if not pairs:
+            raise ValueError(f"{self.name}: no gradients provided for any variable")
+        if len(pairs) < len(grads):
+            missing = [v.name for g, v in zip(grads, variables) if g is None]
+            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=3)
+        grads = self._clip([g for g, _ in pairs])
+        lr = self.learning_rate
+        if self.weight_decay:
+            for _, v in pairs:
+                if self._use_weight_decay(v):  # Keras: variable - variable * wd * lr, before the step
+                    tmp = self._tmp(v)
+                    array_module(v.data).multiply(v.data, self.weight_decay, out=tmp)
+                    tmp *= lr
+                    v.data -= tmp
+        for g, (_, v) in zip(grads, pairs):
+            if g.shape != v.data.shape:
+                raise ValueError(f"{self.name}: gradient of shape {tuple(g.shape)} does not match variable "
+                                 f"'{v.name}' of shape {tuple(v.data.shape)}")
+            self.update_step(g, v, lr)
+        self.iterations += 1
+
+    def update_step(self, grad, variable, learning_rate) -> None:
+        raise NotImplementedError
+
+    def _use_weight_decay(self, v) -> bool:
+        if id(v) in self._exclude_ids:
+            return False
+        return not any(re.search(n, v.name) for n in self._exclude_names)
+
+    def _clip(self, grads):
+        # Keras's order: clipnorm (each gradient), else global_clipnorm, else clipvalue. Copies: grads may alias.
+        if self.clipnorm:
+            out = []
+            for g in grads:
+                xp = array_module(g)
+                norm = float(xp.sqrt((g.astype(np.float64) ** 2).sum()))
+                out.append((g * self.clipnorm / max(norm, self.clipnorm)).astype(np.float32))
+            return out
+        if self.global_clipnorm:
+            norm = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
+            if not math.isfinite(norm):
+                return [g * np.float32("nan") for g in grads]
+            scale = self.global_clipnorm / max(norm, self.global_clipnorm)
+            return [(g * scale).astype(np.float32) for g in grads]
+        if self.clipvalue:
+            return [array_module(g).clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    # ---- config ----------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if callable(lr):  # a schedule saves as its current value
+            lr = float(lr(self.iterations))
+        return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self._learning_rate} iterations={self.iterations}>"
+
+
+def _snake(name: str) -> str:
+    s = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def _to_numpy(a):
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)

@@ -1,0 +1,263 @@
+import numpy as np
+import pytest
+
+from forgenet import _C, ops
+
+from conftest import assert_close
+
+
+def same_pads(size, k, s):
+    """TensorFlow's 'same': (before, after), the odd element after."""
+    total = max((-(-size // s) - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_input(x, kh, kw, strides, padding):
+    if padding == "valid":
+        return x, (0, 0)
+    pt, pb = same_pads(x.shape[1], kh, strides[0])
+    pl, pr = same_pads(x.shape[2], kw, strides[1])
+    return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0))), (pt, pl)
+
+
+def ref_conv2d(x, k, b=None, strides=(1, 1), padding="valid"):
+    """Direct convolution in float64: a sum over kernel taps of shifted input slices."""
+    x, k = x.astype(np.float64), k.astype(np.float64)
+    kh, kw, _, cout = k.shape
+    xp, _ = pad_input(x, kh, kw, strides, padding)
+    n, hp, wp, _ = xp.shape
+    ho, wo = (hp - kh) // strides[0] + 1, (wp - kw) // strides[1] + 1
+    y = np.zeros((n, ho, wo, cout))
+    for i in range(kh):
+        for j in range(kw):
+            y += xp[:, i:i + strides[0] * (ho - 1) + 1:strides[0], j:j + strides[1] * (wo - 1) + 1:strides[1]] @ k[i, j]
+    return y if b is None else y + b
+
+
+def ref_conv2d_backward(dy, x, k, strides=(1, 1), padding="valid"):
+    dy, x, k = dy.astype(np.float64), x.astype(np.float64), k.astype(np.float64)
+    kh, kw, _, _ = k.shape
+    n, h, w, _ = x.shape
+    xp, (pt, pl) = pad_input(x, kh, kw, strides, padding)
+    _, ho, wo, _ = dy.shape
+    dxp, dk = np.zeros_like(xp), np.zeros_like(k)
+    for i in range(kh):
+        for j in range(kw):
+            sl = (slice(None), slice(i, i + strides[0] * (ho - 1) + 1, strides[0]),
+                  slice(j, j + strides[1] * (wo - 1) + 1, strides[1]))
+            dk[i, j] = np.einsum("nhwc,nhwo->co", xp[sl], dy)
+            dxp[sl] += dy @ k[i, j].T
+    return dxp[:, pt:pt + h, pl:pl + w], dk, dy.sum((0, 1, 2))
+
+
+# (N, H, W, Cin, KH, KW, Cout, strides, padding)
+CASES = [
+    (1, 5, 5, 1, 3, 3, 1, (1, 1), "valid"),
+    (2, 7, 6, 3, 3, 2, 4, (1, 1), "same"),
+    (3, 9, 11, 5, 5, 5, 7, (2, 2), "same"),
+    (2, 8, 8, 4, 1, 1, 6, (1, 1), "valid"),   # pointwise: no im2col
+    (2, 8, 8, 4, 1, 1, 6, (1, 1), "same"),
+    (2, 9, 8, 4, 1, 1, 6, (2, 2), "valid"),   # strided 1x1 goes through im2col
+    (1, 6, 7, 2, 4, 4, 3, (1, 2), "same"),    # even kernel: extra pad bottom/right
+    (2, 10, 9, 16, 3, 3, 8, (2, 1), "valid"),
+    (1, 3, 3, 2, 5, 5, 2, (1, 1), "same"),    # kernel larger than the input
+    (2, 6, 7, 3, 2, 2, 5, (3, 3), "same"),    # stride larger than the kernel
+    (1, 7, 5, 3, 3, 2, 2, (2, 3), "valid"),
+    (2, 1, 1, 3, 1, 1, 2, (1, 1), "valid"),
+    (4, 28, 28, 1, 3, 3, 32, (1, 1), "valid"),   # the article's CNN, first conv
+    (4, 13, 13, 32, 3, 3, 64, (1, 1), "valid"),  # and second
+]
+
+
+def make(rng, n, h, w, cin, kh, kw, cout):
+    x = rng.standard_normal((n, h, w, cin)).astype(np.float32)
+    k = (rng.standard_normal((kh, kw, cin, cout)) / np.sqrt(kh * kw * cin)).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32)
+    return x, k, b
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conv2d_forward_matches_reference(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    assert_close(ops.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=str(case))
+    assert_close(ops.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"{case} no bias")
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conv2d_backward_matches_reference(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, _ = make(rng, n, h, w, cin, kh, kw, cout)
+    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+    dx, dk, db = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what=f"dx {case}")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-4, what=f"dbias {case}")
+
+
+@pytest.mark.parametrize("case", CASES[:11], ids=str)
+def test_conv2d_matches_torch(rng, case):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    xt = torch.tensor(x, dtype=torch.float64).permute(0, 3, 1, 2).requires_grad_()
+    kt = torch.tensor(k, dtype=torch.float64).permute(3, 2, 0, 1).requires_grad_()  # (Cout, Cin, KH, KW)
+    bt = torch.tensor(b, dtype=torch.float64).requires_grad_()
+    pads = (0, 0, 0, 0)
+    if padding == "same":
+        (pt, pb), (pl, pr) = same_pads(h, kh, strides[0]), same_pads(w, kw, strides[1])
+        pads = (pl, pr, pt, pb)
+    yt = F.conv2d(F.pad(xt, pads), kt, bt, stride=strides)
+    y = ops.conv2d(x, k, b, strides=strides, padding=padding)
+    assert_close(y, yt.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-4, atol=1e-5, what=f"forward {case}")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    (yt * torch.tensor(dy, dtype=torch.float64).permute(0, 3, 1, 2)).sum().backward()
+    dx, dk, db = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    assert_close(dx, xt.grad.permute(0, 2, 3, 1).numpy(), rtol=1e-4, atol=1e-4, what=f"dx {case}")
+    assert_close(dk, kt.grad.permute(2, 3, 1, 0).numpy(), rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
+    assert_close(db, bt.grad.numpy(), rtol=1e-4, atol=1e-4, what=f"dbias {case}")
+
+
+@pytest.mark.parametrize("case", [(1, 4, 5, 2, 3, 2, 2, (1, 1), "same"), (2, 5, 5, 1, 2, 3, 3, (2, 1), "valid"),
+                                  (1, 5, 4, 3, 3, 3, 2, (2, 2), "same")], ids=str)
+def test_conv2d_backward_matches_finite_differences(rng, case):
+    """Central differences of L = sum(dy * conv2d(x, k) + b) on the float64 reference."""
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x = rng.standard_normal((n, h, w, cin))
+    k = rng.standard_normal((kh, kw, cin, cout))
+    b = rng.standard_normal(cout)
+    dy = rng.standard_normal(ref_conv2d(x, k, b, strides, padding).shape)
+    loss = lambda x_, k_, b_: (dy * ref_conv2d(x_, k_, b_, strides, padding)).sum()  # noqa: E731
+    eps = 1e-6
+
+    def numeric(arr, which):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            p, m = arr.copy(), arr.copy()
+            p[idx] += eps
+            m[idx] -= eps
+            args_p, args_m = [x, k, b], [x, k, b]
+            args_p[which], args_m[which] = p, m
+            g[idx] = (loss(*args_p) - loss(*args_m)) / (2 * eps)
+        return g
+
+    f32 = lambda a: a.astype(np.float32)  # noqa: E731
+    dx, dk, db = ops.conv2d_backward(f32(dy), f32(x), f32(k), strides=strides, padding=padding)
+    assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
+    assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
+    assert_close(db, numeric(b, 2), rtol=1e-3, atol=1e-4, what="dbias")
+
+
+def test_conv2d_backward_is_the_adjoint_of_our_forward(rng):
+    """conv2d is linear in x and in kernel, so <dy, conv(x + d)> - <dy, conv(x)> = <dx, d> exactly
+    (up to float32 rounding) for any direction d: a check of our backward against our own forward."""
+    x, k, _ = make(rng, 2, 9, 8, 3, 3, 3, 4)
+    for strides, padding in [((1, 1), "same"), ((2, 1), "valid"), ((2, 2), "same")]:
+        y = ops.conv2d(x, k, strides=strides, padding=padding)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dx, dk, _ = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+        d = rng.standard_normal(x.shape).astype(np.float32)
+        lhs = (dy.astype(np.float64) * ops.conv2d(d, k, strides=strides, padding=padding)).sum()
+        assert lhs == pytest.approx((dx.astype(np.float64) * d).sum(), rel=1e-4)
+        d = rng.standard_normal(k.shape).astype(np.float32)
+        lhs = (dy.astype(np.float64) * ops.conv2d(x, d, strides=strides, padding=padding)).sum()
+        assert lhs == pytest.approx((dk.astype(np.float64) * d).sum(), rel=1e-4)
+
+
+def test_conv2d_chunk_boundaries_inside_images(rng):
+    """Column buffers bigger than the kernel's budget go in chunks that split images mid-way;
+    forward and backward must not notice (98 x 576 floats per output line, ~300 lines)."""
+    x, k, b = make(rng, 3, 98, 98, 64, 3, 3, 1)
+    y = ops.conv2d(x, k, b, padding="same")
+    assert_close(y, ref_conv2d(x, k, b, (1, 1), "same"), rtol=1e-4, atol=1e-4, what="forward")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dk, db = ops.conv2d_backward(dy, x, k, padding="same")
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, (1, 1), "same")
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-3, what="dkernel")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-3, what="dbias")
+
+
+def test_conv2d_backward_is_deterministic(rng):
+    x, k, _ = make(rng, 8, 12, 12, 8, 3, 3, 16)
+    dy = rng.standard_normal((8, 10, 10, 16)).astype(np.float32)
+    first = ops.conv2d_backward(dy, x, k)
+    for a, b in zip(first, ops.conv2d_backward(dy, x, k)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_conv2d_accepts_noncontiguous_and_int_strides(rng):
+    x, k, b = make(rng, 2, 10, 12, 3, 3, 3, 4)
+    xs = x[:, :, ::2]
+    assert_close(ops.conv2d(xs, k, b, strides=2, padding="SAME"), ref_conv2d(xs, k, b, (2, 2), "same"),
+                 rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="conv2d: x must be C-contiguous"):
+        _C.conv2d(xs, k, b)
+    assert_close(_C.conv2d(x, k, b, strides=np.int64(2)), ref_conv2d(x, k, b, (2, 2)), rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_empty_batch_and_empty_channels(rng):
+    x, k, b = make(rng, 0, 6, 6, 3, 3, 3, 4)
+    y = ops.conv2d(x, k, b, padding="same")
+    assert y.shape == (0, 6, 6, 4)
+    dx, dk, db = ops.conv2d_backward(y, x, k, padding="same")
+    assert dx.shape == x.shape and not dk.any() and not db.any() and dk.shape == k.shape
+    x0 = np.zeros((2, 5, 5, 0), np.float32)
+    y = ops.conv2d(x0, np.zeros((3, 3, 0, 2), np.float32), b[:2])
+    assert y.shape == (2, 3, 3, 2) and (y == b[:2]).all()
+
+
+def test_conv2d_nan_flows_through(rng):
+    x, k, b = make(rng, 2, 6, 6, 2, 3, 3, 3)
+    x[1, 0, 0, 1] = np.nan
+    y = ops.conv2d(x, k, b)
+    assert np.isnan(y[1, 0, 0]).all() and np.isfinite(y[0]).all() and np.isfinite(y[1, 1:]).all()
+    dx, dk, db = ops.conv2d_backward(np.ones_like(y), x, k)
+    assert np.isnan(dk).any() and np.isfinite(dx).all() and np.isfinite(db).all()
+
+
+BAD = [
+    # (kwargs builder, exception, message)
+    (lambda x, k, b: dict(x=x[0]), ValueError, r"conv2d: x must have rank 4, got shape \(6, 6, 3\)"),
+    (lambda x, k, b: dict(kernel=k[0]), ValueError, r"conv2d: kernel must have rank 4, got shape \(3, 3, 4\)"),
+    (lambda x, k, b: dict(kernel=k[:, :, :2]), ValueError, r"conv2d: x has 3 channels but kernel \(3, 3, 2, 4\) expects 2"),
+    (lambda x, k, b: dict(x=x[:, :2]), ValueError, r"conv2d: kernel \(3, 3\) larger than input \(2, 6\)"),
+    (lambda x, k, b: dict(strides=(0, 1)), ValueError, r"conv2d: strides must be positive, got \(0, 1\)"),
+    (lambda x, k, b: dict(strides=(2, -1)), ValueError, r"conv2d: strides must be positive, got \(2, -1\)"),
+    (lambda x, k, b: dict(strides=(1, 2, 3)), ValueError, r"conv2d: strides must be an int or a pair of ints"),
+    (lambda x, k, b: dict(padding="full"), ValueError, r"conv2d: padding must be 'valid' or 'same', got 'full'"),
+    (lambda x, k, b: dict(bias=b[:3]), ValueError, r"conv2d: bias must have shape \(4,\), got \(3,\)"),
+    (lambda x, k, b: dict(bias=b[None]), ValueError, r"conv2d: bias must have rank 1"),
+    (lambda x, k, b: dict(x=x.astype(np.float64)), TypeError, "conv2d: x must be float32, got float64"),
+    (lambda x, k, b: dict(kernel=k.astype(np.int64)), TypeError, "conv2d: kernel must be float32, got int64"),
+    (lambda x, k, b: dict(bias=b.astype(np.float64)), TypeError, "conv2d: bias must be float32, got float64"),
+]
+
+
+@pytest.mark.parametrize("bad,exc,msg", BAD, ids=[m for _, _, m in BAD])
+def test_conv2d_rejects_bad_input(rng, bad, exc, msg):
+    x, k, b = make(rng, 2, 6, 6, 3, 3, 3, 4)
+    args = dict(x=x, kernel=k, bias=b, strides=(1, 1), padding="valid") | bad(x, k, b)
+    args = {key: np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v for key, v in args.items()}
+    for fn in (ops.conv2d, _C.conv2d):  # the C++ side checks on its own too
+        with pytest.raises(exc, match=msg):
+            fn(args["x"], args["kernel"], args["bias"], strides=args["strides"], padding=args["padding"])
+
+
+@pytest.mark.parametrize("dy_shape,kw,msg", [
+    ((2, 4, 4, 5), {}, r"conv2d_backward: dy must have the forward output's shape \(2, 4, 4, 4\), got \(2, 4, 4, 5\)"),
+    ((2, 4, 4, 4), dict(padding="same"), r"conv2d_backward: dy must have the forward output's shape \(2, 6, 6, 4\)"),
+    ((2, 4, 4), {}, r"conv2d_backward: dy must have rank 4"),
+])
+def test_conv2d_backward_rejects_bad_dy(rng, dy_shape, kw, msg):
+    x, k, _ = make(rng, 2, 6, 6, 3, 3, 3, 4)
+    dy = np.zeros(dy_shape, np.float32)
+    for fn in (ops.conv2d_backward, _C.conv2d_backward):
+        with pytest.raises(ValueError, match=msg):
+            fn(dy, x, k, **kw)
+    with pytest.raises(TypeError, match="conv2d_backward: dy must be float32, got float64"):
+        ops.conv2d_backward(np.zeros((2, 4, 4, 4)), x, k)

@@ -1,0 +1,207 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import forgenet
+from forgenet import _C, ops
+
+from conftest import assert_close
+
+
+def ref_gemm(a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0):
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    out = alpha * ((a64.T if ta else a64) @ (b64.T if tb else b64))
+    return out if beta == 0 else out + beta * c.astype(np.float64)
+
+
+def operands(rng, m, n, k, ta, tb):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    return a, b
+
+
+def assert_gemm_close(got, a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0, what=""):
+    """Error relative to |alpha| |op(a)| @ |op(b)| + |beta c|: the scale float32 rounding works at."""
+    want = ref_gemm(a, b, c, ta, tb, alpha, beta)
+    scale = ref_gemm(np.abs(a), np.abs(b), None if c is None else np.abs(c), ta, tb, abs(alpha), abs(beta))
+    assert got.shape == want.shape and got.dtype == np.float32, what
+    err = np.abs(got - want) / (scale + 1e-30)
+    assert err.size == 0 or err.max() < 2e-6 * max(1.0, np.sqrt(a.size and (a.shape[0] if ta else a.shape[1]))), what
+
+
+# (M, N, K): tiny, odd, tall/skinny, beyond one cache block in each dimension, and the CNN/Dense shapes
+SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 65), (12, 32, 256), (13, 31, 257), (100, 3, 700),
+          (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32)]
+
+
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("m,n,k", SHAPES)
+def test_gemm_matches_float64_reference(rng, m, n, k, ta, tb):
+    a, b = operands(rng, m, n, k, ta, tb)
+    assert_gemm_close(ops.gemm(a, b, trans_a=ta, trans_b=tb), a, b, None, ta, tb, what=f"{m}x{n}x{k} {ta} {tb}")
+
+
+@pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.25), (0.0, 3.0), (2.0, 0.0)])
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (17, 33, 65), (40, 70, 600), (9, 32, 3000)])
+def test_gemm_alpha_beta(rng, m, n, k, alpha, beta):
+    for ta, tb in [(False, False), (True, True)]:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c = rng.standard_normal((m, n)).astype(np.float32)
+        got = ops.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta)
+        assert_gemm_close(got, a, b, c, ta, tb, alpha, beta)
+        assert_close(_C.gemm_reference(a, b, c, ta, tb, alpha, beta), ref_gemm(a, b, c, ta, tb, alpha, beta),
+                     rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (13, 31, 257), (300, 40, 50), (9, 32, 3000), (3, 600, 50)])
+def test_beta_zero_never_reads_c(rng, m, n, k):
+    a, b = operands(rng, m, n, k, False, False)
+    c = np.full((m, n), np.nan, np.float32)
+    got = ops.gemm(a, b, c, alpha=1.0, beta=0.0)
+    assert np.isfinite(got).all()
+    assert_gemm_close(got, a, b)
+    assert np.isnan(c).all()  # c itself is untouched
+
+
+def test_k_zero_and_empty_shapes(rng):
+    a, b = np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32)
+    assert (ops.gemm(a, b) == 0).all() and ops.gemm(a, b).shape == (3, 4)
+    c = rng.standard_normal((3, 4)).astype(np.float32)
+    assert_close(ops.gemm(a, b, c, alpha=2.0, beta=0.5), 0.5 * c.astype(np.float64))
+    assert (ops.gemm(a, b, np.full((3, 4), np.nan, np.float32)) == 0).all()
+    assert ops.gemm(np.zeros((0, 5), np.float32), np.ones((5, 4), np.float32)).shape == (0, 4)
+    assert ops.gemm(np.ones((3, 5), np.float32), np.ones((5, 0), np.float32)).shape == (3, 0)
+    assert ops.gemm(np.zeros((5, 0), np.float32), np.ones((4, 5), np.float32), trans_a=True, trans_b=True).shape == (0, 4)
+
+
+def test_nan_and_inf_in_inputs_propagate(rng):
+    a, b = operands(rng, 20, 40, 300, False, False)
+    a[3, 7] = np.nan
+    b[11, 33] = np.inf
+    got = ops.gemm(a, b)
+    assert np.isnan(got[3]).all()
+    others = np.delete(got, 3, axis=0)
+    assert np.isinf(others[:, 33]).all() or np.isnan(others[:, 33]).any()
+    assert np.isfinite(np.delete(others, 33, axis=1)).all()
+
+
+def test_threads_and_reference_agree(rng):
+    # 1 vs 2 threads take different splits (rows, columns, K); all must match the plain loop
+    try:
+        for m, n, k in [(300, 40, 50), (32, 64, 1600), (9, 32, 3000), (64, 9, 40)]:
+            a, b = operands(rng, m, n, k, True, False)
+            forgenet.set_num_threads(1)
+            one = ops.gemm(a, b, trans_a=True)
+            forgenet.set_num_threads(2)
+            two = ops.gemm(a, b, trans_a=True)
+            assert_close(one, two, rtol=1e-4, atol=1e-4)
+            assert_close(two, _C.gemm_reference(a, b, None, True, False, 1.0, 0.0), rtol=1e-4, atol=1e-4)
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+
+
+def test_noncontiguous_inputs_are_copied(rng):
+    a = rng.standard_normal((20, 30)).astype(np.float32)
+    b = rng.standard_normal((30, 40)).astype(np.float32)
+    assert_gemm_close(ops.gemm(a[:, ::2], b[::2]), np.ascontiguousarray(a[:, ::2]), np.ascontiguousarray(b[::2]))
+    assert_gemm_close(ops.gemm(a.T, b.T, trans_a=True, trans_b=True), a.T.copy(), b.T.copy(), None, True, True)
+
+
+def test_gradient_identities_used_by_dense(rng):
+    # loss = sum(w * (x @ k)); dloss/dx = w @ k^T = gemm(w, k, trans_b), dloss/dk = x^T @ w = gemm(x, w, trans_a)
+    x, k, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal((3, 5))
+    dx = ops.gemm(w.astype(np.float32), k.astype(np.float32), trans_b=True)
+    dk = ops.gemm(x.astype(np.float32), w.astype(np.float32), trans_a=True)
+    loss = lambda x_, k_: (w * (x_ @ k_)).sum()  # noqa: E731
+    eps = 1e-6
+    for arr, grad, f in [(x, dx, lambda v: loss(v, k)), (k, dk, lambda v: loss(x, v))]:
+        num = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            p, q = arr.copy(), arr.copy()
+            p[idx] += eps
+            q[idx] -= eps
+            num[idx] = (f(p) - f(q)) / (2 * eps)
+        assert_close(grad, num, rtol=1e-4, atol=1e-5)
+
+
+_ISA_SCRIPT = r"""
+import json, sys
+import numpy as np
+import forgenet
+from forgenet import _C
+rng = np.random.default_rng(1)
+worst = 0.0
+for threads in (1, 2):
+    forgenet.set_num_threads(threads)
+    for m, n, k in [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 3000), (32, 64, 600), (3, 600, 40)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+                b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+                c = np.full((m, n), np.nan, np.float32)
+                for alpha, beta in ((1.0, 0.0), (0.5, -2.0)):
+                    if beta:
+                        c = rng.standard_normal((m, n)).astype(np.float32)
+                    got = _C.gemm(a, b, c, ta, tb, alpha, beta).astype(np.float64)
+                    A, B = (a.T if ta else a).astype(np.float64), (b.T if tb else b).astype(np.float64)
+                    want = alpha * A @ B + beta * np.nan_to_num(c.astype(np.float64))
+                    scale = abs(alpha) * np.abs(A) @ np.abs(B) + abs(beta) * np.abs(np.nan_to_num(c))
+                    worst = max(worst, float((np.abs(got - want) / scale).max()))
+print(json.dumps({"kernel": _C.gemm_kernel()[0], "isa": _C.isa(), "worst": worst}))
+"""
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_every_isa_path(isa):
+    order = ["generic", "avx2", "avx512"]
+    native = json.loads(subprocess.run([sys.executable, "-c", "import json; from forgenet import _C; print(json.dumps(_C.isa()))"],
+                                       capture_output=True, text=True, check=True).stdout)
+    if order.index(isa) > order.index(native):
+        pytest.skip(f"this CPU tops out at {native}")
+    env = dict(os.environ, FORGENET_ISA=isa)
+    out = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["kernel"] == isa and res["isa"] == isa
+    assert res["worst"] < 1e-4, res
+
+
+@pytest.mark.parametrize("args,kwargs,exc,msg", [
+    ((np.zeros((2, 3)), np.zeros((3, 4), np.float32)), {}, TypeError, "gemm: a must be float32, got float64"),
+    ((np.zeros((2, 3), np.float32), np.zeros((3, 4), np.int32)), {}, TypeError, "gemm: b must be float32, got int32"),
+    ((np.zeros(3, np.float32), np.zeros((3, 4), np.float32)), {}, ValueError, r"gemm: a must have rank 2, got shape \(3,\)"),
+    ((np.zeros((2, 3), np.float32), np.zeros((1, 3, 4), np.float32)), {}, ValueError, r"gemm: b must have rank 2, got shape \(1, 3, 4\)"),
+    ((np.zeros((2, 3), np.float32), np.zeros((4, 5), np.float32)), {}, ValueError,
+     r"gemm: inner dimensions must match, got op\(a\) of shape \(2, 3\) and op\(b\) of shape \(4, 5\)"),
+    ((np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32)), {"trans_a": True}, ValueError,
+     r"gemm: inner dimensions must match, got op\(a\) of shape \(3, 2\) and op\(b\) of shape \(3, 4\)"),
+    ((np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32), np.zeros((4, 2), np.float32)), {"beta": 1.0}, ValueError,
+     r"gemm: c must have shape \(2, 4\) to match op\(a\) @ op\(b\), got \(4, 2\)"),
+    ((np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float64)), {"beta": 1.0}, TypeError,
+     "gemm: c must be float32, got float64"),
+    ((np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32)), {"beta": 2.0}, ValueError, r"gemm: c is required when beta != 0"),
+])
+def test_bad_inputs(args, kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        ops.gemm(*args, **kwargs)
+    full = list(args) + [None] * (3 - len(args))
+    with pytest.raises(exc, match=msg):  # the C++ side checks too
+        _C.gemm(*full, kwargs.get("trans_a", False), kwargs.get("trans_b", False), 1.0, kwargs.get("beta", 0.0))
+
+
+def test_bad_flags_and_scalars_and_layout():
+    a, b = np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32)
+    with pytest.raises(TypeError, match="gemm: trans_a must be a bool, got 'yes'"):
+        ops.gemm(a, b, trans_a="yes")
+    with pytest.raises(TypeError, match="gemm: alpha must be a real number, got None"):
+        ops.gemm(a, b, alpha=None)
+    with pytest.raises(ValueError, match="gemm: a must be C-contiguous"):
+        _C.gemm(np.zeros((3, 4), np.float32)[:, ::2], np.zeros((2, 4), np.float32), None, False, False, 1.0, 0.0)
+    with pytest.raises(TypeError, match="gemm: b must be a numpy array, got list"):
+        _C.gemm(a, [[1.0]], None, False, False, 1.0, 0.0)
+    with pytest.raises(ValueError, match="gemm_reference: inner dimensions must match"):
+        _C.gemm_reference(a, a, None, False, False, 1.0, 0.0)
