@@ -10,9 +10,11 @@ from forgenet.functional.math import (add, concatenate, div, exp, log, matmul, m
 from forgenet.functional.cross_entropy import softmax_cross_entropy
 from forgenet.functional.conv import conv2d
 from forgenet.functional.dropout import dropout
+from forgenet.functional.embedding import embedding
+from forgenet.functional.lstm import lstm
 from forgenet.functional.pooling import avg_pool2d, max_pool2d
 
 __all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose", "sum", "mean",
            "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
            "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
-           "conv2d", "max_pool2d", "avg_pool2d", "dropout"]
+           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "embedding", "lstm"]
