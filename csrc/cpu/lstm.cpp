@@ -2,15 +2,16 @@
 // GEMM up front, the time loop then does one small recurrent GEMM plus one fused pointwise pass per
 // step, and backward mirrors it (weight gradients as big GEMMs after the loop).
 //
-// The reserve doubles as the gate buffer: the input GEMM writes x W into its first 4U columns of every
-// (n, t) row, each step's recurrent GEMM accumulates h_{t-1} R onto step t's rows (ldc = T*5U), and
-// the pointwise pass overwrites them in place with the activated gates and c_t. h_{t-1} for step t
-// is read straight out of y, so no per-step copies.
+// The reserve doubles as the gate buffer: the input GEMM writes x W into the first 4U columns of
+// every (n, t) row, and each step's pointwise pass adds the recurrent part and the bias and
+// overwrites them in place with the activated gates and c_t. h_{t-1} for step t is read straight out
+// of y, so no per-step copies.
 #include "cpu/lstm.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <cstring>
 #include <vector>
 
@@ -20,23 +21,23 @@
 
 namespace forgenet {
 
-void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U) { fwd_rows_impl(a, n0, n1, U); }
-void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U) { bwd_rows_impl(a, n0, n1, U); }
+void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
 void lstm_activations_generic(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
 
 #ifndef FORGENET_X86  // the SIMD files are not compiled off x86; best_isa() is then always generic
-void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U) { fwd_rows_impl(a, n0, n1, U); }
-void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U) { bwd_rows_impl(a, n0, n1, U); }
+void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
 void lstm_activations_avx2(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
-void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U) { fwd_rows_impl(a, n0, n1, U); }
-void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U) { bwd_rows_impl(a, n0, n1, U); }
+void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
 void lstm_activations_avx512(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
 #endif
 
 namespace {
 
-using FwdFn = void (*)(const LstmFwdRows&, int64_t, int64_t, int64_t);
-using BwdFn = void (*)(const LstmBwdRows&, int64_t, int64_t, int64_t);
+using FwdFn = void (*)(const LstmFwdRows&, int64_t, int64_t, int64_t, int64_t);
+using BwdFn = void (*)(const LstmBwdRows&, int64_t, int64_t, int64_t, int64_t);
 
 FwdFn fwd_rows() {
   switch (best_isa()) {
@@ -54,21 +55,30 @@ BwdFn bwd_rows() {
   }
 }
 
-// Rows of one step split over the threads; a step of a small batch stays on one thread (a fork
-// costs more than it saves).
-template <typename Fn, typename Args>
-void for_rows(Fn fn, const Args& a, int64_t N, int64_t U) {
-  const bool par = N > 1 && N * U >= 2048 && omp_get_max_threads() > 1 && !omp_in_parallel();
-  if (!par) {
-    fn(a, 0, N, U);
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-    fn(a, N * id / nt, N * (id + 1) / nt, U);
-  }
+// Threads for the time loop: one per ~0.5M multiply-adds of a step's recurrent GEMM (below that a
+// barrier per step costs more than the split saves), and at most one per 16 units.
+int loop_threads(int64_t N, int64_t U) {
+  if (omp_in_parallel()) return 1;
+  const double fma_per_step = 4.0 * N * U * U;
+  const int64_t by_work = static_cast<int64_t>(fma_per_step / 5e5);
+  const int64_t by_units = (U + 15) / 16;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({omp_get_max_threads(), by_work, by_units})));
 }
+
+// Units [u0, u1) owned by thread k of nt: contiguous, boundaries on multiples of 16 (whole vectors).
+void unit_range(int64_t U, int k, int nt, int64_t& u0, int64_t& u1) {
+  auto cut = [&](int i) { return i >= nt ? U : std::min(U, (U * i / nt + 8) / 16 * 16); };
+  u0 = cut(k);
+  u1 = cut(k + 1);
+}
+
+// Inside the time loop sgemm must run on the calling thread: within a team it does so by itself
+// (omp_in_parallel), and for a one-thread loop this guard caps the thread count meanwhile.
+struct SerialGemm {
+  int saved = omp_get_max_threads();
+  SerialGemm() { omp_set_num_threads(1); }
+  ~SerialGemm() { omp_set_num_threads(saved); }
+};
 
 }  // namespace
 
@@ -80,19 +90,53 @@ void lstm_activations(const float* x, float* sig, float* tnh, int64_t n) {
   }
 }
 
+// The time loop runs in one parallel region. Thread k owns a block of units and, every step,
+// computes the recurrent GEMM columns of its units' four gates (from a copy of recurrent_kernel whose
+// columns are regrouped per thread: [i f c o] of block 0, then of block 1, ...) and their pointwise
+// pass; the only synchronisation is one barrier per step, before anyone reads the new h_t.
 void lstm_forward(const float* x, const float* h0, const float* c0, const float* kernel,
                   const float* recurrent_kernel, const float* bias, int64_t N, int64_t T, int64_t D,
                   int64_t U, float* y, float* h_T, float* c_T, float* reserve) {
   const int64_t G = 4 * U, RS = kLstmReserveGates * U;
   const FwdFn fwd = fwd_rows();
   if (N * T > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, kernel, G, 0.0f, reserve, RS);
-  for (int64_t t = 0; t < T; ++t) {
-    float* z = reserve + t * RS;
-    const float* h_prev = t ? y + (t - 1) * U : h0;
-    const int64_t ldh = t ? T * U : U;
-    sgemm(false, false, N, G, U, 1.0f, h_prev, ldh, recurrent_kernel, G, 1.0f, z, T * RS);
-    LstmFwdRows a{z, T * RS, bias, t ? z - RS + G : c0, t ? T * RS : U, y + t * U, T * U};
-    for_rows(fwd, a, N, U);
+  const int nt = loop_threads(N, U);
+  std::vector<float> rb(nt > 1 ? U * G : 0);  // recurrent_kernel regrouped per thread block
+  const float* R = recurrent_kernel;
+  if (nt > 1) {
+    for (int k = 0; k < nt; ++k) {
+      int64_t u0, u1;
+      unit_range(U, k, nt, u0, u1);
+      const int64_t w = u1 - u0;
+      for (int64_t p = 0; p < U; ++p)
+        for (int g = 0; g < 4; ++g)
+          std::memcpy(&rb[p * G + 4 * u0 + g * w], recurrent_kernel + p * G + g * U + u0, w * sizeof(float));
+    }
+    R = rb.data();
+  }
+  std::vector<float> zr(N * G);  // h_{t-1} R of one step, in the same grouping
+  SerialGemm serial;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int k = omp_get_thread_num(), team = omp_get_num_threads();
+    for (int64_t t = 0; t < T; ++t) {
+      const float* h_prev = t ? y + (t - 1) * U : h0;
+      const int64_t ldh = t ? T * U : U;
+      float* r = reserve + t * RS;
+      for (int b = k; b < nt; b += team) {  // one block per thread unless the team came up short
+        int64_t u0, u1;
+        unit_range(U, b, nt, u0, u1);
+        const int64_t w = u1 - u0;
+        if (w == 0) continue;
+        sgemm(false, false, N, 4 * w, U, 1.0f, h_prev, ldh, R + 4 * u0, G, 0.0f, zr.data() + 4 * u0, G);
+        LstmFwdRows a{r, T * RS, zr.data() + 4 * u0, G, w, bias,
+                      t ? r - RS + G : c0, t ? T * RS : U, y + t * U, T * U};
+        fwd(a, N, U, u0, u1);
+      }
+      if (team > 1) {
+#pragma omp barrier
+      }
+    }
   }
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(h_T + n * U, T ? y + (n * T + T - 1) * U : h0 + n * U, U * sizeof(float));
@@ -100,6 +144,9 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
   }
 }
 
+// Backward mirrors it: thread k runs the pointwise pass for its units, a barrier completes the step's
+// dz, then thread k computes dh_{t-1} for its own units (dz_t R^T restricted to those columns), which
+// is all its next pointwise pass reads, so again one barrier per step.
 void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const float* x,
                    const float* h0, const float* c0, const float* kernel,
                    const float* recurrent_kernel, const float* reserve, int64_t N, int64_t T,
@@ -112,19 +159,38 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
   std::vector<float> dz(N * T * G);   // pre-activation gradients of every step, (N, T, 4U)
   std::vector<float> hp(N * T * U);   // h_{t-1} of every step, (N, T, U), for drecurrent_kernel
-  // recurrent_kernel^T once, so each step's GEMM reads a plain (4U, U) matrix rather than
-  // transposing R again on every step.
+  // recurrent_kernel^T (4U, U), so each step's GEMM reads plain column blocks of it.
   std::vector<float> rt(G * U);
   for (int64_t u = 0; u < U; ++u)
     for (int64_t j = 0; j < G; ++j) rt[j * U + u] = recurrent_kernel[u * G + j];
-  for (int64_t t = T - 1; t >= 0; --t) {
-    LstmBwdRows a{reserve + t * RS, T * RS,
-                  t ? reserve + (t - 1) * RS + G : c0, t ? T * RS : U,
-                  dy ? dy + t * U : nullptr, T * U,
-                  dh0, dc0, dz.data() + t * G, T * G,
-                  t + 1 < T ? hp.data() + (t + 1) * U : nullptr, T * U};
-    for_rows(bwd, a, N, U);
-    sgemm(false, false, N, U, G, 1.0f, dz.data() + t * G, T * G, rt.data(), U, 0.0f, dh0, U);
+  const int nt = loop_threads(N, U);
+  {
+    SerialGemm serial;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      const int k = omp_get_thread_num(), team = omp_get_num_threads();
+      for (int64_t t = T - 1; t >= 0; --t) {
+        LstmBwdRows a{reserve + t * RS, T * RS,
+                      t ? reserve + (t - 1) * RS + G : c0, t ? T * RS : U,
+                      dy ? dy + t * U : nullptr, T * U,
+                      dh0, dc0, dz.data() + t * G, T * G,
+                      t + 1 < T ? hp.data() + (t + 1) * U : nullptr, T * U};
+        for (int b = k; b < nt; b += team) {
+          int64_t u0, u1;
+          unit_range(U, b, nt, u0, u1);
+          if (u1 > u0) bwd(a, N, U, u0, u1);
+        }
+        if (team > 1) {
+#pragma omp barrier
+        }
+        for (int b = k; b < nt; b += team) {
+          int64_t u0, u1;
+          unit_range(U, b, nt, u0, u1);
+          if (u1 > u0)
+            sgemm(false, false, N, u1 - u0, G, 1.0f, dz.data() + t * G, T * G, rt.data() + u0, U, 0.0f, dh0 + u0, U);
+        }
+      }
+    }
   }
   for (int64_t n = 0; n < N && T; ++n) std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
 

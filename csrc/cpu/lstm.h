@@ -25,14 +25,17 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                    int64_t D, int64_t U, float* dx, float* dh0, float* dc0, float* dkernel,
                    float* drecurrent_kernel, float* dbias);
 
-// The fused pointwise passes for rows [n0, n1) of one step, one variant per ISA (same source,
-// lstm_pointwise.h). Forward: z rows (ldz apart) hold the 4U pre-activations without bias; they are
-// overwritten with the activated gates and c_t (at z + 4U); h_t goes to h.
+// The fused pointwise passes of one step for units [u0, u1) of every sample, one variant per ISA
+// (same source, lstm_pointwise.h). All row strides are in floats.
+// Forward: r (reserve rows of step t) holds x_t W in its first 4U columns; the recurrent part
+// h_{t-1} R for these units is at zr + n*ldzr + gate*zgs + (u - u0). r is overwritten with the
+// activated gates and c_t (at r + 4U); h_t goes to h.
 // Backward: r rows are reserve rows of step t; dh (N,U) is the gradient reaching h_t from step t+1
 // (dy[t] is added here), dc (N,U) is updated in place to the gradient reaching c_{t-1}; dz rows get
 // the pre-activation gradients; h_out (may be null) gets h_t = o * tanh(c_t).
 struct LstmFwdRows {
-  float* z; int64_t ldz;
+  float* r; int64_t ldr;
+  const float* zr; int64_t ldzr, zgs;
   const float* bias;
   const float* c_prev; int64_t ldc;
   float* h; int64_t ldh;
@@ -46,12 +49,12 @@ struct LstmBwdRows {
   float* dz; int64_t lddz;
   float* h_out; int64_t ldho;
 };
-void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U);
-void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U);
-void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U);
-void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U);
-void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U);
-void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U);
+void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
+void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
+void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
+void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
+void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
+void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
 
 // The vectorised sigmoid and tanh the passes use, exposed so tests can check their accuracy.
 void lstm_activations(const float* x, float* sig, float* tnh, int64_t n);

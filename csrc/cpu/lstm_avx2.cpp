@@ -3,8 +3,8 @@
 
 namespace forgenet {
 
-void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t n0, int64_t n1, int64_t U) { fwd_rows_impl(a, n0, n1, U); }
-void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t n0, int64_t n1, int64_t U) { bwd_rows_impl(a, n0, n1, U); }
+void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
 void lstm_activations_avx2(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
 
 }  // namespace forgenet

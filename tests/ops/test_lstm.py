@@ -148,6 +148,30 @@ def test_backward_matches_finite_differences(rng):
         assert_close(g, num, rtol=1e-3, atol=1e-5, what=name)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threaded_time_loop_matches_reference(rng, threads):
+    """Big enough steps split the units over threads (one barrier per step); blocks of 64 and 66
+    units, or three uneven ones, must give the reference result, whatever the thread count."""
+    import forgenet
+
+    N, T, D, U = 32, 3, 5, 130
+    args = make(rng, N, T, D, U, scale=0.3)
+    before = forgenet.get_num_threads()
+    forgenet.set_num_threads(threads)
+    try:
+        y, h, c, reserve = ops.lstm(*args, training=True)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        dc = rng.standard_normal(c.shape).astype(np.float32)
+        got = ops.lstm_backward(dy, None, dc, *args, reserve)
+    finally:
+        forgenet.set_num_threads(before)
+    ry, rh, rc, _ = ref_lstm(*args)
+    assert_close(y, ry, rtol=1e-4, atol=1e-5, what="y")
+    assert_close(c, rc, rtol=1e-4, atol=1e-5, what="c_T")
+    for name, g, w in zip(NAMES, got, ref_lstm_backward(dy, None, dc, *args)):
+        assert_close(g, w, rtol=1e-4, atol=1e-5, what=name)
+
+
 def test_training_and_inference_agree_and_state_is_last_step(rng):
     args = make(rng, 3, 4, 5, 9)
     y, h, c = ops.lstm(*args)
