@@ -180,3 +180,14 @@ def test_set_weights_validates(rng):
 def test_unknown_layer_kwarg():
     with pytest.raises(TypeError, match="Unrecognized keyword arguments passed to Residual"):
         Residual(bogus=1)
+
+
+def test_assign_copies_and_float_conversion():
+    v = Variable(np.zeros(3, np.float32))
+    src = np.ones(3, np.float32)
+    v.assign(src)
+    v.data += 1  # an in-place optimizer update
+    assert src[0] == 1.0
+    assert float((v * 1.0).sum()) == 6.0
+    with pytest.raises(TypeError, match="one element"):
+        float(v)

@@ -54,10 +54,11 @@ void bind_gemm(py::module_& m) {
         py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::arg("trans_a") = false,
         py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
         "The plain triple loop (double accumulators) that gemm is checked against.");
-  m.def("gemm_kernel", []() {
-    const auto& k = gemm::kernel_for(best_isa());
+  m.def("gemm_kernel", [](int64_t m, int64_t n) {
+    const auto& k = gemm::kernel_for(best_isa(), m, n);
     return py::make_tuple(std::string(k.name), k.mr, k.nr);
-  }, "(isa, MR, NR) of the micro-kernel gemm uses on this CPU (FORGENET_ISA caps it).");
+  }, py::arg("m") = int64_t(1) << 30, py::arg("n") = int64_t(1) << 30,
+        "(isa, MR, NR): the micro-kernel gemm uses for an (m, n) result (FORGENET_ISA caps the isa).");
 }
 
 }  // namespace forgenet::bind

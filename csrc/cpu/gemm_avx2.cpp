@@ -1,5 +1,5 @@
 // AVX2 micro-kernels: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
-// wide C, 12 x 8 for narrow C (N <= 8). Edge tiles go through a stack tile: AVX2 has no cheap masks.
+// wide C, 12 x 8 for narrow C. Edge tiles go through a stack tile: AVX2 has no cheap masks.
 #include <immintrin.h>
 
 #include "cpu/gemm_kernels.h"
@@ -47,7 +47,10 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     return;
   }
   alignas(32) float tile[MR][NR];
+  // (constant indices throughout: any variable index into acc would make GCC keep it in memory)
+#pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, _mm256_mul_ps(va, acc[i][v]));
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
@@ -58,12 +61,38 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 
 }  // namespace
 
-const Kernel& kernel_avx2(int64_t n) {
-  static const Kernel wide{"avx2", 6, 16, /*mc=*/144, /*kc=*/256, /*nc=*/512,
-                           ukernel<6, 2, false>, ukernel<6, 2, true>};
-  static const Kernel narrow{"avx2", 12, 8, /*mc=*/144, /*kc=*/256, /*nc=*/512,
-                             ukernel<12, 1, false>, ukernel<12, 1, true>};
-  return n <= 8 ? narrow : wide;
+// 8 x 8 blocks through registers: unpack pairs of rows, shuffle quads, swap 128-bit halves.
+void transpose8_avx2(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    __m256 r[8], t[8], q[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds + p);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | same at 4, 5
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // ... at 2, 3 | 6, 7
+    }
+    for (int h = 0; h < 8; h += 4)
+      for (int u = 0; u < 2; ++u) {
+        q[h + 2 * u] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        q[h + 2 * u + 1] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      }
+    // q[c] (c < 4) holds column c of rows 0-3 in its low half and column c + 4 in its high half.
+    for (int c = 0; c < 4; ++c) {
+      _mm256_storeu_ps(dst + (p + c) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x20));
+      _mm256_storeu_ps(dst + (p + c + 4) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x31));
+    }
+  }
+  for (; p < k; ++p)
+    for (int i = 0; i < 8; ++i) dst[p * ldd + i] = src[i * lds + p];
+}
+
+int kernels_avx2(const Kernel** list) {
+  static const Kernel k[2] = {
+      // {name, mr, nr, mc, kc, nc, ...}
+      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2},
+      {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2}};
+  *list = k;
+  return 2;
 }
 
 }  // namespace forgenet::gemm

@@ -16,7 +16,8 @@ def get_num_threads() -> int:
 from forgenet import ops  # noqa: E402
 from forgenet import callbacks, datasets, functional, layers, losses, metrics, models, optimizers, utils  # noqa: E402
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
+from forgenet.models import Model, Sequential  # noqa: E402  (as keras.Sequential / keras.Model)
 
 __all__ = ["ops", "functional", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
-           "datasets", "utils", "Tensor", "Variable", "no_grad",
+           "datasets", "utils", "Sequential", "Model", "Tensor", "Variable", "no_grad",
            "set_num_threads", "get_num_threads", "__version__"]

@@ -1,6 +1,7 @@
-"""Weights move between Keras 3 and forgenet unchanged: each layer type, and the MNIST convnet as a
-stack of layers, built in both libraries with Keras's weights copied over by get_weights/set_weights,
-give the same outputs (and, through the torch backend's autograd, the same gradients)."""
+"""Weights move between Keras 3 and forgenet unchanged: each layer type, and the article's MNIST CNN
+(and Keras's MNIST convnet example) as a stack of layers, built in both libraries with Keras's weights
+copied over by get_weights/set_weights, give the same outputs (and, through the torch backend's
+autograd, the same gradients)."""
 import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # must precede the import; torch CPU is the reference peer
@@ -78,28 +79,35 @@ def test_flatten_reshape_dropout(rng):
     copy_and_compare(keras.layers.Dropout(0.5), layers.Dropout(0.5), x)  # inference: identity in both
 
 
-def mnist_convnet(L):
-    """Keras's "Simple MNIST convnet" example."""
+def article_cnn(L):
+    """The article's CNN (forgenet.examples.mnist_cnn)."""
+    return [L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
+            L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
+            L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10, activation="softmax")]
+
+
+def keras_example_convnet(L):
+    """Keras's "Simple MNIST convnet" example (Dropout instead of the hidden Dense)."""
     return [L.Conv2D(32, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
             L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
             L.Flatten(), L.Dropout(0.5), L.Dense(10, activation="softmax")]
 
 
-def test_mnist_convnet_forward_and_gradients(rng):
+@pytest.mark.parametrize("stack", [article_cnn, keras_example_convnet])
+def test_mnist_cnn_forward_and_gradients(rng, stack):
     x = rng.random((4, 28, 28, 1)).astype(np.float32)
-    ks, fs = mnist_convnet(keras.layers), mnist_convnet(layers)
+    ks, fs = stack(keras.layers), stack(layers)
     kmodel = keras.Sequential([keras.Input((28, 28, 1))] + ks)
-    # forward, inference
     h = x
-    for f in fs:
+    for f in fs:  # builds
         h = f(h)
     for k, f in zip(ks, fs):
         f.set_weights(k.get_weights())
     h = x
     for f in fs:
         h = f(h)
-    assert_close(h, keras.ops.convert_to_numpy(kmodel(x)), atol=1e-6, what="convnet probabilities")
     assert h.shape == (4, 10)
+    assert_close(h, keras.ops.convert_to_numpy(kmodel(x)), atol=1e-6, what="probabilities")
 
     # gradients of sum(probs * w) w.r.t. every weight and the input, torch autograd as the reference
     w = rng.standard_normal((4, 10)).astype(np.float32)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import functional as F
 from forgenet.layers import Layer
 from forgenet.models import Model, Sequential
 
@@ -167,7 +166,6 @@ def test_frozen_layers_do_not_train():
     assert all(w.grad is None for w in model.weights)
 
 
-@pytest.mark.skipif(not hasattr(forgenet.layers, "Dense"), reason="forgenet.layers.Dense has not landed yet")
 def test_keras_layers_cnn_learns_and_is_deterministic():
     from forgenet.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 
@@ -187,7 +185,7 @@ def test_keras_layers_cnn_learns_and_is_deterministic():
         forgenet.utils.set_random_seed(7)
         model = Sequential([Conv2D(4, 3, activation="relu", input_shape=(12, 12, 1)), MaxPooling2D(2), Flatten(),
                             Dropout(0.2), Dense(2, activation="softmax")])
-        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(forgenet.optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
         h = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
         return model, h.history
 
@@ -196,3 +194,71 @@ def test_keras_layers_cnn_learns_and_is_deterministic():
     assert h1 == h2
     assert h1["accuracy"][-1] > 0.9
     np.testing.assert_array_equal(m1.predict(x, verbose=0), m2.predict(x, verbose=0))
+
+
+def test_dense_mlp_learns():
+    from forgenet.layers import Dense, Dropout
+
+    x, y = blobs(n=400, classes=4, dim=6, seed=8)
+    forgenet.utils.set_random_seed(0)
+    model = Sequential([Dense(32, activation="relu", input_shape=(6,)), Dropout(0.1), Dense(4, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    h = model.fit(x, y, epochs=10, batch_size=32, validation_split=0.2, verbose=0)
+    assert h.history["val_accuracy"][-1] > 0.95
+
+
+def test_summary_matches_keras_for_the_mnist_convnet():
+    from forgenet.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+
+    model = Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1), name="conv2d"),
+                        MaxPooling2D((2, 2), name="max_pooling2d"),
+                        Conv2D(64, (3, 3), activation="relu", name="conv2d_1"),
+                        MaxPooling2D((2, 2), name="max_pooling2d_1"), Flatten(name="flatten"),
+                        Dropout(0.5, name="dropout"), Dense(10, activation="softmax", name="dense")], name="sequential")
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    # the figures Keras 3 prints for keras.io's "Simple MNIST convnet"
+    for row in ("│ conv2d (Conv2D)                 │ (None, 26, 26, 32)     │           320 │",
+                "│ max_pooling2d (MaxPooling2D)    │ (None, 13, 13, 32)     │             0 │",
+                "│ conv2d_1 (Conv2D)               │ (None, 11, 11, 64)     │        18,496 │",
+                "│ max_pooling2d_1 (MaxPooling2D)  │ (None, 5, 5, 64)       │             0 │",
+                "│ flatten (Flatten)               │ (None, 1600)           │             0 │",
+                "│ dropout (Dropout)               │ (None, 1600)           │             0 │",
+                "│ dense (Dense)                   │ (None, 10)             │        16,010 │",
+                " Total params: 34,826 (136.04 KB)", " Trainable params: 34,826 (136.04 KB)",
+                " Non-trainable params: 0 (0.00 B)"):
+        assert row in lines, f"missing {row!r} in\n{text}"
+    assert lines[0] == 'Model: "sequential"' and "Optimizer params" not in text
+
+
+def test_summary_of_an_unbuilt_model_and_after_training():
+    model = Sequential([Linear(4), Linear(2)], name="lazy")
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("│ ?" in l and "0 (unbuilt)" in l for l in lines) and " Total params: 0 (0.00 B)" in lines
+    x, y = blobs(n=8)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y % 2, epochs=1, verbose=0)
+    lines.clear()
+    model.summary(print_fn=lines.append)
+    assert "(None, 4)" in lines[4] and lines[4].endswith("20 │")
+    # Keras counts the optimizer's slots plus its iteration and learning-rate variables
+    assert " Optimizer params: 62 (248.00 B)" in lines and " Total params: 92 (368.00 B)" in lines
+
+
+def test_stale_gradients_do_not_leak_into_fit(rng):
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 2)).astype(np.float32)
+
+    def one_step(dirty):
+        forgenet.utils.set_random_seed(0)
+        model = Sequential([Linear(2, input_shape=(3,))])
+        model.compile(forgenet.optimizers.SGD(0.1), "mse")
+        if dirty:  # a user's manual backward() before fit
+            model.loss(y, model(forgenet.Tensor(x), training=True)).backward()
+        model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+        return model.get_weights()
+
+    for a, b in zip(one_step(False), one_step(True)):
+        np.testing.assert_array_equal(a, b)

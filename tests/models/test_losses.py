@@ -171,6 +171,8 @@ def test_get_by_name_and_config():
                       ("mean_squared_error", losses.MeanSquaredError), ("mae", losses.MeanAbsoluteError),
                       ("SparseCategoricalCrossentropy", losses.SparseCategoricalCrossentropy)):
         assert type(losses.get(name)) is cls
+    # plain arrays (any float dtype, or lists) work as predictions, as in Keras
+    assert losses.get("mse")([[1.0, 2.0]], np.array([[1.0, 4.0]])).data == pytest.approx(2.0)
     loss = losses.SparseCategoricalCrossentropy(from_logits=True)
     clone = losses.get(losses.serialize(loss))
     assert type(clone) is type(loss) and clone.from_logits and clone.get_config() == loss.get_config()

@@ -171,6 +171,7 @@ def test_get_and_config():
     assert isinstance(optimizers.get("SGD"), optimizers.SGD)
     assert isinstance(optimizers.get("rmsprop"), optimizers.RMSprop)
     assert isinstance(optimizers.get("adamw"), optimizers.AdamW)
+    assert isinstance(optimizers.get(optimizers.RMSprop), optimizers.RMSprop)  # a class, as Keras accepts
     opt = optimizers.Adam(learning_rate=0.01, beta_1=0.8, amsgrad=True)
     assert optimizers.get(opt) is opt
     clone = optimizers.get(optimizers.serialize(opt))

@@ -174,3 +174,50 @@ def test_weights_round_trip_and_checks(trained, tmp_path):
         meta = f.metadata()
         assert meta["format"] == "forgenet.weights"
         assert json.loads(meta["weight_names"]) == [w.name for w in model.weights]
+
+
+def test_keras_layers_round_trip_without_custom_objects(tmp_path):
+    from forgenet.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+
+    forgenet.utils.set_random_seed(3)
+    model = Sequential([Conv2D(3, 3, activation="relu", padding="same", input_shape=(8, 8, 2)), MaxPooling2D(2),
+                        Flatten(), Dropout(0.3), Dense(5, activation="softmax")])
+    model.compile(forgenet.optimizers.RMSprop(momentum=0.5), "categorical_crossentropy", ["accuracy"])
+    x = np.random.default_rng(0).random((12, 8, 8, 2)).astype(np.float32)
+    model.fit(x, np.eye(5)[np.arange(12) % 5], epochs=1, verbose=0)
+    model.save(tmp_path / "cnn.fgn")
+    loaded = load_model(tmp_path / "cnn.fgn")
+    assert [type(l).__name__ for l in loaded.layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
+    assert loaded.layers[0].get_config() == model.layers[0].get_config()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert type(loaded.optimizer) is forgenet.optimizers.RMSprop and loaded.optimizer.momentum == 0.5
+
+
+def test_subclassed_model_round_trip(tmp_path):
+    from test_fit import Residual
+
+    x, y = blobs(n=30)
+    forgenet.utils.set_random_seed(0)
+    model = Residual(name="res")
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "res.fgn")
+    loaded = load_model(tmp_path / "res.fgn", custom_objects={"Residual": Residual})
+    assert type(loaded) is Residual and loaded.name == "res"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+
+def test_nested_sequential_round_trip(tmp_path):
+    from forgenet.layers import Dense
+
+    block = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dense(8)], name="block")
+    model = Sequential([block, Dense(3, activation="softmax")])
+    assert model.built and model.output_shape == (None, 3)  # built from the inner model's input
+    x = np.random.default_rng(0).random((10, 4)).astype(np.float32)
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(x, np.arange(10) % 3, verbose=0)
+    model.save(tmp_path / "nested.fgn")
+    loaded = load_model(tmp_path / "nested.fgn")
+    assert type(loaded.layers[0]) is Sequential and loaded.layers[0].name == "block"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -35,7 +35,8 @@ def assert_gemm_close(got, a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0
 
 # (M, N, K): tiny, odd, tall/skinny, beyond one cache block in each dimension, and the CNN/Dense shapes
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 65), (12, 32, 256), (13, 31, 257), (100, 3, 700),
-          (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32)]
+          (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32),
+          (1024, 17, 1024), (49, 1030, 520)]
 
 
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
@@ -134,10 +135,12 @@ import numpy as np
 import forgenet
 from forgenet import _C
 rng = np.random.default_rng(1)
+shapes = [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 1200), (32, 64, 600), (3, 600, 40),
+          (1024, 20, 1024), (40, 7, 90)]
 worst = 0.0
 for threads in (1, 2):
     forgenet.set_num_threads(threads)
-    for m, n, k in [(1, 1, 1), (7, 5, 3), (17, 33, 65), (13, 31, 257), (300, 40, 50), (9, 32, 3000), (32, 64, 600), (3, 600, 40)]:
+    for m, n, k in shapes:
         for ta in (False, True):
             for tb in (False, True):
                 a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
@@ -151,7 +154,8 @@ for threads in (1, 2):
                     want = alpha * A @ B + beta * np.nan_to_num(c.astype(np.float64))
                     scale = abs(alpha) * np.abs(A) @ np.abs(B) + abs(beta) * np.abs(np.nan_to_num(c))
                     worst = max(worst, float((np.abs(got - want) / scale).max()))
-print(json.dumps({"kernel": _C.gemm_kernel()[0], "isa": _C.isa(), "worst": worst}))
+tiles = sorted({_C.gemm_kernel(m, n)[1:] for m, n, k in shapes})
+print(json.dumps({"kernel": _C.gemm_kernel()[0], "isa": _C.isa(), "worst": worst, "tiles": tiles}))
 """
 
 
@@ -162,12 +166,14 @@ def test_every_isa_path(isa):
                                        capture_output=True, text=True, check=True).stdout)
     if order.index(isa) > order.index(native):
         pytest.skip(f"this CPU tops out at {native}")
-    env = dict(os.environ, FORGENET_ISA=isa)
+    env = dict(os.environ, FORGENET_ISA=isa, OPENBLAS_NUM_THREADS="1")  # the float64 reference needs no threads
     out = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["kernel"] == isa and res["isa"] == isa
     assert res["worst"] < 1e-4, res
+    # the shapes above picked every tile this ISA offers, so every micro-kernel was checked
+    assert len(res["tiles"]) == {"generic": 1, "avx2": 2, "avx512": 3}[isa], res
 
 
 @pytest.mark.parametrize("args,kwargs,exc,msg", [
@@ -199,6 +205,7 @@ def test_bad_flags_and_scalars_and_layout():
         ops.gemm(a, b, trans_a="yes")
     with pytest.raises(TypeError, match="gemm: alpha must be a real number, got None"):
         ops.gemm(a, b, alpha=None)
+    assert ops.gemm(a, b, trans_a=np.bool_(False), alpha=np.float32(2), beta=0).shape == (2, 4)
     with pytest.raises(ValueError, match="gemm: a must be C-contiguous"):
         _C.gemm(np.zeros((3, 4), np.float32)[:, ::2], np.zeros((2, 4), np.float32), None, False, False, 1.0, 0.0)
     with pytest.raises(TypeError, match="gemm: b must be a numpy array, got list"):

@@ -61,6 +61,11 @@ class Tensor:
         d = self.data
         return d.get() if hasattr(d, "get") and not isinstance(d, np.ndarray) else np.asarray(d)
 
+    def __float__(self):
+        if self.size != 1:
+            raise TypeError(f"only a tensor with one element converts to float, got shape {self.shape}")
+        return float(self.numpy().reshape(()))
+
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
@@ -115,11 +120,12 @@ class Variable(Tensor):
     def assign(self, value) -> None:
         xp = array_module(self.data)
         value = value.data if isinstance(value, Tensor) else value
-        value = xp.asarray(value, dtype=self.data.dtype)
+        # always a private copy: optimizers update self.data in place and must not write into the caller's array
+        value = xp.array(value, dtype=self.data.dtype, copy=True)
         if value.shape != self.data.shape:
             raise ValueError(f"Variable '{self.name}': cannot assign a value of shape {tuple(value.shape)} "
                              f"to a variable of shape {self.shape}")
-        self.data = value.copy() if value is self.data else value
+        self.data = value
 
     @property
     def value(self):

@@ -71,7 +71,8 @@ class Progbar:
                 count = f"{current:{digits}d}/{self.target}"
                 done = int(self.width * current / self.target)
                 if color:
-                    bar = f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m\x1b[37m{'━' * (self.width - done)}\x1b[0m"
+                    bar = f"\x1b[1m{count}\x1b[0m " + (f"\x1b[32m{'━' * done}\x1b[0m" if done else "")
+                    bar += f"\x1b[37m{'━' * (self.width - done)}\x1b[0m"
                 else:
                     bar = f"{count} {'━' * self.width}"
                 plain_bar = f"{count} {'━' * self.width}"

@@ -38,7 +38,8 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if not isinstance(y_pred, Tensor):
-            y_pred = Tensor(np.asarray(y_pred, dtype=np.float32) if not hasattr(y_pred, "dtype") else y_pred)
+            cupy_array = type(y_pred).__module__.startswith("cupy")
+            y_pred = Tensor(y_pred if cupy_array else np.asarray(y_pred, dtype=np.float32))
         losses = self.call(y_true, y_pred)
         if sample_weight is not None:
             w = array_module(losses.data).asarray(_data(sample_weight), dtype=np.float32)
@@ -97,23 +98,15 @@ class _CrossEntropyProbs(Function):
         s = p.sum(axis=-1, keepdims=True)
         q = p / s
         qc = xp.clip(q, EPSILON, 1.0 - EPSILON)
-        if sparse:
-            picked = xp.take_along_axis(qc, t[..., None], axis=-1)[..., 0]
-            loss = -xp.log(picked)
-        else:
-            loss = -(t * xp.log(qc)).sum(axis=-1)
-        self.save(p, s, q, qc, t, sparse)
+        if sparse:  # ids -> one-hot (a mask; same code on numpy and CuPy)
+            t = (xp.arange(p.shape[-1]) == t[..., None]).astype(p.dtype)
+        loss = -(t * xp.log(qc)).sum(axis=-1)
+        self.save(s, q, qc, t)
         return loss.astype(np.float32, copy=False)
 
     def backward(self, g):
-        p, s, q, qc, t, sparse = self.saved
-        xp = array_module(p)
-        if sparse:
-            dqc = xp.zeros_like(qc)
-            xp.put_along_axis(dqc, t[..., None], (-1.0 / xp.take_along_axis(qc, t[..., None], axis=-1)), axis=-1)
-        else:
-            dqc = -t / qc
-        dqc *= g[..., None]
+        s, q, qc, t = self.saved
+        dqc = -t / qc * g[..., None]
         dq = dqc * ((q >= EPSILON) & (q <= 1.0 - EPSILON))  # clip passes the gradient only inside the range
         dp = (dq - (dq * q).sum(axis=-1, keepdims=True)) / s  # through q = p / sum(p)
         return dp.astype(np.float32, copy=False), None, None

@@ -52,6 +52,8 @@ class Model(Layer):
     def __call__(self, *args, **kwargs):
         if self._build_input_shape is None and args and hasattr(args[0], "shape"):
             self._build_input_shape = (None,) + tuple(args[0].shape[1:])
+        if self._device != "cpu" and args and isinstance(args[0], np.ndarray):  # host data follows the weights
+            args = (self._xp.asarray(args[0]),) + args[1:]
         return super().__call__(*args, **kwargs)
 
     @property
@@ -224,6 +226,8 @@ class Model(Layer):
         want_batch_logs = cbs.needs_batch_logs
         train_vars = self.trainable_weights if self.built else None
         self._frozen = None
+        for w in self.weights:  # gradients left by an interrupted step or a manual backward() must not add in
+            w.grad = None
         self.stop_training = False
         rng = get_rng()
         cbs.on_train_begin()
@@ -237,11 +241,9 @@ class Model(Layer):
                 lo, hi = step * batch_size, min((step + 1) * batch_size, n)
                 idx = order[lo:hi] if order is not None else slice(lo, hi)
                 xb, yb = self._batch(x, idx, cast_x), self._batch(y, idx, False)
-                if train_vars is None:  # first call builds the layers
-                    out = self(Tensor(xb), training=True)
+                out = self(Tensor(xb), training=True)
+                if train_vars is None:  # the first call built the layers
                     train_vars = self.trainable_weights
-                else:
-                    out = self(Tensor(xb), training=True)
                 self._train_step(out, yb, train_vars, hi - lo)
                 if want_batch_logs:
                     cbs.on_train_batch_end(step, self._logs())

@@ -28,8 +28,8 @@ class Sequential(Model):
         if layer.name in names:
             raise ValueError(f"{self.name}.add: all layers must have unique names; {layer.name!r} is already used")
         self._layers.append(layer)
-        if len(self._layers) == 1 and getattr(layer, "_input_shape_arg", None) is not None:
-            self.build((None,) + tuple(layer._input_shape_arg))
+        if len(self._layers) == 1 and _known_input(layer) is not None:
+            self.build((None,) + _known_input(layer))
         elif self.built and self._out_shape is not None:
             self._extend(layer, self._out_shape)
 
@@ -52,10 +52,10 @@ class Sequential(Model):
 
     def build(self, input_shape=None):
         if input_shape is None:
-            if not self._layers or getattr(self._layers[0], "_input_shape_arg", None) is None:
+            if not self._layers or _known_input(self._layers[0]) is None:
                 raise ValueError(f"{self.name}.build: pass input_shape (e.g. (None, 28, 28, 1)) or give the first "
                                  "layer an input_shape")
-            input_shape = (None,) + tuple(self._layers[0]._input_shape_arg)
+            input_shape = (None,) + _known_input(self._layers[0])
         shape = _full_shape(self.name, input_shape)
         if not self._layers:
             raise ValueError(f"{self.name}: cannot build a Sequential model without layers; add() some first")
@@ -103,3 +103,12 @@ class Sequential(Model):
         if shape is not None and not model.built:
             model.build(tuple(shape))
         return model
+
+
+def _known_input(layer):
+    """The per-sample input shape a layer declares: its input_shape, or that of a built model."""
+    if getattr(layer, "_input_shape_arg", None) is not None:
+        return tuple(layer._input_shape_arg)
+    if isinstance(layer, Model) and layer._build_input_shape is not None:
+        return tuple(layer._build_input_shape[1:])
+    return None

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from forgenet.ops._array import as_f32, backend
 
 
 def _flag(name: str, v) -> bool:
-    if not isinstance(v, (bool, numbers.Integral)) or v not in (0, 1):
+    if not isinstance(v, (bool, np.bool_, numbers.Integral)) or v not in (0, 1):
         raise TypeError(f"gemm: {name} must be a bool, got {v!r}")
     return bool(v)
 
 
 def _scalar(name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"gemm: {name} must be a real number, got {v!r}")
     return float(v)
 

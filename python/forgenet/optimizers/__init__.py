@@ -14,6 +14,8 @@ def get(identifier) -> Optimizer:
     """An optimizer from a name ("adam"), a config dict ({"class_name": ..., "config": ...}) or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
     if isinstance(identifier, dict):
         cls = _CLASSES.get(identifier.get("class_name"))
         if cls is None:

@@ -33,7 +33,7 @@ class Adam(Optimizer):
         m, v = self._m[i], self._v[i]
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        a, b = self._tmp(var), self._tmp(var, 1)
+        a, b = self._views[i]
         xp.subtract(g, m, out=a)
         a *= 1 - self.beta_1
         m += a

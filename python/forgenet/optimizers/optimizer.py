@@ -75,10 +75,11 @@ class Optimizer:
         size = max((v.data.size for v in self._variables), default=0)
         xp = array_module(self._variables[0].data) if self._variables else np
         self._scratch = (xp.empty(size, np.float32), xp.empty(size, np.float32))
+        # per-variable views of the scratch buffers, made once (slicing per step costs more than the math)
+        self._views = [tuple(s[:v.data.size].reshape(v.data.shape) for s in self._scratch) for v in self._variables]
 
     def _tmp(self, var, k=0):
-        n = var.data.size
-        return self._scratch[k][:n].reshape(var.data.shape)
+        return self._views[self._index[id(var)]][k]
 
     @property
     def variables(self) -> list:
@@ -136,7 +137,8 @@ class Optimizer:
         for g, v in zip(grads, variables):
             if id(v) not in self._index:
                 raise ValueError(f"{self.name}: variable '{getattr(v, 'name', v)}' is not one of the variables "
-                                 "this optimizer was built with")
+                                 "this optimizer was built with; after adding layers or unfreezing weights, "
+                                 "compile() again with a new optimizer")
             if g is not None:
                 pairs.append((g.data if isinstance(g, Tensor) else g, v))
         if not pairs:

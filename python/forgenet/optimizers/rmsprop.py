@@ -30,7 +30,7 @@ class RMSprop(Optimizer):
         xp = array_module(var.data)
         i = self._index[id(var)]
         rho, v = self.rho, self._v[i]
-        a, b = self._tmp(var), self._tmp(var, 1)
+        a, b = self._views[i]
         v *= rho
         xp.multiply(g, g, out=a)
         a *= 1 - rho

@@ -23,16 +23,16 @@ class SGD(Optimizer):
 
     def update_step(self, g, var, lr):
         xp = array_module(var.data)
-        step = self._tmp(var)
+        i = self._index[id(var)]
+        step, t = self._views[i]
         xp.multiply(g, lr, out=step)  # lr * g
         if self._m is None:
             var.data -= step
             return
-        m = self._m[self._index[id(var)]]
+        m = self._m[i]
         m *= self.momentum
         m -= step
         if self.nesterov:
-            t = self._tmp(var, 1)
             xp.multiply(m, self.momentum, out=t)
             t -= step
             var.data += t

@@ -1,0 +1,133 @@
+"""SGEMM: forgenet.ops.gemm against numpy's matmul (OpenBLAS), both on 2 threads.
+
+Run it with OpenBLAS's tuning overrides unset, so the peer uses its own best kernel for this CPU
+(on the Zen4 dev box threadpoolctl then reports architecture 'SkylakeX', the AVX-512 kernel):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m pytest bench/bench_gemm.py --benchmark-group-by=group
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_gemm.py      # GFLOP/s table with ratios
+
+On a shared, busy machine add `--benchmark-timer time.process_time` (or `--cpu` to the script, and
+`--threads 1` to compare single cores): CPU time per thread is far steadier than wall time when other
+processes steal the cores.
+Shapes: squares, plus the products a small CNN (conv 3x3x32, conv 3x3x64, Dense 1600->64, batch 32)
+runs forward and backward through im2col, where most of its time goes.
+"""
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")  # in case threadpoolctl is missing and numpy not yet loaded
+
+import numpy as np  # noqa: E402
+
+import forgenet  # noqa: E402
+from forgenet import ops  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_info, threadpool_limits
+except ImportError:  # pragma: no cover
+    threadpool_info = threadpool_limits = None
+
+THREADS = 2
+
+# (M, N, K, trans_a, trans_b, what)
+SHAPES = [
+    (256, 256, 256, False, False, "square"),
+    (512, 512, 512, False, False, "square"),
+    (1024, 1024, 1024, False, False, "square"),
+    (21632, 32, 9, False, False, "conv1 fwd: im2col(32x26x26, 3x3x1) @ W"),
+    (9, 32, 21632, True, False, "conv1 dW: cols^T @ dY"),
+    (3872, 64, 288, False, False, "conv2 fwd: im2col(32x11x11, 3x3x32) @ W"),
+    (288, 64, 3872, True, False, "conv2 dW: cols^T @ dY"),
+    (3872, 288, 64, False, True, "conv2 dcols: dY @ W^T"),
+    (21632, 9, 32, False, True, "conv1 dcols: dY @ W^T"),
+    (32, 64, 1600, False, False, "dense fwd: x @ W"),
+    (1600, 64, 32, True, False, "dense dW: x^T @ dY"),
+    (32, 1600, 64, False, True, "dense dx: dY @ W^T"),
+]
+
+
+def operands(m, n, k, ta, tb, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    return a, b
+
+
+def runner(impl, m, n, k, ta, tb):
+    a, b = operands(m, n, k, ta, tb)
+    if impl == "forgenet":
+        return lambda: ops.gemm(a, b, trans_a=ta, trans_b=tb)
+    A, B = (a.T if ta else a), (b.T if tb else b)  # numpy sees the transposes as strided views
+    return lambda: np.matmul(A, B)
+
+
+def _limits():
+    forgenet.set_num_threads(THREADS)
+    return threadpool_limits(THREADS) if threadpool_limits else _Null()
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _id(s):
+    return f"{s[0]}x{s[1]}x{s[2]}{'_tA' if s[3] else ''}{'_tB' if s[4] else ''}"
+
+
+try:
+    import pytest
+
+    @pytest.mark.parametrize("impl", ["forgenet", "numpy"])
+    @pytest.mark.parametrize("shape", SHAPES, ids=[_id(s) for s in SHAPES])
+    def test_gemm(benchmark, shape, impl):
+        m, n, k, ta, tb, what = shape
+        fn = runner(impl, m, n, k, ta, tb)
+        benchmark.group = f"gemm {_id(shape)} ({what})"
+        benchmark.extra_info.update(flops=2 * m * n * k, threads=THREADS)
+        with _limits():
+            fn()
+            benchmark(fn)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def _gflops(fn, flops, timer, per_thread):
+    fn()
+    reps = max(3, int(3e8 / max(flops, 1)))
+    best = float("inf")
+    for _ in range(5):
+        t = timer()
+        for _ in range(reps):
+            fn()
+        best = min(best, (timer() - t) / reps / (THREADS if per_thread else 1))
+    return flops / best / 1e9
+
+
+def main(argv):
+    global THREADS
+    cpu = "--cpu" in argv
+    if "--threads" in argv:
+        THREADS = int(argv[argv.index("--threads") + 1])
+    timer = time.process_time if cpu else time.perf_counter
+    with _limits():
+        if threadpool_info:
+            blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+            print("numpy BLAS:", ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+                                            f"threads={i['num_threads']}" for i in blas))
+        print(f"forgenet kernel: {forgenet._C.gemm_kernel()}, threads={forgenet.get_num_threads()}, "
+              f"timer={'process CPU time / threads' if cpu else 'wall'}")
+        print(f"{'shape':>22} {'forgenet':>9} {'numpy':>9} {'ratio':>6}  GFLOP/s")
+        for s in SHAPES:
+            m, n, k, ta, tb, what = s
+            ours = _gflops(runner("forgenet", m, n, k, ta, tb), 2 * m * n * k, timer, cpu)
+            peer = _gflops(runner("numpy", m, n, k, ta, tb), 2 * m * n * k, timer, cpu)
+            print(f"{_id(s):>22} {ours:9.1f} {peer:9.1f} {ours / peer:6.2f}  {what}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,177 @@
+"""GPU benchmarks: forgenet's CUDA kernels beside their peers, in one run on one GPU.
+
+    python bench/bench_gpu.py [OUT.json]
+
+  gemm   ours vs cupy.matmul (cuBLAS, float32, TF32 off) at 4096^3 and a few other shapes
+  conv   ours (im2col + our gemm) forward and backward vs torch's cuDNN (NHWC) when torch has CUDA
+  cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
+         when this build has it (every section records its error instead of failing the run)
+GPU times come from CUDA events around each call (median of several, after warm-up), not from the
+host clock, since launches return before the work is done. Prints a short table; writes JSON.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+import traceback
+
+import numpy as np
+
+os.environ.setdefault("CUPY_TF32", "0")  # the peer computes in true float32, like us
+
+
+def gpu_ms(fn, repeats=10, warmup=2):
+    """Median milliseconds of fn() on the current stream, measured with CUDA events."""
+    import cupy
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(start, stop))
+    return statistics.median(times)
+
+
+def torch_ms(torch, fn, repeats=10, warmup=2):
+    """gpu_ms for torch work, which runs on torch's own stream: timed with torch's events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    return statistics.median(times)
+
+
+def bench_gemm():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    rng = cupy.random.default_rng(0)
+    rows = []
+    for (m, n, k) in [(4096, 4096, 4096), (8192, 8192, 1024), (1024, 1024, 1024), (128, 4096, 4096),
+                      (288, 64, 86528)]:
+        a = rng.standard_normal((m, k), dtype=cupy.float32)
+        b = rng.standard_normal((k, n), dtype=cupy.float32)
+        ours, peer = gpu_ms(lambda: ops.gemm(a, b)), gpu_ms(lambda: cupy.matmul(a, b))
+        ref = cupy.matmul(a, b)
+        err = float(cupy.abs(ops.gemm(a, b) - ref).max() / cupy.abs(ref).max())
+        flop = 2.0 * m * n * k
+        rows.append({"shape": [m, n, k], "ours_ms": ours, "cupy_ms": peer, "ours_tflops": flop / ours / 1e9,
+                     "cupy_tflops": flop / peer / 1e9, "ratio_ours_over_cupy": ours / peer, "max_rel_diff": err})
+    return rows
+
+
+def bench_conv():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    try:
+        import torch
+
+        has_torch = torch.cuda.is_available()
+    except ImportError:
+        has_torch = False
+    rng = cupy.random.default_rng(0)
+    rows = []
+    # the article CNN's two convolutions at batch 128, and a ResNet-ish 3x3 layer
+    for (x_shape, k_shape, padding) in [((128, 28, 28, 1), (3, 3, 1, 32), "valid"),
+                                        ((128, 13, 13, 32), (3, 3, 32, 64), "valid"),
+                                        ((32, 56, 56, 64), (3, 3, 64, 64), "same")]:
+        x = rng.standard_normal(x_shape, dtype=cupy.float32)
+        k = rng.standard_normal(k_shape, dtype=cupy.float32)
+        b = rng.standard_normal(k_shape[3], dtype=cupy.float32)
+        y = ops.conv2d(x, k, b, padding=padding)
+        dy = rng.standard_normal(y.shape, dtype=cupy.float32)
+        row = {"x": list(x_shape), "kernel": list(k_shape), "padding": padding,
+               "ours_fwd_ms": gpu_ms(lambda: ops.conv2d(x, k, b, padding=padding)),
+               "ours_bwd_ms": gpu_ms(lambda: ops.conv2d_backward(dy, x, k, padding=padding))}
+        if has_torch:
+            import torch.nn.functional as F
+
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cudnn.benchmark = True
+            tx = torch.as_tensor(x, device="cuda").permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            tk = torch.as_tensor(k, device="cuda").permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+            tb = torch.as_tensor(b, device="cuda")
+            tx.requires_grad_(True)
+            tk.requires_grad_(True)
+            pad = "same" if padding == "same" else 0
+            tdy = torch.as_tensor(dy, device="cuda").permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            cupy.cuda.get_current_stream().synchronize()
+            row["cudnn_fwd_ms"] = torch_ms(torch, lambda: F.conv2d(tx, tk, tb, padding=pad))
+            row["cudnn_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(F.conv2d(tx, tk, tb, padding=pad),
+                                                                              (tx, tk, tb), tdy))
+        rows.append(row)
+    return rows
+
+
+def bench_cnn():
+    import cupy
+
+    from forgenet.examples.mnist_cnn import build_model, prepare
+    from forgenet.datasets import mnist
+
+    model = build_model()
+    if not hasattr(model, "to"):
+        return {"skipped": "Model.to does not exist in this build"}
+    (x, y), _ = mnist.load_data()
+    x, y = prepare(x), y.astype(np.int64)
+    model.to("cuda")
+    model.fit(x[:512], y[:512], epochs=1, batch_size=128, verbose=0)  # build + warm up
+    cupy.cuda.get_current_stream().synchronize()
+    out = {"images": int(len(x))}
+    for batch in (32, 128):
+        t0 = time.perf_counter()
+        hist = model.fit(x, y, epochs=1, batch_size=batch, verbose=0)
+        cupy.cuda.get_current_stream().synchronize()
+        out[f"epoch_s_batch{batch}"] = time.perf_counter() - t0
+        out[f"loss_batch{batch}"] = float(hist.history["loss"][-1])
+    return out
+
+
+def main(path=None):
+    import cupy
+
+    dev = cupy.cuda.runtime.getDeviceProperties(0)
+    res = {"device": dev["name"].decode() if isinstance(dev["name"], bytes) else str(dev["name"])}
+    for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("cnn", bench_cnn)):
+        try:
+            res[name] = fn()
+        except Exception as e:  # record and go on: one missing piece must not hide the others
+            res[name] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-2000:]}
+    print(f"GPU: {res['device']}")
+    for r in res["gemm"] if isinstance(res["gemm"], list) else []:
+        print(f"gemm {r['shape']}: ours {r['ours_tflops']:.1f} TFLOP/s, cupy {r['cupy_tflops']:.1f} TFLOP/s "
+              f"(ours/cupy time {r['ratio_ours_over_cupy']:.2f}x, max rel diff {r['max_rel_diff']:.1e})")
+    for r in res["conv"] if isinstance(res["conv"], list) else []:
+        peer = (f", cuDNN fwd {r['cudnn_fwd_ms']:.3f} ms bwd {r['cudnn_bwd_ms']:.3f} ms" if "cudnn_fwd_ms" in r
+                else " (no torch CUDA peer)")
+        print(f"conv x={r['x']} k={r['kernel']}: ours fwd {r['ours_fwd_ms']:.3f} ms bwd {r['ours_bwd_ms']:.3f} ms{peer}")
+    for name in ("gemm", "conv", "cnn"):
+        if isinstance(res[name], dict):
+            print(f"{name}: {res[name].get('error') or res[name]}")
+    if path:
+        with open(path, "w") as f:
+            json.dump(res, f, indent=1)
+    return res
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -1,0 +1,121 @@
+// A CPU stand-in for the small subset of CUDA that csrc/cuda uses, so the kernels' logic (indexing,
+// tiling, bounds, barriers) can be checked on a machine without a GPU. Each CUDA thread of a block is a
+// fiber (ucontext) on one host thread: the block's fibers run in turn, each until it reaches
+// __syncthreads or returns, then the next; a round where some threads returned while others wait at a
+// barrier is a divergent barrier, reported as an error. Blocks run one after another, so a kernel's
+// static __shared__ arrays (plain statics here) belong to one block at a time. Device pointers are host
+// pointers. Not emulated, and so not used by the kernels: warp shuffles, atomics, dynamic shared memory.
+#pragma once
+
+#include <math.h>
+#include <ucontext.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+#define __launch_bounds__(...)
+
+struct dim3 {
+  unsigned x, y, z;
+  dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorInvalidConfiguration = 9 };
+using cudaStream_t = void*;
+
+namespace emu {
+
+inline dim3 thread_idx, block_idx, block_dim, grid_dim;
+inline cudaError_t last_error = cudaSuccess;
+
+struct Fiber {
+  ucontext_t ctx;
+  std::vector<char> stack;
+  bool done = false;
+};
+
+inline ucontext_t scheduler;
+inline std::vector<Fiber>* fibers = nullptr;
+inline int current = 0;
+inline std::function<void()> body;
+
+inline void trampoline() {
+  body();
+  (*fibers)[current].done = true;  // returning resumes the scheduler (uc_link)
+}
+
+inline void yield_to_scheduler() { swapcontext(&(*fibers)[current].ctx, &scheduler); }
+
+template <typename... P, typename... A>
+void launch(void (*kernel)(P...), dim3 grid, dim3 block, A... args) {
+  const long threads = long(block.x) * block.y * block.z;
+  if (threads < 1 || threads > 1024 || grid.x < 1 || grid.y < 1 || grid.z < 1 || grid.y > 65535 ||
+      grid.z > 65535 || block.z > 64) {
+    last_error = cudaErrorInvalidConfiguration;
+    return;
+  }
+  block_dim = block;
+  grid_dim = grid;
+  std::vector<Fiber> fs(threads);
+  for (auto& f : fs) f.stack.resize(256 * 1024);
+  fibers = &fs;
+  body = [&] { kernel(args...); };
+  for (unsigned bz = 0; bz < grid.z; ++bz)
+    for (unsigned by = 0; by < grid.y; ++by)
+      for (unsigned bx = 0; bx < grid.x; ++bx) {
+        block_idx = dim3(bx, by, bz);
+        for (auto& f : fs) {
+          getcontext(&f.ctx);
+          f.ctx.uc_stack.ss_sp = f.stack.data();
+          f.ctx.uc_stack.ss_size = f.stack.size();
+          f.ctx.uc_link = &scheduler;
+          f.done = false;
+          makecontext(&f.ctx, trampoline, 0);
+        }
+        for (;;) {  // one round: every live thread runs to its next barrier or to its end
+          long finished = 0;
+          for (current = 0; current < threads; ++current) {
+            if (fs[current].done) continue;
+            thread_idx = dim3(current % block.x, current / block.x % block.y, current / (block.x * block.y));
+            swapcontext(&scheduler, &fs[current].ctx);
+          }
+          for (auto& f : fs) finished += f.done;
+          if (finished == threads) break;
+          if (finished > 0) {
+            std::fprintf(stderr, "cuda_emu: __syncthreads not reached by every thread of the block\n");
+            std::abort();
+          }
+        }
+      }
+  fibers = nullptr;
+}
+
+}  // namespace emu
+
+#define threadIdx (::emu::thread_idx)
+#define blockIdx (::emu::block_idx)
+#define blockDim (::emu::block_dim)
+#define gridDim (::emu::grid_dim)
+
+inline void __syncthreads() { emu::yield_to_scheduler(); }
+
+inline cudaError_t cudaGetLastError() {
+  const cudaError_t e = emu::last_error;
+  emu::last_error = cudaSuccess;
+  return e;
+}
+inline cudaError_t cudaMemsetAsync(void* p, int v, size_t bytes, cudaStream_t) {
+  std::memset(p, v, bytes);
+  return cudaSuccess;
+}
+inline const char* cudaGetErrorName(cudaError_t e) { return e == cudaSuccess ? "cudaSuccess" : "cudaError"; }
+inline const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "error"; }
