@@ -149,12 +149,14 @@ def test_backward_matches_finite_differences(rng):
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_threaded_time_loop_matches_reference(rng, threads):
-    """Big enough steps split the units over threads (one barrier per step); blocks of 64 and 66
-    units, or three uneven ones, must give the reference result, whatever the thread count."""
+@pytest.mark.parametrize("N,U", [(32, 130), (6, 260)])
+def test_threaded_time_loop_matches_reference(rng, threads, N, U):
+    """Big enough steps split the time loop over threads: by samples (32 rows: 16+16 or 8+16+8) or,
+    for a small batch, by units with a barrier per step (260 units: 128+132 or 80+96+84). Every
+    split must give the reference result."""
     import forgenet
 
-    N, T, D, U = 32, 3, 5, 130
+    T, D = 3, 5
     args = make(rng, N, T, D, U, scale=0.3)
     before = forgenet.get_num_threads()
     forgenet.set_num_threads(threads)
