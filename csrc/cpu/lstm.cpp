@@ -12,9 +12,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <initializer_list>
 #include <thread>
-#include <cstring>
 #include <vector>
 
 #include "cpu/cpu_features.h"
