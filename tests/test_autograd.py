@@ -191,3 +191,15 @@ def test_assign_copies_and_float_conversion():
     assert float((v * 1.0).sum()) == 6.0
     with pytest.raises(TypeError, match="one element"):
         float(v)
+
+
+def test_layer_call_keeps_python_flags(rng):
+    seen = {}
+
+    class Flagged(Layer):
+        def call(self, x, scale=1.0, flip=False):
+            seen["flip"], seen["scale"] = flip, scale
+            return x * scale
+
+    Flagged()(arr(rng, 2, 2), scale=2.0, flip=True)
+    assert seen["flip"] is True and seen["scale"] == 2.0

@@ -17,6 +17,8 @@ Window2d pool_geometry(const char* op, const py::array& x, const py::handle& poo
   if (!same && (p.first > h || p.second > w))
     value_error(op, ": pool_size (", p.first, ", ", p.second, ") larger than input (", h, ", ", w,
                 ") with padding='valid'");
+  if (p.first * w >= (int64_t(1) << 31))  // the max-pool kernels keep in-window offsets as int32
+    value_error(op, ": pool_size[0] * width must be below 2**31, got ", p.first, " * ", w);
   return make_window2d(x.shape(0), h, w, x.shape(3), p.first, p.second, s.first, s.second, same);
 }
 

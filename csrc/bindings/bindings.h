@@ -9,4 +9,6 @@ void bind_embedding(pybind11::module_& m);
 void bind_gemm(pybind11::module_& m);
 void bind_conv2d(pybind11::module_& m);
 void bind_pooling(pybind11::module_& m);
+void bind_attention(pybind11::module_& m);
+void bind_layernorm(pybind11::module_& m);
 }  // namespace forgenet::bind

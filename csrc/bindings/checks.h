@@ -48,7 +48,7 @@ inline std::string shape_str(const py::array& a) {
 inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank,
                          bool integer = false) {
   if (!py::isinstance<py::array>(obj))
-    type_error(op, ": ", name, " must be a numpy array, got ", std::string(py::str(obj.get_type().attr("__name__"))));
+    type_error(op, ": ", name, " must be a numpy array, got ", std::string(py::str(py::type::of(obj).attr("__name__"))));
   auto a = py::reinterpret_borrow<py::array>(obj);
   const bool ok = integer ? a.dtype().is(py::dtype::of<int64_t>()) : a.dtype().is(py::dtype::of<float>());
   if (!ok)

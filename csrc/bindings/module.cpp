@@ -23,4 +23,6 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_gemm(m);
   forgenet::bind::bind_conv2d(m);
   forgenet::bind::bind_pooling(m);
+  forgenet::bind::bind_attention(m);
+  forgenet::bind::bind_layernorm(m);
 }

@@ -1,14 +1,21 @@
 // Convolution as im2col + large GEMMs (forgenet::sgemm).
 // A row of the column matrix is one output pixel (n, oh, ow), in y's own order, so the GEMM
-// cols (rows, KH*KW*Cin) @ kernel (KH*KW*Cin, Cout) writes y in place. In NHWC a patch row is KH runs
-// of KW*Cin contiguous floats of x, so im2col is KH copies per pixel. Work goes in chunks of whole
+// cols (rows, KH*KW*Cin [+1]) @ kernel (KH*KW*Cin [+1], Cout) writes y in place; the optional extra
+// column of ones meets a bias row appended to the kernel, so the bias costs no pass of its own. In NHWC
+// a patch row is KH runs of KW*Cin contiguous floats of x, so im2col is KH copies per pixel (or, when
+// the runs are a few floats, one strided walk per kernel tap and line). Work goes in chunks of whole
 // output lines (n, oh), as many as fit kColumnBudget, so the buffer stays bounded for any batch while
 // the GEMMs stay as large as possible. A 1x1 stride-1 conv needs no im2col: x already is the matrix.
+// Backward: dkernel = cols^T @ dy, dbias = column sums of dy, dx = col2im(dy @ kernel^T), where
+// col2im gathers per input line so threads never write the same element.
 #include "cpu/conv2d.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <memory>
 #include <vector>
 
@@ -21,7 +28,24 @@ namespace {
 constexpr int64_t kColumnBudget = 32ll << 20;  // bytes of column buffers per call
 constexpr int64_t kParallelMin = 32768;         // floats of work below which threads cost more than they save
 
-inline std::unique_ptr<float[]> scratch(int64_t n) { return std::unique_ptr<float[]>(new float[n]); }
+// Grow-only, 64-byte aligned buffers kept per calling thread: allocating megabytes per call costs page
+// faults (mmap + zeroed pages) comparable to the im2col itself. A thread holds at most kColumnBudget
+// plus a kernel copy. Slot 0: patches, 1: their gradients, 2: kernel with its bias row.
+float* scratch(int slot, int64_t n) {
+  struct Buffer {
+    std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
+    int64_t cap = 0;
+  };
+  thread_local Buffer buffers[3];
+  Buffer& b = buffers[slot];
+  if (n > b.cap) {
+    const int64_t cap = (n + 15) / 16 * 16;
+    b.p.reset(static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float))));
+    if (!b.p) throw std::bad_alloc();
+    b.cap = cap;
+  }
+  return b.p.get();
+}
 
 inline bool is_pointwise(const Window2d& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;  // no padding either way
@@ -32,15 +56,75 @@ inline int64_t chunk_lines(int64_t line_bytes, int64_t budget) {
   return std::max<int64_t>(1, budget / std::max<int64_t>(line_bytes, 1));
 }
 
-// Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row per output pixel.
-void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, float* cols) {
-  const int64_t C = g.c, run = g.kw * C, K = g.kh * run;
-#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * K > kParallelMin)
+// Copies n floats. Runs in im2col are often tiny (KW * Cin = 3 for a grayscale 3x3 kernel), where a
+// memcpy call costs more than the copy, so short runs are fixed-size moves (a plain loop would be
+// turned back into a memcpy call by the compiler).
+inline void copy_run(float* __restrict dst, const float* __restrict src, int64_t n) {
+  if (n >= 64) {
+    std::memcpy(dst, src, n * sizeof(float));
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+  if (n & 4) std::memcpy(dst + i, src + i, 4 * sizeof(float)), i += 4;
+  if (n & 2) std::memcpy(dst + i, src + i, 2 * sizeof(float)), i += 2;
+  if (n & 1) dst[i] = src[i];
+}
+
+// Output columns [lo, hi) whose kernel column kw lands inside the input: 0 <= ow * SW - pad_left + kw < W.
+inline void tap_columns(const Window2d& g, int64_t kw, int64_t& lo, int64_t& hi) {
+  const int64_t a = g.pad_left - kw, b = g.w + g.pad_left - kw;
+  lo = std::min(g.wo, a > 0 ? (a + g.sw - 1) / g.sw : 0);
+  hi = std::max(lo, std::min(g.wo, b > 0 ? (b + g.sw - 1) / g.sw : 0));
+}
+
+// When KW * Cin is a few floats (a grayscale or RGB first layer), a copy per pixel and kernel row is
+// mostly overhead; im2col and col2im then walk one kernel tap across a whole line instead.
+constexpr int64_t kTapWalkBelow = 16;
+
+// One output line's patch rows (row stride ld), tap by tap.
+void im2col_line_by_tap(const Window2d& g, const float* xn, int64_t oh, int64_t ld, float* rows) {
+  const int64_t C = g.c;
+  for (int64_t kh = 0; kh < g.kh; ++kh) {
+    const int64_t ih = oh * g.sh - g.pad_top + kh;
+    for (int64_t kw = 0; kw < g.kw; ++kw) {
+      float* col = rows + (kh * g.kw + kw) * C;
+      int64_t lo = g.wo, hi = g.wo;
+      if (ih >= 0 && ih < g.h) tap_columns(g, kw, lo, hi);
+      for (int64_t ow = 0; ow < lo; ++ow)
+        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
+      if (hi > lo) {
+        const int64_t base = (ih * g.w - g.pad_left + kw) * C;  // + ow * SW * C is inside x for ow in [lo, hi)
+        if (C == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow) col[ow * ld] = xn[base + ow * g.sw];
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow)
+            for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = xn[base + ow * g.sw * C + c];
+        }
+      }
+      for (int64_t ow = hi; ow < g.wo; ++ow)
+        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
+    }
+  }
+}
+
+// Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row of `ld` floats per output
+// pixel: KH*KW*Cin patch values, then (when `ones`) a 1 that multiplies the bias row of the kernel.
+void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, int64_t ld, bool ones, float* cols) {
+  const int64_t C = g.c, run = g.kw * C;
+#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * ld > kParallelMin)
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t n = l / g.ho, oh = l % g.ho;
     const float* xn = x + n * g.h * g.w * C;
+    float* rows = cols + (l - l0) * g.wo * ld;
+    if (run < kTapWalkBelow) {
+      im2col_line_by_tap(g, xn, oh, ld, rows);
+      if (ones)
+        for (int64_t ow = 0; ow < g.wo; ++ow) rows[ow * ld + g.kh * run] = 1.0f;
+      continue;
+    }
     for (int64_t ow = 0; ow < g.wo; ++ow) {
-      float* row = cols + ((l - l0) * g.wo + ow) * K;
+      float* row = rows + ow * ld;
       const int64_t iw0 = ow * g.sw - g.pad_left;
       const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
       for (int64_t kh = 0; kh < g.kh; ++kh) {
@@ -50,11 +134,11 @@ void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, float* co
           std::fill(dst, dst + run, 0.0f);
           continue;
         }
-        const float* src = xn + (ih * g.w + iw0 + kw0) * C;
         std::fill(dst, dst + kw0 * C, 0.0f);
-        std::copy(src, src + (kw1 - kw0) * C, dst + kw0 * C);
+        copy_run(dst + kw0 * C, xn + (ih * g.w + iw0 + kw0) * C, (kw1 - kw0) * C);
         std::fill(dst + kw1 * C, dst + run, 0.0f);
       }
+      if (ones) row[g.kh * run] = 1.0f;
     }
   }
 }
@@ -76,6 +160,18 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
       const int64_t oh = s / g.sh;
       if (oh < oh_lo || oh >= oh_hi) continue;
       const float* drow = dcols + (n * g.ho + oh - l0) * g.wo * K + kh * run;
+      if (run < kTapWalkBelow) {
+        for (int64_t kw = 0; kw < g.kw; ++kw) {
+          int64_t lo, hi;
+          tap_columns(g, kw, lo, hi);
+          if (hi <= lo) continue;
+          const float* src = drow + kw * C;
+          const int64_t base = (kw - g.pad_left) * C;  // + ow * SW * C is inside the line for ow in [lo, hi)
+          for (int64_t ow = lo; ow < hi; ++ow)
+            for (int64_t c = 0; c < C; ++c) dxl[base + ow * g.sw * C + c] += src[ow * K + c];
+        }
+        continue;
+      }
       for (int64_t ow = 0; ow < g.wo; ++ow) {
         const int64_t iw0 = ow * g.sw - g.pad_left;
         const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
@@ -91,7 +187,8 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
   }
 }
 
-// C (rows, cout) = A (rows, K) @ kernel (K, cout) + bias, the bias pre-filled so the GEMM adds onto it.
+// C (rows, cout) = A (rows, K) @ kernel (K, cout) + bias, the bias pre-filled so the GEMM adds onto it
+// (the 1x1 path, where A is x itself and has no room for a column of ones).
 void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const float* kernel,
                const float* bias, float* C) {
   if (bias) {
@@ -139,12 +236,22 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
     return;
   }
   if (is_pointwise(g)) return gemm_bias(M, K, cout, x, kernel, bias, y);
-  const int64_t step = std::min(lines, chunk_lines(g.wo * K * 4, kColumnBudget));
-  auto cols = scratch(step * g.wo * K);
+  // With a bias, each patch row gets a trailing 1 and the kernel a trailing bias row, so the GEMM
+  // adds the bias for free instead of a separate pass over y.
+  const int64_t ld = bias ? K + 1 : K;
+  const float* kb = kernel;
+  if (bias) {
+    float* k1 = scratch(2, ld * cout);
+    std::copy(kernel, kernel + K * cout, k1);
+    std::copy(bias, bias + cout, k1 + K * cout);
+    kb = k1;
+  }
+  const int64_t step = std::min(lines, chunk_lines(g.wo * ld * 4, kColumnBudget));
+  float* cols = scratch(0, step * g.wo * ld);
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step);
-    im2col(g, x, l0, l1, cols.get());
-    gemm_bias((l1 - l0) * g.wo, K, cout, cols.get(), kernel, bias, y + l0 * g.wo * cout);
+    im2col(g, x, l0, l1, ld, bias != nullptr, cols);
+    sgemm(false, false, (l1 - l0) * g.wo, cout, ld, 1.0f, cols, ld, kb, cout, 0.0f, y + l0 * g.wo * cout, cout);
   }
 }
 
@@ -170,18 +277,18 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
   }
   // Two buffers (patches and their gradients) share the budget.
   const int64_t step = std::min(lines, chunk_lines(g.wo * K * 4, dx ? kColumnBudget / 2 : kColumnBudget));
-  auto cols = scratch(step * g.wo * K);
-  auto dcols = dx ? scratch(step * g.wo * K) : nullptr;
+  float* cols = scratch(0, step * g.wo * K);
+  float* dcols = dx ? scratch(1, step * g.wo * K) : nullptr;
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
     const float* dyc = dy + l0 * g.wo * cout;
-    im2col(g, x, l0, l1, cols.get());
+    im2col(g, x, l0, l1, K, false, cols);
     // dkernel (K, cout) += cols^T @ dy, summed over chunks.
-    sgemm(true, false, K, cout, rows, 1.0f, cols.get(), K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
+    sgemm(true, false, K, cout, rows, 1.0f, cols, K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
     if (dx) {
       // dcols (rows, K) = dy @ kernel^T, then scattered back onto the pixels each patch came from.
-      sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, dcols.get(), K);
-      col2im_add(g, dcols.get(), l0, l1, dx);
+      sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, dcols, K);
+      col2im_add(g, dcols, l0, l1, dx);
     }
   }
 }

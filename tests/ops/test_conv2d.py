@@ -209,6 +209,13 @@ def test_conv2d_empty_batch_and_empty_channels(rng):
     x0 = np.zeros((2, 5, 5, 0), np.float32)
     y = ops.conv2d(x0, np.zeros((3, 3, 0, 2), np.float32), b[:2])
     assert y.shape == (2, 3, 3, 2) and (y == b[:2]).all()
+    k0 = np.zeros((3, 3, 3, 0), np.float32)  # no output channels
+    x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    assert ops.conv2d(x, k0).shape == (2, 4, 4, 0)
+    dx, dk, db = ops.conv2d_backward(np.zeros((2, 4, 4, 0), np.float32), x, k0)
+    assert dx.shape == x.shape and not dx.any() and dk.shape == k0.shape and db.shape == (0,)
+    xh = np.zeros((2, 0, 5, 3), np.float32)  # no rows: 'same' gives no output rows
+    assert ops.conv2d(xh, k, b, padding="same").shape == (2, 0, 5, 4)
 
 
 def test_conv2d_nan_flows_through(rng):

@@ -172,6 +172,11 @@ def test_pool_empty_batch_defaults_and_noncontiguous(rng):
     for fwd, bwd in KINDS.values():
         y = fwd(x, padding="same")
         assert y.shape == (0, 3, 3, 3) and bwd(y, x, padding="same").shape == x.shape
+    for fwd, bwd in KINDS.values():  # no channels, no rows
+        x = np.zeros((2, 4, 4, 0), np.float32)
+        assert fwd(x).shape == (2, 2, 2, 0) and bwd(np.zeros((2, 2, 2, 0), np.float32), x).shape == x.shape
+        x = np.zeros((2, 0, 4, 3), np.float32)
+        assert fwd(x, padding="same").shape == (2, 0, 2, 3)
     x = rng.standard_normal((2, 8, 10, 3)).astype(np.float32)
     assert ops.max_pool2d(x).shape == (2, 4, 5, 3)  # strides default to pool_size
     xs = x[:, :, ::2]
@@ -224,3 +229,42 @@ def test_pool_backward_rejects_bad_dy(op):
             fn(np.zeros((2, 2, 2, 3), np.float32), x, padding="same")
     with pytest.raises(TypeError, match=f"{op}: dy must be float32, got float64"):
         getattr(ops, op)(np.zeros((2, 2, 2, 3)), x)
+
+
+_ISA_SCRIPT = r"""
+import sys, numpy as np, forgenet
+from forgenet import ops
+rng = np.random.default_rng(1)
+out = {"isa": np.array(forgenet._C.isa())}
+for i, (shape, pool, strides, padding) in enumerate(CASES):
+    x = rng.standard_normal(shape).astype(np.float32)
+    for kind, fwd, bwd in (("max", ops.max_pool2d, ops.max_pool2d_backward), ("avg", ops.avg_pool2d, ops.avg_pool2d_backward)):
+        y = fwd(x, pool, strides, padding)
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        out[f"{i}{kind}x"], out[f"{i}{kind}y"], out[f"{i}{kind}dy"] = x, y, dy
+        out[f"{i}{kind}dx"] = bwd(dy, x, pool, strides, padding)
+np.savez(sys.argv[1], **out)
+"""
+ISA_CASES = [((2, 7, 9, 37), (2, 2), None, "valid"), ((1, 8, 7, 20), (3, 3), (1, 1), "same"),
+             ((2, 9, 9, 300), (3, 2), (2, 2), "same"), ((3, 5, 6, 1), (2, 3), (1, 2), "valid")]
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2"])
+def test_pool_every_isa_path_matches_reference(tmp_path, isa):
+    """Each compiled variant (FORGENET_ISA caps the choice at start-up), with channel counts that leave
+    vector remainders and exceed the max-pool channel block."""
+    import os, subprocess, sys
+    env = dict(os.environ, FORGENET_ISA=isa)
+    script = f"CASES = {ISA_CASES!r}\n" + _ISA_SCRIPT
+    res = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out.npz")], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = np.load(tmp_path / "out.npz")
+    if str(out["isa"]) == "generic" and isa != "generic":
+        pytest.skip(f"this CPU has no {isa}")
+    for i, (shape, pool, strides, padding) in enumerate(ISA_CASES):
+        s = effective_strides(pool, strides)
+        for kind in ("max", "avg"):
+            x, dy = out[f"{i}{kind}x"], out[f"{i}{kind}dy"]
+            assert_close(out[f"{i}{kind}y"], ref_pool(x, pool, s, padding, kind), rtol=1e-5, atol=1e-6, what=f"{isa} {kind} {i}")
+            assert_close(out[f"{i}{kind}dx"], ref_pool_backward(dy, x, pool, s, padding, kind), rtol=1e-5, atol=1e-6,
+                         what=f"{isa} {kind} backward {i}")

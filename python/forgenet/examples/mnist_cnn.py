@@ -9,11 +9,13 @@ run on the sample takes a minute or two on two cores.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import numpy as np
 
 import forgenet
+from forgenet.callbacks import Callback
 from forgenet.datasets import mnist
 from forgenet.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from forgenet.models import Sequential
@@ -32,6 +34,17 @@ def build_model() -> Sequential:
     return model
 
 
+class EpochTimer(Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._t0)
+
+
 def prepare(x: np.ndarray) -> np.ndarray:
     """uint8 (n, 28, 28) -> float32 (n, 28, 28, 1) in [0, 1]."""
     return (x.astype(np.float32) / 255.0)[..., None]
@@ -47,6 +60,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")
     args = ap.parse_args(argv)
+    if args.epochs < 1:
+        ap.error(f"--epochs must be at least 1, got {args.epochs}")
 
     if args.threads is not None:
         forgenet.set_num_threads(args.threads)
@@ -57,17 +72,16 @@ def main(argv=None) -> dict:
     print(f"train {x_train.shape}, test {x_test.shape}, {forgenet.get_num_threads()} threads")
 
     model = build_model()
-    t0 = time.perf_counter()
+    timer = EpochTimer()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        verbose=args.verbose)
-    per_epoch = (time.perf_counter() - t0) / max(args.epochs, 1)
-
+                        verbose=args.verbose, callbacks=[timer])
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
-    predictions = model.predict(x_test)
+    predictions = model.predict(x_test, verbose=args.verbose)
     predicted = predictions.argmax(axis=1)
 
-    print(f"time per epoch: {per_epoch:.2f} s ({len(x_train) / per_epoch:.0f} images/s), "
-          f"final training loss {history.history['loss'][-1]:.4f}")
+    per_epoch = statistics.median(timer.seconds) if timer.seconds else float("nan")
+    print(f"time per epoch: {per_epoch:.2f} s ({len(x_train) / per_epoch:.0f} images/s; median of "
+          f"{len(timer.seconds)}), final training loss {history.history['loss'][-1]:.4f}")
     print(f"test loss {loss:.4f}, test accuracy: {acc:.4f}")
     print("first predictions (predicted/true): "
           + " ".join(f"{p}/{t}" for p, t in zip(predicted[:10], y_test[:10])))

@@ -13,8 +13,11 @@ from forgenet.functional.dropout import dropout
 from forgenet.functional.embedding import embedding
 from forgenet.functional.lstm import lstm
 from forgenet.functional.pooling import avg_pool2d, max_pool2d
+from forgenet.functional.attention import attention, attention_with_scores
+from forgenet.functional.normalization import layer_norm
 
 __all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose", "sum", "mean",
            "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
            "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
-           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "embedding", "lstm"]
+           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm",
+           "embedding", "lstm"]

@@ -168,7 +168,9 @@ class Layer:
         if not args:
             raise TypeError(f"{self.name}: expected an input as the first argument")
         args = tuple(self._prepare(a) for a in args)
-        kwargs = {k: self._prepare(v) if k not in ("mask", "attention_mask") else v for k, v in kwargs.items()}
+        # keyword arrays (e.g. MultiHeadAttention's value/key) are cast too; flags, masks and other
+        # plain Python values pass through untouched
+        kwargs = {k: self._prepare(v) if hasattr(v, "dtype") and "mask" not in k else v for k, v in kwargs.items()}
         eager = not any(isinstance(a, Tensor) for a in _flat(args) + _flat(list(kwargs.values())))
         # training is inherited from the enclosing layer's call when not given (Keras 3)
         outer = getattr(_call_ctx, "training", None)

@@ -47,7 +47,8 @@ def as_f32(op: str, name: str, a, ndim: int | None = None):
         raise TypeError(f"{op}: {name} must be float32, got {a.dtype}")
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{op}: {name} must have rank {ndim}, got shape {tuple(a.shape)}")
-    return xp.ascontiguousarray(a)
+    # not ascontiguousarray, which would turn a 0-d array into a 1-d one
+    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
 
 
 def as_labels(op: str, name: str, a, n: int, num_classes: int):

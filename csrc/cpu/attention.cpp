@@ -1,0 +1,104 @@
+// Attention dispatch and the generic (any CPU) micro-kernels. The tile loops live in
+// attention_tiles.h; the SIMD micro-kernels in attention_avx2.cpp / attention_avx512.cpp.
+#include "cpu/attention.h"
+
+#include "cpu/attention_tiles.h"
+#include "cpu/cpu_features.h"
+
+namespace forgenet {
+
+namespace {
+
+// Plain loops over a small block of accumulators; the compiler vectorises them for the baseline ISA.
+struct GenericKernels {
+  static constexpr int W = 8;
+
+  template <bool TA>
+  static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float* C, int64_t ldc, bool acc) {
+    constexpr int MR = 4, NR = 16;
+    for (int64_t j0 = 0; j0 < n; j0 += NR) {
+      const int64_t nr = lo(NR, n - j0);
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const int64_t mr = lo(MR, m - i0);
+        float c[MR][NR] = {};
+        for (int64_t p = 0; p < kk; ++p) {
+          const float* b = B + p * ldb + j0;
+          for (int64_t i = 0; i < mr; ++i) {
+            const float a = TA ? A[p * lda + i0 + i] : A[(i0 + i) * lda + p];
+            for (int64_t j = 0; j < nr; ++j) c[i][j] += a * b[j];
+          }
+        }
+        for (int64_t i = 0; i < mr; ++i) {
+          float* crow = C + (i0 + i) * ldc + j0;
+          for (int64_t j = 0; j < nr; ++j) crow[j] = acc ? crow[j] + c[i][j] : c[i][j];
+        }
+      }
+    }
+  }
+
+  static float row_max(const float* x, int64_t n) {
+    float m = kNegInf;
+    for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+    return m;
+  }
+
+  static float exp_sum(float* x, int64_t n, float a, float b) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      x[i] = std::exp(a * x[i] - b);
+      s += x[i];
+    }
+    return s;
+  }
+
+  static void ds_row(float* dp, const float* p, int64_t n, float D, float scale) {
+    for (int64_t i = 0; i < n; ++i) dp[i] = scale * p[i] * (dp[i] - D);
+  }
+
+  static void scale_row(float* x, int64_t n, float a) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= a;
+  }
+};
+
+}  // namespace
+
+void attention_forward_generic(const AttnShape& s, const float* q, const float* k, const float* v,
+                               float* o, float* lse) {
+  forward_tiles<GenericKernels>(s, q, k, v, o, lse);
+}
+
+void attention_backward_generic(const AttnShape& s, const float* do_, const float* q, const float* k,
+                                const float* v, const float* o, const float* lse, float* dq,
+                                float* dk, float* dv) {
+  backward_tiles<GenericKernels>(s, do_, q, k, v, o, lse, dq, dk, dv);
+}
+
+#if !defined(FORGENET_X86)
+// Off x86 the SIMD files are not compiled; their entry points fall back to the generic kernels.
+void attention_forward_avx2(const AttnShape& s, const float* q, const float* k, const float* v, float* o, float* lse) { attention_forward_generic(s, q, k, v, o, lse); }
+void attention_forward_avx512(const AttnShape& s, const float* q, const float* k, const float* v, float* o, float* lse) { attention_forward_generic(s, q, k, v, o, lse); }
+void attention_backward_avx2(const AttnShape& s, const float* a, const float* q, const float* k, const float* v, const float* o, const float* l, float* dq, float* dk, float* dv) { attention_backward_generic(s, a, q, k, v, o, l, dq, dk, dv); }
+void attention_backward_avx512(const AttnShape& s, const float* a, const float* q, const float* k, const float* v, const float* o, const float* l, float* dq, float* dk, float* dv) { attention_backward_generic(s, a, q, k, v, o, l, dq, dk, dv); }
+#endif
+
+void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,
+                       float* lse) {
+  switch (best_isa()) {
+    case Isa::avx512: return attention_forward_avx512(s, q, k, v, o, lse);
+    case Isa::avx2: return attention_forward_avx2(s, q, k, v, o, lse);
+    default: return attention_forward_generic(s, q, k, v, o, lse);
+  }
+}
+
+void attention_backward(const AttnShape& s, const float* do_, const float* q, const float* k,
+                        const float* v, const float* o, const float* lse, float* dq, float* dk,
+                        float* dv) {
+  switch (best_isa()) {
+    case Isa::avx512: return attention_backward_avx512(s, do_, q, k, v, o, lse, dq, dk, dv);
+    case Isa::avx2: return attention_backward_avx2(s, do_, q, k, v, o, lse, dq, dk, dv);
+    default: return attention_backward_generic(s, do_, q, k, v, o, lse, dq, dk, dv);
+  }
+}
+
+}  // namespace forgenet

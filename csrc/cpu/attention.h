@@ -1,0 +1,40 @@
+// Fused softmax attention (FlashAttention style) on the CPU: scores are computed one Bq x Bk tile at
+// a time with an online softmax, so memory stays O(N d) per head in both passes.
+//
+// Layouts (all row-major, contiguous): q (BH, Nq, d), k (BH, Nk, d), v (BH, Nk, dv), o (BH, Nq, dv),
+// lse (BH, Nq). causal: query i sees keys j <= i (top-left aligned, as torch's is_causal=True).
+// A row with no visible key (only when Nk == 0) gets o = 0, lse = -inf and zero gradients, which is
+// what torch returns for an empty key set.
+#pragma once
+#include <cstdint>
+
+namespace forgenet {
+
+struct AttnShape {
+  int64_t bh, nq, nk, d, dv;
+  float scale;
+  bool causal;
+};
+
+// lse may be null when the caller does not need it.
+void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,
+                       float* lse);
+
+// do_ and o (BH, Nq, dv), lse (BH, Nq) from the forward; writes dq, dk, dv (dv_ is the gradient of v).
+void attention_backward(const AttnShape& s, const float* do_, const float* q, const float* k,
+                        const float* v, const float* o, const float* lse, float* dq, float* dk,
+                        float* dv_);
+
+// The ISA variants (attention_avx512.cpp, attention_avx2.cpp, generic in attention.cpp); all take
+// the same arguments and are chosen by best_isa().
+#define FORGENET_ATTN_DECL(suffix)                                                                \
+  void attention_forward_##suffix(const AttnShape&, const float*, const float*, const float*,     \
+                                  float*, float*);                                                \
+  void attention_backward_##suffix(const AttnShape&, const float*, const float*, const float*,    \
+                                   const float*, const float*, const float*, float*, float*, float*);
+FORGENET_ATTN_DECL(generic)
+FORGENET_ATTN_DECL(avx2)
+FORGENET_ATTN_DECL(avx512)
+#undef FORGENET_ATTN_DECL
+
+}  // namespace forgenet
