@@ -4,6 +4,8 @@
 
 namespace forgenet::bind {
 void bind_softmax(pybind11::module_& m);
+void bind_lstm(pybind11::module_& m);
+void bind_embedding(pybind11::module_& m);
 void bind_gemm(pybind11::module_& m);
 void bind_conv2d(pybind11::module_& m);
 void bind_pooling(pybind11::module_& m);

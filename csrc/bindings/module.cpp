@@ -18,6 +18,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("isa", []() { return std::string(forgenet::isa_name(forgenet::best_isa())); },
         "The SIMD instruction set the kernels use on this CPU.");
   forgenet::bind::bind_softmax(m);
+  forgenet::bind::bind_lstm(m);
+  forgenet::bind::bind_embedding(m);
   forgenet::bind::bind_gemm(m);
   forgenet::bind::bind_conv2d(m);
   forgenet::bind::bind_pooling(m);

@@ -10,6 +10,8 @@ from forgenet.functional.math import (add, concatenate, div, exp, log, matmul, m
 from forgenet.functional.cross_entropy import softmax_cross_entropy
 from forgenet.functional.conv import conv2d
 from forgenet.functional.dropout import dropout
+from forgenet.functional.embedding import embedding
+from forgenet.functional.lstm import lstm
 from forgenet.functional.pooling import avg_pool2d, max_pool2d
 from forgenet.functional.attention import attention, attention_with_scores
 from forgenet.functional.normalization import layer_norm
@@ -17,4 +19,5 @@ from forgenet.functional.normalization import layer_norm
 __all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose", "sum", "mean",
            "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
            "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
-           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm"]
+           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm",
+           "embedding", "lstm"]

@@ -4,7 +4,10 @@ from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import Conv2D
 from forgenet.layers.normalization import LayerNormalization
 from forgenet.layers.core import Activation, Dense, Dropout, Flatten, Reshape
+from forgenet.layers.embedding import Embedding
+from forgenet.layers.lstm import LSTM
 from forgenet.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Conv2D", "MaxPooling2D",
-           "AveragePooling2D", "MaxPool2D", "AvgPool2D", "MultiHeadAttention", "LayerNormalization"]
+           "AveragePooling2D", "MaxPool2D", "AvgPool2D", "MultiHeadAttention", "LayerNormalization", "Embedding",
+           "LSTM"]

@@ -6,7 +6,9 @@ TypeError naming the op.
 """
 from forgenet.ops.attention import attention, attention_backward
 from forgenet.ops.conv import conv2d, conv2d_backward
+from forgenet.ops.embedding import embedding, embedding_backward
 from forgenet.ops.gemm import gemm
+from forgenet.ops.lstm import lstm, lstm_backward
 from forgenet.ops.layernorm import layer_norm, layer_norm_backward
 from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
@@ -16,6 +18,7 @@ __all__ = [
     "softmax", "softmax_backward", "softmax_cross_entropy",
     "conv2d", "conv2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "lstm", "lstm_backward", "embedding", "embedding_backward",
     "attention", "attention_backward",
     "layer_norm", "layer_norm_backward",
 ]

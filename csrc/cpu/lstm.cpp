@@ -1,0 +1,301 @@
+// LSTM forward and backward through time, cuDNN-style: the input projection of every step is one big
+// GEMM up front, the time loop then does one small recurrent GEMM plus one fused pointwise pass per
+// step, and backward mirrors it (weight gradients as big GEMMs after the loop).
+//
+// The reserve doubles as the gate buffer: the input GEMM writes x W into the first 4U columns of
+// every (n, t) row, and each step's pointwise pass adds the recurrent part and the bias and
+// overwrites them in place with the activated gates and c_t. h_{t-1} for step t is read straight out
+// of y, so no per-step copies.
+#include "cpu/lstm.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <initializer_list>
+#include <thread>
+#include <vector>
+
+#include "cpu/cpu_features.h"
+#include "cpu/gemm.h"
+#include "cpu/lstm_pointwise.h"
+
+namespace forgenet {
+
+void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
+void lstm_activations_generic(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
+
+#ifndef FORGENET_X86  // the SIMD files are not compiled off x86; best_isa() is then always generic
+void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
+void lstm_activations_avx2(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
+void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
+void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
+void lstm_activations_avx512(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
+#endif
+
+namespace {
+
+using FwdFn = void (*)(const LstmFwdRows&, int64_t, int64_t, int64_t, int64_t);
+using BwdFn = void (*)(const LstmBwdRows&, int64_t, int64_t, int64_t, int64_t);
+
+FwdFn fwd_rows() {
+  switch (best_isa()) {
+    case Isa::avx512: return lstm_fwd_rows_avx512;
+    case Isa::avx2: return lstm_fwd_rows_avx2;
+    default: return lstm_fwd_rows_generic;
+  }
+}
+
+BwdFn bwd_rows() {
+  switch (best_isa()) {
+    case Isa::avx512: return lstm_bwd_rows_avx512;
+    case Isa::avx2: return lstm_bwd_rows_avx2;
+    default: return lstm_bwd_rows_generic;
+  }
+}
+
+// How the time loop is split over threads. Preferred: by samples (rows), which needs no
+// synchronisation at all, since every sample is an independent recurrence; each thread gets >= 8 rows
+// (whole GEMM micro-panels). For small batches with wide states: by units, with one barrier per step.
+// Either way one thread per ~0.5M multiply-adds of a step's recurrent GEMM at most (below that the
+// split costs more than it saves).
+struct Plan {
+  int threads = 1;
+  bool by_rows = true;
+};
+
+Plan plan_loop(int64_t N, int64_t U) {
+  Plan p;
+  if (omp_in_parallel()) return p;
+  const int64_t by_work = std::min<int64_t>(omp_get_max_threads(), static_cast<int64_t>(4.0 * N * U * U / 5e5));
+  if (by_work < 2) return p;
+  if (N / 8 >= 2) {
+    p.threads = static_cast<int>(std::min<int64_t>(by_work, N / 8));
+  } else {
+    p.threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(by_work, (U + 15) / 16)));
+    p.by_rows = false;
+  }
+  return p;
+}
+
+// Part k of nt of [0, n): contiguous, inner boundaries rounded to multiples of q.
+void split_range(int64_t n, int64_t q, int k, int nt, int64_t& lo, int64_t& hi) {
+  auto cut = [&](int i) { return i >= nt ? n : std::min(n, (n * i / nt + q / 2) / q * q); };
+  lo = cut(k);
+  hi = cut(k + 1);
+}
+
+// The per-step barrier. libgomp's barrier spins a while and then sleeps in the kernel; when the
+// machine is busier than our team (or both threads share a core) every wake-up then waits for a
+// scheduler tick (~4 ms), once per step. Spinning briefly and then yielding keeps a step at
+// microseconds on a quiet machine and lets a core-sharing partner run at once on a busy one.
+class StepBarrier {
+ public:
+  explicit StepBarrier(int n) : n_(n) {}
+  void wait() {
+    const int gen = gen_.load(std::memory_order_acquire);
+    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
+      count_.store(0, std::memory_order_relaxed);  // before gen_ moves, so nobody re-enters early
+      gen_.store(gen + 1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; ++spins)
+      if (spins > 2000) std::this_thread::yield();
+  }
+
+ private:
+  const int n_;
+  std::atomic<int> count_{0};
+  std::atomic<int> gen_{0};
+};
+
+// Inside the time loop sgemm must run on the calling thread: within a team it does so by itself
+// (omp_in_parallel), and for a one-thread loop this guard caps the thread count meanwhile.
+struct SerialGemm {
+  int saved = omp_get_max_threads();
+  SerialGemm() { omp_set_num_threads(1); }
+  ~SerialGemm() { omp_set_num_threads(saved); }
+};
+
+}  // namespace
+
+void lstm_activations(const float* x, float* sig, float* tnh, int64_t n) {
+  switch (best_isa()) {
+    case Isa::avx512: return lstm_activations_avx512(x, sig, tnh, n);
+    case Isa::avx2: return lstm_activations_avx2(x, sig, tnh, n);
+    default: return lstm_activations_generic(x, sig, tnh, n);
+  }
+}
+
+// The time loop runs in one parallel region (see plan_loop). Split by rows, each thread runs the
+// plain recurrence on its samples. Split by units, thread k computes the recurrent GEMM columns of
+// its units' four gates (from a copy of recurrent_kernel whose columns are regrouped per block:
+// [i f c o] of block 0, then of block 1, ...) and their pointwise pass, then waits at one barrier
+// per step before anyone reads the new h_t.
+void lstm_forward(const float* x, const float* h0, const float* c0, const float* kernel,
+                  const float* recurrent_kernel, const float* bias, int64_t N, int64_t T, int64_t D,
+                  int64_t U, float* y, float* h_T, float* c_T, float* reserve) {
+  const int64_t G = 4 * U, RS = kLstmReserveGates * U;
+  const FwdFn fwd = fwd_rows();
+  if (N * T > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, kernel, G, 0.0f, reserve, RS);
+  const Plan p = plan_loop(N, U);
+  const int nt = p.threads;
+  const int blocks = p.by_rows ? 1 : nt;  // unit blocks
+  std::vector<float> rb(blocks > 1 ? U * G : 0);  // recurrent_kernel regrouped per unit block
+  const float* R = recurrent_kernel;
+  if (blocks > 1) {
+    for (int k = 0; k < blocks; ++k) {
+      int64_t u0, u1;
+      split_range(U, 16, k, blocks, u0, u1);
+      const int64_t w = u1 - u0;
+      for (int64_t q = 0; q < U; ++q)
+        for (int g = 0; g < 4; ++g)
+          std::memcpy(&rb[q * G + 4 * u0 + g * w], recurrent_kernel + q * G + g * U + u0, w * sizeof(float));
+    }
+    R = rb.data();
+  }
+  std::vector<float> zr(N * G);  // h_{t-1} R of one step, columns grouped as R's
+  // One step for samples [n0, n1) and units [u0, u1).
+  auto step = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
+    const int64_t m = n1 - n0, w = u1 - u0;
+    if (m <= 0 || w <= 0) return;
+    const float* h_prev = t ? y + n0 * T * U + (t - 1) * U : h0 + n0 * U;
+    const int64_t ldh = t ? T * U : U;
+    float* r = reserve + n0 * T * RS + t * RS;
+    float* z = zr.data() + n0 * G + 4 * u0;
+    sgemm(false, false, m, 4 * w, U, 1.0f, h_prev, ldh, R + 4 * u0, G, 0.0f, z, G);
+    LstmFwdRows a{r, T * RS, z, G, w, bias, t ? r - RS + G : c0 + n0 * U, t ? T * RS : U,
+                  y + n0 * T * U + t * U, T * U};
+    fwd(a, m, U, u0, u1);
+  };
+  SerialGemm serial;
+  StepBarrier bar(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int k = omp_get_thread_num(), team = omp_get_num_threads();
+    if (p.by_rows) {
+      int64_t n0, n1;
+      split_range(N, 8, k, team, n0, n1);
+      for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U);
+    } else {
+      for (int64_t t = 0; t < T; ++t) {
+        for (int b = k; b < blocks; b += team) {  // one block per thread unless the team came up short
+          int64_t u0, u1;
+          split_range(U, 16, b, blocks, u0, u1);
+          step(t, 0, N, u0, u1);
+        }
+        if (team == nt && nt > 1) {
+          bar.wait();
+        } else if (team > 1) {  // the runtime gave fewer threads than asked: plain OpenMP barrier
+#pragma omp barrier
+        }
+      }
+    }
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    std::memcpy(h_T + n * U, T ? y + (n * T + T - 1) * U : h0 + n * U, U * sizeof(float));
+    std::memcpy(c_T + n * U, T ? reserve + (n * T + T - 1) * RS + G : c0 + n * U, U * sizeof(float));
+  }
+}
+
+// Backward mirrors it. Split by units: thread k runs the pointwise pass for its units, a barrier
+// completes the step's dz, then thread k computes dh_{t-1} for its own units (dz_t R^T restricted to
+// those columns), which is all its next pointwise pass reads: again one barrier per step.
+void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const float* x,
+                   const float* h0, const float* c0, const float* kernel,
+                   const float* recurrent_kernel, const float* reserve, int64_t N, int64_t T,
+                   int64_t D, int64_t U, float* dx, float* dh0, float* dc0, float* dkernel,
+                   float* drecurrent_kernel, float* dbias) {
+  const int64_t G = 4 * U, RS = kLstmReserveGates * U;
+  const BwdFn bwd = bwd_rows();
+  // dh0 / dc0 double as the running gradients reaching h_t / c_t.
+  if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
+  if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
+  std::vector<float> dz(N * T * G);   // pre-activation gradients of every step, (N, T, 4U)
+  std::vector<float> hp(N * T * U);   // h_{t-1} of every step, (N, T, U), for drecurrent_kernel
+  // recurrent_kernel^T (4U, U), so each step's GEMM reads plain column blocks of it.
+  std::vector<float> rt(G * U);
+  for (int64_t u = 0; u < U; ++u)
+    for (int64_t j = 0; j < G; ++j) rt[j * U + u] = recurrent_kernel[u * G + j];
+  auto pointwise = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
+    if (n1 <= n0 || u1 <= u0) return;
+    const int64_t o = n0 * T;  // first row of these samples in (N, T, .) arrays
+    LstmBwdRows a{reserve + (o + t) * RS, T * RS,
+                  t ? reserve + (o + t - 1) * RS + G : c0 + n0 * U, t ? T * RS : U,
+                  dy ? dy + (o + t) * U : nullptr, T * U,
+                  dh0 + n0 * U, dc0 + n0 * U, dz.data() + (o + t) * G, T * G,
+                  t + 1 < T ? hp.data() + (o + t + 1) * U : nullptr, T * U};
+    bwd(a, n1 - n0, U, u0, u1);
+  };
+  auto dh_gemm = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
+    if (n1 <= n0 || u1 <= u0) return;
+    sgemm(false, false, n1 - n0, u1 - u0, G, 1.0f, dz.data() + (n0 * T + t) * G, T * G, rt.data() + u0, U,
+          0.0f, dh0 + n0 * U + u0, U);
+  };
+  const Plan p = plan_loop(N, U);
+  const int nt = p.threads;
+  {
+    SerialGemm serial;
+    StepBarrier bar(nt);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+      const int k = omp_get_thread_num(), team = omp_get_num_threads();
+      if (p.by_rows) {
+        int64_t n0, n1;
+        split_range(N, 8, k, team, n0, n1);
+        for (int64_t t = T - 1; t >= 0; --t) {
+          pointwise(t, n0, n1, 0, U);
+          dh_gemm(t, n0, n1, 0, U);
+        }
+      } else {
+        for (int64_t t = T - 1; t >= 0; --t) {
+          for (int b = k; b < nt; b += team) {
+            int64_t u0, u1;
+            split_range(U, 16, b, nt, u0, u1);
+            pointwise(t, 0, N, u0, u1);
+          }
+          if (team == nt && nt > 1) {
+            bar.wait();
+          } else if (team > 1) {
+#pragma omp barrier
+          }
+          for (int b = k; b < nt; b += team) {
+            int64_t u0, u1;
+            split_range(U, 16, b, nt, u0, u1);
+            dh_gemm(t, 0, N, u0, u1);
+          }
+        }
+      }
+    }
+  }
+  for (int64_t n = 0; n < N && T; ++n) std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
+
+  const int64_t M = N * T;
+  if (M == 0) {  // no steps: the weights got no gradient (and no GEMM has to handle K == 0)
+    std::fill(dkernel, dkernel + D * G, 0.0f);
+    std::fill(drecurrent_kernel, drecurrent_kernel + U * G, 0.0f);
+    std::fill(dbias, dbias + G, 0.0f);
+    return;
+  }
+  sgemm(true, false, D, G, M, 1.0f, x, D, dz.data(), G, 0.0f, dkernel, G);
+  sgemm(true, false, U, G, M, 1.0f, hp.data(), U, dz.data(), G, 0.0f, drecurrent_kernel, G);
+  sgemm(false, true, M, D, G, 1.0f, dz.data(), G, kernel, G, 0.0f, dx, D);
+  // dbias: column sums of dz; each thread owns a block of columns, rows stream through.
+  const float* dzp = dz.data();
+#pragma omp parallel for schedule(static) if (M * G > 65536)
+  for (int64_t j0 = 0; j0 < G; j0 += 64) {
+    const int64_t j1 = std::min(G, j0 + 64);
+    double acc[64] = {};
+    for (int64_t m = 0; m < M; ++m) {
+      const float* row = dzp + m * G;
+#pragma omp simd
+      for (int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
+    }
+    for (int64_t j = j0; j < j1; ++j) dbias[j] = static_cast<float>(acc[j - j0]);
+  }
+}
+
+}  // namespace forgenet

@@ -1,0 +1,45 @@
+"""LSTM over a whole sequence, forward and backward through time (Keras gate layout i, f, c, o).
+
+The input projection of all steps is one GEMM; each step then runs one recurrent GEMM and one fused
+pointwise pass in C++ (csrc/cpu/lstm.cpp). Activations are tanh and sigmoid (Keras defaults).
+"""
+from __future__ import annotations
+
+from forgenet.ops._array import as_f32, backend
+
+RESERVE_GATES = 5  # reserve is (N, T, 5*U): [i, f, c~, o] after activation, then c_t, per step
+
+
+def _weights(op, x, h0, c0, kernel, recurrent_kernel, bias):
+    return (as_f32(op, "x", x, ndim=3), as_f32(op, "h0", h0, ndim=2), as_f32(op, "c0", c0, ndim=2),
+            as_f32(op, "kernel", kernel, ndim=2), as_f32(op, "recurrent_kernel", recurrent_kernel, ndim=2),
+            as_f32(op, "bias", bias, ndim=1))
+
+
+def lstm(x, h0, c0, kernel, recurrent_kernel, bias, *, training=False):
+    """Run an LSTM over x (N, T, D) from states h0, c0 (N, U).
+
+    kernel (D, 4U), recurrent_kernel (U, 4U), bias (4U,), gates in the order i, f, c, o:
+        z = x_t @ kernel + h_{t-1} @ recurrent_kernel + bias
+        c_t = sigmoid(z_f) * c_{t-1} + sigmoid(z_i) * tanh(z_c);  h_t = sigmoid(z_o) * tanh(c_t)
+    Returns (y (N, T, U) holding every h_t, h_T, c_T); with training=True also `reserve`, an opaque
+    float32 array of shape (N, T, 5U) to hand to lstm_backward unchanged.
+    """
+    args = _weights("lstm", x, h0, c0, kernel, recurrent_kernel, bias)
+    return tuple(backend("lstm", *args).lstm(*args, bool(training)))
+
+
+def lstm_backward(dy, dh_T, dc_T, x, h0, c0, kernel, recurrent_kernel, bias, reserve):
+    """Gradients of an lstm(...) call given the gradients of its outputs.
+
+    dy (N, T, U) is the gradient of y (None when only the final state is used); dh_T, dc_T (N, U)
+    those of h_T, c_T (None: zeros). reserve is the 4th output of lstm(..., training=True).
+    Returns (dx, dh0, dc0, dkernel, drecurrent_kernel, dbias).
+    """
+    op = "lstm_backward"
+    args = _weights(op, x, h0, c0, kernel, recurrent_kernel, bias)
+    dy = None if dy is None else as_f32(op, "dy", dy, ndim=3)
+    dh_T = None if dh_T is None else as_f32(op, "dh_T", dh_T, ndim=2)
+    dc_T = None if dc_T is None else as_f32(op, "dc_T", dc_T, ndim=2)
+    reserve = as_f32(op, "reserve", reserve, ndim=3)
+    return tuple(backend(op, dy, dh_T, dc_T, *args, reserve).lstm_backward(dy, dh_T, dc_T, *args, reserve))
