@@ -21,6 +21,15 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same forgenet seed, so layer weights (and any finite-difference
+    check through them) are the same run after run."""
+    import forgenet
+
+    forgenet.utils.set_random_seed(1234)
+
+
 @pytest.fixture
 def shared_data():
     d = shared_data_dir()
