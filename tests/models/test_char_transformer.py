@@ -128,7 +128,7 @@ def test_held_out_loss_falls_below_unigram_entropy(shared_data):
     path = shared_data / "tinyshakespeare" / "input.txt"
     if not path.is_file():
         pytest.skip(f"{path} is not present on this machine")
-    r = main(["--data", str(path), "--epochs", "2", "--samples", "1024", "--context", "64", "--layers", "2",
+    r = main(["--data", str(path), "--epochs", "2", "--samples", "2048", "--context", "64", "--layers", "2",
               "--d-model", "64", "--length", "100", "--verbose", "0", "--threads", "2"])
     print(f"held-out {r['val_loss']:.4f} nats/char (unigram {r['unigram_entropy']:.4f}), "
           f"{r['epoch_seconds']:.1f} s/epoch")
