@@ -8,21 +8,7 @@ from forgenet import functional as F
 from forgenet.autograd import Function, Tensor, Variable, no_grad
 from forgenet.layers import Layer
 
-from conftest import assert_close
-
-
-def numeric_grad(f, x, eps=1e-3):
-    """d f(x) / dx by central differences; f returns a float computed in float32 by our graph."""
-    g = np.zeros(x.shape, np.float64)
-    for idx in np.ndindex(*x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        fp = f()
-        x[idx] = old - eps
-        fm = f()
-        x[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
+from conftest import assert_close, numeric_grad
 
 
 def check_grads(build, *arrays, rtol=2e-2, atol=2e-3):

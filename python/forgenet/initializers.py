@@ -63,11 +63,23 @@ def orthogonal(shape):
     rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
     cols = shape[-1]
     a = get_rng().standard_normal((max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(a)  # one-off at build time, not a training kernel
-    q *= np.sign(np.diag(r))
+    q = _orthonormal_columns(a)
     if rows < cols:
         q = q.T
     return q[:rows, :cols].reshape(shape).astype(np.float32)
+
+
+def _orthonormal_columns(a):
+    """The Q of a QR with a positive diagonal in R (what Keras's orthogonal gets after its sign fix),
+    by modified Gram-Schmidt run twice; elementwise numpy only, so no LAPACK/BLAS in the library."""
+    q = a.copy()
+    for j in range(q.shape[1]):
+        v = q[:, j]
+        for _ in range(2):  # a second pass restores orthogonality lost to rounding
+            if j:
+                v -= (q[:, :j] * (q[:, :j] * v[:, None]).sum(axis=0)).sum(axis=1)
+        v /= np.sqrt((v * v).sum())
+    return q
 
 
 def zeros(shape):

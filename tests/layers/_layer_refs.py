@@ -3,7 +3,7 @@ import numpy as np
 
 from forgenet.autograd import Tensor, Variable
 
-from conftest import assert_close
+from conftest import assert_close, numeric_grad
 
 
 def same_pads(size, window, stride):
@@ -39,20 +39,6 @@ def pool_ref(x, pool_size, strides, padding, kind):
     total = windows(x, pool_size, strides, padding).sum(axis=(-2, -1))
     count = windows(np.ones(x.shape[:3] + (1,)), pool_size, strides, padding).sum(axis=(-2, -1))
     return total / count  # padded positions are not counted (Keras / TensorFlow)
-
-
-def numeric_grad(f, a, eps=1e-3):
-    """d f() / d a by central differences, perturbing `a` in place."""
-    g = np.zeros(a.shape, np.float64)
-    for idx in np.ndindex(*a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        fp = f()
-        a[idx] = old - eps
-        fm = f()
-        a[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
 
 
 def check_layer_grads(layer, x, rng, rtol=2e-2, atol=2e-3):

@@ -13,8 +13,8 @@ import forgenet
 from forgenet import layers
 from forgenet.autograd import Tensor, Variable
 
-from _layer_refs import check_layer_grads, numeric_grad
-from conftest import assert_close
+from _layer_refs import check_layer_grads
+from conftest import assert_close, numeric_grad
 
 
 # ---- references -------------------------------------------------------------------------------------

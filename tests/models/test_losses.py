@@ -7,7 +7,7 @@ from forgenet import functional as F
 from forgenet import losses
 from forgenet.autograd import Tensor, Variable, no_grad
 
-from conftest import assert_close
+from conftest import assert_close, numeric_grad
 
 EPS = 1e-7
 
@@ -114,19 +114,6 @@ def test_softmax_output_takes_the_fused_logits_path(rng):
         # the same under no_grad (evaluate): softmax keeps its input for the loss
         with no_grad():
             assert_close(loss(target, F.softmax(Tensor(z))).data, ref_ce_logits(np.eye(5)[labels], z).mean(), rtol=1e-5)
-
-
-def numeric_grad(f, x, eps=1e-3):
-    g = np.zeros(x.shape)
-    for i in np.ndindex(*x.shape):
-        old = x[i]
-        x[i] = old + eps
-        a = f()
-        x[i] = old - eps
-        b = f()
-        x[i] = old
-        g[i] = (a - b) / (2 * eps)
-    return g
 
 
 @pytest.mark.parametrize("make, target, kind", [
