@@ -8,8 +8,7 @@ import pytest
 from forgenet import layers
 from forgenet.autograd import Tensor, Variable
 
-from _layer_refs import numeric_grad
-from conftest import assert_close
+from conftest import assert_close, numeric_grad
 
 
 def test_position_embedding_forward(rng):

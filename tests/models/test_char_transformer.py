@@ -14,7 +14,7 @@ from forgenet.autograd import Tensor, Variable
 from forgenet.examples.char_transformer import TransformerBlock, build_model, main, windows
 from forgenet.losses import SparseCategoricalCrossentropy
 
-from conftest import assert_close
+from conftest import assert_close, numeric_grad
 
 
 # ---- a float64 numpy reference of the pre-LN block ---------------------------------------------------
@@ -51,19 +51,6 @@ def block_ref(block, x, w):
     return x + _gelu(_ln(x, *get(block.ln_2)) @ k1 + b1) @ k2 + b2
 
 
-def numeric_grad(f, a, eps=1e-6):
-    g = np.zeros(a.shape)
-    for idx in np.ndindex(*a.shape):
-        old = a[idx]
-        a[idx] = old + eps
-        fp = f()
-        a[idx] = old - eps
-        fm = f()
-        a[idx] = old
-        g[idx] = (fp - fm) / (2 * eps)
-    return g
-
-
 def test_transformer_block_gradients_match_finite_differences(rng):
     block = TransformerBlock(8, 2, mlp_dim=12)
     x = rng.standard_normal((2, 5, 8))
@@ -81,10 +68,10 @@ def test_transformer_block_gradients_match_finite_differences(rng):
     def f():
         return float((block_ref(block, x, w) * g).sum())
 
-    assert_close(xt.grad, numeric_grad(f, x), rtol=1e-3, atol=1e-4, what="d/dx")
+    assert_close(xt.grad, numeric_grad(f, x, 1e-6), rtol=1e-3, atol=1e-4, what="d/dx")
     for v in block.trainable_weights:
         assert v.grad is not None, v.name
-        assert_close(v.grad, numeric_grad(f, w[id(v)]), rtol=1e-3, atol=1e-4, what=v.name)
+        assert_close(v.grad, numeric_grad(f, w[id(v)], 1e-6), rtol=1e-3, atol=1e-4, what=v.name)
 
 
 def test_block_is_causal_and_validates(rng):
