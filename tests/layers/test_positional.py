@@ -105,3 +105,19 @@ def test_errors():
         tp(np.zeros(4, np.int64))
     with pytest.raises(ValueError, match="out of range|must be in"):
         tp(np.array([[0, 1, 10]]))
+
+
+def test_positional_embedding_guide_names(rng):
+    # the keras.io guides' PositionalEmbedding(sequence_length, input_dim, output_dim)
+    layer = layers.PositionalEmbedding(6, 9, 4, name="pos")
+    ids = np.array([[3, 0, 8, 1], [0, 0, 2, 5]])
+    out = layer(ids)
+    tokens, positions = layer.get_weights()
+    assert tokens.shape == (9, 4) and positions.shape == (6, 4)
+    assert_close(out, tokens[ids].astype(np.float64) + positions[:4])
+    assert np.array_equal(layer.compute_mask(ids), ids != 0)
+    cfg = json.loads(json.dumps(layer.get_config()))
+    assert (cfg["sequence_length"], cfg["input_dim"], cfg["output_dim"]) == (6, 9, 4)
+    assert "vocabulary_size" not in cfg
+    again = layers.PositionalEmbedding.from_config(cfg)
+    assert (again.sequence_length, again.input_dim, again.output_dim, again.mask_zero) == (6, 9, 4, True)

@@ -5,6 +5,8 @@
   broadcast to the input's shape. The caller adds them (`x + PositionEmbedding(n)(x)`), as in keras_hub.
 - `TokenAndPositionEmbedding(vocabulary_size, sequence_length, embedding_dim)`: integer ids ->
   token embedding + position embedding, summed; the usual first layer of a GPT-style model.
+- `PositionalEmbedding(sequence_length, input_dim, output_dim)`: the same sum under the argument
+  names of the keras.io Transformer guides, masking id 0 as they do.
 
 Both accept sequences shorter than `sequence_length` (generation feeds a growing prefix). The weight
 layouts match keras_hub's: PositionEmbedding holds `embeddings` (sequence_length, features);
@@ -119,3 +121,21 @@ class TokenAndPositionEmbedding(Layer):
                 "sequence_length": self.sequence_length, "embedding_dim": self.embedding_dim,
                 "embeddings_initializer": initializer_name(self.embeddings_initializer),
                 "mask_zero": self.mask_zero}
+
+
+class PositionalEmbedding(TokenAndPositionEmbedding):
+    """`PositionalEmbedding(sequence_length, input_dim, output_dim)`: the layer of the keras.io Transformer
+    guides (English-to-Spanish translation, Deep Learning with Python): token + learned position
+    embedding, summed, with a padding mask on id 0. The same computation as TokenAndPositionEmbedding
+    under the guide's argument names."""
+
+    def __init__(self, sequence_length, input_dim, output_dim, **kwargs):
+        kwargs.setdefault("mask_zero", True)  # the guide's compute_mask: ids != 0
+        super().__init__(input_dim, sequence_length, output_dim, **kwargs)
+        self.input_dim, self.output_dim = self.vocabulary_size, self.embedding_dim
+
+    def get_config(self):
+        cfg = super().get_config()
+        for k in ("vocabulary_size", "embedding_dim"):
+            del cfg[k]
+        return {**cfg, "input_dim": self.input_dim, "output_dim": self.output_dim}
