@@ -48,13 +48,14 @@ def test_keras_model_and_ours_agree_on_exchanged_weights(rng):
 
 @pytest.mark.slow
 def test_learns_real_tiny_shakespeare(shared_data, capsys):
-    """One epoch on 30,000 windows of the full text brings the held-out loss well below the unigram
-    entropy (what a model ignoring context gets, ~3.3 nats/char)."""
+    """One epoch on 50,000 windows of the full text (the example as written: one-hot targets) brings the
+    held-out loss well below the unigram entropy (what a model ignoring context gets, ~3.3 nats/char).
+    Seen here: 2.37 nats/char; about 40 s of training on two idle cores."""
     path = shared_data / "tinyshakespeare" / "input.txt"
     if not path.is_file():
         pytest.skip(f"{path} is not present on this machine")
-    out = text_lstm.main(["--data", str(path), "--epochs", "1", "--max-sequences", "30000", "--max-eval", "3000",
-                          "--batch-size", "32", "--length", "100", "--verbose", "0", "--sparse"])
+    out = text_lstm.main(["--data", str(path), "--epochs", "1", "--max-sequences", "50000", "--max-eval", "3000",
+                          "--batch-size", "32", "--length", "100", "--verbose", "0"])
     with capsys.disabled():
         print(f"\ntext LSTM on tiny Shakespeare: held-out loss {out['val_loss']:.3f} nats/char "
               f"(unigram entropy {out['unigram_entropy']:.3f}), {out['seconds']:.0f} s of training")

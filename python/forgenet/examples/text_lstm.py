@@ -136,7 +136,7 @@ def main(argv=None) -> dict:
     print(f"trained in {seconds:.1f} s ({len(x) * args.epochs / seconds:.0f} windows/s); held-out loss "
           f"{val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits), accuracy {val_acc:.4f}")
 
-    prompt = args.prompt if args.prompt is not None else held_text[:args.max_length]
+    prompt = args.prompt if args.prompt is not None else held_text[args.max_length:2 * args.max_length]
     if not prompt:
         ap.error("--prompt must not be empty")
     try:
