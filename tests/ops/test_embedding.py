@@ -30,9 +30,9 @@ def test_backward_accumulates_repeated_ids(rng, ids_shape, vocab, dim):
 
 
 def test_backward_all_same_id_and_thread_independence(rng):
-    ids = np.zeros((300, 50), np.int64)
+    ids = np.zeros((600, 50), np.int64)  # 1.2M floats: over the kernel's threshold for a second thread
     ids[::7] = 3
-    dy = rng.standard_normal((300, 50, 40)).astype(np.float32)
+    dy = rng.standard_normal((600, 50, 40)).astype(np.float32)
     want = np.zeros((10, 40))
     np.add.at(want, ids.reshape(-1), dy.reshape(-1, 40).astype(np.float64))
     threads = forgenet.get_num_threads()
@@ -41,6 +41,8 @@ def test_backward_all_same_id_and_thread_independence(rng):
         one = ops.embedding_backward(dy, ids, 10)
         forgenet.set_num_threads(2)
         two = ops.embedding_backward(dy, ids, 10)
+        table = rng.standard_normal((10, 40)).astype(np.float32)
+        np.testing.assert_array_equal(ops.embedding(ids, table), table[ids])  # the threaded gather
     finally:
         forgenet.set_num_threads(threads)
     np.testing.assert_array_equal(one, two)  # each row sums in id order whatever the thread count

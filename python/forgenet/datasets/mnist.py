@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 
+from forgenet.datasets import _common
+
 FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",
@@ -26,12 +28,7 @@ _said_sample = False
 
 def default_dirs() -> list[pathlib.Path]:
     """Where `load_data()` looks when no path is given, in order."""
-    dirs = []
-    env = os.environ.get("FORGENET_DATA")
-    if env:
-        dirs.append(pathlib.Path(env).expanduser() / "mnist")
-    dirs.append(pathlib.Path.home() / ".forgenet" / "datasets" / "mnist")
-    return dirs
+    return _common.default_dirs("mnist")
 
 
 def _find(directory: pathlib.Path, stem: str) -> pathlib.Path | None:

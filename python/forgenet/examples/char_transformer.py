@@ -29,10 +29,12 @@ import numpy as np
 
 import forgenet
 from forgenet.callbacks import Callback
+from forgenet.datasets import tiny_shakespeare
 from forgenet.layers import Dense, Dropout, Layer, LayerNormalization, MultiHeadAttention, TokenAndPositionEmbedding
 from forgenet.losses import SparseCategoricalCrossentropy
 from forgenet.models import Model
 from forgenet.optimizers import Adam
+from forgenet.utils import CharVocabulary
 
 
 class TransformerBlock(Layer):
@@ -137,34 +139,11 @@ def unigram_entropy(ids: np.ndarray, vocabulary_size: int) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def load_text(path):
-    try:  # TEMPORARY until the text branch lands on main
-        from forgenet.datasets import tiny_shakespeare
-        from forgenet.utils.text import CharVocabulary
-    except ImportError:
-        class CharVocabulary:
-            def __init__(self, text):
-                self.vocabulary = sorted(set(text))
-                self.size = len(self.vocabulary)
-                self._ids = {c: i for i, c in enumerate(self.vocabulary)}
-
-            def encode(self, text):
-                return np.fromiter((self._ids[c] for c in text), np.int64, len(text))
-
-            def decode(self, ids):
-                return "".join(self.vocabulary[i] for i in ids)
-
-        text = open(path or "/work/shared/data/tinyshakespeare/input.txt", encoding="utf-8").read()
-        return text, CharVocabulary(text)
-    text = tiny_shakespeare.load_data(path)
-    return text, CharVocabulary(text)
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(prog="python -m forgenet.examples.char_transformer",
                                  description="Train a character-level decoder-only Transformer on tiny Shakespeare.")
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--data", default=None, help="tiny Shakespeare input.txt (default: found or bundled excerpt)")
+    ap.add_argument("--data", default=None, help="tiny Shakespeare input.txt or its folder (default: $FORGENET_DATA/tinyshakespeare, ~/.forgenet/datasets/tinyshakespeare, else the bundled 150,000-character excerpt)")
     ap.add_argument("--context", type=int, default=64, help="characters per window (issue: 128)")
     ap.add_argument("--layers", type=int, default=2, help="Transformer blocks (issue: 4)")
     ap.add_argument("--heads", type=int, default=4)
@@ -193,7 +172,8 @@ def main(argv=None) -> dict:
     forgenet.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    text, vocab = load_text(args.data)
+    text = tiny_shakespeare.load_data(args.data)
+    vocab = CharVocabulary(text)
     ids = vocab.encode(text)
     split = int(len(ids) * 0.9)
     x_train, y_train = windows(ids[:split], args.context, args.samples, rng)

@@ -67,9 +67,14 @@ class Sequential(Model):
         self._out_shape = (None,) + tuple(x.shape[1:])
 
     def call(self, inputs, training=None):
-        x = inputs
+        # Keras's mask propagation: a mask (e.g. Embedding(mask_zero=True)'s) goes to the next layer
+        # that takes `mask=`; layers without compute_mask end it
+        x, mask = inputs, None
         for layer in self._layers:
-            x = layer(x, training=training)
+            kw = {"mask": mask} if mask is not None and layer._accepts("mask") else {}
+            y = layer(x, training=training, **kw)
+            mask = layer.compute_mask(x, mask) if hasattr(layer, "compute_mask") else None
+            x = y
         return x
 
     @property

@@ -1,4 +1,5 @@
-"""Small utilities: seeding, and the random generator every part of forgenet draws from."""
+"""Small utilities: seeding, the random generator every part of forgenet draws from, text vocabularies."""
 from forgenet.utils.random import get_rng, set_random_seed
+from forgenet.utils.text import CharVocabulary
 
-__all__ = ["set_random_seed", "get_rng"]
+__all__ = ["set_random_seed", "get_rng", "CharVocabulary"]
