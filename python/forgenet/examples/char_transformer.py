@@ -11,7 +11,9 @@ The model predicts the next character at every position: x is (batch, context) c
 y the same window shifted by one, predictions (batch, context, vocabulary) logits, and the loss
 sparse categorical cross-entropy averaged over every position (Keras accepts rank-2 targets against
 rank-3 predictions, and so does forgenet). It reports the held-out loss per character (nats and
-bits) on the last 10% of the text, then samples text.
+bits) on the last 10% of the text, then samples text. Without --data it reads tiny Shakespeare
+from $FORGENET_DATA or ~/.forgenet/datasets, else the bundled 150,000-character excerpt
+(`forgenet.datasets.tiny_shakespeare.load_data`); characters are encoded by `forgenet.utils.CharVocabulary`.
 
 The full configuration of the issue is `--context 128 --layers 4 --heads 4 --d-model 128` (with
 `--samples 4096 --epochs 10` or more on the whole text). The defaults are smaller (context 64,
