@@ -18,7 +18,7 @@ from $FORGENET_DATA or ~/.forgenet/datasets, else the bundled 150,000-character 
 The full configuration of the issue is `--context 128 --layers 4 --heads 4 --d-model 128` (with
 `--samples 4096 --epochs 10` or more on the whole text). The defaults are smaller (context 64,
 2 layers, d_model 64, 3072 windows per epoch, 3 epochs: 288 steps of 32 windows) so that a run takes
-under a minute on two idle cores, a minute or two on busy ones.
+about 30 s on two idle cores (several times that on a busy machine).
 """
 from __future__ import annotations
 
