@@ -1,4 +1,4 @@
-// LSTM forward and backward through time, cuDNN-style: the input projection of every step is one big
+// LSTM forward and backward through time, as the fused RNN libraries do it: the input projection of every step is one big
 // GEMM up front, the time loop then does one small recurrent GEMM plus one fused pointwise pass per
 // step, and backward mirrors it (weight gradients as big GEMMs after the loop).
 //

@@ -174,17 +174,28 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
 
 
-class CategoricalCrossentropy(Loss):
-    """Cross-entropy between one-hot (or probability) targets and y_pred, both (batch, C)."""
+class _SmoothedCrossentropy(Loss):
+    """What the categorical and binary cross-entropies share: from_logits, label_smoothing, axis=-1."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
-                 name="categorical_crossentropy", dtype=None):
+    def __init__(self, from_logits, label_smoothing, axis, reduction, name):
         super().__init__(name=name, reduction=reduction)
         if axis not in (-1,):
             raise ValueError(f"{self.name}: only axis=-1 is supported, got {axis!r}")
         self.from_logits = bool(from_logits)
         self.label_smoothing = float(label_smoothing)
         self.axis = -1
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    """Cross-entropy between one-hot (or probability) targets and y_pred, both (batch, C)."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
+                 name="categorical_crossentropy", dtype=None):
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
     def call(self, y_true, y_pred):
         xp = array_module(y_pred.data)
@@ -201,10 +212,6 @@ class CategoricalCrossentropy(Loss):
         if logits is not None:
             return _fused(logits, t)
         return _CrossEntropyProbs.apply(y_pred, t, False)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                "axis": self.axis}
 
 
 # ---- binary cross-entropy -----------------------------------------------------------------------
@@ -242,17 +249,12 @@ class _BinaryCrossEntropyLogits(Function):
         return ((sig - t) * (g[..., None] / x.shape[-1])).astype(np.float32, copy=False), None
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(_SmoothedCrossentropy):
     """Binary cross-entropy, averaged over the last axis per sample (Keras)."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size",
                  name="binary_crossentropy", dtype=None):
-        super().__init__(name=name, reduction=reduction)
-        if axis not in (-1,):
-            raise ValueError(f"{self.name}: only axis=-1 is supported, got {axis!r}")
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
-        self.axis = -1
+        super().__init__(from_logits, label_smoothing, axis, reduction, name)
 
     def call(self, y_true, y_pred):
         t = _float_target(self, y_true, y_pred)
@@ -260,10 +262,6 @@ class BinaryCrossentropy(Loss):
             t = t * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
         fn = _BinaryCrossEntropyLogits if self.from_logits else _BinaryCrossEntropy
         return fn.apply(y_pred, t)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
-                "axis": self.axis}
 
 
 # ---- regression ---------------------------------------------------------------------------------
