@@ -36,7 +36,7 @@ from forgenet.layers import Dense, Dropout, Layer, LayerNormalization, MultiHead
 from forgenet.losses import SparseCategoricalCrossentropy
 from forgenet.models import Model
 from forgenet.optimizers import Adam
-from forgenet.utils import CharVocabulary
+from forgenet.utils import CharVocabulary, sample_logits, unigram_entropy
 
 
 class TransformerBlock(Layer):
@@ -113,13 +113,7 @@ def generate(model: CharTransformer, prompt: np.ndarray, length: int, temperatur
     ids = list(int(i) for i in prompt)
     for _ in range(length):
         window = np.asarray(ids[-model.context:], np.int64)[None]
-        logits = np.asarray(model(window), np.float64)[0, -1]
-        if temperature <= 0:
-            ids.append(int(logits.argmax()))
-            continue
-        z = logits / temperature
-        p = np.exp(z - z.max())
-        ids.append(int(rng.choice(len(p), p=p / p.sum())))
+        ids.append(sample_logits(np.asarray(model(window))[0, -1], temperature, rng))
     return np.asarray(ids[len(prompt):], np.int64)
 
 
@@ -132,13 +126,6 @@ class EpochTimer(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._t0)
-
-
-def unigram_entropy(ids: np.ndarray, vocabulary_size: int) -> float:
-    """Entropy (nats) of the character frequencies: the loss of a model that ignores context."""
-    p = np.bincount(ids, minlength=vocabulary_size) / max(len(ids), 1)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
 
 
 def main(argv=None) -> dict:

@@ -24,7 +24,7 @@ import forgenet
 from forgenet.datasets import tiny_shakespeare
 from forgenet.layers import LSTM, Dense, Embedding
 from forgenet.models import Sequential
-from forgenet.utils import CharVocabulary
+from forgenet.utils import CharVocabulary, sample_logits, unigram_entropy
 
 
 def build_model(vocab_size: int, embedding_dim: int = 64, max_length: int = 40, sparse: bool = False) -> Sequential:
@@ -38,13 +38,6 @@ def build_model(vocab_size: int, embedding_dim: int = 64, max_length: int = 40, 
     return model
 
 
-def unigram_entropy(ids: np.ndarray, vocab_size: int) -> float:
-    """Entropy (nats) of the characters' frequencies: the loss of a model that ignores context."""
-    p = np.bincount(ids, minlength=vocab_size) / len(ids)
-    p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
-
-
 def split_text(text: str, max_length: int, held_out: float = 0.1):
     """Train on the first 90% of the text, hold out the rest (plus the max_length characters before it,
     so that the first held-out character has a full window)."""
@@ -54,13 +47,7 @@ def split_text(text: str, max_length: int, held_out: float = 0.1):
 
 def sample(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
     """Draw from softmax(log(p) / T): T < 1 sharpens, T > 1 flattens, T -> 0 is argmax."""
-    p = np.asarray(probs, np.float64)
-    if temperature <= 0:
-        return int(p.argmax())
-    logits = np.log(np.maximum(p, 1e-12)) / temperature
-    logits -= logits.max()
-    p = np.exp(logits)
-    return int(rng.choice(len(p), p=p / p.sum()))
+    return sample_logits(np.log(np.maximum(np.asarray(probs, np.float64), 1e-12)), temperature, rng)
 
 
 def generate(model, vocab: CharVocabulary, prompt: str, length: int, max_length: int, temperature: float,

@@ -88,3 +88,20 @@ class CharVocabulary:
         if bad.any():
             raise ValueError(f"CharVocabulary.decode: ids must be in [0, {self.size}), got {int(a[bad][0])}")
         return self._chars[a].astype("<u4").tobytes().decode("utf-32-le")
+
+
+def unigram_entropy(ids, vocabulary_size: int) -> float:
+    """Entropy (nats) of the ids' frequencies: the loss of a model that ignores context."""
+    p = np.bincount(np.asarray(ids), minlength=vocabulary_size) / max(len(ids), 1)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def sample_logits(logits, temperature: float, rng: np.random.Generator) -> int:
+    """Draw an id from softmax(logits / T): T < 1 sharpens, T > 1 flattens, T <= 0 is argmax."""
+    z = np.asarray(logits, np.float64)
+    if temperature <= 0:
+        return int(z.argmax())
+    z = z / temperature
+    p = np.exp(z - z.max())
+    return int(rng.choice(len(p), p=p / p.sum()))
