@@ -26,24 +26,34 @@ Dims check_lstm_args(const char* op, const py::array& x, const py::array& h0, co
   return {N, T, D, U};
 }
 
+// The six arrays forward and backward both take, checked once for dtype, rank and shape.
+struct LstmArgs {
+  py::array x, h0, c0, kernel, rk, bias;
+  Dims d;
+  LstmArgs(const char* op, const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
+           const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in)
+      : x(checked(x_in, op, "x", 3)),
+        h0(checked(h0_in, op, "h0", 2)),
+        c0(checked(c0_in, op, "c0", 2)),
+        kernel(checked(kernel_in, op, "kernel", 2)),
+        rk(checked(rk_in, op, "recurrent_kernel", 2)),
+        bias(checked(bias_in, op, "bias", 1)),
+        d(check_lstm_args(op, x, h0, c0, kernel, rk, bias)) {}
+};
+
 py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
                const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in,
                bool training) {
   const char* op = "lstm";
-  auto x = checked(x_in, op, "x", 3);
-  auto h0 = checked(h0_in, op, "h0", 2);
-  auto c0 = checked(c0_in, op, "c0", 2);
-  auto kernel = checked(kernel_in, op, "kernel", 2);
-  auto rk = checked(rk_in, op, "recurrent_kernel", 2);
-  auto bias = checked(bias_in, op, "bias", 1);
-  const Dims d = check_lstm_args(op, x, h0, c0, kernel, rk, bias);
+  const LstmArgs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
+  const Dims& d = a.d;
   auto y = empty_f32({d.N, d.T, d.U});
   auto hT = empty_f32({d.N, d.U});
   auto cT = empty_f32({d.N, d.U});
   auto reserve = empty_f32({d.N, d.T, kLstmReserveGates * d.U});
   {
     py::gil_scoped_release nogil;
-    lstm_forward(fptr(x), fptr(h0), fptr(c0), fptr(kernel), fptr(rk), fptr(bias), d.N, d.T, d.D,
+    lstm_forward(fptr(a.x), fptr(a.h0), fptr(a.c0), fptr(a.kernel), fptr(a.rk), fptr(a.bias), d.N, d.T, d.D,
                  d.U, fptr_mut(y), fptr_mut(hT), fptr_mut(cT), fptr_mut(reserve));
   }
   if (training) return py::make_tuple(y, hT, cT, reserve);
@@ -66,13 +76,8 @@ py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const
                         const py::handle& kernel_in, const py::handle& rk_in,
                         const py::handle& bias_in, const py::handle& reserve_in) {
   const char* op = "lstm_backward";
-  auto x = checked(x_in, op, "x", 3);
-  auto h0 = checked(h0_in, op, "h0", 2);
-  auto c0 = checked(c0_in, op, "c0", 2);
-  auto kernel = checked(kernel_in, op, "kernel", 2);
-  auto rk = checked(rk_in, op, "recurrent_kernel", 2);
-  auto bias = checked(bias_in, op, "bias", 1);
-  const Dims d = check_lstm_args(op, x, h0, c0, kernel, rk, bias);
+  const LstmArgs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
+  const Dims& d = a.d;
   auto reserve = checked(reserve_in, op, "reserve", 3);
   if (reserve.shape(0) != d.N || reserve.shape(1) != d.T || reserve.shape(2) != kLstmReserveGates * d.U)
     value_error(op, ": reserve must have shape (", d.N, ", ", d.T, ", ", kLstmReserveGates * d.U,
@@ -89,7 +94,7 @@ py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const
   auto db = empty_f32({4 * d.U});
   {
     py::gil_scoped_release nogil;
-    forgenet::lstm_backward(dy, dhT, dcT, fptr(x), fptr(h0), fptr(c0), fptr(kernel), fptr(rk),
+    forgenet::lstm_backward(dy, dhT, dcT, fptr(a.x), fptr(a.h0), fptr(a.c0), fptr(a.kernel), fptr(a.rk),
                             fptr(reserve), d.N, d.T, d.D, d.U, fptr_mut(dx), fptr_mut(dh0),
                             fptr_mut(dc0), fptr_mut(dk), fptr_mut(drk), fptr_mut(db));
   }

@@ -25,12 +25,11 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import time
 
 import numpy as np
 
 import forgenet
-from forgenet.callbacks import Callback
+from forgenet.examples._timing import EpochTimer
 from forgenet.datasets import tiny_shakespeare
 from forgenet.layers import Dense, Dropout, Layer, LayerNormalization, MultiHeadAttention, TokenAndPositionEmbedding
 from forgenet.losses import SparseCategoricalCrossentropy
@@ -115,17 +114,6 @@ def generate(model: CharTransformer, prompt: np.ndarray, length: int, temperatur
         window = np.asarray(ids[-model.context:], np.int64)[None]
         ids.append(sample_logits(np.asarray(model(window))[0, -1], temperature, rng))
     return np.asarray(ids[len(prompt):], np.int64)
-
-
-class EpochTimer(Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._t0)
 
 
 def main(argv=None) -> dict:

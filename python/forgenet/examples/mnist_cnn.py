@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 
 import forgenet
-from forgenet.callbacks import Callback
+from forgenet.examples._timing import EpochTimer
 from forgenet.datasets import mnist
 from forgenet.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from forgenet.models import Sequential
@@ -32,17 +31,6 @@ def build_model() -> Sequential:
     model.add(Dense(10, activation='softmax'))
     model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
     return model
-
-
-class EpochTimer(Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._t0)
 
 
 def prepare(x: np.ndarray) -> np.ndarray:
