@@ -2,8 +2,8 @@
 // macro, and the block-wide reduction the row kernels use.
 //
 // Kernels here stay inside a small subset of CUDA so that tests/cuda_emu can also run them on the CPU
-// (one host thread per CUDA thread, a barrier for __syncthreads): static __shared__ arrays, no warp
-// shuffles, no atomics, no dynamic shared memory. Sums that CPU kernels do in double are done in
+// (one fiber per CUDA thread, a barrier for __syncthreads): static __shared__ arrays, no warp
+// shuffles, no dynamic shared memory, and float atomicAdd only where an order-free scatter needs it. Sums that CPU kernels do in double are done in
 // double here too. Sizes are int64_t throughout; loops over elements are grid-stride loops.
 #pragma once
 

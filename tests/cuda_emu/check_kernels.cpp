@@ -1,60 +1,14 @@
 // Runs the CUDA kernels of csrc/cuda under cuda_emu.h (on the CPU) against plain double-precision
 // loops, over odd shapes, every transpose, split-K, chunked convolutions, padding rules and NaN rows.
-// Built and run by tests/test_cuda_emu.py; prints one line per failure and "N passed, M failed".
-#include <cmath>
-#include <cstdlib>
-#include <cstdio>
-#include <random>
-#include <string>
-#include <vector>
+// Built and run by tests/cuda_emu/test_cuda_emu.py; prints one line per failure and "N passed, M failed".
 
+#include "check.h"
 #include "cuda/conv2d.h"
 #include "cuda/gemm.h"
 #include "cuda/pooling.h"
 #include "cuda/softmax.h"
 
 using namespace forgenet::gpu;
-using Vec = std::vector<float>;
-using DVec = std::vector<double>;
-
-static int passed = 0, failed = 0;
-static std::mt19937 rng(0);
-
-static Vec randv(size_t n, float lo = -1.0f, float hi = 1.0f) {
-  std::uniform_real_distribution<float> d(lo, hi);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// got vs want: NaN must match NaN; otherwise |got - want| <= tol * (1 + max |want|).
-static void check(const std::string& what, const Vec& got, const DVec& want, double tol = 1e-4) {
-  double scale = 1.0;
-  for (double w : want)
-    if (std::isfinite(w)) scale = std::max(scale, std::fabs(w));
-  if (got.size() != want.size()) {
-    std::printf("FAIL %s: size %zu != %zu\n", what.c_str(), got.size(), want.size());
-    ++failed;
-    return;
-  }
-  for (size_t i = 0; i < got.size(); ++i) {
-    const bool gn = std::isnan(got[i]), wn = std::isnan(want[i]);
-    const bool ok = (gn || wn) ? (gn && wn) : std::fabs(got[i] - want[i]) <= tol * scale;
-    if (!ok) {
-      std::printf("FAIL %s: [%zu] got %.8g want %.8g\n", what.c_str(), i, got[i], want[i]);
-      ++failed;
-      return;
-    }
-  }
-  ++passed;
-}
-
-static void check_ok(const std::string& what, cudaError_t err) {
-  if (err != cudaSuccess) {
-    std::printf("FAIL %s: error %d\n", what.c_str(), int(err));
-    ++failed;
-  }
-}
 
 // ---------------------------------------------------------------- gemm
 static void gemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, bool alias) {
@@ -286,6 +240,5 @@ int main() {
   conv_case(2, 32, 32, 2, 3, 3, 3, 1, 1, true, true);  // 2048 rows: split-K dkernel, several chunks
   conv_case(0, 5, 5, 2, 3, 3, 3, 1, 1, true, true);   // empty batch: zero gradients
 
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return report();
 }

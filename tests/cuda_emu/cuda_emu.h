@@ -4,7 +4,8 @@
 // __syncthreads or returns, then the next; a round where some threads returned while others wait at a
 // barrier is a divergent barrier, reported as an error. Blocks run one after another, so a kernel's
 // static __shared__ arrays (plain statics here) belong to one block at a time. Device pointers are host
-// pointers. Not emulated, and so not used by the kernels: warp shuffles, atomics, dynamic shared memory.
+// pointers. Not emulated, and so not used by the kernels: warp shuffles, dynamic shared memory. atomicAdd
+// is emulated trivially (fibers switch only at barriers, so a read-modify-write cannot be interleaved).
 #pragma once
 
 #include <math.h>
@@ -107,6 +108,12 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, A... args) {
 #define gridDim (::emu::grid_dim)
 
 inline void __syncthreads() { emu::yield_to_scheduler(); }
+
+inline float atomicAdd(float* p, float v) {
+  const float old = *p;
+  *p = old + v;
+  return old;
+}
 
 inline cudaError_t cudaGetLastError() {
   const cudaError_t e = emu::last_error;

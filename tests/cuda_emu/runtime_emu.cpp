@@ -1,4 +1,4 @@
-// cuda/runtime.h for the emulated build (tests/test_cuda_emu.py): one device, device 0, and every
+// cuda/runtime.h for the emulated build (tests/cuda_emu/conftest.py): one device, device 0, and every
 // pointer on it, so forgenet._cuda's bindings run end to end on host memory.
 #include "cuda/runtime.h"
 
