@@ -103,3 +103,28 @@ def test_a_model_built_lazily_on_the_device_builds_its_weights_there(cp, rng):
     gpu.set_weights(cpu.get_weights())  # host arrays in, device weights stay on the device
     _same_weights(cpu, gpu, rtol=0, atol=0)
     assert all(type(w) is np.ndarray for w in gpu.get_weights())
+
+
+def small_text_model(mask_zero=False):
+    m = Sequential([layers.Embedding(11, 4, mask_zero=mask_zero), layers.LSTM(6, return_sequences=True, dropout=0.25),
+                    layers.LSTM(5), layers.Dense(11, activation="softmax")])
+    m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    return m
+
+
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_text_model_trains_on_the_device_as_on_the_cpu(cp, rng, mask_zero):
+    """The article's Embedding + two LSTMs on character windows (id 0 as padding when masked)."""
+    x = rng.integers(1, 11, (12, 5))
+    if mask_zero:
+        x[::3, :2] = 0  # left padding on some rows: the masked path, one kernel call per step
+    y = rng.integers(0, 11, 12)
+    cpu, gpu = small_text_model(mask_zero), small_text_model(mask_zero).to("cuda")
+    hist = []
+    for m in (cpu, gpu):
+        forgenet.utils.set_random_seed(3)  # the same weights and dropout masks for both
+        m.build((None, 5))
+        hist.append(m.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history["loss"])
+    np.testing.assert_allclose(hist[1], hist[0], rtol=1e-4)
+    _same_weights(cpu, gpu)
+    np.testing.assert_allclose(gpu.predict(x, verbose=0), cpu.predict(x, verbose=0), rtol=1e-4, atol=1e-6)

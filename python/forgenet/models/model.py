@@ -7,6 +7,7 @@ that the time goes to the kernels.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -52,13 +53,20 @@ class Model(Layer):
     def __call__(self, *args, **kwargs):
         if self._build_input_shape is None and args and hasattr(args[0], "shape"):
             self._build_input_shape = (None,) + tuple(args[0].shape[1:])
-        if self._device == "cpu":
-            return super().__call__(*args, **kwargs)
-        if args and isinstance(args[0], np.ndarray):  # host data follows the weights
+        if self._device != "cpu" and args and isinstance(args[0], np.ndarray):  # host data follows the weights
             args = (self._xp.asarray(args[0]),) + args[1:]
-        token = weight_device.set(self._xp)  # layers built during this call put their weights on the GPU too
-        try:
+        with self._placing_weights():
             return super().__call__(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _placing_weights(self):
+        """Layers built in here (lazily, on their first call) create their weights on the model's device."""
+        if self._device == "cpu":
+            yield
+            return
+        token = weight_device.set(self._xp)
+        try:
+            yield
         finally:
             weight_device.reset(token)
 

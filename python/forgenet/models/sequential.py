@@ -61,9 +61,10 @@ class Sequential(Model):
             raise ValueError(f"{self.name}: cannot build a Sequential model without layers; add() some first")
         self._build_input_shape = shape
         self.built = True
-        x = _zeros(shape, self.input_dtype)
-        for layer in self._layers:
-            x = layer(x, training=False)
+        with self._placing_weights():
+            x = _zeros(shape, self.input_dtype)
+            for layer in self._layers:
+                x = layer(x, training=False)
         self._out_shape = (None,) + tuple(x.shape[1:])
 
     def call(self, inputs, training=None):
