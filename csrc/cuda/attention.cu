@@ -176,7 +176,7 @@ __device__ __forceinline__ bool visible(AttnShape s, int64_t r, int64_t j) {
 
 // Grid: x = bh * query tiles (the last tiles, busiest when causal, first), y = DT-wide splits of dv.
 template <int BQ, int DT>
-__global__ void __launch_bounds__(kT, 2) attn_forward_kernel(AttnShape s, const float* __restrict__ q,
+__global__ void __launch_bounds__(kT) attn_forward_kernel(AttnShape s, const float* __restrict__ q,
                                                           const float* __restrict__ k, const float* __restrict__ v,
                                                           float* __restrict__ o, float* __restrict__ lse) {
   constexpr int RM = BQ / 16, CPT = DT / 16, PS = kPS<RM>;
@@ -321,7 +321,8 @@ __device__ inline void row_consts(AttnShape s, const float* lse, const float* dl
   }
 }
 
-// dV and dK of one key tile. Grid: x = bh * key tiles, y = DT-wide splits of max(d, dv).
+// dV and dK of one key tile. Grid: x = bh * key tiles, y = DT-wide splits of max(d, dv). Left alone, ptxas
+// gives it ~200 registers (one block per SM); capped at 128 it spills a few loop-invariant values instead.
 template <int BQ, int DT>
 __global__ void __launch_bounds__(kT, 2) attn_dkdv_kernel(AttnShape s, const float* __restrict__ dout,
                                                        const float* __restrict__ q, const float* __restrict__ k,
@@ -377,7 +378,7 @@ __global__ void __launch_bounds__(kT, 2) attn_dkdv_kernel(AttnShape s, const flo
 
 // dQ of one query tile. Grid: x = bh * query tiles, y = DT-wide splits of d.
 template <int BQ, int DT>
-__global__ void __launch_bounds__(kT, 2) attn_dq_kernel(AttnShape s, const float* __restrict__ dout,
+__global__ void __launch_bounds__(kT) attn_dq_kernel(AttnShape s, const float* __restrict__ dout,
                                                      const float* __restrict__ q, const float* __restrict__ k,
                                                      const float* __restrict__ v, const float* __restrict__ lse,
                                                      const float* __restrict__ dl, float* __restrict__ dq) {
