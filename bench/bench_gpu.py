@@ -152,7 +152,8 @@ def bench_attention():
             # matmuls of the forward and backward: 2 (fwd) + 5 (bwd, with the recomputed scores) of 2*N*N*d
             # flops each, halved when causal
             flop = 2.0 * b * h * n * n * d * (0.5 if causal else 1.0)
-            row = {"shape": [b, h, n, d], "causal": causal, "ours_fwd_ms": gpu_ms(fwd), "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
+            row = {"shape": [b, h, n, d], "causal": causal, "ours_fwd_ms": gpu_ms(fwd),
+                   "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
             row["ours_fwd_tflops"] = 2 * flop / row["ours_fwd_ms"] / 1e9
             row["ours_fwd_bwd_tflops"] = 7 * flop / row["ours_fwd_bwd_ms"] / 1e9
             if has_torch:

@@ -61,7 +61,8 @@ __device__ __forceinline__ void stage_tile(float* dst, const float* __restrict__
   const int64_t left = rows - r0 - r;  // rows of M from this thread's first one on
   const float* src = M + (r0 + r) * width + c0 + c;
 #pragma unroll
-  for (int t = 0; t < ROWS / STEP; ++t) dst[(r + t * STEP) * LD + c] = col_ok && t * STEP < left ? src[t * STEP * width] : 0.0f;
+  for (int t = 0; t < ROWS / STEP; ++t)
+    dst[(r + t * STEP) * LD + c] = col_ok && t * STEP < left ? src[t * STEP * width] : 0.0f;
 }
 
 // acc[i][jj] = sum over c < width of A[a0 + ty*RM + i][c] * B[b0 + tx + 16*jj][c]: a BQ x 64 score tile.

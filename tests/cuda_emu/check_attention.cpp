@@ -74,8 +74,9 @@ static void attention_case(int64_t bh, int64_t nq, int64_t nk, int64_t d, int64_
 
   Vec ws(attention_backward_workspace_floats(s), NAN);
   Vec dq(want.dq.size(), NAN), dk(want.dk.size(), NAN), dvv(want.dv.size(), NAN);
-  check_ok(n + " backward", attention_backward(s, dout.data(), q.data(), k.data(), v.data(), o.data(), lse.data(),
-                                               dq.data(), dk.data(), dvv.data(), ws.data(), int64_t(ws.size()), nullptr));
+  check_ok(n + " backward",
+           attention_backward(s, dout.data(), q.data(), k.data(), v.data(), o.data(), lse.data(), dq.data(), dk.data(),
+                              dvv.data(), ws.data(), int64_t(ws.size()), nullptr));
   check(n + " dq", dq, want.dq, 2e-4);
   check(n + " dk", dk, want.dk, 2e-4);
   check(n + " dv", dvv, want.dv, 2e-4);
