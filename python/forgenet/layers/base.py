@@ -9,6 +9,7 @@ calling it on Tensors (as models do in training) returns Tensors.
 """
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 import threading
@@ -21,6 +22,10 @@ from forgenet.autograd.tensor import Tensor, Variable, no_grad
 
 _names = defaultdict(int)
 _call_ctx = threading.local()
+
+# The array module new weights go to: set by a Model on the GPU while it runs, so that layers it builds
+# lazily (on their first call) create their weights there rather than on the host.
+weight_device: contextvars.ContextVar = contextvars.ContextVar("weight_device", default=None)
 
 
 def _unique_name(cls_name: str) -> str:
@@ -90,6 +95,9 @@ class Layer:
         shape = tuple(int(s) for s in (shape or ()))
         init = initializers.get(initializer)
         value = np.asarray(init(shape), dtype=np.float32).reshape(shape)
+        xp = weight_device.get()
+        if xp is not None:  # built lazily inside a model that already lives on the GPU
+            value = xp.asarray(value)
         v = Variable(value, name=f"{self.name}/{name or 'variable'}", trainable=trainable)
         self._own_weights.append(v)
         return v
