@@ -6,6 +6,8 @@
   conv   ours (im2col + our gemm) forward and backward vs torch's cuDNN (NHWC) when torch has CUDA
   lstm   ours (input GEMM + per-step GEMM and fused pointwise kernel) forward and forward+backward vs
          torch.nn.LSTM on CUDA (cuDNN), same weights (Keras and torch both order the gates i, f, c/g, o)
+  attn   fused attention (B=4, H=8, d=64, float32, N 1024 and 4096, causal and not) forward and
+         forward+backward vs torch's scaled_dot_product_attention (float32: its memory-efficient kernel)
   cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
          when this build has it (every section records its error instead of failing the run)
 GPU times come from CUDA events around each call (median of several, after warm-up), not from the
@@ -182,6 +184,60 @@ def bench_lstm():
     return rows
 
 
+def bench_attention():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    try:
+        import torch
+
+        has_torch = torch.cuda.is_available()
+    except ImportError:
+        has_torch = False
+    rng = cupy.random.default_rng(0)
+    b, h, d = 4, 8, 64
+    rows = []
+    for n in (1024, 4096):
+        q, k, v, do = (rng.standard_normal((b, h, n, d), dtype=cupy.float32) for _ in range(4))
+        for causal in (False, True):
+            def fwd():
+                return ops.attention(q, k, v, causal, None)
+
+            def fwd_bwd():
+                o, lse = ops.attention(q, k, v, causal, None)
+                return ops.attention_backward(do, q, k, v, o, lse, causal, None)
+
+            # matmuls of the forward and backward: 2 (fwd) + 5 (bwd, with the recomputed scores) of 2*N*N*d
+            # flops each, halved when causal
+            flop = 2.0 * b * h * n * n * d * (0.5 if causal else 1.0)
+            row = {"shape": [b, h, n, d], "causal": causal, "ours_fwd_ms": gpu_ms(fwd),
+                   "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
+            row["ours_fwd_tflops"] = 2 * flop / row["ours_fwd_ms"] / 1e9
+            row["ours_fwd_bwd_tflops"] = 7 * flop / row["ours_fwd_bwd_ms"] / 1e9
+            if has_torch:
+                import torch.nn.functional as F
+
+                torch.backends.cuda.matmul.allow_tf32 = False
+                tq, tk, tv, tdo = (torch.as_tensor(a, device="cuda") for a in (q, k, v, do))
+                tq, tk, tv = (t.clone().requires_grad_(True) for t in (tq, tk, tv))
+                cupy.cuda.get_current_stream().synchronize()
+                sdpa = lambda: F.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)  # noqa: E731
+                row["sdpa_fwd_ms"] = torch_ms(torch, sdpa)
+                row["sdpa_fwd_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(sdpa(), (tq, tk, tv), tdo))
+                row["ratio_sdpa_over_ours_fwd"] = row["sdpa_fwd_ms"] / row["ours_fwd_ms"]
+                row["ratio_sdpa_over_ours_fwd_bwd"] = row["sdpa_fwd_bwd_ms"] / row["ours_fwd_bwd_ms"]
+                with torch.no_grad():
+                    ref = sdpa()
+                torch.cuda.synchronize()
+                o, _ = fwd()
+                cupy.cuda.get_current_stream().synchronize()
+                row["max_abs_diff_vs_sdpa"] = float(cupy.abs(o - cupy.asarray(ref.detach())).max())
+            rows.append(row)
+    return rows
+
+
 def bench_cnn():
     import cupy
 
@@ -211,7 +267,8 @@ def main(path=None):
 
     dev = cupy.cuda.runtime.getDeviceProperties(0)
     res = {"device": dev["name"].decode() if isinstance(dev["name"], bytes) else str(dev["name"])}
-    for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("lstm", bench_lstm), ("cnn", bench_cnn)):
+    for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("lstm", bench_lstm), ("attn", bench_attention),
+                     ("cnn", bench_cnn)):
         try:
             res[name] = fn()
         except Exception as e:  # record and go on: one missing piece must not hide the others
@@ -229,7 +286,14 @@ def main(path=None):
                 f"(max |y diff| {r['max_abs_diff_y']:.1e})" if "cudnn_fwd_ms" in r else " (no torch CUDA peer)")
         print(f"lstm N={r['batch']} T={r['steps']} {r['input']}->{r['units']}: ours fwd {r['ours_fwd_ms']:.3f} ms "
               f"fwd+bwd {r['ours_fwd_bwd_ms']:.3f} ms{peer}")
-    for name in ("gemm", "conv", "lstm", "cnn"):
+    for r in res["attn"] if isinstance(res["attn"], list) else []:
+        peer = (f", SDPA fwd {r['sdpa_fwd_ms']:.3f} ms fwd+bwd {r['sdpa_fwd_bwd_ms']:.3f} ms (SDPA/ours time: fwd "
+                f"{r['ratio_sdpa_over_ours_fwd']:.2f}x, fwd+bwd {r['ratio_sdpa_over_ours_fwd_bwd']:.2f}x, max diff "
+                f"{r['max_abs_diff_vs_sdpa']:.1e})" if "sdpa_fwd_ms" in r else " (no torch CUDA peer)")
+        print(f"attention {r['shape']} causal={r['causal']}: ours fwd {r['ours_fwd_ms']:.3f} ms "
+              f"({r['ours_fwd_tflops']:.1f} TFLOP/s) fwd+bwd {r['ours_fwd_bwd_ms']:.3f} ms "
+              f"({r['ours_fwd_bwd_tflops']:.1f} TFLOP/s){peer}")
+    for name in ("gemm", "conv", "lstm", "attn", "cnn"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")
     if path:

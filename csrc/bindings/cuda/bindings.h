@@ -11,4 +11,5 @@ void bind_softmax(pybind11::module_& m);
 void bind_pooling(pybind11::module_& m);
 void bind_conv2d(pybind11::module_& m);
 void bind_lstm(pybind11::module_& m);
+void bind_attention(pybind11::module_& m);
 }  // namespace forgenet::bind::cuda

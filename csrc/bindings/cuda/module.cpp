@@ -24,4 +24,5 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_pooling(m);
   forgenet::bind::cuda::bind_conv2d(m);
   forgenet::bind::cuda::bind_lstm(m);
+  forgenet::bind::cuda::bind_attention(m);
 }
