@@ -47,6 +47,9 @@ class Layer:
     # Array inputs are cast to this dtype at the layer boundary (Keras autocasts); None keeps them
     # (Embedding takes integer ids).
     input_dtype = "float32"
+    # Keras: a layer that supports masking and has no compute_mask passes its input's mask on
+    # (Dense, Dropout, ...); any other layer without compute_mask ends it.
+    supports_masking = False
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if kwargs:
@@ -135,12 +138,12 @@ class Layer:
         if len(weights) != len(mine):
             raise ValueError(f"{self.name}: set_weights expected a list of {len(mine)} arrays "
                              f"(shapes {[w.shape for w in mine]}), got {len(weights)}")
+        weights = [new if hasattr(new, "shape") else np.asarray(new) for new in weights]  # numpy or CuPy as given
         for w, new in zip(mine, weights):
-            new = np.asarray(new)
             if tuple(new.shape) != w.shape:
                 raise ValueError(f"{self.name}: weight '{w.name}' expects shape {w.shape}, got {tuple(new.shape)}")
         for w, new in zip(mine, weights):
-            w.assign(np.asarray(new, dtype=np.float32).copy())
+            w.assign(new)  # a float32 copy on the weight's device
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))

@@ -289,7 +289,7 @@ class Model(Layer):
             self._frozen = [w for w in self.weights if w.requires_grad and all(w is not t for t in train_vars)]
         for v in self._frozen:
             v.grad = None
-        self._update_metrics(yb, out.data, float(loss.data), n)
+        self._update_metrics(yb, out.data, loss.data, n)  # an array: no wait for the GPU here
 
     # ---- inference -----------------------------------------------------------------------------
     def _forward_eval(self, xb):
@@ -310,7 +310,7 @@ class Model(Layer):
             out = self._forward_eval(xb)
             with no_grad():
                 loss = self.loss(yb, out)
-            self._update_metrics(yb, out.data, float(loss.data), hi - lo)
+            self._update_metrics(yb, out.data, loss.data, hi - lo)
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
