@@ -22,6 +22,10 @@ EMULATE = os.environ.get("FORGENET_GPU_EMULATE") == "1"
 EMULATOR_SKIPS = {
     "test_attention_memory_is_linear_in_n": "N = 16384 causal attention (~10^11 flops) and a pool measure "
                                             "that means nothing on the host",
+    # an epoch of training each (the CNN epoch alone runs > 12 minutes emulated); their one-step parts too
+    "test_cnn_epoch_reaches_the_cpu_accuracy": "an epoch of the MNIST CNN on 3000 images",
+    "test_text_model_epoch_reaches_the_cpu_loss": "an epoch of the two-LSTM text model on 10000 windows",
+    "test_char_transformer_trains_as_on_the_cpu": "an epoch of the character Transformer",
 }
 
 if EMULATE:  # before any test module's `pytest.importorskip("cupy")`
