@@ -17,6 +17,7 @@ import sys
 import pytest
 
 EMULATE = os.environ.get("FORGENET_GPU_EMULATE") == "1"
+HERE = pathlib.Path(__file__).resolve().parent
 
 # test name or id substring -> why it is skipped under emulation (on a GPU everything runs)
 EMULATOR_SKIPS = {
@@ -29,7 +30,7 @@ EMULATOR_SKIPS = {
 }
 
 if EMULATE:  # before any test module's `pytest.importorskip("cupy")`
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cuda_emu"))
+    sys.path.insert(0, str(HERE.parent / "cuda_emu"))
     import fake_cupy
 
     sys.modules["cupy"] = fake_cupy.make_module()
@@ -39,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
     if not EMULATE:
         return
     for item in items:
-        if item.path.parent != pathlib.Path(__file__).parent:
+        if item.path.resolve().parent != HERE:
             continue
         for key, why in EMULATOR_SKIPS.items():
             if key in item.name:
