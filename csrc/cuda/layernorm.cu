@@ -81,7 +81,8 @@ __global__ void __launch_bounds__(kThreads) ln_colsum_partial(const float* __res
                                                              const float* __restrict__ x,
                                                              const float* __restrict__ mean,
                                                              const float* __restrict__ rstd, int64_t rows,
-                                                             int64_t cols, int64_t parts, double* __restrict__ partial) {
+                                                             int64_t cols, int64_t parts,
+                                                             double* __restrict__ partial) {
   const int64_t total = parts * cols;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {

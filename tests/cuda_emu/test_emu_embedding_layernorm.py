@@ -86,7 +86,8 @@ def test_embedding_bad_inputs_match_cpu_messages(emu):
                lambda: raw(emu, "embedding_backward", D(dy), D(ids2), 4))
     dy1, ids1 = np.zeros((1, 2), np.float32), np.zeros(1, np.int64)
     both_raise(ValueError, "embedding_backward: input_dim must be >= 0, got -1",
-               lambda: _C.embedding_backward(dy1, ids1, -1), lambda: raw(emu, "embedding_backward", D(dy1), D(ids1), -1))
+               lambda: _C.embedding_backward(dy1, ids1, -1),
+               lambda: raw(emu, "embedding_backward", D(dy1), D(ids1), -1))
     with pytest.raises(TypeError, match="embedding: ids must be a GPU array"):
         raw(emu, "embedding", ids, D(table))
 
@@ -131,14 +132,16 @@ def test_layer_norm_bad_inputs_match_cpu_messages(emu, rng):
     g, b = np.ones(6, np.float32), np.zeros(6, np.float32)
     ln = lambda *a: raw(emu, "layer_norm", *[D(v) if isinstance(v, np.ndarray) else v for v in a])  # noqa: E731
     lnb = lambda *a: raw(emu, "layer_norm_backward", *[D(v) for v in a])  # noqa: E731
-    both_raise(TypeError, "layer_norm: x must be float32, got float64", lambda: _C.layer_norm(x.astype(np.float64), g, b),
+    both_raise(TypeError, "layer_norm: x must be float32, got float64",
+               lambda: _C.layer_norm(x.astype(np.float64), g, b),
                lambda: ln(x.astype(np.float64), g, b, 1e-3))
     msg = re.escape("layer_norm: gamma must have shape (6,) to match x (4, 6), got (3,)")
     both_raise(ValueError, msg, lambda: _C.layer_norm(x, g[:3].copy(), b), lambda: ln(x, g[:3], b, 1e-3))
     msg = re.escape("layer_norm: beta must have rank 1, got shape (1, 6)")
     both_raise(ValueError, msg, lambda: _C.layer_norm(x, g, b[None]), lambda: ln(x, g, b[None], 1e-3))
     both_raise(ValueError, "layer_norm: x must have rank >= 1, got a scalar",
-               lambda: _C.layer_norm(np.array(1.0, np.float32), g, b), lambda: ln(np.array(1.0, np.float32), g, b, 1e-3))
+               lambda: _C.layer_norm(np.array(1.0, np.float32), g, b),
+               lambda: ln(np.array(1.0, np.float32), g, b, 1e-3))
     both_raise(ValueError, "layer_norm: epsilon must be >= 0, got -1", lambda: _C.layer_norm(x, g, b, -1.0),
                lambda: ln(x, g, b, -1.0))
     _, mean, rstd = _C.layer_norm(x, g, b)

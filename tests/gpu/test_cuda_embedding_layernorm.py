@@ -114,6 +114,8 @@ def ln_ref(xp, x, gamma, beta, dy, mean, rstd, eps, dtype):
     g = dy * gamma
     dx = rstd[..., None] * (g - g.mean(-1, keepdims=True) - xh * (g * xh).mean(-1, keepdims=True))
     axes = tuple(range(x.ndim - 1))
+    if not axes:  # a 1-d x: one row
+        return y, m, r, dx, dy * xh, dy
     return y, m, r, dx, (dy * xh).sum(axis=axes), dy.sum(axis=axes)
 
 
@@ -135,7 +137,8 @@ def test_layer_norm_forward_backward(gpu, rng, shape, eps, offset):
     r32 = ln_ref(cupy, x, gamma, beta, dy, cmean, crstd, eps, np.float32)
     for name, ours, a64, a32 in zip(("y", "mean", "rstd"), (y, mean, rstd), r64[:3], r32[:3]):
         like_cupy(f"{what} {name}", ours, a64, a32)
-    like_cpu(what, (y, mean, rstd), cpu, rtol=1e-4, atol=1e-4)
+    # with |mean| >> std the CPU's float row sums are ~1e-4 off (ours sum in double)
+    like_cpu(what, (y, mean, rstd), cpu, rtol=1e-4, atol=1e-3 if offset else 1e-4)
 
     grads = gpu.layer_norm_backward(gdy, gx, gg, cupy.asarray(cmean), cupy.asarray(crstd))
     for name, ours, a64, a32 in zip(("dx", "dgamma", "dbeta"), grads, r64[3:], r32[3:]):

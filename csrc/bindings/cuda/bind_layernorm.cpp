@@ -28,7 +28,8 @@ py::tuple layer_norm(const py::handle& x_in, const py::handle& g_in, const py::h
   if (!(eps >= 0.0)) value_error(op, ": epsilon must be >= 0, got ", eps);
   require_same_device(op, {{"x", &x}, {"gamma", &gamma}, {"beta", &beta}});
   const DeviceArray y = allocate(alloc, x.shape, op, "y");
-  const DeviceArray mean = allocate(alloc, stat_shape(x), op, "mean"), rstd = allocate(alloc, stat_shape(x), op, "rstd");
+  const DeviceArray mean = allocate(alloc, stat_shape(x), op, "mean");
+  const DeviceArray rstd = allocate(alloc, stat_shape(x), op, "rstd");
   const int64_t cols = x.dim(x.ndim() - 1), rows = cols ? x.size() / cols : mean.size();
   cudaError_t err;
   {
