@@ -4,6 +4,10 @@
 
   gemm   ours vs cupy.matmul (cuBLAS, float32, TF32 off) at 4096^3 and a few other shapes
   conv   ours (im2col + our gemm) forward and backward vs torch's cuDNN (NHWC) when torch has CUDA
+  lstm   ours (input GEMM + per-step GEMM and fused pointwise kernel) forward and forward+backward vs
+         torch.nn.LSTM on CUDA (cuDNN), same weights (Keras and torch both order the gates i, f, c/g, o)
+  attn   fused attention (B=4, H=8, d=64, float32, N 1024 and 4096, causal and not) forward and
+         forward+backward vs torch's scaled_dot_product_attention (float32: its memory-efficient kernel)
   layernorm  ours vs torch.nn.functional.layer_norm (CUDA) at (4096, 1024), forward and backward
   cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
          when this build has it (every section records its error instead of failing the run)
@@ -123,6 +127,118 @@ def bench_conv():
     return rows
 
 
+def bench_lstm():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    try:
+        import torch
+
+        has_torch = torch.cuda.is_available()
+    except ImportError:
+        has_torch = False
+    rng = cupy.random.default_rng(0)
+    rows = []
+    for (n, t, d, u) in [(64, 100, 256, 512), (32, 200, 128, 256)]:
+        x = rng.standard_normal((n, t, d), dtype=cupy.float32)
+        h0, c0 = cupy.zeros((n, u), cupy.float32), cupy.zeros((n, u), cupy.float32)
+        w = rng.standard_normal((d, 4 * u), dtype=cupy.float32) * (1 / d ** 0.5)
+        r = rng.standard_normal((u, 4 * u), dtype=cupy.float32) * (1 / u ** 0.5)
+        b = rng.standard_normal(4 * u, dtype=cupy.float32) * 0.1
+        dy = rng.standard_normal((n, t, u), dtype=cupy.float32)
+
+        def fwd_bwd():
+            y, _, _, res = ops.lstm(x, h0, c0, w, r, b, True)
+            return ops.lstm_backward(dy, None, None, x, h0, c0, w, r, b, res)
+
+        row = {"batch": n, "steps": t, "input": d, "units": u,
+               "ours_fwd_ms": gpu_ms(lambda: ops.lstm(x, h0, c0, w, r, b, False)),
+               "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
+        if has_torch:
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
+            net = torch.nn.LSTM(d, u, batch_first=True).cuda()
+            with torch.no_grad():
+                net.weight_ih_l0.copy_(torch.as_tensor(w, device="cuda").T)
+                net.weight_hh_l0.copy_(torch.as_tensor(r, device="cuda").T)
+                net.bias_ih_l0.copy_(torch.as_tensor(b, device="cuda"))
+                net.bias_hh_l0.zero_()
+            tx = torch.as_tensor(x, device="cuda").requires_grad_(True)
+            th, tc = torch.as_tensor(h0, device="cuda")[None], torch.as_tensor(c0, device="cuda")[None]
+            tdy = torch.as_tensor(dy, device="cuda")
+            params = [tx, *net.parameters()]
+            cupy.cuda.get_current_stream().synchronize()
+
+            def torch_fwd():
+                with torch.no_grad():
+                    return net(tx, (th, tc))
+
+            row["cudnn_fwd_ms"] = torch_ms(torch, torch_fwd)
+            row["cudnn_fwd_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(net(tx, (th, tc))[0], params, tdy))
+            ty = torch_fwd()[0].detach()
+            torch.cuda.synchronize()
+            ours = ops.lstm(x, h0, c0, w, r, b, False)[0]
+            row["max_abs_diff_y"] = float(cupy.abs(ours - cupy.asarray(ty)).max())
+        rows.append(row)
+    return rows
+
+
+def bench_attention():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    try:
+        import torch
+
+        has_torch = torch.cuda.is_available()
+    except ImportError:
+        has_torch = False
+    rng = cupy.random.default_rng(0)
+    b, h, d = 4, 8, 64
+    rows = []
+    for n in (1024, 4096):
+        q, k, v, do = (rng.standard_normal((b, h, n, d), dtype=cupy.float32) for _ in range(4))
+        for causal in (False, True):
+            def fwd():
+                return ops.attention(q, k, v, causal, None)
+
+            def fwd_bwd():
+                o, lse = ops.attention(q, k, v, causal, None)
+                return ops.attention_backward(do, q, k, v, o, lse, causal, None)
+
+            # matmuls of the forward and backward: 2 (fwd) + 5 (bwd, with the recomputed scores) of 2*N*N*d
+            # flops each, halved when causal
+            flop = 2.0 * b * h * n * n * d * (0.5 if causal else 1.0)
+            row = {"shape": [b, h, n, d], "causal": causal, "ours_fwd_ms": gpu_ms(fwd),
+                   "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
+            row["ours_fwd_tflops"] = 2 * flop / row["ours_fwd_ms"] / 1e9
+            row["ours_fwd_bwd_tflops"] = 7 * flop / row["ours_fwd_bwd_ms"] / 1e9
+            if has_torch:
+                import torch.nn.functional as F
+
+                torch.backends.cuda.matmul.allow_tf32 = False
+                tq, tk, tv, tdo = (torch.as_tensor(a, device="cuda") for a in (q, k, v, do))
+                tq, tk, tv = (t.clone().requires_grad_(True) for t in (tq, tk, tv))
+                cupy.cuda.get_current_stream().synchronize()
+                sdpa = lambda: F.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)  # noqa: E731
+                row["sdpa_fwd_ms"] = torch_ms(torch, sdpa)
+                row["sdpa_fwd_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(sdpa(), (tq, tk, tv), tdo))
+                row["ratio_sdpa_over_ours_fwd"] = row["sdpa_fwd_ms"] / row["ours_fwd_ms"]
+                row["ratio_sdpa_over_ours_fwd_bwd"] = row["sdpa_fwd_bwd_ms"] / row["ours_fwd_bwd_ms"]
+                with torch.no_grad():
+                    ref = sdpa()
+                torch.cuda.synchronize()
+                o, _ = fwd()
+                cupy.cuda.get_current_stream().synchronize()
+                row["max_abs_diff_vs_sdpa"] = float(cupy.abs(o - cupy.asarray(ref.detach())).max())
+            rows.append(row)
+    return rows
+
+
 def bench_layernorm():
     import cupy
 
@@ -195,7 +311,8 @@ def main(path=None):
 
     dev = cupy.cuda.runtime.getDeviceProperties(0)
     res = {"device": dev["name"].decode() if isinstance(dev["name"], bytes) else str(dev["name"])}
-    for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("layernorm", bench_layernorm), ("cnn", bench_cnn)):
+    for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("lstm", bench_lstm), ("attn", bench_attention),
+                     ("layernorm", bench_layernorm), ("cnn", bench_cnn)):
         try:
             res[name] = fn()
         except Exception as e:  # record and go on: one missing piece must not hide the others
@@ -208,6 +325,18 @@ def main(path=None):
         peer = (f", cuDNN fwd {r['cudnn_fwd_ms']:.3f} ms bwd {r['cudnn_bwd_ms']:.3f} ms" if "cudnn_fwd_ms" in r
                 else " (no torch CUDA peer)")
         print(f"conv x={r['x']} k={r['kernel']}: ours fwd {r['ours_fwd_ms']:.3f} ms bwd {r['ours_bwd_ms']:.3f} ms{peer}")
+    for r in res["lstm"] if isinstance(res["lstm"], list) else []:
+        peer = (f", cuDNN fwd {r['cudnn_fwd_ms']:.3f} ms fwd+bwd {r['cudnn_fwd_bwd_ms']:.3f} ms "
+                f"(max |y diff| {r['max_abs_diff_y']:.1e})" if "cudnn_fwd_ms" in r else " (no torch CUDA peer)")
+        print(f"lstm N={r['batch']} T={r['steps']} {r['input']}->{r['units']}: ours fwd {r['ours_fwd_ms']:.3f} ms "
+              f"fwd+bwd {r['ours_fwd_bwd_ms']:.3f} ms{peer}")
+    for r in res["attn"] if isinstance(res["attn"], list) else []:
+        peer = (f", SDPA fwd {r['sdpa_fwd_ms']:.3f} ms fwd+bwd {r['sdpa_fwd_bwd_ms']:.3f} ms (SDPA/ours time: fwd "
+                f"{r['ratio_sdpa_over_ours_fwd']:.2f}x, fwd+bwd {r['ratio_sdpa_over_ours_fwd_bwd']:.2f}x, max diff "
+                f"{r['max_abs_diff_vs_sdpa']:.1e})" if "sdpa_fwd_ms" in r else " (no torch CUDA peer)")
+        print(f"attention {r['shape']} causal={r['causal']}: ours fwd {r['ours_fwd_ms']:.3f} ms "
+              f"({r['ours_fwd_tflops']:.1f} TFLOP/s) fwd+bwd {r['ours_fwd_bwd_ms']:.3f} ms "
+              f"({r['ours_fwd_bwd_tflops']:.1f} TFLOP/s){peer}")
     r = res["layernorm"]
     if "ours_fwd_ms" in r:
         peer = (f", torch fwd {r['torch_fwd_ms']:.3f} ms bwd {r['torch_bwd_ms']:.3f} ms" if "torch_fwd_ms" in r
@@ -216,7 +345,7 @@ def main(path=None):
               f"bwd {r['ours_bwd_ms']:.3f} ms ({r['ours_bwd_gbs']:.0f} GB/s){peer}")
     elif "error" in r:
         print(f"layernorm: {r['error']}")
-    for name in ("gemm", "conv", "cnn"):
+    for name in ("gemm", "conv", "lstm", "attn", "cnn"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")
     if path:

@@ -195,5 +195,5 @@ def test_well_formed_call_without_gpu_raises_runtime_error():
 
 def test_unported_op_says_so():
     ops = _cuda_backend._Ops(type("M", (), {})(), None)
-    with pytest.raises(NotImplementedError, match="lstm: no CUDA kernel for this op yet"):
-        ops.lstm
+    with pytest.raises(NotImplementedError, match="gru: no CUDA kernel for this op yet"):
+        ops.gru

@@ -1,5 +1,7 @@
 """Bad input to models: each error names the model or op, what was expected and what came."""
 import importlib.util
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -142,3 +144,17 @@ def test_device_errors(model):
     if importlib.util.find_spec("cupy") is None:
         with pytest.raises(RuntimeError, match=r"clf.to\('cuda'\): CuPy is not installed"):
             model.to("cuda")
+
+
+def test_to_cuda_without_a_gpu_names_what_is_missing(model, monkeypatch):
+    """CI's case: CuPy importable (a stand-in here) but no GPU, or a build without CUDA kernels."""
+    from forgenet import _cuda_backend
+
+    if _cuda_backend.available():
+        pytest.skip("a GPU is present")
+    monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
+    monkeypatch.setattr(_cuda_backend, "_ops", None)
+    want = r"no CUDA GPU found" if _cuda_backend.built_with_cuda() else r"built without CUDA"
+    with pytest.raises(RuntimeError, match=r"clf.to\('cuda'\): " + want):
+        model.to("cuda")
+    assert model.device == "cpu" and all(type(w.data) is np.ndarray for w in model.weights)

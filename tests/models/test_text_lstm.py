@@ -121,3 +121,28 @@ def test_sequential_passes_embedding_mask_to_lstm(rng):
                                keras.layers.Dense(3)])
     kmodel.set_weights(model.get_weights())
     assert_close(got, kmodel.predict(ids, verbose=0), rtol=1e-4, atol=1e-5, what="masked stack vs Keras")
+
+
+def test_mask_passes_through_layers_that_support_masking(rng):
+    """Keras: Dropout (and Dense, Activation, LayerNormalization) pass the mask on; Flatten-like layers
+    without mask support end it."""
+    from forgenet.layers import LSTM, Dense, Dropout, Embedding, Layer
+    ids = rng.integers(1, 9, size=(3, 6)).astype(np.int64)
+    ids[0, :2] = 0
+    ids[1, 4:] = 0
+
+    def stack(middle):
+        forgenet.utils.set_random_seed(5)
+        m = forgenet.models.Sequential([Embedding(9, 4, mask_zero=True), middle, LSTM(3)])
+        return m.predict(ids, verbose=0)
+
+    class Plain(Layer):  # supports_masking is False by default
+        def call(self, x):
+            return x
+
+    with_mask = stack(Dropout(0.5))  # inference: Dropout is the identity and passes the mask
+    eye = stack(Dense(4, kernel_initializer=lambda shape, dtype=None: np.eye(*shape, dtype=np.float32)))
+    assert_close(with_mask, eye, rtol=1e-6, atol=1e-6, what="Dense keeps the mask")
+    no_mask = stack(Plain())
+    assert np.abs(with_mask - no_mask)[:2].max() > 1e-4  # Plain ended the mask: padded steps count
+    assert_close(with_mask[2], no_mask[2], rtol=1e-6, atol=1e-6, what="row without padding")

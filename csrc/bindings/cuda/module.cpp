@@ -23,6 +23,8 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_softmax(m);
   forgenet::bind::cuda::bind_pooling(m);
   forgenet::bind::cuda::bind_conv2d(m);
+  forgenet::bind::cuda::bind_lstm(m);
+  forgenet::bind::cuda::bind_attention(m);
   forgenet::bind::cuda::bind_embedding(m);
   forgenet::bind::cuda::bind_layernorm(m);
 }

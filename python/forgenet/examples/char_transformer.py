@@ -134,6 +134,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
     ap.add_argument("--length", type=int, default=300, help="characters to generate")
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")
     args = ap.parse_args(argv)
     for name in ("epochs", "context", "layers", "heads", "d_model", "samples", "batch_size", "eval_windows"):
@@ -162,6 +164,7 @@ def main(argv=None) -> dict:
 
     model = build_model(vocab.size, args.context, args.layers, args.heads, args.d_model, args.dropout,
                         args.learning_rate)
+    model.to(args.device)
     print(f"{args.layers} blocks, {args.heads} heads, d_model {args.d_model}: {model.count_params()} parameters")
     timer = EpochTimer()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose,

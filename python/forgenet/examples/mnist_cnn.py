@@ -46,6 +46,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--data", default=None, help="folder with the four MNIST IDX files (gzipped or not)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")
     args = ap.parse_args(argv)
     if args.epochs < 1:
@@ -57,9 +59,9 @@ def main(argv=None) -> dict:
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data(args.data)
     x_train, x_test = prepare(x_train), prepare(x_test)
-    print(f"train {x_train.shape}, test {x_test.shape}, {forgenet.get_num_threads()} threads")
+    print(f"train {x_train.shape}, test {x_test.shape}, {forgenet.get_num_threads()} threads, device {args.device}")
 
-    model = build_model()
+    model = build_model().to(args.device)
     timer = EpochTimer()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                         verbose=args.verbose, callbacks=[timer])

@@ -80,6 +80,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--prompt", default=None, help="text to continue (default: the start of the held-out text)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's progress output")
     args = ap.parse_args(argv)
     for name in ("epochs", "max_length", "step", "embedding_dim", "batch_size"):
@@ -113,7 +115,7 @@ def main(argv=None) -> dict:
 
     with warnings.catch_warnings():  # the article's input_length: Keras 3 ignores it too, and says so
         warnings.filterwarnings("ignore", message="Argument `input_length` is deprecated")
-        model = build_model(vocab.size, args.embedding_dim, args.max_length, args.sparse)
+        model = build_model(vocab.size, args.embedding_dim, args.max_length, args.sparse).to(args.device)
     t0 = time.perf_counter()
     history = model.fit(x, target, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
     seconds = time.perf_counter() - t0

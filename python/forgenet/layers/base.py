@@ -9,6 +9,7 @@ calling it on Tensors (as models do in training) returns Tensors.
 """
 from __future__ import annotations
 
+import contextvars
 import inspect
 import re
 import threading
@@ -21,6 +22,10 @@ from forgenet.autograd.tensor import Tensor, Variable, no_grad
 
 _names = defaultdict(int)
 _call_ctx = threading.local()
+
+# The array module new weights go to: set by a Model on the GPU while it runs, so that layers it builds
+# lazily (on their first call) create their weights there rather than on the host.
+weight_device: contextvars.ContextVar = contextvars.ContextVar("weight_device", default=None)
 
 
 def _unique_name(cls_name: str) -> str:
@@ -42,6 +47,9 @@ class Layer:
     # Array inputs are cast to this dtype at the layer boundary (Keras autocasts); None keeps them
     # (Embedding takes integer ids).
     input_dtype = "float32"
+    # Keras: a layer that supports masking and has no compute_mask passes its input's mask on
+    # (Dense, Dropout, ...); any other layer without compute_mask ends it.
+    supports_masking = False
 
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if kwargs:
@@ -90,6 +98,9 @@ class Layer:
         shape = tuple(int(s) for s in (shape or ()))
         init = initializers.get(initializer)
         value = np.asarray(init(shape), dtype=np.float32).reshape(shape)
+        xp = weight_device.get()
+        if xp is not None:  # built lazily inside a model that already lives on the GPU
+            value = xp.asarray(value)
         v = Variable(value, name=f"{self.name}/{name or 'variable'}", trainable=trainable)
         self._own_weights.append(v)
         return v
@@ -127,12 +138,12 @@ class Layer:
         if len(weights) != len(mine):
             raise ValueError(f"{self.name}: set_weights expected a list of {len(mine)} arrays "
                              f"(shapes {[w.shape for w in mine]}), got {len(weights)}")
+        weights = [new if hasattr(new, "shape") else np.asarray(new) for new in weights]  # numpy or CuPy as given
         for w, new in zip(mine, weights):
-            new = np.asarray(new)
             if tuple(new.shape) != w.shape:
                 raise ValueError(f"{self.name}: weight '{w.name}' expects shape {w.shape}, got {tuple(new.shape)}")
         for w, new in zip(mine, weights):
-            w.assign(np.asarray(new, dtype=np.float32).copy())
+            w.assign(new)  # a float32 copy on the weight's device
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))

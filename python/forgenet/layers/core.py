@@ -58,6 +58,8 @@ def channels_last(layer, data_format):
 class Dense(Layer):
     """activation(inputs @ kernel + bias) on the last axis; kernel (in, units), bias (units,)."""
 
+    supports_masking = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
@@ -102,6 +104,8 @@ class Dense(Layer):
 
 class Activation(Layer):
     """Applies an activation by Keras name: relu, sigmoid, tanh, softmax, linear, gelu."""
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -186,6 +190,8 @@ class Dropout(Layer):
     Masks come from forgenet's seeded generator (`forgenet.utils.set_random_seed`), or, when `seed`
     is given, from the layer's own generator seeded with it.
     """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

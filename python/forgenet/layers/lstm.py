@@ -10,7 +10,7 @@ import numpy as np
 
 from forgenet import functional as F
 from forgenet import initializers
-from forgenet.autograd.tensor import Tensor
+from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional.lstm import zeros_state
 from forgenet.layers.base import Layer
 from forgenet.layers.core import check_initializers, check_rank, initializer_name, positive_int
@@ -91,10 +91,11 @@ class LSTM(Layer):
         n, t = inputs.shape[0], inputs.shape[1]
         u = self.units
         x = inputs
+        xp = array_module(inputs.data if isinstance(inputs, Tensor) else inputs)  # masks live where x does
         if training and 0.0 < self.dropout < 1.0:  # Keras: one input mask for every step
             rng = self._rng if self._rng is not None else get_rng()
             keep = rng.random((n, 1, x.shape[2]), dtype=np.float32) >= self.dropout
-            x = x * (keep.astype(np.float32) / np.float32(1.0 - self.dropout))
+            x = x * xp.asarray(keep.astype(np.float32) / np.float32(1.0 - self.dropout))
         if initial_state is None:
             h0 = c0 = zeros_state(inputs, u)
         else:
@@ -104,12 +105,12 @@ class LSTM(Layer):
             for s, what in ((h0, "h"), (c0, "c")):
                 if tuple(s.shape) != (n, u):
                     raise ValueError(f"{self.name}: initial state {what} must have shape ({n}, {u}), got {tuple(s.shape)}")
-        bias = self.bias if self.use_bias else np.zeros(4 * u, np.float32)
+        bias = self.bias if self.use_bias else xp.zeros(4 * u, np.float32)
         if mask is not None:
-            mask = np.asarray(mask.numpy() if isinstance(mask, Tensor) else mask).astype(bool)
-            if mask.shape != (n, t):
+            mask = xp.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool)
+            if tuple(mask.shape) != (n, t):
                 raise ValueError(f"{self.name}: mask must have shape ({n}, {t}) (batch, timesteps), got {mask.shape}")
-            if mask.all():
+            if bool(mask.all()):
                 mask = None
         if self.go_backwards:
             x = x[:, ::-1]

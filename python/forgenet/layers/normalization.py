@@ -13,6 +13,8 @@ class LayerNormalization(Layer):
     """Normalises over `axis` (default the last) to zero mean and unit variance, then scales by gamma
     and shifts by beta: y = (x - mean) / sqrt(var + epsilon) * gamma + beta."""
 
+    supports_masking = True
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", **kwargs):
         super().__init__(**kwargs)

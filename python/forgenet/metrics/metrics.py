@@ -54,7 +54,11 @@ class Metric:
 
 
 class Mean(Metric):
-    """The weighted mean of the values given to update_state."""
+    """The weighted mean of the values given to update_state.
+
+    Sums of arrays stay on the arrays' device (a 0-d array), so a model on the GPU does not wait for
+    the device at every batch; result() reads the sum back.
+    """
 
     def reset_state(self):
         self.total = 0.0
@@ -68,19 +72,19 @@ class Mean(Metric):
             self.count += w
             return
         if sample_weight is None:
-            self.total += float(v.sum())
+            self.total = self.total + v.sum(dtype=np.float64)
             self.count += v.size
         elif isinstance(sample_weight, (int, float)):
-            self.total += float(v.sum()) * sample_weight
+            self.total = self.total + v.sum(dtype=np.float64) * sample_weight
             self.count += v.size * sample_weight
         else:
             w = array_module(v).asarray(_data(sample_weight), dtype=np.float64)
             w = array_module(v).broadcast_to(w.reshape(w.shape + (1,) * (v.ndim - w.ndim)), v.shape)
-            self.total += float((v * w).sum())
+            self.total = self.total + (v * w).sum()
             self.count += float(w.sum())
 
     def result(self):
-        return self.total / self.count if self.count else 0.0
+        return float(self.total) / self.count if self.count else 0.0
 
 
 class MeanMetricWrapper(Mean):

@@ -7,6 +7,7 @@ that the time goes to the kernels.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -17,7 +18,7 @@ from forgenet import metrics as metrics_mod
 from forgenet import optimizers as optimizers_mod
 from forgenet.autograd.tensor import Tensor, no_grad
 from forgenet.callbacks import CallbackList
-from forgenet.layers.base import Layer
+from forgenet.layers.base import Layer, weight_device
 from forgenet.utils.random import get_rng
 
 _IGNORED_COMPILE_ARGS = {"run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss"}
@@ -54,7 +55,20 @@ class Model(Layer):
             self._build_input_shape = (None,) + tuple(args[0].shape[1:])
         if self._device != "cpu" and args and isinstance(args[0], np.ndarray):  # host data follows the weights
             args = (self._xp.asarray(args[0]),) + args[1:]
-        return super().__call__(*args, **kwargs)
+        with self._placing_weights():
+            return super().__call__(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _placing_weights(self):
+        """Layers built in here (lazily, on their first call) create their weights on the model's device."""
+        if self._device == "cpu":
+            yield
+            return
+        token = weight_device.set(self._xp)
+        try:
+            yield
+        finally:
+            weight_device.reset(token)
 
     @property
     def layers(self) -> list:
@@ -275,7 +289,7 @@ class Model(Layer):
             self._frozen = [w for w in self.weights if w.requires_grad and all(w is not t for t in train_vars)]
         for v in self._frozen:
             v.grad = None
-        self._update_metrics(yb, out.data, float(loss.data), n)
+        self._update_metrics(yb, out.data, loss.data, n)  # an array: no wait for the GPU here
 
     # ---- inference -----------------------------------------------------------------------------
     def _forward_eval(self, xb):
@@ -296,7 +310,7 @@ class Model(Layer):
             out = self._forward_eval(xb)
             with no_grad():
                 loss = self.loss(yb, out)
-            self._update_metrics(yb, out.data, float(loss.data), hi - lo)
+            self._update_metrics(yb, out.data, loss.data, hi - lo)
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
@@ -377,15 +391,15 @@ class Model(Layer):
         """Move the weights (and optimizer state) to "cuda" or "cpu"; fit/predict then run there."""
         d = str(device).lower()
         if d in ("cuda", "gpu") or d.startswith("cuda:"):
-            try:
-                import cupy
+            from forgenet import _cuda_backend
+
+            try:  # CuPy, a build with CUDA kernels and a GPU, or an error that says which is missing
+                _cuda_backend.module(f"{self.name}.to({device!r})")
             except ImportError:
                 raise RuntimeError(f"{self.name}.to({device!r}): CuPy is not installed, so forgenet cannot run on "
-                                   "the GPU (pip install cupy-cuda12x)") from None
-            import importlib.util
+                                   "the GPU (pip install forgenet[cuda])") from None
+            import cupy
 
-            if importlib.util.find_spec("forgenet._cuda_backend") is None:
-                raise RuntimeError(f"{self.name}.to({device!r}): this forgenet build has no CUDA kernels")
             xp, self._device = cupy, "cuda"
         elif d == "cpu":
             xp, self._device = np, "cpu"
@@ -451,4 +465,6 @@ def _full_shape(name, input_shape):
 
 def _zeros(shape, dtype):
     """One zero sample: float32 for float layers, int64 ids where the first layer takes ids (input_dtype None)."""
-    return np.zeros((1,) + tuple(shape[1:]), np.int64 if dtype is None else dtype)
+    z = np.zeros((1,) + tuple(shape[1:]), np.int64 if dtype is None else dtype)
+    xp = weight_device.get()
+    return z if xp is None else xp.asarray(z)  # built inside a call on the GPU: probe there too

@@ -61,19 +61,23 @@ class Sequential(Model):
             raise ValueError(f"{self.name}: cannot build a Sequential model without layers; add() some first")
         self._build_input_shape = shape
         self.built = True
-        x = _zeros(shape, self.input_dtype)
-        for layer in self._layers:
-            x = layer(x, training=False)
+        with self._placing_weights():
+            x = _zeros(shape, self.input_dtype)
+            for layer in self._layers:
+                x = layer(x, training=False)
         self._out_shape = (None,) + tuple(x.shape[1:])
 
     def call(self, inputs, training=None):
         # Keras's mask propagation: a mask (e.g. Embedding(mask_zero=True)'s) goes to the next layer
-        # that takes `mask=`; layers without compute_mask end it
+        # that takes `mask=`; layers without compute_mask pass it on if they support masking, else end it
         x, mask = inputs, None
         for layer in self._layers:
             kw = {"mask": mask} if mask is not None and layer._accepts("mask") else {}
             y = layer(x, training=training, **kw)
-            mask = layer.compute_mask(x, mask) if hasattr(layer, "compute_mask") else None
+            if hasattr(layer, "compute_mask"):
+                mask = layer.compute_mask(x, mask)
+            elif not layer.supports_masking:
+                mask = None
             x = y
         return x
 
