@@ -92,8 +92,8 @@ def test_public_embedding_ops_take_any_integer_ids(rng):
 
 
 def test_embedding_bad_ids_never_read_out_of_bounds(gpu):
-    # forgenet._C raises for these; the CUDA op cannot check without a device sync, so its kernels give a
-    # NaN row and add nothing to the gradient.
+    # The kernels cannot raise: called directly, they give a NaN row and add nothing to the gradient.
+    # The public op checks ids first (below), with the CPU's message.
     table = cupy.arange(8, dtype=cupy.float32).reshape(4, 2)
     ids = cupy.asarray([1, -1, 4, 2, 1 << 40])
     out = cupy.asnumpy(gpu.embedding(ids, table))
@@ -101,6 +101,10 @@ def test_embedding_bad_ids_never_read_out_of_bounds(gpu):
     assert np.isnan(out[[1, 2, 4]]).all()
     dt = cupy.asnumpy(gpu.embedding_backward(cupy.ones((5, 2), cupy.float32), ids, 4))
     np.testing.assert_array_equal(dt, [[0, 0], [1, 1], [1, 1], [0, 0]])
+    with pytest.raises(ValueError, match=r"embedding: ids must be in \[0, 4\), got -1 at flat index 1"):
+        forgenet.ops.embedding(ids, table)
+    with pytest.raises(ValueError, match=r"embedding_backward: ids must be in \[0, 4\), got 4 at flat index 2"):
+        forgenet.ops.embedding_backward(cupy.ones((5, 2), cupy.float32), cupy.asarray([1, 0, 4, 2, 3]), 4)
 
 
 # ------------------------------------------------------------------------------------ layer norm
