@@ -8,6 +8,7 @@
          torch.nn.LSTM on CUDA (cuDNN), same weights (Keras and torch both order the gates i, f, c/g, o)
   attn   fused attention (B=4, H=8, d=64, float32, N 1024 and 4096, causal and not) forward and
          forward+backward vs torch's scaled_dot_product_attention (float32: its memory-efficient kernel)
+  layernorm  ours vs torch.nn.functional.layer_norm (CUDA) at (4096, 1024), forward and backward
   cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
          when this build has it (every section records its error instead of failing the run)
 GPU times come from CUDA events around each call (median of several, after warm-up), not from the
@@ -238,6 +239,49 @@ def bench_attention():
     return rows
 
 
+def bench_layernorm():
+    import cupy
+
+    from forgenet import _cuda_backend
+
+    ops = _cuda_backend.module("bench")
+    rows, cols, eps = 4096, 1024, 1e-3
+    rng = cupy.random.default_rng(0)
+    x = rng.standard_normal((rows, cols), dtype=cupy.float32)
+    dy = rng.standard_normal((rows, cols), dtype=cupy.float32)
+    gamma = rng.random(cols, dtype=cupy.float32) + 0.5
+    beta = rng.standard_normal(cols, dtype=cupy.float32)
+    y, mean, rstd = ops.layer_norm(x, gamma, beta, eps)
+    # x in, y out; dy and x in twice (dx, then the column sums), dx out
+    bytes_fwd, bytes_bwd = 2 * x.nbytes, 5 * x.nbytes
+    out = {"shape": [rows, cols],
+           "ours_fwd_ms": gpu_ms(lambda: ops.layer_norm(x, gamma, beta, eps)),
+           "ours_bwd_ms": gpu_ms(lambda: ops.layer_norm_backward(dy, x, gamma, mean, rstd))}
+    out["ours_fwd_gbs"] = bytes_fwd / out["ours_fwd_ms"] / 1e6
+    out["ours_bwd_gbs"] = bytes_bwd / out["ours_bwd_ms"] / 1e6
+    try:
+        import torch
+
+        has_torch = torch.cuda.is_available()
+    except ImportError:
+        has_torch = False
+    if has_torch:
+        import torch.nn.functional as F
+
+        tx = torch.as_tensor(x, device="cuda").requires_grad_(True)
+        tg = torch.as_tensor(gamma, device="cuda").requires_grad_(True)
+        tb = torch.as_tensor(beta, device="cuda").requires_grad_(True)
+        tdy = torch.as_tensor(dy, device="cuda")
+        cupy.cuda.get_current_stream().synchronize()
+        with torch.no_grad():
+            out["torch_fwd_ms"] = torch_ms(torch, lambda: F.layer_norm(tx, (cols,), tg, tb, eps))
+        ty = F.layer_norm(tx, (cols,), tg, tb, eps)  # the backward alone: one graph, kept for the repeats
+        out["torch_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(ty, (tx, tg, tb), tdy, retain_graph=True))
+        ref = cupy.asarray(ty.detach())
+        out["max_abs_diff_y"] = float(cupy.abs(y - ref).max())
+    return out
+
+
 def bench_cnn():
     import cupy
 
@@ -268,7 +312,7 @@ def main(path=None):
     dev = cupy.cuda.runtime.getDeviceProperties(0)
     res = {"device": dev["name"].decode() if isinstance(dev["name"], bytes) else str(dev["name"])}
     for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("lstm", bench_lstm), ("attn", bench_attention),
-                     ("cnn", bench_cnn)):
+                     ("layernorm", bench_layernorm), ("cnn", bench_cnn)):
         try:
             res[name] = fn()
         except Exception as e:  # record and go on: one missing piece must not hide the others
@@ -293,6 +337,14 @@ def main(path=None):
         print(f"attention {r['shape']} causal={r['causal']}: ours fwd {r['ours_fwd_ms']:.3f} ms "
               f"({r['ours_fwd_tflops']:.1f} TFLOP/s) fwd+bwd {r['ours_fwd_bwd_ms']:.3f} ms "
               f"({r['ours_fwd_bwd_tflops']:.1f} TFLOP/s){peer}")
+    r = res["layernorm"]
+    if "ours_fwd_ms" in r:
+        peer = (f", torch fwd {r['torch_fwd_ms']:.3f} ms bwd {r['torch_bwd_ms']:.3f} ms" if "torch_fwd_ms" in r
+                else " (no torch CUDA peer)")
+        print(f"layer_norm {r['shape']}: ours fwd {r['ours_fwd_ms']:.3f} ms ({r['ours_fwd_gbs']:.0f} GB/s) "
+              f"bwd {r['ours_bwd_ms']:.3f} ms ({r['ours_bwd_gbs']:.0f} GB/s){peer}")
+    elif "error" in r:
+        print(f"layernorm: {r['error']}")
     for name in ("gemm", "conv", "lstm", "attn", "cnn"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")

@@ -26,7 +26,7 @@ else
   echo "gpu-check: no nvcc here and no FORGENET_WHEEL; build a wheel where nvcc is (pip wheel --no-deps . -w dist)"
   exit 2
 fi
-if ! timeout 200 "${install[@]}" > "$OUT/build.log" 2>&1; then
+if ! timeout 150 "${install[@]}" > "$OUT/build.log" 2>&1; then
   echo "gpu-check: INSTALL FAILED (${install[*]}); last lines of $OUT/build.log:"
   tail -25 "$OUT/build.log"
   exit 2
@@ -42,7 +42,7 @@ PY
 )
 cat "$OUT/device.txt"
 
-timeout 180 python -m pytest -m gpu tests/ -q -p no:cacheprovider -rfEs > "$OUT/tests.log" 2>&1
+timeout 210 python -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rfEs --durations=15 > "$OUT/tests.log" 2>&1
 tests_rc=$?
 echo "gpu-check: tests (rc=$tests_rc): $(tail -1 "$OUT/tests.log")"
 grep -E "^(FAILED|ERROR|SKIPPED)" "$OUT/tests.log" | head -20
@@ -51,8 +51,8 @@ if { [ $tests_rc -eq 0 ] || [ $tests_rc -eq 5 ]; } && ! tail -1 "$OUT/tests.log"
   tests_rc=3
 fi
 
-timeout 100 python bench/bench_gpu.py "$OUT/bench_gpu.json" > "$OUT/bench.log" 2>&1
+timeout 120 python bench/bench_gpu.py "$OUT/bench_gpu.json" > "$OUT/bench.log" 2>&1
 echo "gpu-check: bench (rc=$?):"
-head -30 "$OUT/bench.log"
+head -60 "$OUT/bench.log"
 echo "gpu-check: total $(( $(date +%s) - start )) s; outputs in $OUT"
 exit $tests_rc

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 import forgenet
-from forgenet import _build_info, _cuda_backend
+from forgenet import _C, _build_info, _cuda_backend
 
 
 def _nvcc_present() -> bool:
@@ -197,3 +197,11 @@ def test_unported_op_says_so():
     ops = _cuda_backend._Ops(type("M", (), {})(), None)
     with pytest.raises(NotImplementedError, match="gru: no CUDA kernel for this op yet"):
         ops.gru
+
+
+def test_every_cpu_op_has_a_cuda_twin():
+    """Ops dispatch CuPy arrays to forgenet._cuda by name, so each public _C op needs its namesake there."""
+    cuda = _cuda_or_skip()
+    cpu_only = {"gemm_kernel", "gemm_reference", "isa", "get_num_threads", "set_num_threads"}  # CPU internals
+    ops = {n for n in dir(_C) if not n.startswith("_")} - cpu_only
+    assert sorted(n for n in ops if not hasattr(cuda, n)) == []

@@ -5,6 +5,7 @@
 //   dkernel = cols^T @ dy                      (K, Cout), accumulated over chunks
 //   dcols  = dy @ kernel^T, dx = col2im(dcols)
 //   dbias  = column sums of dy
+// Without dx (a first layer) the dcols buffer, its gemm and col2im are skipped.
 // Work goes in chunks of whole output lines (n, oh) so the column buffer stays within kColumnBudget
 // for any batch. col2im gathers (each dx element sums the patch entries that came from it), so it needs
 // no atomics and is deterministic. A 1x1 stride-1 conv needs no im2col: x already is the matrix.
@@ -122,12 +123,13 @@ int64_t conv2d_forward_workspace_floats(const Window& g, int64_t cout) {
   return cols_floats(g) + sgemm_workspace_floats(rows, cout, patch(g));
 }
 
-int64_t conv2d_backward_workspace_floats(const Window& g, int64_t cout) {
+int64_t conv2d_backward_workspace_floats(const Window& g, int64_t cout, bool need_dx) {
   if (lines(g) * g.wo <= 0 || cout <= 0) return 0;
   const int64_t rows = is_pointwise(g) ? g.n * g.h * g.w : chunk_lines(g) * g.wo;
-  const int64_t gemm = std::max(sgemm_workspace_floats(patch(g), cout, rows), sgemm_workspace_floats(rows, patch(g), cout));
+  int64_t gemm = sgemm_workspace_floats(patch(g), cout, rows);
+  if (need_dx) gemm = std::max(gemm, sgemm_workspace_floats(rows, patch(g), cout));
   const int64_t bias = bias_partials(g) * cout;
-  return (is_pointwise(g) ? 0 : 2 * cols_floats(g)) + std::max(gemm, bias);
+  return (is_pointwise(g) ? 0 : (need_dx ? 2 : 1) * cols_floats(g)) + std::max(gemm, bias);
 }
 
 cudaError_t conv2d_forward(const Window& g, int64_t cout, const float* x, const float* kernel, const float* bias,
@@ -162,11 +164,12 @@ cudaError_t conv2d_backward(const Window& g, int64_t cout, const float* dy, cons
                             float* dx, float* dk, float* db, float* ws, int64_t ws_floats, cudaStream_t stream) {
   const int64_t K = patch(g), total_rows = lines(g) * g.wo;
   const int64_t x_floats = g.n * g.h * g.w * g.c;
-  if (x_floats > 0) FORGENET_TRY(cudaMemsetAsync(dx, 0, x_floats * sizeof(float), stream));
+  const bool need_dx = dx != nullptr;
+  if (need_dx && x_floats > 0) FORGENET_TRY(cudaMemsetAsync(dx, 0, x_floats * sizeof(float), stream));
   if (K * cout > 0) FORGENET_TRY(cudaMemsetAsync(dk, 0, K * cout * sizeof(float), stream));
   if (cout > 0) FORGENET_TRY(cudaMemsetAsync(db, 0, cout * sizeof(float), stream));
   if (total_rows <= 0 || cout <= 0) return cudaSuccess;
-  if (ws_floats < conv2d_backward_workspace_floats(g, cout)) return cudaErrorInvalidValue;
+  if (ws_floats < conv2d_backward_workspace_floats(g, cout, need_dx)) return cudaErrorInvalidValue;
 
   // dbias first, using the workspace before the column buffers need it.
   const int64_t parts = bias_partials(g);
@@ -179,14 +182,15 @@ cudaError_t conv2d_backward(const Window& g, int64_t cout, const float* dy, cons
   if (is_pointwise(g)) {
     FORGENET_TRY(sgemm(true, false, K, cout, total_rows, 1.0f, x, K, dy, cout, 0.0f, nullptr, cout, dk, cout, ws,
                        ws_floats, stream));
+    if (!need_dx) return cudaSuccess;
     return sgemm(false, true, total_rows, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, nullptr, K, dx, K, ws,
                  ws_floats, stream);
   }
   const int64_t step = chunk_lines(g), cols_n = cols_floats(g);
   float* cols = ws;
-  float* dcols = ws + cols_n;
-  float* gemm_ws = ws + 2 * cols_n;
-  const int64_t gemm_n = ws_floats - 2 * cols_n;
+  float* dcols = need_dx ? ws + cols_n : nullptr;
+  float* gemm_ws = ws + (need_dx ? 2 : 1) * cols_n;
+  const int64_t gemm_n = ws_floats - (need_dx ? 2 : 1) * cols_n;
   for (int64_t l0 = 0; l0 < lines(g); l0 += step) {
     const int64_t l1 = std::min(lines(g), l0 + step), rows = (l1 - l0) * g.wo;
     const float* dyc = dy + l0 * g.wo * cout;
@@ -194,6 +198,7 @@ cudaError_t conv2d_backward(const Window& g, int64_t cout, const float* dy, cons
     FORGENET_TRY(launch_status());
     FORGENET_TRY(sgemm(true, false, K, cout, rows, 1.0f, cols, K, dyc, cout, l0 ? 1.0f : 0.0f, dk, cout, dk, cout,
                        gemm_ws, gemm_n, stream));
+    if (!need_dx) continue;
     FORGENET_TRY(sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, nullptr, K, dcols, K,
                        gemm_ws, gemm_n, stream));
     const int64_t n0 = l0 / g.ho, n1 = (l1 - 1) / g.ho;

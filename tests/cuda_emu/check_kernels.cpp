@@ -197,6 +197,18 @@ static void conv_case(int64_t n, int64_t h, int64_t w, int64_t cin, int64_t kh, 
   check(std::string(name) + " dx", gdx, dx);
   check(std::string(name) + " dkernel", gdk, dk);
   check(std::string(name) + " dbias", gdb, db);
+  // Without dx (need_dx=False): the smaller workspace suffices and dkernel/dbias are unchanged.
+  gdk.assign(k.size(), NAN);
+  gdb.assign(cout, NAN);
+  ws.assign(conv2d_backward_workspace_floats(g, cout, false), NAN);
+  if (ws.size() > conv2d_backward_workspace_floats(g, cout)) {
+    std::printf("FAIL %s: the workspace without dx is larger than with it\n", name);
+    ++failed;
+  }
+  check_ok(name, conv2d_backward(g, cout, dy.data(), x.data(), k.data(), nullptr, gdk.data(), gdb.data(),
+                                 ws.data(), int64_t(ws.size()), nullptr));
+  check(std::string(name) + " no-dx dkernel", gdk, dk);
+  check(std::string(name) + " no-dx dbias", gdb, db);
   if (conv2d_forward_workspace_floats(g, cout) > 0 && conv2d_forward(g, cout, x.data(), k.data(), nullptr, got.data(), ws.data(), 0, nullptr) !=
                          cudaErrorInvalidValue) {
     std::printf("FAIL %s: a too-small workspace was accepted\n", name);

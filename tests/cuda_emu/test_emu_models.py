@@ -128,3 +128,29 @@ def test_text_model_trains_on_the_device_as_on_the_cpu(cp, rng, mask_zero):
     np.testing.assert_allclose(hist[1], hist[0], rtol=1e-4)
     _same_weights(cpu, gpu)
     np.testing.assert_allclose(gpu.predict(x, verbose=0), cpu.predict(x, verbose=0), rtol=1e-4, atol=1e-6)
+
+
+def test_public_ops_reject_bad_ids_and_labels_on_the_device(cp):
+    """The CUDA kernels cannot raise, so the ops layer checks ids and labels on device arrays, with the
+    messages forgenet._C gives on the CPU."""
+    table = cp.asarray(np.zeros((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"embedding: ids must be in \[0, 4\), got 7 at flat index 2"):
+        forgenet.ops.embedding(cp.asarray(np.array([[0, 3], [7, 1]])), table)
+    with pytest.raises(ValueError, match=r"embedding_backward: ids must be in \[0, 4\), got -2 at flat index 0"):
+        forgenet.ops.embedding_backward(cp.asarray(np.ones((2, 2), np.float32)), cp.asarray(np.array([-2, 1])), 4)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 3\), got 3"):
+        forgenet.ops.softmax_cross_entropy(cp.asarray(np.zeros((2, 3), np.float32)), cp.asarray(np.array([0, 3])))
+
+
+def test_char_transformer_trains_on_the_device_as_on_the_cpu(cp, rng):
+    """Causal MultiHeadAttention (fused attention), LayerNormalization, GELU and embeddings on the device."""
+    from forgenet.examples import char_transformer
+
+    x = rng.integers(0, 13, (8, 8))
+    y = rng.integers(0, 13, (8, 8))
+    cpu, gpu = _twins(lambda: char_transformer.build_model(13, 8, 1, 2, 8))
+    gpu.to("cuda")
+    h_cpu = cpu.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
+    h_gpu = gpu.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0).history
+    np.testing.assert_allclose(h_gpu["loss"], h_cpu["loss"], rtol=1e-4)
+    _same_weights(cpu, gpu, rtol=1e-3, atol=1e-5)

@@ -285,6 +285,29 @@ def test_conv2d(gpu, rng, xs, ks, strides, padding):
              atol=1e-4)
 
 
+@pytest.mark.parametrize("xs,ks,strides,padding", [CONV_CASES[1], CONV_CASES[3], CONV_CASES[5], CONV_CASES[7]])
+def test_conv2d_backward_without_dx(gpu, rng, xs, ks, strides, padding):
+    x, k = f32(rng, *xs), f32(rng, *ks)
+    ho, wo, _, _ = window_geometry(xs[1], xs[2], ks[0], ks[1], *strides, padding)
+    dy = f32(rng, xs[0], ho, wo, ks[3])
+    gx, gk, gdy = (cupy.asarray(a) for a in (x, k, dy))
+    dx, dk, db = gpu.conv2d_backward(gdy, gx, gk, strides=strides, padding=padding, need_dx=False)
+    assert dx is None
+    _, full_dk, full_db = gpu.conv2d_backward(gdy, gx, gk, strides=strides, padding=padding)
+    # the same kernels in the same order: bitwise the same as with dx
+    assert bool((dk == full_dk).all()) and bool((db == full_db).all())
+    r64 = conv_ref(np, x, k, None, dy, strides, padding, np.float64)
+    r32 = conv_ref(cupy, x, k, None, dy, strides, padding, np.float32)
+    what = f"conv2d_backward need_dx=False x={xs} k={ks} s={strides} {padding}"
+    like_cupy(what + " dkernel", dk, r64[2], r32[2], floor=1e-5)
+    like_cupy(what + " dbias", db, r64[3], r32[3], floor=1e-5)
+    if hasattr(_C, "conv2d_backward"):
+        cpu = _C.conv2d_backward(dy, x, k, strides=strides, padding=padding, need_dx=False)
+        assert cpu[0] is None
+        for name, ours, c in zip(("dkernel", "dbias"), (dk, db), cpu[1:]):
+            np.testing.assert_allclose(cupy.asnumpy(ours), c, rtol=1e-3, atol=1e-4, err_msg=f"{what} {name} vs CPU")
+
+
 def test_conv2d_empty_batch_gives_zero_gradients(gpu):
     x, k = cupy.zeros((0, 5, 5, 2), cupy.float32), cupy.ones((3, 3, 2, 4), cupy.float32)
     dx, dk, db = gpu.conv2d_backward(cupy.zeros((0, 3, 3, 4), cupy.float32), x, k)

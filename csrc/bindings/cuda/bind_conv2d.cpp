@@ -58,20 +58,19 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
     value_error(op, ": dy must have the forward output's shape (", g.n, ", ", g.ho, ", ", g.wo, ", ", cout,
                 "), got ", shape_str(dy.shape));
   require_same_device(op, {{"dy", &dy}, {"x", &x}, {"kernel", &k}});
-  const DeviceArray dx = allocate(alloc, x.shape, op, "dx");
+  const DeviceArray dx = need_dx ? allocate(alloc, x.shape, op, "dx") : DeviceArray{};
   const DeviceArray dk = allocate(alloc, k.shape, op, "dkernel");
   const DeviceArray db = allocate(alloc, {cout}, op, "dbias");
-  const int64_t ws_n = gpu::conv2d_backward_workspace_floats(g, cout);
+  const int64_t ws_n = gpu::conv2d_backward_workspace_floats(g, cout, need_dx);
   const DeviceArray ws = ws_n > 0 ? allocate(alloc, {ws_n}, op, "workspace") : DeviceArray{};
   cudaError_t err;
   {
     py::gil_scoped_release nogil;
-    err = gpu::conv2d_backward(g, cout, dy.f(), x.f(), k.f(), dx.fm(), dk.fm(), db.fm(), ws.fm(), ws_n,
-                               as_stream(stream));
+    err = gpu::conv2d_backward(g, cout, dy.f(), x.f(), k.f(), need_dx ? dx.fm() : nullptr, dk.fm(), db.fm(),
+                               ws.fm(), ws_n, as_stream(stream));
   }
   check_cuda(err, op);
-  // need_dx=False only drops dx here; the kernel still computes it (teaching it to skip dx waits for a
-  // session with a GPU to test it)
+  // need_dx=False: no dx is allocated or computed (a first layer)
   return py::make_tuple(need_dx ? dx.owner : py::object(py::none()), dk.owner, db.owner);
 }
 

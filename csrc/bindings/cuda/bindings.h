@@ -12,4 +12,6 @@ void bind_pooling(pybind11::module_& m);
 void bind_conv2d(pybind11::module_& m);
 void bind_lstm(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
+void bind_embedding(pybind11::module_& m);
+void bind_layernorm(pybind11::module_& m);
 }  // namespace forgenet::bind::cuda

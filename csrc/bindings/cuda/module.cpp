@@ -25,4 +25,6 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_conv2d(m);
   forgenet::bind::cuda::bind_lstm(m);
   forgenet::bind::cuda::bind_attention(m);
+  forgenet::bind::cuda::bind_embedding(m);
+  forgenet::bind::cuda::bind_layernorm(m);
 }

@@ -16,11 +16,24 @@ def _ids(op, ids):
     return xp.asarray(ids, dtype=np.int64, order="C")  # (ascontiguousarray would make a scalar 1-d)
 
 
+def _in_range(op, ids, input_dim):
+    """On the GPU, where the kernel cannot raise, ids are checked here (one wait for the device, as
+    for class labels); forgenet._C checks them itself, with the same message."""
+    if _kind(ids) != "cupy" or ids.size == 0:
+        return
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= input_dim:
+        bad = lo if lo < 0 else hi
+        k = int((ids.ravel() == bad).argmax())
+        raise ValueError(f"{op}: ids must be in [0, {input_dim}), got {bad} at flat index {k}")
+
+
 def embedding(ids, embeddings):
     """embeddings[ids]: ids of any shape and integer dtype, embeddings (input_dim, output_dim) ->
     (*ids.shape, output_dim). An id outside [0, input_dim) is a ValueError naming it."""
     ids = _ids("embedding", ids)
     embeddings = as_f32("embedding", "embeddings", embeddings, ndim=2)
+    _in_range("embedding", ids, embeddings.shape[0])
     return backend("embedding", ids, embeddings).embedding(ids, embeddings)
 
 
@@ -29,4 +42,5 @@ def embedding_backward(dy, ids, input_dim):
     op = "embedding_backward"
     ids = _ids(op, ids)
     dy = as_f32(op, "dy", dy)
+    _in_range(op, ids, int(input_dim))
     return backend(op, dy, ids).embedding_backward(dy, ids, int(input_dim))
