@@ -11,8 +11,9 @@ data, as an upload does. What it cannot catch: np.asarray() on a GPU array, whic
 and a numpy subclass cannot; a function CuPy lacks but numpy has (any numpy name is served).
 
 Besides numpy's namespace: cupy.asnumpy, cupy.testing (numpy.testing on asnumpy'd arguments),
-cupy.random (numpy.random with device results; default_rng gives a Generator whose draws are on the
-device), cupy.get_default_memory_pool(), and cupy.cuda with
+cupyx.scatter_add (make_cupyx() is the "cupyx" module), cupy.random (numpy.random with device
+results; default_rng gives a Generator whose draws are on the device), cupy.get_default_memory_pool(),
+and cupy.cuda with
   * runtime.getDeviceCount() = 1, runtime.getDeviceProperties(0) (name b"forgenet CPU emulator");
   * Device(0) (a context manager; synchronize() is a no-op; any other id raises on entering, as CuPy
     does for a device that is not there);
@@ -289,6 +290,20 @@ def make_module():
     m.testing = _testing()
     m.cuda = types.SimpleNamespace(get_current_stream=get_current_stream, Stream=Stream, Event=Event,
                                    get_elapsed_time=get_elapsed_time, Device=Device, runtime=_runtime())
+    return m
+
+
+def make_cupyx():
+    """A module to install as sys.modules["cupyx"]: scatter_add (numpy.add.at on the device array)."""
+    m = types.ModuleType("cupyx")
+
+    def scatter_add(a, slices, value):
+        if not isinstance(a, ndarray):
+            raise TypeError("fake cupyx: scatter_add needs a GPU array to add into")
+        _refuse_host("scatter_add", _flat((slices, value)))
+        np.add.at(_host(a), _host(slices), _host(value))
+
+    m.scatter_add = scatter_add
     return m
 
 

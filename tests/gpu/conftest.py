@@ -4,11 +4,11 @@
 
 runs tests/gpu/ against the emulated forgenet._cuda (tests/cuda_emu/emu_support.build_emulated: the real
 .cu kernels and bindings, compiled by the host compiler, each CUDA thread a fiber) with the numpy-backed
-CuPy stand-in tests/cuda_emu/fake_cupy.py in sys.modules["cupy"]. It catches bugs in the tests
-themselves (a CuPy call that does not exist, a wrong reference, a host array where a device one is
+CuPy stand-in tests/cuda_emu/fake_cupy.py in sys.modules["cupy"] (and "cupyx"). It catches bugs in the
+tests themselves (a CuPy call that does not exist, a wrong reference, a host array where a device one is
 needed) before a GPU's scarce time is spent on them. It cannot say anything about speed, real
 concurrency, FMA contraction or nvcc. Tests the emulator cannot run in reasonable time are skipped
-(EMULATOR_SKIPS below, by test name or parametrize id). Without the variable this file does nothing.
+(EMULATOR_SKIPS below, by test function and parameters). Without the variable this file does nothing.
 """
 import os
 import pathlib
@@ -19,21 +19,24 @@ import pytest
 EMULATE = os.environ.get("FORGENET_GPU_EMULATE") == "1"
 HERE = pathlib.Path(__file__).resolve().parent
 
-# test name or id substring -> why it is skipped under emulation (on a GPU everything runs)
-EMULATOR_SKIPS = {
-    "test_attention_memory_is_linear_in_n": "N = 16384 causal attention (~10^11 flops) and a pool measure "
-                                            "that means nothing on the host",
+# (test function, parameters it must have or None for all, why): skipped under emulation only
+EMULATOR_SKIPS = [
+    ("test_attention_memory_is_linear_in_n", None,
+     "N = 16384 causal attention (~10^11 flops) and a pool measure that means nothing on the host"),
+    ("test_layer_norm_forward_backward", {"shape": (100000, 3)},
+     "100000 rows: a block of fibers per row, with barriers, takes many minutes"),
     # an epoch of training each (the CNN epoch alone runs > 12 minutes emulated); their one-step parts too
-    "test_cnn_epoch_reaches_the_cpu_accuracy": "an epoch of the MNIST CNN on 3000 images",
-    "test_text_model_epoch_reaches_the_cpu_loss": "an epoch of the two-LSTM text model on 10000 windows",
-    "test_char_transformer_trains_as_on_the_cpu": "an epoch of the character Transformer",
-}
+    ("test_cnn_epoch_reaches_the_cpu_accuracy", None, "an epoch of the MNIST CNN on 3000 images"),
+    ("test_text_model_epoch_reaches_the_cpu_loss", None, "an epoch of the two-LSTM text model on 10000 windows"),
+    ("test_char_transformer_trains_as_on_the_cpu", None, "an epoch of the character Transformer"),
+]
 
 if EMULATE:  # before any test module's `pytest.importorskip("cupy")`
     sys.path.insert(0, str(HERE.parent / "cuda_emu"))
     import fake_cupy
 
     sys.modules["cupy"] = fake_cupy.make_module()
+    sys.modules["cupyx"] = fake_cupy.make_cupyx()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -42,8 +45,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.resolve().parent != HERE:
             continue
-        for key, why in EMULATOR_SKIPS.items():
-            if key in item.name:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for name, where, why in EMULATOR_SKIPS:
+            if item.originalname == name and all(params.get(k) == v for k, v in (where or {}).items()):
                 item.add_marker(pytest.mark.skip(reason=f"too slow for the emulator: {why}"))
 
 
