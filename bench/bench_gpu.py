@@ -9,8 +9,9 @@
   attn   fused attention (B=4, H=8, d=64, float32, N 1024 and 4096, causal and not) forward and
          forward+backward vs torch's scaled_dot_product_attention (float32: its memory-efficient kernel)
   layernorm  ours vs torch.nn.functional.layer_norm (CUDA) at (4096, 1024), forward and backward
-  cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
-         when this build has it (every section records its error instead of failing the run)
+  cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"), and
+         the same model on this host's CPU with 2 threads (6000 images, scaled to the epoch)
+Every section records its error instead of failing the run.
 GPU times come from CUDA events around each call (median of several, after warm-up), not from the
 host clock, since launches return before the work is done. Prints a short table; writes JSON.
 """
@@ -303,6 +304,23 @@ def bench_cnn():
         cupy.cuda.get_current_stream().synchronize()
         out[f"epoch_s_batch{batch}"] = time.perf_counter() - t0
         out[f"loss_batch{batch}"] = float(hist.history["loss"][-1])
+    # The issue's yardstick is our CPU on 2 cores: time the same model there on 6000 images with 2 threads
+    # (this host's cores, not the dev machine's) and scale to the epoch.
+    import forgenet
+
+    threads = forgenet.get_num_threads()
+    forgenet.set_num_threads(2)
+    try:
+        cpu = build_model()
+        n = min(6000, len(x))
+        cpu.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0)  # build + warm up
+        t0 = time.perf_counter()
+        cpu.fit(x[:n], y[:n], epochs=1, batch_size=32, verbose=0)
+        cpu_epoch = (time.perf_counter() - t0) * len(x) / n
+    finally:
+        forgenet.set_num_threads(threads)
+    out["cpu_2threads_epoch_s_batch32_est"] = cpu_epoch
+    out["speedup_batch32_vs_cpu_2threads"] = cpu_epoch / out["epoch_s_batch32"]
     return out
 
 
@@ -345,7 +363,12 @@ def main(path=None):
               f"bwd {r['ours_bwd_ms']:.3f} ms ({r['ours_bwd_gbs']:.0f} GB/s){peer}")
     elif "error" in r:
         print(f"layernorm: {r['error']}")
-    for name in ("gemm", "conv", "lstm", "attn", "cnn"):
+    r = res["cnn"]
+    if "epoch_s_batch32" in r:
+        print(f"cnn epoch ({r['images']} images): GPU {r['epoch_s_batch32']:.2f} s at batch 32, "
+              f"{r['epoch_s_batch128']:.2f} s at batch 128; our CPU, 2 threads (estimated from 6000 images) "
+              f"{r['cpu_2threads_epoch_s_batch32_est']:.1f} s: {r['speedup_batch32_vs_cpu_2threads']:.1f}x")
+    for name in ("gemm", "conv", "lstm", "attn"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")
     if path:
