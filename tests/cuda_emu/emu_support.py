@@ -132,7 +132,7 @@ class HostDeviceArray:
     """A numpy array behind __cuda_array_interface__."""
 
     def __init__(self, a):
-        self.a = np.ascontiguousarray(a)
+        self.a = np.require(a, requirements="C")  # not ascontiguousarray, which makes a 0-d array 1-d
         self.__cuda_array_interface__ = {"shape": self.a.shape, "typestr": self.a.dtype.str, "strides": None,
                                          "data": (self.a.ctypes.data, False), "version": 3}
 

@@ -2,37 +2,12 @@
 positionally as python/forgenet/ops/embedding.py and layernorm.py call them, plus bad inputs: the
 GPU binding must reject what the CPU one rejects, with the same message."""
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from emu_support import HostDeviceArray, host, same
+from emu_support import D, alloc, host, same
 from forgenet import _C
-
-
-def D(a):
-    """emu_support.D, keeping 0-d arrays 0-d (its ascontiguousarray makes them 1-d): scalar ids and
-    the statistics of a 1-d x are 0-d."""
-    d = HostDeviceArray(a)
-    if np.ndim(a) == 0:
-        d.a = d.a.reshape(())
-        d.__cuda_array_interface__["shape"] = ()
-    return d
-
-
-def alloc(shape):
-    return D(np.full(shape, np.nan, np.float32))  # NaN: anything not written shows
-
-
-@pytest.fixture(scope="module")
-def ops(emu):
-    """conftest's `ops` (forgenet._cuda_backend's wrapper, a CuPy stand-in), with 0-d-safe arrays."""
-    from forgenet import _cuda_backend
-
-    fake_cupy = SimpleNamespace(float32=np.float32, empty=lambda shape, dtype: alloc(shape),
-                                cuda=SimpleNamespace(get_current_stream=lambda: SimpleNamespace(ptr=0)))
-    return _cuda_backend._Ops(emu.module, fake_cupy)
 
 
 def raw(emu, name, *args):
