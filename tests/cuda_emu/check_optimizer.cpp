@@ -43,7 +43,8 @@ int main() {
   adam_case(1, true, 0.5f, 0.5, 0.5, 1e-3f);
   adam_case(255, false, 1e-2f, 0.8, 0.99, 1e-5f);
   adam_case(257, true, 1e-2f, 0.9, 0.999, 1e-7f);
-  adam_case(3001, false, 1e-3f, 0.0, 0.0, 0.0f);  // several blocks; betas 0: m = g, v = g^2
+  adam_case(3001, false, 1e-3f, 0.0, 0.5, 1e-7f);  // several blocks; beta_1 0: m = g
+  adam_case(40, true, 1e-3f, 0.9, 0.999, 0.0f);     // eps 0
   adam_case(1027, true, 2e-3f, 0.95, 0.9999, 1e-8f);
   adam_nan_case();
   return report();
