@@ -9,7 +9,7 @@ import pytest
 from forgenet import _C, ops, optimizers
 from forgenet.autograd import Variable
 
-SHAPES = [(0,), (1,), (7,), (5, 3), (2, 3, 5), (1001,), (513, 517)]  # the last: above the parallel threshold
+SHAPES = [(0,), (1,), (7,), (5, 3), (2, 3, 5), (1001,), (513, 517), (1025, 1031)]  # the last: in parallel chunks
 
 
 def ufunc_adam(var, g, m, v, vhat, alpha, b1, b2, eps):
