@@ -1,4 +1,4 @@
-// Fused optimizer updates: one grid-stride elementwise kernel per weight. Memory-bound (20-28 bytes per
+// Fused optimizer updates: one grid-stride elementwise kernel per weight. Memory-bound (12-28 bytes per
 // element); consecutive threads on consecutive elements so every access coalesces.
 //
 // The rounding is the CPU kernel's (and the numpy code's before it) bit for bit: the explicit _rn
@@ -46,6 +46,54 @@ __global__ void __launch_bounds__(kThreads) adam_kernel(float* __restrict__ var,
   }
 }
 
+// Flags as one int template argument: a comma inside <...> would split the FORGENET_LAUNCH macro's arguments.
+constexpr int kMomentum = 1, kNesterov = 2, kCentered = 4;
+
+template <int kFlags>
+__global__ void __launch_bounds__(kThreads) sgd_kernel(float* __restrict__ var, const float* __restrict__ grad,
+                                                       float* __restrict__ m, int64_t n, float lr, float momentum) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float s = mul_rn(grad[i], lr);
+    if (!(kFlags & kMomentum)) {
+      var[i] = sub_rn(var[i], s);
+    } else {
+      const float mi = sub_rn(mul_rn(m[i], momentum), s);
+      m[i] = mi;
+      var[i] = add_rn(var[i], (kFlags & kNesterov) ? sub_rn(mul_rn(mi, momentum), s) : mi);
+    }
+  }
+}
+
+template <int kFlags>
+__global__ void __launch_bounds__(kThreads) rmsprop_kernel(float* __restrict__ var, const float* __restrict__ grad,
+                                                           float* __restrict__ v, float* __restrict__ avg,
+                                                           float* __restrict__ mom, int64_t n, float lr, float rho,
+                                                           float c, float momentum, float eps) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float g = grad[i];
+    const float vi = add_rn(mul_rn(v[i], rho), mul_rn(mul_rn(g, g), c));
+    v[i] = vi;
+    float den;
+    if (kFlags & kCentered) {
+      const float ai = add_rn(mul_rn(avg[i], rho), mul_rn(g, c));
+      avg[i] = ai;
+      den = add_rn(sub_rn(vi, mul_rn(ai, ai)), eps);
+    } else {
+      den = add_rn(vi, eps);
+    }
+    const float inc = div_rn(mul_rn(g, lr), sqrt_rn(den));
+    if (kFlags & kMomentum) {
+      const float mo = add_rn(mul_rn(mom[i], momentum), inc);
+      mom[i] = mo;
+      var[i] = sub_rn(var[i], mo);
+    } else {
+      var[i] = sub_rn(var[i], inc);
+    }
+  }
+}
+
 }  // namespace
 
 cudaError_t adam_update(float* var, const float* grad, float* m, float* v, float* vhat, int64_t n, float alpha,
@@ -55,6 +103,41 @@ cudaError_t adam_update(float* var, const float* grad, float* m, float* v, float
     FORGENET_LAUNCH(adam_kernel<true>, blocks_for(n), kThreads, stream, var, grad, m, v, vhat, n, alpha, c1, c2, eps);
   else
     FORGENET_LAUNCH(adam_kernel<false>, blocks_for(n), kThreads, stream, var, grad, m, v, vhat, n, alpha, c1, c2, eps);
+  return launch_status();
+}
+
+}  // namespace forgenet::gpu
+
+namespace forgenet::gpu {
+
+cudaError_t sgd_update(float* var, const float* grad, float* m, int64_t n, float lr, float momentum, bool nesterov,
+                       cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  if (!m)
+    FORGENET_LAUNCH(sgd_kernel<0>, blocks_for(n), kThreads, stream, var, grad, m, n, lr, momentum);
+  else if (nesterov)
+    FORGENET_LAUNCH(sgd_kernel<kMomentum | kNesterov>, blocks_for(n), kThreads, stream, var, grad, m, n, lr, momentum);
+  else
+    FORGENET_LAUNCH(sgd_kernel<kMomentum>, blocks_for(n), kThreads, stream, var, grad, m, n, lr, momentum);
+  return launch_status();
+}
+
+cudaError_t rmsprop_update(float* var, const float* grad, float* v, float* avg, float* mom, int64_t n, float lr,
+                           float rho, float c, float momentum, float eps, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  const unsigned grid = blocks_for(n);
+  if (avg && mom)
+    FORGENET_LAUNCH(rmsprop_kernel<kCentered | kMomentum>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
+                    momentum, eps);
+  else if (avg)
+    FORGENET_LAUNCH(rmsprop_kernel<kCentered>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
+                    momentum, eps);
+  else if (mom)
+    FORGENET_LAUNCH(rmsprop_kernel<kMomentum>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
+                    momentum, eps);
+  else
+    FORGENET_LAUNCH(rmsprop_kernel<0>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
+                    momentum, eps);
   return launch_status();
 }
 

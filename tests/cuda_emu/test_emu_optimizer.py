@@ -1,6 +1,6 @@
-"""The emulated CUDA adam_update binding (see conftest.py) against forgenet._C, called positionally as
-python/forgenet/ops/optimizer.py calls it, bad inputs (same messages as _C), and Adam / AdamW on
-fake-CuPy weights stepping as on the CPU."""
+"""The emulated CUDA optimizer bindings (adam_update, sgd_update, rmsprop_update; see conftest.py) against
+forgenet._C, called positionally as python/forgenet/ops/optimizer.py calls them, bad inputs (same
+messages as _C), and the optimizers on fake-CuPy weights stepping as on the CPU."""
 import numpy as np
 import pytest
 
@@ -134,3 +134,63 @@ def test_adam_optimizers_on_the_device_step_as_on_the_cpu(cp, rng, make):
     for d, c in zip(dev_opt.variables, cpu_opt.variables):
         assert isinstance(d, cp.ndarray)
         np.testing.assert_allclose(cp.asnumpy(d), c, rtol=1e-6, atol=1e-7)
+
+
+# ---- SGD and RMSprop -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (300, 7)])
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.8, True)])
+def test_sgd_update_binding_matches_cpu(ops, rng, shape, momentum, nesterov):
+    var, g, m = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+    m = m if momentum else None
+    cpu = [None if a is None else a.copy() for a in (var, g, m)]
+    dev = [None if a is None else D(a.copy()) for a in (var, g, m)]
+    assert ops.sgd_update(*dev, 0.05, momentum, nesterov) is None
+    _C.sgd_update(*cpu, 0.05, momentum, nesterov)
+    for d, c in zip(dev, cpu):
+        if c is not None:
+            np.testing.assert_array_equal(d.a, c)
+
+
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (300, 7)])
+@pytest.mark.parametrize("centered, momentum", [(False, 0.0), (True, 0.0), (False, 0.5), (True, 0.9)])
+def test_rmsprop_update_binding_matches_cpu(ops, rng, shape, centered, momentum):
+    var, g, avg, mom = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+    v = rng.uniform(1, 2, shape).astype(np.float32)
+    arrays = (var, g, v, avg * 0.1 if centered else None, mom if momentum else None)
+    cpu = [None if a is None else a.copy() for a in arrays]
+    dev = [None if a is None else D(a.copy()) for a in arrays]
+    args = (0.01, 0.9, momentum, 1e-7)
+    assert ops.rmsprop_update(*dev, *args) is None
+    _C.rmsprop_update(*cpu, *args)
+    for d, c in zip(dev, cpu):
+        if c is not None:
+            np.testing.assert_array_equal(d.a, c)
+
+
+def test_sgd_rmsprop_bindings_reject_what_cpu_rejects(emu, rng):
+    var, g, m, v = (rng.standard_normal((5,)).astype(np.float32) for _ in range(4))
+    cases = [
+        ("sgd_update", (var, g, None, 0.1, 0.9, False), ValueError, r"sgd_update: m is None \(plain SGD\)"),
+        ("sgd_update", (var, g, var, 0.1, 0.9, False), ValueError, "sgd_update: var and m must not share memory"),
+        ("sgd_update", (var, g, m.astype(np.float64), 0.1, 0.9, False), TypeError, "sgd_update: m must be float32"),
+        ("rmsprop_update", (var, g, v, None, None, 0.1, 0.9, 0.5, 1e-7), ValueError,
+         "rmsprop_update: mom is None but momentum is 0.5"),
+        ("rmsprop_update", (var, g, v, np.zeros(6, np.float32), None, 0.1, 0.9, 0.0, 1e-7), ValueError,
+         r"rmsprop_update: avg must have the shape of var \(5,\)"),
+        ("rmsprop_update", (var, g, v, None, v, 0.1, 0.9, 0.5, 1e-7), ValueError,
+         "rmsprop_update: v and mom must not share memory"),
+    ]
+    for name, args, exc, match in cases:
+        with pytest.raises(exc, match=match):
+            getattr(_C, name)(*args)
+        dev = [D(a) if isinstance(a, np.ndarray) else a for a in args]
+        with pytest.raises(exc, match=match):
+            getattr(emu.module, name)(*dev, stream=0, alloc=alloc)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+                                  lambda: optimizers.SGD(learning_rate=0.1),
+                                  lambda: optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
+                                  lambda: optimizers.RMSprop(learning_rate=0.01)])
+def test_sgd_rmsprop_on_the_device_step_as_on_the_cpu(cp, rng, make):
+    test_adam_optimizers_on_the_device_step_as_on_the_cpu(cp, rng, make)

@@ -237,3 +237,173 @@ def test_adam_float64_gradients_take_the_ufunc_path(rng):
         ref_opt.apply([g.astype(np.float32)], [ref_var])
     assert var.data.dtype == np.float32
     np.testing.assert_allclose(var.data, ref_var.data, rtol=1e-5, atol=1e-6)
+
+
+# ---- SGD and RMSprop -------------------------------------------------------------------------------------
+def ufunc_sgd(var, g, m, lr, momentum, nesterov):
+    """SGD.update_step's ufunc code (float32, in place)."""
+    step = np.multiply(g, lr)
+    if m is None:
+        var -= step
+        return
+    m *= momentum
+    m -= step
+    if nesterov:
+        t = np.multiply(m, momentum)
+        t -= step
+        var += t
+    else:
+        var += m
+
+
+def ufunc_rmsprop(var, g, v, avg, mom, lr, rho, momentum, eps):
+    """RMSprop.update_step's ufunc code (float32, in place)."""
+    a, b = np.empty_like(var), np.empty_like(var)
+    v *= rho
+    np.multiply(g, g, out=a)
+    a *= 1 - rho
+    v += a
+    if avg is not None:
+        avg *= rho
+        np.multiply(g, 1 - rho, out=a)
+        avg += a
+        np.multiply(avg, avg, out=b)
+        np.subtract(v, b, out=b)
+        b += eps
+    else:
+        np.add(v, eps, out=b)
+    np.sqrt(b, out=b)
+    np.multiply(g, lr, out=a)
+    a /= b
+    if mom is not None:
+        mom *= momentum
+        mom += a
+        var -= mom
+    else:
+        var -= a
+
+
+def sgd64(var, g, m, lr, momentum, nesterov):
+    var, g = var.astype(np.float64), g.astype(np.float64)
+    if m is None:
+        return var - g * lr, None
+    m = m.astype(np.float64) * momentum - g * lr
+    return var + (m * momentum - g * lr if nesterov else m), m
+
+
+def rmsprop64(var, g, v, avg, mom, lr, rho, momentum, eps):
+    var, g, v = (x.astype(np.float64) for x in (var, g, v))
+    v = rho * v + (1 - rho) * g * g
+    if avg is not None:
+        avg = rho * avg.astype(np.float64) + (1 - rho) * g
+        den = v - avg * avg + eps
+    else:
+        den = v + eps
+    inc = lr * g / np.sqrt(den)
+    if mom is not None:
+        mom = momentum * mom.astype(np.float64) + inc
+        return var - mom, v, avg, mom
+    return var - inc, v, avg, mom
+
+
+def _close_and_as_ufuncs(ours, ref, old):
+    for o, r, u in zip(ours, ref, old):
+        if o is None:
+            continue
+        np.testing.assert_allclose(o, r, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(o, u, rtol=2e-7, atol=1e-9)  # bit for bit on the default build
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.8, True)])
+def test_sgd_update(rng, shape, momentum, nesterov):
+    var, g, m = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+    m = m if momentum else None
+    want = sgd64(var, g, m, 0.05, momentum, nesterov)
+    old = copies(var, g, m)
+    ufunc_sgd(*old, 0.05, momentum, nesterov)
+    assert ops.sgd_update(var, g, m, 0.05, momentum, nesterov) is None
+    _close_and_as_ufuncs((var, m), want, (old[0], old[2]))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("centered, momentum", [(False, 0.0), (True, 0.0), (False, 0.5), (True, 0.9)])
+def test_rmsprop_update(rng, shape, centered, momentum):
+    var, g, avg, mom = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+    v = rng.uniform(1, 2, shape).astype(np.float32)  # v > avg^2, as the optimizer keeps it
+    avg = avg * 0.1 if centered else None
+    mom = mom if momentum else None
+    args = (0.01, 0.9, momentum, 1e-7)
+    want = rmsprop64(var, g, v, avg, mom, *args)
+    old = copies(var, g, v, avg, mom)
+    ufunc_rmsprop(*old, *args)
+    assert ops.rmsprop_update(var, g, v, avg, mom, *args) is None
+    _close_and_as_ufuncs((var, v, avg, mom), want, (old[0], old[2], old[3], old[4]))
+
+
+@pytest.mark.parametrize("fn", [ops.sgd_update, _C.sgd_update])
+def test_sgd_update_bad_arguments(rng, fn):
+    var, g, m = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(3))
+    with pytest.raises(ValueError, match=r"sgd_update: m is None \(plain SGD\) but momentum is 0.9"):
+        fn(var, g, None, 0.1, 0.9, False)
+    with pytest.raises(TypeError, match="sgd_update: m must be float32"):
+        fn(var, g, m.astype(np.float64), 0.1, 0.9, False)
+    with pytest.raises(ValueError, match=r"sgd_update: m must have the shape of var \(4, 3\)"):
+        fn(var, g, m.reshape(3, 4), 0.1, 0.9, False)
+    with pytest.raises(ValueError, match="sgd_update: var and m must not share memory"):
+        fn(var, g, var, 0.1, 0.9, False)
+    with pytest.raises(ValueError, match="sgd_update: var must be writeable"):
+        fn(_readonly(var.copy()), g, m, 0.1, 0.9, False)
+
+
+@pytest.mark.parametrize("fn", [ops.rmsprop_update, _C.rmsprop_update])
+def test_rmsprop_update_bad_arguments(rng, fn):
+    var, g, v, avg = (rng.standard_normal((5,)).astype(np.float32) for _ in range(4))
+    with pytest.raises(ValueError, match="rmsprop_update: mom is None but momentum is 0.5"):
+        fn(var, g, v, avg, None, 0.1, 0.9, 0.5, 1e-7)
+    with pytest.raises(ValueError, match=r"rmsprop_update: avg must have the shape of var \(5,\)"):
+        fn(var, g, v, np.zeros(6, np.float32), None, 0.1, 0.9, 0.0, 1e-7)
+    with pytest.raises(TypeError, match="rmsprop_update: v must be float32"):
+        fn(var, g, v.astype(np.float64), None, None, 0.1, 0.9, 0.0, 1e-7)
+    with pytest.raises(ValueError, match="rmsprop_update: v and mom must not share memory"):
+        fn(var, g, v, None, v, 0.1, 0.9, 0.5, 1e-7)
+    with pytest.raises(ValueError, match="rmsprop_update: mom must be C-contiguous"):
+        fn(var, g, v, None, np.zeros(10, np.float32)[::2], 0.1, 0.9, 0.5, 1e-7)
+
+
+def ufunc_opt_steps(kind, w0, grads, lr, **kw):
+    """What SGD / RMSprop did before the fused kernels, over several steps (float32)."""
+    w = w0.copy()
+    s1, s2 = np.zeros_like(w), np.zeros_like(w)
+    for g in grads:
+        if kind == "sgd":
+            ufunc_sgd(w, g, s1 if kw["momentum"] else None, lr, kw["momentum"], kw["nesterov"])
+        else:
+            ufunc_rmsprop(w, g, s1, s2 if kw["centered"] else None, kw["mom"],
+                          lr, kw["rho"], kw["momentum"], 1e-7)
+    return w
+
+
+@pytest.mark.parametrize("make, kw", [
+    (lambda: optimizers.SGD(learning_rate=0.1), dict(kind="sgd", lr=0.1, momentum=0.0, nesterov=False)),
+    (lambda: optimizers.SGD(learning_rate=0.05, momentum=0.9), dict(kind="sgd", lr=0.05, momentum=0.9,
+                                                                     nesterov=False)),
+    (lambda: optimizers.SGD(learning_rate=0.05, momentum=0.8, nesterov=True), dict(kind="sgd", lr=0.05,
+                                                                                    momentum=0.8, nesterov=True)),
+    (lambda: optimizers.RMSprop(learning_rate=0.01), dict(kind="rms", lr=0.01, rho=0.9, momentum=0.0,
+                                                          centered=False)),
+    (lambda: optimizers.RMSprop(learning_rate=0.01, rho=0.8, momentum=0.5, centered=True),
+     dict(kind="rms", lr=0.01, rho=0.8, momentum=0.5, centered=True)),
+])
+def test_sgd_rmsprop_optimizers_step_as_before(rng, make, kw):
+    shape = (6, 5, 3)
+    w0 = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(6)]
+    kind, lr = kw.pop("kind"), kw.pop("lr")
+    if kind == "rms":
+        kw["mom"] = np.zeros_like(w0) if kw["momentum"] else None
+    want = ufunc_opt_steps(kind, w0, grads, lr, **kw)
+    opt, var = make(), Variable(w0.copy(), name="w")
+    for g in grads:
+        opt.apply([g], [var])
+    np.testing.assert_allclose(var.data, want, rtol=1e-6, atol=1e-7)

@@ -33,6 +33,13 @@ def _number(op, name, x):
     return float(x)
 
 
+def _grad(op, grad, shape):
+    grad = as_f32(op, "grad", grad)
+    if tuple(grad.shape) != shape:
+        raise ValueError(f"{op}: grad must have the shape of var {shape}, got {tuple(grad.shape)}")
+    return grad
+
+
 def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
     """One Adam step in place (Keras 3's formulas, float32, in this order):
     m += (grad - m)(1 - beta_1);  v += (grad^2 - v)(1 - beta_2);  vhat = max(vhat, v) and used for v
@@ -40,12 +47,42 @@ def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
     op = "adam_update"
     var = _inplace(op, "var", var, None)
     shape = tuple(var.shape)
-    grad = as_f32(op, "grad", grad)
-    if tuple(grad.shape) != shape:
-        raise ValueError(f"{op}: grad must have the shape of var {shape}, got {tuple(grad.shape)}")
+    grad = _grad(op, grad, shape)
     m, v = _inplace(op, "m", m, shape), _inplace(op, "v", v, shape)
     if vhat is not None:
         vhat = _inplace(op, "vhat", vhat, shape)
     args = [_number(op, n, x) for n, x in
             (("alpha", alpha), ("beta_1", beta_1), ("beta_2", beta_2), ("epsilon", epsilon))]
     backend(op, var, grad, m, v, vhat).adam_update(var, grad, m, v, vhat, *args)
+
+
+def sgd_update(var, grad, m, learning_rate, momentum, nesterov):
+    """One SGD step in place (Keras 3's formulas, float32, in this order): s = grad * learning_rate;
+    without a momentum slot (m None; momentum must then be 0) var -= s; else m = m * momentum - s and
+    var += m, or with nesterov var += m * momentum - s. Returns None."""
+    op = "sgd_update"
+    var = _inplace(op, "var", var, None)
+    shape = tuple(var.shape)
+    grad = _grad(op, grad, shape)
+    if m is not None:
+        m = _inplace(op, "m", m, shape)
+    lr, mom = _number(op, "learning_rate", learning_rate), _number(op, "momentum", momentum)
+    backend(op, var, grad, m).sgd_update(var, grad, m, lr, mom, bool(nesterov))
+
+
+def rmsprop_update(var, grad, v, avg, mom, learning_rate, rho, momentum, epsilon):
+    """One RMSprop step in place (Keras 3's formulas, float32, in this order):
+    v = v * rho + grad^2 * (1 - rho);  den = v + epsilon, or centered (avg not None)
+    avg = avg * rho + grad * (1 - rho) and den = (v - avg^2) + epsilon;  inc = grad * learning_rate / sqrt(den);
+    var -= inc, or with a momentum slot (mom not None; else momentum must be 0) mom = mom * momentum + inc
+    and var -= mom. Returns None."""
+    op = "rmsprop_update"
+    var = _inplace(op, "var", var, None)
+    shape = tuple(var.shape)
+    grad = _grad(op, grad, shape)
+    v = _inplace(op, "v", v, shape)
+    avg = None if avg is None else _inplace(op, "avg", avg, shape)
+    mom = None if mom is None else _inplace(op, "mom", mom, shape)
+    args = [_number(op, n, x) for n, x in
+            (("learning_rate", learning_rate), ("rho", rho), ("momentum", momentum), ("epsilon", epsilon))]
+    backend(op, var, grad, v, avg, mom).rmsprop_update(var, grad, v, avg, mom, *args)
