@@ -30,7 +30,8 @@ void check_group(const char* op, const std::vector<Arg>& args) {
   const py::array& ref = args[0].a;
   for (const auto& [name, a, written] : args) {
     if (a.ndim() != ref.ndim() || !std::equal(a.shape(), a.shape() + a.ndim(), ref.shape()))
-      value_error(op, ": ", name, " must have the shape of ", args[0].name, " ", shape_str(ref), ", got ", shape_str(a));
+      value_error(op, ": ", name, " must have the shape of ", args[0].name, " ", shape_str(ref), ", got ",
+                  shape_str(a));
   }
   if (ref.size() == 0) return;
   const auto bytes = static_cast<uintptr_t>(ref.size()) * sizeof(float);

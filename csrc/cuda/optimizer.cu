@@ -127,8 +127,8 @@ cudaError_t rmsprop_update(float* var, const float* grad, float* v, float* avg, 
   if (n <= 0) return cudaSuccess;
   const unsigned grid = blocks_for(n);
   if (avg && mom)
-    FORGENET_LAUNCH(rmsprop_kernel<kCentered | kMomentum>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
-                    momentum, eps);
+    FORGENET_LAUNCH(rmsprop_kernel<kCentered | kMomentum>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho,
+                    c, momentum, eps);
   else if (avg)
     FORGENET_LAUNCH(rmsprop_kernel<kCentered>, grid, kThreads, stream, var, grad, v, avg, mom, n, lr, rho, c,
                     momentum, eps);

@@ -138,3 +138,106 @@ def test_adam_optimizers_on_the_gpu_step_as_on_the_cpu(rng, make):
     for d, c in zip(gpu_opt.variables, cpu_opt.variables):
         np.testing.assert_allclose(cupy.asnumpy(d), c, rtol=1e-6, atol=1e-6)
     assert math.isfinite(float(cupy.abs(gpu_var.data).max()))
+
+
+# ---- SGD and RMSprop -------------------------------------------------------------------------------------
+def ufunc_sgd(xp, var, g, m, lr, momentum, nesterov):
+    step = xp.multiply(g, lr)
+    if m is None:
+        var -= step
+        return
+    m *= momentum
+    m -= step
+    if nesterov:
+        t = xp.multiply(m, momentum)
+        t -= step
+        var += t
+    else:
+        var += m
+
+
+def ufunc_rmsprop(xp, var, g, v, avg, mom, lr, rho, momentum, eps):
+    a, b = xp.empty_like(var), xp.empty_like(var)
+    v *= rho
+    xp.multiply(g, g, out=a)
+    a *= 1 - rho
+    v += a
+    if avg is not None:
+        avg *= rho
+        xp.multiply(g, 1 - rho, out=a)
+        avg += a
+        xp.multiply(avg, avg, out=b)
+        xp.subtract(v, b, out=b)
+        b += eps
+    else:
+        xp.add(v, eps, out=b)
+    xp.sqrt(b, out=b)
+    xp.multiply(g, lr, out=a)
+    a /= b
+    if mom is not None:
+        mom *= momentum
+        mom += a
+        var -= mom
+    else:
+        var -= a
+
+
+def _three_ways(arrays, ours_fn, ufunc_fn, cpu_fn, args):
+    """(ours on the GPU, CuPy float32 ufuncs, float64 numpy ufuncs, forgenet._C) after one step each."""
+    ours = [None if a is None else cupy.asarray(a) for a in arrays]
+    ref32 = [None if a is None else cupy.asarray(a) for a in arrays]
+    ref64 = [None if a is None else a.astype(np.float64) for a in arrays]
+    cpu = [None if a is None else a.copy() for a in arrays]
+    assert ours_fn(*ours, *args) is None
+    ufunc_fn(cupy, *ref32, *args)
+    with np.errstate(all="ignore"):
+        ufunc_fn(np, *ref64, *args)
+    cpu_fn(*cpu, *args)
+    return ours, ref32, ref64, cpu
+
+
+SIZES = [(0,), (1,), (7,), (2, 3, 5), (1001,), (4096, 1027)]
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.8, True)])
+def test_sgd_update(gpu, rng, shape, momentum, nesterov):
+    var, g, m = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
+    arrays = (var, g, m if momentum else None)
+    ours, ref32, ref64, cpu = _three_ways(arrays, gpu.sgd_update, ufunc_sgd, _C.sgd_update, (0.05, momentum, nesterov))
+    for k in (0, 2):
+        if ours[k] is not None:
+            what = f"sgd_update {shape} momentum={momentum} nesterov={nesterov} #{k}"
+            like_cupy(what, ours[k], ref64[k], ref32[k])
+            np.testing.assert_allclose(cupy.asnumpy(ours[k]), cpu[k], rtol=1e-6, atol=1e-7, err_msg=what)
+
+
+@pytest.mark.parametrize("shape", SIZES)
+@pytest.mark.parametrize("centered, momentum", [(False, 0.0), (True, 0.0), (False, 0.5), (True, 0.9)])
+def test_rmsprop_update(gpu, rng, shape, centered, momentum):
+    var, g, avg, mom = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+    v = rng.uniform(1, 2, shape).astype(np.float32)
+    arrays = (var, g, v, (avg * 0.1).astype(np.float32) if centered else None, mom if momentum else None)
+    ours, ref32, ref64, cpu = _three_ways(arrays, gpu.rmsprop_update, ufunc_rmsprop, _C.rmsprop_update,
+                                          (0.01, 0.9, momentum, 1e-7))
+    for k in (0, 2, 3, 4):
+        if ours[k] is not None:
+            what = f"rmsprop_update {shape} centered={centered} momentum={momentum} #{k}"
+            like_cupy(what, ours[k], ref64[k], ref32[k])
+            np.testing.assert_allclose(cupy.asnumpy(ours[k]), cpu[k], rtol=1e-6, atol=1e-7, err_msg=what)
+
+
+def test_sgd_rmsprop_bad_inputs(gpu):
+    a = [cupy.zeros((5,), cupy.float32) for _ in range(3)]
+    with pytest.raises(ValueError, match=r"sgd_update: m is None \(plain SGD\) but momentum is 0.9"):
+        gpu.sgd_update(a[0], a[1], None, 0.1, 0.9, False)
+    with pytest.raises(ValueError, match="rmsprop_update: v and mom must not share memory"):
+        gpu.rmsprop_update(a[0], a[1], a[2], None, a[2], 0.1, 0.9, 0.5, 1e-7)
+
+
+@pytest.mark.parametrize("make", [lambda: optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+                                  lambda: optimizers.SGD(learning_rate=0.1),
+                                  lambda: optimizers.RMSprop(learning_rate=0.01, momentum=0.5, centered=True),
+                                  lambda: optimizers.RMSprop(learning_rate=0.01)])
+def test_sgd_rmsprop_on_the_gpu_step_as_on_the_cpu(rng, make):
+    test_adam_optimizers_on_the_gpu_step_as_on_the_cpu(rng, make)

@@ -1,7 +1,7 @@
-// Fused optimizer updates (csrc/cuda/optimizer.h) on GPU arrays, in place, with forgenet._C's arguments and checks (float32,
-// C-contiguous, the weight's shape, written arrays overlapping no other argument). `alloc` is unused:
-// nothing is allocated. The __cuda_array_interface__ read-only flag is not exposed by device_array.h,
-// so a read-only array is not caught here.
+// Fused optimizer updates (csrc/cuda/optimizer.h) on GPU arrays, in place, with forgenet._C's arguments
+// and checks (float32, C-contiguous, the weight's shape, written arrays overlapping no other argument).
+// `alloc` is unused: nothing is allocated. device_array.h does not expose the __cuda_array_interface__
+// read-only flag, so a read-only array is not caught here.
 #include <cstdint>
 #include <vector>
 
