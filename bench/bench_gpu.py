@@ -11,8 +11,9 @@
   layernorm  ours vs torch.nn.functional.layer_norm (CUDA) at (4096, 1024), forward and backward
   optimizer  one Adam step (the CNN's weights; one 4096^2 weight): ours (a fused kernel per weight) vs the
          CuPy ufunc chain it replaced vs torch.optim.Adam(fused=True)
-  cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"),
-         when this build has it (every section records its error instead of failing the run)
+  cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"), and
+         the same model on this host's CPU with 2 threads (6000 images, scaled to the epoch)
+Every section records its error instead of failing the run.
 GPU times come from CUDA events around each call (median of several, after warm-up), not from the
 host clock, since launches return before the work is done. Prints a short table; writes JSON.
 """
@@ -364,6 +365,23 @@ def bench_cnn():
         cupy.cuda.get_current_stream().synchronize()
         out[f"epoch_s_batch{batch}"] = time.perf_counter() - t0
         out[f"loss_batch{batch}"] = float(hist.history["loss"][-1])
+    # The issue's yardstick is our CPU on 2 cores: time the same model there on 6000 images with 2 threads
+    # (this host's cores, not the dev machine's) and scale to the epoch.
+    import forgenet
+
+    threads = forgenet.get_num_threads()
+    forgenet.set_num_threads(2)
+    try:
+        cpu = build_model()
+        n = min(6000, len(x))
+        cpu.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0)  # build + warm up
+        t0 = time.perf_counter()
+        cpu.fit(x[:n], y[:n], epochs=1, batch_size=32, verbose=0)
+        cpu_epoch = (time.perf_counter() - t0) * len(x) / n
+    finally:
+        forgenet.set_num_threads(threads)
+    out["cpu_2threads_epoch_s_batch32_est"] = cpu_epoch
+    out["speedup_batch32_vs_cpu_2threads"] = cpu_epoch / out["epoch_s_batch32"]
     return out
 
 
@@ -410,7 +428,12 @@ def main(path=None):
         peer = f", torch Adam(fused=True) {r['torch_fused_ms']:.3f} ms" if "torch_fused_ms" in r else ""
         print(f"adam step {r['weights']} ({r['params']} params): ours {r['ours_ms']:.3f} ms "
               f"({r['ours_gbs']:.0f} GB/s), CuPy ufuncs {r['ufunc_ms']:.3f} ms{peer}")
-    for name in ("gemm", "conv", "lstm", "attn", "optimizer", "cnn"):
+    r = res["cnn"]
+    if "epoch_s_batch32" in r:
+        print(f"cnn epoch ({r['images']} images): GPU {r['epoch_s_batch32']:.2f} s at batch 32, "
+              f"{r['epoch_s_batch128']:.2f} s at batch 128; our CPU, 2 threads (estimated from 6000 images) "
+              f"{r['cpu_2threads_epoch_s_batch32_est']:.1f} s: {r['speedup_batch32_vs_cpu_2threads']:.1f}x")
+    for name in ("gemm", "conv", "lstm", "attn", "optimizer"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")
     if path:

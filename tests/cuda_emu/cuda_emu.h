@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #define __global__
@@ -40,21 +41,28 @@ inline cudaError_t last_error = cudaSuccess;
 
 struct Fiber {
   ucontext_t ctx;
-  std::vector<char> stack;
-  bool done = false;
+  void* jb[5];
+  bool started = false, done = false;
 };
 
-inline ucontext_t scheduler;
+inline void* scheduler_jb[5];
 inline std::vector<Fiber>* fibers = nullptr;
 inline int current = 0;
 inline std::function<void()> body;
 
-inline void trampoline() {
-  body();
-  (*fibers)[current].done = true;  // returning resumes the scheduler (uc_link)
+[[gnu::noinline]] inline void jump(void** jb) { __builtin_longjmp(jb, 1); }
+
+inline void yield_to_scheduler() {
+  if (__builtin_setjmp((*fibers)[current].jb) == 0) jump(scheduler_jb);
 }
 
-inline void yield_to_scheduler() { swapcontext(&(*fibers)[current].ctx, &scheduler); }
+inline void trampoline() {
+  for (;;) {  // the kernel body once per block; parked between blocks and abandoned after the launch
+    body();
+    (*fibers)[current].done = true;
+    yield_to_scheduler();
+  }
+}
 
 template <typename... P, typename... A>
 void launch(void (*kernel)(P...), dim3 grid, dim3 block, A... args) {
@@ -66,28 +74,37 @@ void launch(void (*kernel)(P...), dim3 grid, dim3 block, A... args) {
   }
   block_dim = block;
   grid_dim = grid;
+  static std::vector<std::unique_ptr<char[]>> stacks;  // reused: no zero-filling per launch
+  constexpr size_t kStack = 256 * 1024;
+  while (long(stacks.size()) < threads) stacks.emplace_back(new char[kStack]);
   std::vector<Fiber> fs(threads);
-  for (auto& f : fs) f.stack.resize(256 * 1024);
+  for (long i = 0; i < threads; ++i) {
+    getcontext(&fs[i].ctx);
+    fs[i].ctx.uc_stack.ss_sp = stacks[i].get();
+    fs[i].ctx.uc_stack.ss_size = kStack;
+    fs[i].ctx.uc_link = nullptr;
+    makecontext(&fs[i].ctx, trampoline, 0);
+  }
   fibers = &fs;
   body = [&] { kernel(args...); };
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
       for (unsigned bx = 0; bx < grid.x; ++bx) {
         block_idx = dim3(bx, by, bz);
-        for (auto& f : fs) {
-          getcontext(&f.ctx);
-          f.ctx.uc_stack.ss_sp = f.stack.data();
-          f.ctx.uc_stack.ss_size = f.stack.size();
-          f.ctx.uc_link = &scheduler;
-          f.done = false;
-          makecontext(&f.ctx, trampoline, 0);
-        }
+        for (auto& f : fs) f.done = false;
         for (;;) {  // one round: every live thread runs to its next barrier or to its end
           long finished = 0;
           for (current = 0; current < threads; ++current) {
-            if (fs[current].done) continue;
+            Fiber& f = fs[current];
+            if (f.done) continue;
             thread_idx = dim3(current % block.x, current / block.x % block.y, current / (block.x * block.y));
-            swapcontext(&scheduler, &fs[current].ctx);
+            if (__builtin_setjmp(scheduler_jb) == 0) {
+              if (!f.started) {
+                f.started = true;
+                setcontext(&f.ctx);
+              }
+              jump(f.jb);
+            }
           }
           for (auto& f : fs) finished += f.done;
           if (finished == threads) break;

@@ -48,8 +48,22 @@ def like_cupy(what, ours, ref64, ref32, floor=1e-5):
 
 
 def like_cpu(what, ours, cpu, rtol=1e-4, atol=1e-5):
+    """Elementwise against forgenet._C's outputs (numpy); atol is relative to each output's scale."""
     for i, (o, c) in enumerate(zip(ours, cpu)):
-        np.testing.assert_allclose(cupy.asnumpy(o), c, rtol=rtol, atol=atol, err_msg=f"{what} vs CPU, output {i}")
+        scale = max(1.0, float(np.abs(c).max())) if c.size else 1.0
+        np.testing.assert_allclose(cupy.asnumpy(o), c, rtol=rtol, atol=atol * scale,
+                                   err_msg=f"{what} vs CPU, output {i}")
+
+
+def err32(refs64, refs32):
+    """CuPy float32's largest error against float64 over some outputs, relative to each one's scale.
+
+    Ours and the CPU op are float32 computations of the same math summed in different orders: on
+    ill-conditioned inputs (saturated gates, long sequences) they differ by about the sum of their
+    errors, which the like_cupy checks keep near this."""
+    errs = [float(np.abs(cupy.asnumpy(r32) - r64).max()) / max(1.0, float(np.abs(r64).max()))
+            for r64, r32 in zip(refs64, refs32) if np.size(r64)]
+    return max(errs, default=0.0)
 
 
 def make(rng, N, T, D, U, scale=0.5):
@@ -118,16 +132,17 @@ def test_lstm_forward_backward(gpu, rng, N, T, D, U, grads):
     for name, ours, r64, r32 in zip(NAMES, (y, hT, cT), f64, f32):
         like_cupy(f"{what} {name}", ours, r64, r32)
     cpu_fwd = _C.lstm(*args, True)
-    like_cpu(what, (y, hT, cT, reserve), cpu_fwd)
+    like_cpu(what, (y, hT, cT, reserve), cpu_fwd, atol=max(1e-5, 4 * err32(f64, f32)))
 
     grads_ours = gpu.lstm_backward(g(dy), g(dh), g(dc), *gargs, reserve)
     for name, ours, r64, r32 in zip(GRAD_NAMES, grads_ours, g64, g32):
         like_cupy(f"{what} {name}", ours, r64, r32)
-    like_cpu(what + " backward", grads_ours, _C.lstm_backward(dy, dh, dc, *args, cpu_fwd[3]), rtol=1e-3, atol=1e-4)
-    # the CPU's reserve works on the GPU (one layout for both devices)
+    tol = dict(rtol=1e-3, atol=max(1e-4, 4 * err32(g64, g32)))
+    like_cpu(what + " backward", grads_ours, _C.lstm_backward(dy, dh, dc, *args, cpu_fwd[3]), **tol)
+    # the CPU's reserve works on the GPU (one layout for both devices; the values differ by rounding)
     like_cpu(what + " backward from the CPU reserve",
-             gpu.lstm_backward(g(dy), g(dh), g(dc), *gargs, cupy.asarray(cpu_fwd[3])), grads_ours, rtol=1e-5,
-             atol=1e-6)
+             gpu.lstm_backward(g(dy), g(dh), g(dc), *gargs, cupy.asarray(cpu_fwd[3])),
+             [cupy.asnumpy(a) for a in grads_ours], **tol)
 
 
 def test_public_op_and_a_non_default_stream(rng):
