@@ -9,6 +9,8 @@
   attn   fused attention (B=4, H=8, d=64, float32, N 1024 and 4096, causal and not) forward and
          forward+backward vs torch's scaled_dot_product_attention (float32: its memory-efficient kernel)
   layernorm  ours vs torch.nn.functional.layer_norm (CUDA) at (4096, 1024), forward and backward
+  optimizer  one Adam step (the CNN's weights; one 4096^2 weight): ours (a fused kernel per weight) vs the
+         CuPy ufunc chain it replaced vs torch.optim.Adam(fused=True)
   cnn    one epoch of the article's MNIST CNN (forgenet.examples.mnist_cnn) after Model.to("cuda"), and
          the same model on this host's CPU with 2 threads (6000 images, scaled to the epoch)
 Every section records its error instead of failing the run.
@@ -283,6 +285,65 @@ def bench_layernorm():
     return out
 
 
+def bench_optimizer():
+    """One Adam step over a set of weights: ours (one fused kernel per weight) vs the CuPy ufunc chain
+    Adam ran before (~12 launches per weight) vs torch.optim.Adam(fused=True) when torch has CUDA."""
+    import cupy
+
+    from forgenet import ops
+
+    rng = cupy.random.default_rng(0)
+    sets = {"mnist_cnn": [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 64), (64,), (64, 10), (10,)],
+            "4096x4096": [(4096, 4096)]}
+    out = []
+    for name, shapes in sets.items():
+        w = [rng.standard_normal(s, dtype=cupy.float32) for s in shapes]
+        g = [rng.standard_normal(s, dtype=cupy.float32) for s in shapes]
+        m = [cupy.zeros(s, cupy.float32) for s in shapes]
+        v = [cupy.zeros(s, cupy.float32) for s in shapes]
+        tmp = [(cupy.empty(s, cupy.float32), cupy.empty(s, cupy.float32)) for s in shapes]
+        lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-7
+
+        def fused():
+            for i in range(len(w)):
+                ops.adam_update(w[i], g[i], m[i], v[i], None, lr, b1, b2, eps)
+
+        def ufuncs():  # optimizers/adam.py before the fused kernel
+            for i in range(len(w)):
+                a, b = tmp[i]
+                cupy.subtract(g[i], m[i], out=a)
+                a *= 1 - b1
+                m[i] += a
+                cupy.multiply(g[i], g[i], out=a)
+                a -= v[i]
+                a *= 1 - b2
+                v[i] += a
+                cupy.multiply(m[i], lr, out=a)
+                cupy.sqrt(v[i], out=b)
+                b += eps
+                a /= b
+                w[i] -= a
+
+        n = sum(int(x.size) for x in w)
+        r = {"weights": name, "params": n, "ours_ms": gpu_ms(fused, repeats=20), "ufunc_ms": gpu_ms(ufuncs, repeats=20)}
+        r["ours_gbs"] = 28 * n / r["ours_ms"] / 1e6  # var, m, v read and written, grad read
+        try:
+            import torch
+
+            has_torch = torch.cuda.is_available()
+        except ImportError:
+            has_torch = False
+        if has_torch:
+            params = [torch.nn.Parameter(torch.as_tensor(x, device="cuda").clone()) for x in w]
+            for p_, gg in zip(params, g):
+                p_.grad = torch.as_tensor(gg, device="cuda").clone()
+            opt = torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+            cupy.cuda.get_current_stream().synchronize()
+            r["torch_fused_ms"] = torch_ms(torch, opt.step)
+        out.append(r)
+    return out
+
+
 def bench_cnn():
     import cupy
 
@@ -330,7 +391,7 @@ def main(path=None):
     dev = cupy.cuda.runtime.getDeviceProperties(0)
     res = {"device": dev["name"].decode() if isinstance(dev["name"], bytes) else str(dev["name"])}
     for name, fn in (("gemm", bench_gemm), ("conv", bench_conv), ("lstm", bench_lstm), ("attn", bench_attention),
-                     ("layernorm", bench_layernorm), ("cnn", bench_cnn)):
+                     ("layernorm", bench_layernorm), ("optimizer", bench_optimizer), ("cnn", bench_cnn)):
         try:
             res[name] = fn()
         except Exception as e:  # record and go on: one missing piece must not hide the others
@@ -363,12 +424,16 @@ def main(path=None):
               f"bwd {r['ours_bwd_ms']:.3f} ms ({r['ours_bwd_gbs']:.0f} GB/s){peer}")
     elif "error" in r:
         print(f"layernorm: {r['error']}")
+    for r in res["optimizer"] if isinstance(res["optimizer"], list) else []:
+        peer = f", torch Adam(fused=True) {r['torch_fused_ms']:.3f} ms" if "torch_fused_ms" in r else ""
+        print(f"adam step {r['weights']} ({r['params']} params): ours {r['ours_ms']:.3f} ms "
+              f"({r['ours_gbs']:.0f} GB/s), CuPy ufuncs {r['ufunc_ms']:.3f} ms{peer}")
     r = res["cnn"]
     if "epoch_s_batch32" in r:
         print(f"cnn epoch ({r['images']} images): GPU {r['epoch_s_batch32']:.2f} s at batch 32, "
               f"{r['epoch_s_batch128']:.2f} s at batch 128; our CPU, 2 threads (estimated from 6000 images) "
               f"{r['cpu_2threads_epoch_s_batch32_est']:.1f} s: {r['speedup_batch32_vs_cpu_2threads']:.1f}x")
-    for name in ("gemm", "conv", "lstm", "attn"):
+    for name in ("gemm", "conv", "lstm", "attn", "optimizer"):
         if isinstance(res[name], dict):
             print(f"{name}: {res[name].get('error') or res[name]}")
     if path:

@@ -11,4 +11,5 @@ void bind_conv2d(pybind11::module_& m);
 void bind_pooling(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
 void bind_layernorm(pybind11::module_& m);
+void bind_optimizer(pybind11::module_& m);
 }  // namespace forgenet::bind

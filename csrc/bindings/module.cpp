@@ -25,4 +25,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_pooling(m);
   forgenet::bind::bind_attention(m);
   forgenet::bind::bind_layernorm(m);
+  forgenet::bind::bind_optimizer(m);
 }

@@ -14,4 +14,5 @@ void bind_lstm(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
 void bind_embedding(pybind11::module_& m);
 void bind_layernorm(pybind11::module_& m);
+void bind_optimizer(pybind11::module_& m);
 }  // namespace forgenet::bind::cuda

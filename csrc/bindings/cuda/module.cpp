@@ -27,4 +27,5 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_attention(m);
   forgenet::bind::cuda::bind_embedding(m);
   forgenet::bind::cuda::bind_layernorm(m);
+  forgenet::bind::cuda::bind_optimizer(m);
 }

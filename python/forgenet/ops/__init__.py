@@ -9,6 +9,7 @@ from forgenet.ops.conv import conv2d, conv2d_backward
 from forgenet.ops.embedding import embedding, embedding_backward
 from forgenet.ops.gemm import gemm
 from forgenet.ops.lstm import lstm, lstm_backward
+from forgenet.ops.optimizer import adam_update, rmsprop_update, sgd_update
 from forgenet.ops.layernorm import layer_norm, layer_norm_backward
 from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
@@ -21,4 +22,5 @@ __all__ = [
     "lstm", "lstm_backward", "embedding", "embedding_backward",
     "attention", "attention_backward",
     "layer_norm", "layer_norm_backward",
+    "adam_update", "sgd_update", "rmsprop_update",
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from forgenet.autograd.tensor import array_module
-from forgenet.optimizers.optimizer import Optimizer
+from forgenet.ops.optimizer import adam_update
+from forgenet.optimizers.optimizer import Optimizer, _fusable
 
 
 class Adam(Optimizer):
@@ -28,11 +29,20 @@ class Adam(Optimizer):
         self._vhat = self.add_slot("velocity_hat") if self.amsgrad else None
 
     def update_step(self, g, var, lr):
-        xp = array_module(var.data)
         i = self._index[id(var)]
-        m, v = self._m[i], self._v[i]
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        vhat = self._vhat[i] if self._vhat is not None else None
+        if _fusable(var.data, g):
+            adam_update(var.data, g, self._m[i], self._v[i], vhat, alpha, self.beta_1, self.beta_2, self.epsilon)
+        else:
+            self._update_ufuncs(g, var, i, alpha)
+
+    def _update_ufuncs(self, g, var, i, alpha):
+        """The same step as numpy/CuPy ufuncs, for what the fused op does not take (a float64 gradient,
+        a non-float32 or strided weight); the fused kernels round exactly as this does."""
+        xp = array_module(var.data)
+        m, v = self._m[i], self._v[i]
         a, b = self._views[i]
         xp.subtract(g, m, out=a)
         a *= 1 - self.beta_1

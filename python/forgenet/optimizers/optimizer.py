@@ -1,8 +1,9 @@
 """The optimizer base class (Keras 3's `Optimizer`): clipping, decoupled weight decay, the update loop.
 
-Subclasses implement `update_step(grad, variable, lr)` with exactly Keras's formulas, as in-place
-ufuncs (`out=`) on the variable's array and on slot arrays made once in `build`. Temporaries come
-from two scratch buffers sized to the largest variable, so a training step allocates nothing here.
+Subclasses implement `update_step(grad, variable, lr)` with exactly Keras's formulas, in place on the
+variable's array and on slot arrays made once in `build`: as one fused kernel per weight where there
+is one (forgenet.ops.optimizer), else as in-place ufuncs (`out=`). Temporaries come from two scratch
+buffers sized to the largest variable, so a training step allocates nothing here.
 """
 from __future__ import annotations
 
@@ -208,6 +209,13 @@ class Optimizer:
 def _snake(name: str) -> str:
     s = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", s).lower()
+
+
+def _fusable(w, g) -> bool:
+    """Whether the fused update kernels (forgenet.ops.optimizer) take this weight array and gradient; the
+    slots are made like the weight, so they follow it."""
+    return (w.dtype == np.float32 and g.dtype == np.float32 and w.flags.c_contiguous
+            and getattr(w.flags, "writeable", True))
 
 
 def _to_numpy(a):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from forgenet.autograd.tensor import array_module
-from forgenet.optimizers.optimizer import Optimizer
+from forgenet.ops.optimizer import rmsprop_update
+from forgenet.optimizers.optimizer import Optimizer, _fusable
 
 
 class RMSprop(Optimizer):
@@ -27,8 +28,14 @@ class RMSprop(Optimizer):
         self._avg = self.add_slot("average_gradient") if self.centered else None
 
     def update_step(self, g, var, lr):
-        xp = array_module(var.data)
         i = self._index[id(var)]
+        if _fusable(var.data, g):
+            avg = self._avg[i] if self._avg is not None else None
+            mom = self._mom[i] if self._mom is not None else None
+            rmsprop_update(var.data, g, self._v[i], avg, mom, lr, self.rho, self.momentum if mom is not None else 0.0,
+                           self.epsilon)
+            return
+        xp = array_module(var.data)  # the same step as ufuncs, for what the fused op does not take
         rho, v = self.rho, self._v[i]
         a, b = self._views[i]
         v *= rho

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from forgenet.autograd.tensor import array_module
-from forgenet.optimizers.optimizer import Optimizer
+from forgenet.ops.optimizer import sgd_update
+from forgenet.optimizers.optimizer import Optimizer, _fusable
 
 
 class SGD(Optimizer):
@@ -22,8 +23,12 @@ class SGD(Optimizer):
         self._m = self.add_slot("momentum") if self.momentum != 0 else None
 
     def update_step(self, g, var, lr):
-        xp = array_module(var.data)
         i = self._index[id(var)]
+        if _fusable(var.data, g):
+            m = self._m[i] if self._m is not None else None
+            sgd_update(var.data, g, m, lr, self.momentum if m is not None else 0.0, self.nesterov)
+            return
+        xp = array_module(var.data)  # the same step as ufuncs, for what the fused op does not take
         step, t = self._views[i]
         xp.multiply(g, lr, out=step)  # lr * g
         if self._m is None:
