@@ -8,7 +8,7 @@ from forgenet import functional as F
 from forgenet.autograd import Function, Tensor, Variable, no_grad
 from forgenet.layers import Layer
 
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 
 def check_grads(build, *arrays, rtol=2e-2, atol=2e-3):

@@ -3,7 +3,7 @@ import numpy as np
 
 from forgenet.autograd import Tensor, Variable
 
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 
 def same_pads(size, window, stride):

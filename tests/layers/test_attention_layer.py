@@ -14,7 +14,7 @@ from forgenet import layers
 from forgenet.autograd import Tensor, Variable
 
 from _layer_refs import check_layer_grads
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 
 # ---- references -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from forgenet import layers
 from forgenet.autograd import Tensor
 
 from _layer_refs import check_layer_grads, conv2d_ref
-from conftest import assert_close
+from support import assert_close
 
 CASES = [  # (N, H, W, Cin), filters, kernel_size, strides, padding
     ((1, 5, 5, 1), 1, 3, 1, "valid"),

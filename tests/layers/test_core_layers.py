@@ -11,7 +11,7 @@ from forgenet import layers
 from forgenet.autograd import Tensor, Variable
 
 from _layer_refs import check_layer_grads
-from conftest import assert_close
+from support import assert_close
 
 REFS = {
     "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z, "tanh": np.tanh,

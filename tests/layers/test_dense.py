@@ -10,7 +10,7 @@ from forgenet import layers
 from forgenet.autograd import Tensor
 
 from _layer_refs import check_layer_grads
-from conftest import assert_close
+from support import assert_close
 
 ACTS = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
         "sigmoid": lambda z: 1 / (1 + np.exp(-z)),

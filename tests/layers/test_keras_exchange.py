@@ -18,7 +18,7 @@ from forgenet import layers  # noqa: E402
 from forgenet.autograd import Tensor, Variable  # noqa: E402
 
 from _layer_refs import pool_ref, same_pads  # noqa: E402
-from conftest import assert_close  # noqa: E402
+from support import assert_close  # noqa: E402
 
 
 def copy_and_compare(klayer, flayer, x, atol=1e-5):

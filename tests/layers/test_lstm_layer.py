@@ -10,7 +10,7 @@ import pytest
 from forgenet import layers
 from forgenet.autograd import Tensor
 
-from conftest import assert_close
+from support import assert_close
 
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")

@@ -9,7 +9,7 @@ from forgenet import layers
 from forgenet.autograd import Tensor
 
 from _layer_refs import check_layer_grads, pool_ref
-from conftest import assert_close
+from support import assert_close
 
 CASES = [  # (N, H, W, C), pool_size, strides, padding
     ((1, 4, 4, 1), (2, 2), None, "valid"),

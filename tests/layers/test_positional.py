@@ -8,7 +8,7 @@ import pytest
 from forgenet import layers
 from forgenet.autograd import Tensor, Variable
 
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 
 def test_position_embedding_forward(rng):

@@ -14,7 +14,7 @@ from forgenet.autograd import Tensor, Variable
 from forgenet.examples.char_transformer import TransformerBlock, build_model, main, windows
 from forgenet.losses import SparseCategoricalCrossentropy
 
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 
 # ---- a float64 numpy reference of the pre-LN block ---------------------------------------------------

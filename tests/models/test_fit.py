@@ -9,7 +9,7 @@ from forgenet.models import Model, Sequential
 
 from models_helpers import Linear, blobs, mlp
 
-from conftest import assert_close
+from support import assert_close
 
 
 def test_mlp_learns_separable_data():

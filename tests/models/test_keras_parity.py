@@ -17,7 +17,7 @@ from forgenet.autograd import Tensor, Variable  # noqa: E402
 
 from models_helpers import blobs  # noqa: E402
 
-from conftest import assert_close  # noqa: E402
+from support import assert_close  # noqa: E402
 
 OPTIMIZERS = [
     ("SGD", {"learning_rate": 0.1}),

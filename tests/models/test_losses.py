@@ -7,7 +7,7 @@ from forgenet import functional as F
 from forgenet import losses
 from forgenet.autograd import Tensor, Variable, no_grad
 
-from conftest import assert_close, numeric_grad
+from support import assert_close, numeric_grad
 
 EPS = 1e-7
 

@@ -8,7 +8,7 @@ from forgenet import metrics
 
 from models_helpers import blobs, mlp
 
-from conftest import assert_close
+from support import assert_close
 
 
 def test_accuracy_resolution_follows_keras_shapes():

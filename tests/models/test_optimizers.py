@@ -8,7 +8,7 @@ import pytest
 from forgenet import optimizers
 from forgenet.autograd import Variable
 
-from conftest import assert_close
+from support import assert_close
 
 
 # ---- references: keras/src/optimizers/{sgd,adam,rmsprop}.py and base_optimizer (float64) ----------

@@ -13,7 +13,7 @@ import pytest
 import forgenet
 from forgenet.examples import text_lstm
 
-from conftest import assert_close
+from support import assert_close
 
 # keras-on-torch's np.array(tensor, copy=False) DeprecationWarning; the article's input_length warning
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),

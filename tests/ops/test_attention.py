@@ -9,7 +9,7 @@ import pytest
 import forgenet
 from forgenet import _C, ops
 
-from conftest import assert_close
+from support import assert_close
 
 
 def ref_attention(q, k, v, causal=False, scale=None):

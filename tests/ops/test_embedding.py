@@ -4,7 +4,7 @@ import pytest
 import forgenet
 from forgenet import _C, ops
 
-from conftest import assert_close
+from support import assert_close
 
 
 @pytest.mark.parametrize("ids_shape,vocab,dim", [((5,), 10, 3), ((4, 7), 50, 16), ((2, 3, 4), 7, 1), ((), 3, 5),

@@ -9,7 +9,7 @@ import pytest
 import forgenet
 from forgenet import _C, ops
 
-from conftest import assert_close
+from support import assert_close
 
 
 def ref_gemm(a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0):

@@ -3,7 +3,7 @@ import pytest
 
 from forgenet import _C, ops
 
-from conftest import assert_close
+from support import assert_close
 
 
 def same_pads(size, k, s):
