@@ -71,3 +71,11 @@ def _emulated_cuda(request, tmp_path_factory):
         mp.setattr(forgenet, "_cuda", emu.module, raising=False)  # `from forgenet import _cuda` finds it
         mp.setattr(_cuda_backend, "_ops", _cuda_backend._Ops(emu.module, sys.modules["cupy"]))
         yield emu
+
+
+@pytest.fixture(scope="session")
+def gpu():
+    """forgenet._cuda_backend's op object (a GPU and CuPy are here, so forgenet._cuda must load)."""
+    from forgenet import _cuda_backend
+
+    return _cuda_backend.module("test")

@@ -9,18 +9,12 @@ and tiny-Shakespeare excerpt, so no network or shared data is needed.
 import numpy as np
 import pytest
 
-cupy = pytest.importorskip("cupy")
-try:
-    _GPUS = cupy.cuda.runtime.getDeviceCount()
-except Exception:  # no driver
-    _GPUS = 0
-if _GPUS == 0:
-    pytest.skip("no CUDA GPU", allow_module_level=True)
+from gpu_support import cupy  # first: skips the module without CuPy or a GPU
 
-import forgenet  # noqa: E402
-from forgenet.datasets import mnist, tiny_shakespeare  # noqa: E402
-from forgenet.examples import char_transformer, mnist_cnn, text_lstm  # noqa: E402
-from forgenet.utils import CharVocabulary  # noqa: E402
+import forgenet
+from forgenet.datasets import mnist, tiny_shakespeare
+from forgenet.examples import char_transformer, mnist_cnn, text_lstm
+from forgenet.utils import CharVocabulary
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.filterwarnings("ignore:Argument `input_length` is deprecated")]  # the article's text model

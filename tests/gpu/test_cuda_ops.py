@@ -11,45 +11,12 @@ Shapes are odd, include batch 1 and sizes that are not multiples of the kernels'
 import numpy as np
 import pytest
 
-cupy = pytest.importorskip("cupy")
-try:
-    _GPUS = cupy.cuda.runtime.getDeviceCount()
-except Exception:  # no driver
-    _GPUS = 0
-if _GPUS == 0:
-    pytest.skip("no CUDA GPU", allow_module_level=True)
+from gpu_support import GPUS, cupy, f32, like_cupy  # first: skips the module without CuPy or a GPU
 
-import forgenet  # noqa: E402
-from forgenet import _C, _cuda_backend  # noqa: E402
+import forgenet
+from forgenet import _C
 
 pytestmark = pytest.mark.gpu
-
-
-@pytest.fixture(scope="module")
-def gpu():
-    return _cuda_backend.module("test")  # a GPU and CuPy are here, so forgenet._cuda must load
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
-
-
-def f32(rng, *shape, lo=-1.0, hi=1.0):
-    return rng.uniform(lo, hi, size=shape).astype(np.float32)
-
-
-def like_cupy(what, ours, ref64, ref32, floor=1e-6):
-    """Our max error against the float64 reference is at most 2x CuPy float32's (+ floor * scale)."""
-    ours = cupy.asnumpy(ours).astype(np.float64)
-    ref32 = cupy.asnumpy(ref32).astype(np.float64)
-    ref64 = np.asarray(ref64, dtype=np.float64)
-    assert ours.shape == ref64.shape, f"{what}: shape {ours.shape} != {ref64.shape}"
-    if ours.size == 0:
-        return
-    scale = max(1.0, float(np.abs(ref64).max()))
-    err, err_ref = float(np.abs(ours - ref64).max()), float(np.abs(ref32 - ref64).max())
-    assert err <= 2 * err_ref + floor * scale, f"{what}: our error {err:.3g}, CuPy float32's {err_ref:.3g}"
 
 
 def like_cpu(what, ours, name, *args, rtol=1e-4, atol=1e-5, **kw):
@@ -335,7 +302,7 @@ def test_public_op_dispatches_to_cuda(rng, name, args, kw):
 def test_device_mismatch_and_host_memory_are_clear_errors(gpu, rng):
     with pytest.raises(TypeError, match="softmax: x must be a GPU array"):
         gpu.softmax(np.zeros((2, 3), np.float32))
-    if _GPUS > 1:
+    if GPUS > 1:
         with cupy.cuda.Device(1):
             x1 = cupy.zeros((2, 3), cupy.float32)
         with pytest.raises(ValueError, match="softmax: x is on CUDA device 1 but the current device is 0"):
