@@ -1,4 +1,5 @@
-"""Checks shared by the test files: float64-reference comparison and central differences.
+"""Checks shared by the test files: float64-reference comparison, central differences, and the
+references the CPU and GPU tests of one op both use.
 
 A module of its own (not conftest.py): tests/gpu and tests/cuda_emu have conftest.py files too, and
 `from conftest import ...` would find whichever of them was imported last.
@@ -26,3 +27,30 @@ def numeric_grad(f, a, eps=1e-3):
         a[idx] = old
         g[idx] = (fp - fm) / (2 * eps)
     return g
+
+
+def ufunc_adam(xp, var, g, m, v, vhat, alpha, b1, b2, eps):
+    """The ufunc code Adam.update_step ran before the fused kernel (float32, in place; xp numpy or CuPy)."""
+    a, b = xp.empty_like(var), xp.empty_like(var)
+    xp.subtract(g, m, out=a)
+    a *= 1 - b1
+    m += a
+    xp.multiply(g, g, out=a)
+    a -= v
+    a *= 1 - b2
+    v += a
+    if vhat is not None:
+        v = xp.maximum(vhat, v, out=vhat)
+    xp.multiply(m, alpha, out=a)
+    xp.sqrt(v, out=b)
+    b += eps
+    a /= b
+    var -= a
+
+
+def adam_ref64(var, g, m, v, vhat, alpha, b1, b2, eps):
+    var, g, m, v = (x.astype(np.float64) for x in (var, g, m, v))
+    m = m + (g - m) * (1 - b1)
+    v = v + (g * g - v) * (1 - b2)
+    vv = v if vhat is None else np.maximum(vhat.astype(np.float64), v)
+    return var - m * alpha / (np.sqrt(vv) + eps), m, v, vv

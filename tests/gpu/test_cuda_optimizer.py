@@ -14,37 +14,12 @@ from gpu_support import cupy, like_cupy  # first: skips the module without CuPy 
 import forgenet
 from forgenet import _C, optimizers
 from forgenet.autograd import Variable
+from support import ufunc_adam
+from support import adam_ref64 as ref64
 
 pytestmark = pytest.mark.gpu
 
 ARGS = (1.3e-3, 0.9, 0.999, 1e-7)
-
-
-def ufunc_adam(xp, var, g, m, v, vhat, alpha, b1, b2, eps):
-    """The ufunc code Adam.update_step ran before the fused kernel (float32, in place)."""
-    a, b = xp.empty_like(var), xp.empty_like(var)
-    xp.subtract(g, m, out=a)
-    a *= 1 - b1
-    m += a
-    xp.multiply(g, g, out=a)
-    a -= v
-    a *= 1 - b2
-    v += a
-    if vhat is not None:
-        v = xp.maximum(vhat, v, out=vhat)
-    xp.multiply(m, alpha, out=a)
-    xp.sqrt(v, out=b)
-    b += eps
-    a /= b
-    var -= a
-
-
-def ref64(var, g, m, v, vhat, alpha, b1, b2, eps):
-    var, g, m, v = (x.astype(np.float64) for x in (var, g, m, v))
-    m = m + (g - m) * (1 - b1)
-    v = v + (g * g - v) * (1 - b2)
-    vv = v if vhat is None else np.maximum(vhat.astype(np.float64), v)
-    return var - m * alpha / (np.sqrt(vv) + eps), m, v, vv
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (7,), (5, 3), (2, 3, 5), (1001,), (513, 517), (4096, 1027)])

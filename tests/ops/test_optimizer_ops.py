@@ -8,35 +8,10 @@ import pytest
 
 from forgenet import _C, ops, optimizers
 from forgenet.autograd import Variable
+from support import ufunc_adam
+from support import adam_ref64 as ref64
 
 SHAPES = [(0,), (1,), (7,), (5, 3), (2, 3, 5), (1001,), (513, 517), (1025, 1031)]  # the last: in parallel chunks
-
-
-def ufunc_adam(var, g, m, v, vhat, alpha, b1, b2, eps):
-    """The numpy code Adam.update_step ran before the fused kernel (float32, in place)."""
-    a, b = np.empty_like(var), np.empty_like(var)
-    np.subtract(g, m, out=a)
-    a *= 1 - b1
-    m += a
-    np.multiply(g, g, out=a)
-    a -= v
-    a *= 1 - b2
-    v += a
-    if vhat is not None:
-        v = np.maximum(vhat, v, out=vhat)
-    np.multiply(m, alpha, out=a)
-    np.sqrt(v, out=b)
-    b += eps
-    a /= b
-    var -= a
-
-
-def ref64(var, g, m, v, vhat, alpha, b1, b2, eps):
-    var, g, m, v = (x.astype(np.float64) for x in (var, g, m, v))
-    m = m + (g - m) * (1 - b1)
-    v = v + (g * g - v) * (1 - b2)
-    vv = v if vhat is None else np.maximum(vhat.astype(np.float64), v)
-    return var - m * alpha / (np.sqrt(vv) + eps), m, v, vv
 
 
 def state(rng, shape, amsgrad):
@@ -57,7 +32,7 @@ def test_adam_update_matches_reference_and_ufuncs(rng, shape, amsgrad):
     args = (1.3e-3, 0.9, 0.999, 1e-7)
     want, wm, wv, wvv = ref64(var, g, m, v, vhat, *args)
     old = copies(var, g, m, v, vhat)
-    ufunc_adam(*old, *args)
+    ufunc_adam(np, *old, *args)
     g0 = g.copy()
     assert ops.adam_update(var, g, m, v, vhat, *args) is None
     np.testing.assert_array_equal(g, g0)  # the gradient is only read
@@ -82,7 +57,7 @@ def test_adam_update_non_finite_like_numpy():
     args = (1e-2, 0.9, 0.999, 1e-7)
     old = copies(var, g, m, v, vhat)
     with np.errstate(invalid="ignore"):
-        ufunc_adam(*old, *args)
+        ufunc_adam(np, *old, *args)
     ops.adam_update(var, g, m, v, vhat, *args)
     for ours, theirs in zip((var, m, v, vhat), (old[0], old[2], old[3], old[4])):
         np.testing.assert_array_equal(ours, theirs)
@@ -193,7 +168,7 @@ def ufunc_steps(w0, grads, lr, b1=0.9, b2=0.999, eps=1e-7, amsgrad=False, wd=Non
             tmp *= lr
             w -= tmp
         alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        ufunc_adam(w, g, m, v, vhat if amsgrad else None, alpha, b1, b2, eps)
+        ufunc_adam(np, w, g, m, v, vhat if amsgrad else None, alpha, b1, b2, eps)
     return w, m, v, vhat
 
 
