@@ -54,3 +54,46 @@ def adam_ref64(var, g, m, v, vhat, alpha, b1, b2, eps):
     v = v + (g * g - v) * (1 - b2)
     vv = v if vhat is None else np.maximum(vhat.astype(np.float64), v)
     return var - m * alpha / (np.sqrt(vv) + eps), m, v, vv
+
+
+def ufunc_sgd(xp, var, g, m, lr, momentum, nesterov):
+    """SGD.update_step's ufunc code before the fused kernel (float32, in place)."""
+    step = xp.multiply(g, lr)
+    if m is None:
+        var -= step
+        return
+    m *= momentum
+    m -= step
+    if nesterov:
+        t = xp.multiply(m, momentum)
+        t -= step
+        var += t
+    else:
+        var += m
+
+
+def ufunc_rmsprop(xp, var, g, v, avg, mom, lr, rho, momentum, eps):
+    """RMSprop.update_step's ufunc code before the fused kernel (float32, in place)."""
+    a, b = xp.empty_like(var), xp.empty_like(var)
+    v *= rho
+    xp.multiply(g, g, out=a)
+    a *= 1 - rho
+    v += a
+    if avg is not None:
+        avg *= rho
+        xp.multiply(g, 1 - rho, out=a)
+        avg += a
+        xp.multiply(avg, avg, out=b)
+        xp.subtract(v, b, out=b)
+        b += eps
+    else:
+        xp.add(v, eps, out=b)
+    xp.sqrt(b, out=b)
+    xp.multiply(g, lr, out=a)
+    a /= b
+    if mom is not None:
+        mom *= momentum
+        mom += a
+        var -= mom
+    else:
+        var -= a

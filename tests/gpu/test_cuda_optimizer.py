@@ -14,7 +14,7 @@ from gpu_support import cupy, like_cupy  # first: skips the module without CuPy 
 import forgenet
 from forgenet import _C, optimizers
 from forgenet.autograd import Variable
-from support import ufunc_adam
+from support import ufunc_adam, ufunc_rmsprop, ufunc_sgd
 from support import adam_ref64 as ref64
 
 pytestmark = pytest.mark.gpu
@@ -89,47 +89,6 @@ def test_adam_optimizers_on_the_gpu_step_as_on_the_cpu(rng, make):
 
 
 # ---- SGD and RMSprop -------------------------------------------------------------------------------------
-def ufunc_sgd(xp, var, g, m, lr, momentum, nesterov):
-    step = xp.multiply(g, lr)
-    if m is None:
-        var -= step
-        return
-    m *= momentum
-    m -= step
-    if nesterov:
-        t = xp.multiply(m, momentum)
-        t -= step
-        var += t
-    else:
-        var += m
-
-
-def ufunc_rmsprop(xp, var, g, v, avg, mom, lr, rho, momentum, eps):
-    a, b = xp.empty_like(var), xp.empty_like(var)
-    v *= rho
-    xp.multiply(g, g, out=a)
-    a *= 1 - rho
-    v += a
-    if avg is not None:
-        avg *= rho
-        xp.multiply(g, 1 - rho, out=a)
-        avg += a
-        xp.multiply(avg, avg, out=b)
-        xp.subtract(v, b, out=b)
-        b += eps
-    else:
-        xp.add(v, eps, out=b)
-    xp.sqrt(b, out=b)
-    xp.multiply(g, lr, out=a)
-    a /= b
-    if mom is not None:
-        mom *= momentum
-        mom += a
-        var -= mom
-    else:
-        var -= a
-
-
 def _three_ways(arrays, ours_fn, ufunc_fn, cpu_fn, args):
     """(ours on the GPU, CuPy float32 ufuncs, float64 numpy ufuncs, forgenet._C) after one step each."""
     ours = [None if a is None else cupy.asarray(a) for a in arrays]

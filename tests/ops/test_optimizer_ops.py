@@ -8,7 +8,7 @@ import pytest
 
 from forgenet import _C, ops, optimizers
 from forgenet.autograd import Variable
-from support import ufunc_adam
+from support import ufunc_adam, ufunc_rmsprop, ufunc_sgd
 from support import adam_ref64 as ref64
 
 SHAPES = [(0,), (1,), (7,), (5, 3), (2, 3, 5), (1001,), (513, 517), (1025, 1031)]  # the last: in parallel chunks
@@ -215,49 +215,6 @@ def test_adam_float64_gradients_take_the_ufunc_path(rng):
 
 
 # ---- SGD and RMSprop -------------------------------------------------------------------------------------
-def ufunc_sgd(var, g, m, lr, momentum, nesterov):
-    """SGD.update_step's ufunc code (float32, in place)."""
-    step = np.multiply(g, lr)
-    if m is None:
-        var -= step
-        return
-    m *= momentum
-    m -= step
-    if nesterov:
-        t = np.multiply(m, momentum)
-        t -= step
-        var += t
-    else:
-        var += m
-
-
-def ufunc_rmsprop(var, g, v, avg, mom, lr, rho, momentum, eps):
-    """RMSprop.update_step's ufunc code (float32, in place)."""
-    a, b = np.empty_like(var), np.empty_like(var)
-    v *= rho
-    np.multiply(g, g, out=a)
-    a *= 1 - rho
-    v += a
-    if avg is not None:
-        avg *= rho
-        np.multiply(g, 1 - rho, out=a)
-        avg += a
-        np.multiply(avg, avg, out=b)
-        np.subtract(v, b, out=b)
-        b += eps
-    else:
-        np.add(v, eps, out=b)
-    np.sqrt(b, out=b)
-    np.multiply(g, lr, out=a)
-    a /= b
-    if mom is not None:
-        mom *= momentum
-        mom += a
-        var -= mom
-    else:
-        var -= a
-
-
 def sgd64(var, g, m, lr, momentum, nesterov):
     var, g = var.astype(np.float64), g.astype(np.float64)
     if m is None:
@@ -296,7 +253,7 @@ def test_sgd_update(rng, shape, momentum, nesterov):
     m = m if momentum else None
     want = sgd64(var, g, m, 0.05, momentum, nesterov)
     old = copies(var, g, m)
-    ufunc_sgd(*old, 0.05, momentum, nesterov)
+    ufunc_sgd(np, *old, 0.05, momentum, nesterov)
     assert ops.sgd_update(var, g, m, 0.05, momentum, nesterov) is None
     _close_and_as_ufuncs((var, m), want, (old[0], old[2]))
 
@@ -311,7 +268,7 @@ def test_rmsprop_update(rng, shape, centered, momentum):
     args = (0.01, 0.9, momentum, 1e-7)
     want = rmsprop64(var, g, v, avg, mom, *args)
     old = copies(var, g, v, avg, mom)
-    ufunc_rmsprop(*old, *args)
+    ufunc_rmsprop(np, *old, *args)
     assert ops.rmsprop_update(var, g, v, avg, mom, *args) is None
     _close_and_as_ufuncs((var, v, avg, mom), want, (old[0], old[2], old[3], old[4]))
 
@@ -352,9 +309,9 @@ def ufunc_opt_steps(kind, w0, grads, lr, **kw):
     s1, s2 = np.zeros_like(w), np.zeros_like(w)
     for g in grads:
         if kind == "sgd":
-            ufunc_sgd(w, g, s1 if kw["momentum"] else None, lr, kw["momentum"], kw["nesterov"])
+            ufunc_sgd(np, w, g, s1 if kw["momentum"] else None, lr, kw["momentum"], kw["nesterov"])
         else:
-            ufunc_rmsprop(w, g, s1, s2 if kw["centered"] else None, kw["mom"],
+            ufunc_rmsprop(np, w, g, s1, s2 if kw["centered"] else None, kw["mom"],
                           lr, kw["rho"], kw["momentum"], 1e-7)
     return w
 
