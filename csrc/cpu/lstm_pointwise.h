@@ -2,64 +2,22 @@
 // lstm_avx512.cpp include this file). Everything here has internal linkage, so the three copies
 // never merge at link time and the AVX-512 one cannot leak into a generic caller.
 //
-// Units are innermost and every loop is `omp simd`; the activations are branch-free polynomial
-// approximations (Cephes expf / tanhf) so they vectorise. Relative error < 1e-6 over the float range
-// (tests/ops/test_lstm.py checks it against float64); NaN in gives NaN out.
+// Units are innermost and every loop is `omp simd`; the activations are common/activations.h's
+// branch-free polynomials (shared with cuda/lstm.cu), so they vectorise.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
+#include "common/activations.h"
 #include "cpu/lstm.h"
 
 namespace forgenet {
 namespace {
 
-inline uint32_t bits_of(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-inline float float_of(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
-// c ? a : b as bit operations: GCC vectorises a ?: or std::min with SSE2 alone only in this form.
-inline float select(bool c, float a, float b) {
-  const uint32_t m = 0u - static_cast<uint32_t>(c);
-  return float_of((bits_of(a) & m) | (bits_of(b) & ~m));
-}
-
-// exp(x) = 2^n * p(r), r = x - n ln2 in [-ln2/2, ln2/2]. The clamp keeps 2^n a normal float
-// (comparisons with NaN are false, so a NaN passes through).
-inline float exp_approx(float x) {
-  x = select(x < -87.0f, -87.0f, x);
-  x = select(x > 88.0f, 88.0f, x);
-  const float magic = 12582912.0f;                   // 1.5 * 2^23: adding it rounds to an integer
-  const float t = x * 1.44269504088896341f + magic;  // whose value sits in t's low mantissa bits
-  const float n = t - magic;
-  float r = x - n * 0.693359375f;                    // ln2 split in two (Cody-Waite)
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const uint32_t pow2 = (bits_of(t) - 0x4B400000u + 127u) << 23;  // unsigned: no UB on garbage
-  return p * float_of(pow2);
-}
-
-inline float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-
-// Small |x|: odd polynomial (no cancellation near 0); otherwise 1 - 2 / (exp(2|x|) + 1).
-inline float tanh_approx(float x) {
-  const float z = x * x;
-  float s = -5.70498872745e-3f;
-  s = s * z + 2.06390887954e-2f;
-  s = s * z - 5.37397155531e-2f;
-  s = s * z + 1.33314422036e-1f;
-  s = s * z - 3.33332819422e-1f;
-  s = s * z * x + x;
-  const float a = std::fabs(x);
-  const float l = std::copysign(1.0f - 2.0f / (exp_approx(2.0f * a) + 1.0f), x);
-  return select(a < 0.625f, s, l);
-}
+using act::sigmoid_approx;
+using act::tanh_approx;
 
 inline void activations_impl(const float* x, float* sig, float* tnh, int64_t n) {
 #pragma omp simd

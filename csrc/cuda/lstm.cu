@@ -8,8 +8,9 @@
 //             dbias = column sums of dz (two fixed-order stages: deterministic, no atomics).
 // The reserve doubles as the gate buffer, so forward needs no scratch beyond GEMM split-K space. h_{t-1}
 // for backward (hp) is recomputed from the reserve as o * tanh(c): the very value forward produced.
-// The activations are the CPU's Cephes polynomials (cpu/lstm_pointwise.h), so both devices agree to a few
-// float ulps and handle NaN / huge inputs alike.
+// The activations are the CPU's Cephes polynomials (common/activations.h, one source for both devices),
+// so both agree to a few float ulps and handle NaN / huge inputs alike.
+#include "common/activations.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.h"
 #include "cuda/lstm.h"
@@ -24,51 +25,8 @@ namespace {
 constexpr int64_t kGates = 5;          // reserve row = 5U floats (cpu/lstm.h kLstmReserveGates)
 constexpr int64_t kBiasChunk = 1024;   // rows of dz per partial sum of dbias
 
-__device__ __forceinline__ uint32_t bits_of(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
-}
-__device__ __forceinline__ float float_of(uint32_t u) {
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
-// exp(x) = 2^n * p(r), r = x - n ln2; the clamp keeps 2^n normal, a NaN passes the comparisons untouched.
-__device__ __forceinline__ float exp_approx(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer kept in the low bits
-  const float t = x * 1.44269504088896341f + magic;
-  const float n = t - magic;
-  float r = x - n * 0.693359375f;  // ln2 split in two (Cody-Waite)
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  return p * float_of((bits_of(t) - 0x4B400000u + 127u) << 23);
-}
-
-__device__ __forceinline__ float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
-
-// Small |x|: odd polynomial (no cancellation near 0); otherwise 1 - 2 / (exp(2|x|) + 1).
-__device__ __forceinline__ float tanh_approx(float x) {
-  const float z = x * x;
-  float s = -5.70498872745e-3f;
-  s = s * z + 2.06390887954e-2f;
-  s = s * z - 5.37397155531e-2f;
-  s = s * z + 1.33314422036e-1f;
-  s = s * z - 3.33332819422e-1f;
-  s = s * z * x + x;
-  const float a = fabsf(x);
-  const float l = copysignf(1.0f - 2.0f / (exp_approx(2.0f * a) + 1.0f), x);
-  return a < 0.625f ? s : l;
-}
+using act::sigmoid_approx;
+using act::tanh_approx;
 
 #define FORGENET_GRID_STRIDE(e, total)                                               \
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < (total); \
