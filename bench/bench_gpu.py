@@ -63,6 +63,15 @@ def torch_ms(torch, fn, repeats=10, warmup=2):
     return statistics.median(times)
 
 
+def torch_cuda():
+    """torch when it is installed with CUDA (the peers' home), else None: those columns are left out."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
 def bench_gemm():
     import cupy
 
@@ -90,12 +99,7 @@ def bench_conv():
     from forgenet import _cuda_backend
 
     ops = _cuda_backend.module("bench")
-    try:
-        import torch
-
-        has_torch = torch.cuda.is_available()
-    except ImportError:
-        has_torch = False
+    torch = torch_cuda()
     rng = cupy.random.default_rng(0)
     rows = []
     # the article CNN's two convolutions at batch 128, and a ResNet-ish 3x3 layer
@@ -110,7 +114,7 @@ def bench_conv():
         row = {"x": list(x_shape), "kernel": list(k_shape), "padding": padding,
                "ours_fwd_ms": gpu_ms(lambda: ops.conv2d(x, k, b, padding=padding)),
                "ours_bwd_ms": gpu_ms(lambda: ops.conv2d_backward(dy, x, k, padding=padding))}
-        if has_torch:
+        if torch is not None:
             import torch.nn.functional as F
 
             torch.backends.cudnn.allow_tf32 = False
@@ -136,12 +140,7 @@ def bench_lstm():
     from forgenet import _cuda_backend
 
     ops = _cuda_backend.module("bench")
-    try:
-        import torch
-
-        has_torch = torch.cuda.is_available()
-    except ImportError:
-        has_torch = False
+    torch = torch_cuda()
     rng = cupy.random.default_rng(0)
     rows = []
     for (n, t, d, u) in [(64, 100, 256, 512), (32, 200, 128, 256)]:
@@ -159,7 +158,7 @@ def bench_lstm():
         row = {"batch": n, "steps": t, "input": d, "units": u,
                "ours_fwd_ms": gpu_ms(lambda: ops.lstm(x, h0, c0, w, r, b, False)),
                "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
-        if has_torch:
+        if torch is not None:
             torch.backends.cudnn.allow_tf32 = False
             torch.backends.cuda.matmul.allow_tf32 = False
             net = torch.nn.LSTM(d, u, batch_first=True).cuda()
@@ -194,12 +193,7 @@ def bench_attention():
     from forgenet import _cuda_backend
 
     ops = _cuda_backend.module("bench")
-    try:
-        import torch
-
-        has_torch = torch.cuda.is_available()
-    except ImportError:
-        has_torch = False
+    torch = torch_cuda()
     rng = cupy.random.default_rng(0)
     b, h, d = 4, 8, 64
     rows = []
@@ -220,7 +214,7 @@ def bench_attention():
                    "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
             row["ours_fwd_tflops"] = 2 * flop / row["ours_fwd_ms"] / 1e9
             row["ours_fwd_bwd_tflops"] = 7 * flop / row["ours_fwd_bwd_ms"] / 1e9
-            if has_torch:
+            if torch is not None:
                 import torch.nn.functional as F
 
                 torch.backends.cuda.matmul.allow_tf32 = False
@@ -262,13 +256,8 @@ def bench_layernorm():
            "ours_bwd_ms": gpu_ms(lambda: ops.layer_norm_backward(dy, x, gamma, mean, rstd))}
     out["ours_fwd_gbs"] = bytes_fwd / out["ours_fwd_ms"] / 1e6
     out["ours_bwd_gbs"] = bytes_bwd / out["ours_bwd_ms"] / 1e6
-    try:
-        import torch
-
-        has_torch = torch.cuda.is_available()
-    except ImportError:
-        has_torch = False
-    if has_torch:
+    torch = torch_cuda()
+    if torch is not None:
         import torch.nn.functional as F
 
         tx = torch.as_tensor(x, device="cuda").requires_grad_(True)
@@ -327,13 +316,8 @@ def bench_optimizer():
         n = sum(int(x.size) for x in w)
         r = {"weights": name, "params": n, "ours_ms": gpu_ms(fused, repeats=20), "ufunc_ms": gpu_ms(ufuncs, repeats=20)}
         r["ours_gbs"] = 28 * n / r["ours_ms"] / 1e6  # var, m, v read and written, grad read
-        try:
-            import torch
-
-            has_torch = torch.cuda.is_available()
-        except ImportError:
-            has_torch = False
-        if has_torch:
+        torch = torch_cuda()
+        if torch is not None:
             params = [torch.nn.Parameter(torch.as_tensor(x, device="cuda").clone()) for x in w]
             for p_, gg in zip(params, g):
                 p_.grad = torch.as_tensor(gg, device="cuda").clone()
