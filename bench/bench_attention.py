@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import ops
+from forgenet import kernels
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -35,11 +35,11 @@ def _arrays(n):
 
 def _ours(q, k, v, do, causal, mode):
     if mode == "fwd":
-        return lambda: ops.attention(q, k, v, causal=causal)
+        return lambda: kernels.attention(q, k, v, causal=causal)
 
     def step():
-        o, lse = ops.attention(q, k, v, causal=causal, return_lse=True)
-        return ops.attention_backward(do, q, k, v, o, lse, causal=causal)
+        o, lse = kernels.attention(q, k, v, causal=causal, return_lse=True)
+        return kernels.attention_backward(do, q, k, v, o, lse, causal=causal)
     return step
 
 
@@ -102,11 +102,11 @@ if impl == "torch":
     torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal).backward(torch.from_numpy(do))
 else:
     import forgenet
-    from forgenet import ops
+    from forgenet import kernels
     forgenet.set_num_threads(2)
     base = peak_kib(reset=True)
-    o, lse = ops.attention(q, k, v, causal=causal, return_lse=True)
-    ops.attention_backward(do, q, k, v, o, lse, causal=causal)
+    o, lse = kernels.attention(q, k, v, causal=causal, return_lse=True)
+    kernels.attention_backward(do, q, k, v, o, lse, causal=causal)
 print(json.dumps({"growth_mib": (peak_kib() - base) / 1024}))
 """
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import ops
+from forgenet import kernels
 
 torch = pytest.importorskip("torch") if __name__ != "__main__" else __import__("torch")
 
@@ -35,12 +35,12 @@ def _conv_case(name, direction, impl):
     x = rng.standard_normal(xs).astype(np.float32)
     k = (rng.standard_normal(ks) * 0.1).astype(np.float32)
     b = np.zeros(ks[3], np.float32)
-    y = ops.conv2d(x, k, b)
+    y = kernels.conv2d(x, k, b)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     if impl == "forgenet":
         if direction == "forward":
-            return lambda: ops.conv2d(x, k, b)
-        return lambda: ops.conv2d_backward(dy, x, k)
+            return lambda: kernels.conv2d(x, k, b)
+        return lambda: kernels.conv2d_backward(dy, x, k)
     fmt = torch.channels_last if impl == "torch_cl" else torch.contiguous_format
     xt = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
     kt = torch.from_numpy(k).permute(3, 2, 0, 1).contiguous(memory_format=fmt)
@@ -55,7 +55,7 @@ def _conv_case(name, direction, impl):
 def _pool_case(name, kind, direction, impl):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(POOLS[name]).astype(np.float32)
-    fwd, bwd = (ops.max_pool2d, ops.max_pool2d_backward) if kind == "max" else (ops.avg_pool2d, ops.avg_pool2d_backward)
+    fwd, bwd = (kernels.max_pool2d, kernels.max_pool2d_backward) if kind == "max" else (kernels.avg_pool2d, kernels.avg_pool2d_backward)
     dy = rng.standard_normal(fwd(x).shape).astype(np.float32)
     if impl == "forgenet":
         return (lambda: fwd(x)) if direction == "forward" else (lambda: bwd(dy, x))

@@ -1,4 +1,4 @@
-"""SGEMM: forgenet.ops.gemm against numpy's matmul (OpenBLAS), both on 2 threads.
+"""SGEMM: forgenet.kernels.gemm against numpy's matmul (OpenBLAS), both on 2 threads.
 
 Run it with OpenBLAS's tuning overrides unset, so the peer uses its own best kernel for this CPU
 (on the Zen4 dev box threadpoolctl then reports architecture 'SkylakeX', the AVX-512 kernel):
@@ -21,7 +21,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")  # in case threadpoolctl is m
 import numpy as np  # noqa: E402
 
 import forgenet  # noqa: E402
-from forgenet import ops  # noqa: E402
+from forgenet import kernels  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -57,7 +57,7 @@ def operands(m, n, k, ta, tb, seed=0):
 def runner(impl, m, n, k, ta, tb):
     a, b = operands(m, n, k, ta, tb)
     if impl == "forgenet":
-        return lambda: ops.gemm(a, b, trans_a=ta, trans_b=tb)
+        return lambda: kernels.gemm(a, b, trans_a=ta, trans_b=tb)
     A, B = (a.T if ta else a), (b.T if tb else b)  # numpy sees the transposes as strided views
     return lambda: np.matmul(A, B)
 

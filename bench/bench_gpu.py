@@ -84,9 +84,9 @@ def bench_gemm():
                       (288, 64, 86528)]:
         a = rng.standard_normal((m, k), dtype=cupy.float32)
         b = rng.standard_normal((k, n), dtype=cupy.float32)
-        ours, peer = gpu_ms(lambda: ops.gemm(a, b)), gpu_ms(lambda: cupy.matmul(a, b))
+        ours, peer = gpu_ms(lambda: kernels.gemm(a, b)), gpu_ms(lambda: cupy.matmul(a, b))
         ref = cupy.matmul(a, b)
-        err = float(cupy.abs(ops.gemm(a, b) - ref).max() / cupy.abs(ref).max())
+        err = float(cupy.abs(kernels.gemm(a, b) - ref).max() / cupy.abs(ref).max())
         flop = 2.0 * m * n * k
         rows.append({"shape": [m, n, k], "ours_ms": ours, "cupy_ms": peer, "ours_tflops": flop / ours / 1e9,
                      "cupy_tflops": flop / peer / 1e9, "ratio_ours_over_cupy": ours / peer, "max_rel_diff": err})
@@ -109,11 +109,11 @@ def bench_conv():
         x = rng.standard_normal(x_shape, dtype=cupy.float32)
         k = rng.standard_normal(k_shape, dtype=cupy.float32)
         b = rng.standard_normal(k_shape[3], dtype=cupy.float32)
-        y = ops.conv2d(x, k, b, padding=padding)
+        y = kernels.conv2d(x, k, b, padding=padding)
         dy = rng.standard_normal(y.shape, dtype=cupy.float32)
         row = {"x": list(x_shape), "kernel": list(k_shape), "padding": padding,
-               "ours_fwd_ms": gpu_ms(lambda: ops.conv2d(x, k, b, padding=padding)),
-               "ours_bwd_ms": gpu_ms(lambda: ops.conv2d_backward(dy, x, k, padding=padding))}
+               "ours_fwd_ms": gpu_ms(lambda: kernels.conv2d(x, k, b, padding=padding)),
+               "ours_bwd_ms": gpu_ms(lambda: kernels.conv2d_backward(dy, x, k, padding=padding))}
         if torch is not None:
             import torch.nn.functional as F
 
@@ -152,11 +152,11 @@ def bench_lstm():
         dy = rng.standard_normal((n, t, u), dtype=cupy.float32)
 
         def fwd_bwd():
-            y, _, _, res = ops.lstm(x, h0, c0, w, r, b, True)
-            return ops.lstm_backward(dy, None, None, x, h0, c0, w, r, b, res)
+            y, _, _, res = kernels.lstm(x, h0, c0, w, r, b, True)
+            return kernels.lstm_backward(dy, None, None, x, h0, c0, w, r, b, res)
 
         row = {"batch": n, "steps": t, "input": d, "units": u,
-               "ours_fwd_ms": gpu_ms(lambda: ops.lstm(x, h0, c0, w, r, b, False)),
+               "ours_fwd_ms": gpu_ms(lambda: kernels.lstm(x, h0, c0, w, r, b, False)),
                "ours_fwd_bwd_ms": gpu_ms(fwd_bwd)}
         if torch is not None:
             torch.backends.cudnn.allow_tf32 = False
@@ -181,7 +181,7 @@ def bench_lstm():
             row["cudnn_fwd_bwd_ms"] = torch_ms(torch, lambda: torch.autograd.grad(net(tx, (th, tc))[0], params, tdy))
             ty = torch_fwd()[0].detach()
             torch.cuda.synchronize()
-            ours = ops.lstm(x, h0, c0, w, r, b, False)[0]
+            ours = kernels.lstm(x, h0, c0, w, r, b, False)[0]
             row["max_abs_diff_y"] = float(cupy.abs(ours - cupy.asarray(ty)).max())
         rows.append(row)
     return rows
@@ -201,11 +201,11 @@ def bench_attention():
         q, k, v, do = (rng.standard_normal((b, h, n, d), dtype=cupy.float32) for _ in range(4))
         for causal in (False, True):
             def fwd():
-                return ops.attention(q, k, v, causal, None)
+                return kernels.attention(q, k, v, causal, None)
 
             def fwd_bwd():
-                o, lse = ops.attention(q, k, v, causal, None)
-                return ops.attention_backward(do, q, k, v, o, lse, causal, None)
+                o, lse = kernels.attention(q, k, v, causal, None)
+                return kernels.attention_backward(do, q, k, v, o, lse, causal, None)
 
             # matmuls of the forward and backward: 2 (fwd) + 5 (bwd, with the recomputed scores) of 2*N*N*d
             # flops each, halved when causal
@@ -248,12 +248,12 @@ def bench_layernorm():
     dy = rng.standard_normal((rows, cols), dtype=cupy.float32)
     gamma = rng.random(cols, dtype=cupy.float32) + 0.5
     beta = rng.standard_normal(cols, dtype=cupy.float32)
-    y, mean, rstd = ops.layer_norm(x, gamma, beta, eps)
+    y, mean, rstd = kernels.layer_norm(x, gamma, beta, eps)
     # x in, y out; dy and x in twice (dx, then the column sums), dx out
     bytes_fwd, bytes_bwd = 2 * x.nbytes, 5 * x.nbytes
     out = {"shape": [rows, cols],
-           "ours_fwd_ms": gpu_ms(lambda: ops.layer_norm(x, gamma, beta, eps)),
-           "ours_bwd_ms": gpu_ms(lambda: ops.layer_norm_backward(dy, x, gamma, mean, rstd))}
+           "ours_fwd_ms": gpu_ms(lambda: kernels.layer_norm(x, gamma, beta, eps)),
+           "ours_bwd_ms": gpu_ms(lambda: kernels.layer_norm_backward(dy, x, gamma, mean, rstd))}
     out["ours_fwd_gbs"] = bytes_fwd / out["ours_fwd_ms"] / 1e6
     out["ours_bwd_gbs"] = bytes_bwd / out["ours_bwd_ms"] / 1e6
     torch = torch_cuda()
@@ -279,7 +279,7 @@ def bench_optimizer():
     Adam ran before (~12 launches per weight) vs torch.optim.Adam(fused=True) when torch has CUDA."""
     import cupy
 
-    from forgenet import ops
+    from forgenet import kernels
 
     rng = cupy.random.default_rng(0)
     sets = {"mnist_cnn": [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 64), (64,), (64, 10), (10,)],
@@ -295,7 +295,7 @@ def bench_optimizer():
 
         def fused():
             for i in range(len(w)):
-                ops.adam_update(w[i], g[i], m[i], v[i], None, lr, b1, b2, eps)
+                kernels.adam_update(w[i], g[i], m[i], v[i], None, lr, b1, b2, eps)
 
         def ufuncs():  # optimizers/adam.py before the fused kernel
             for i in range(len(w)):

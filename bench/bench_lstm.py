@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import ops
+from forgenet import kernels
 
 N, T, D, U, LAYERS, THREADS = 32, 40, 64, 128, 2, 2
 
@@ -29,7 +29,7 @@ def make_ours(seed=0):
 def ours_forward(x, layers):
     z = np.zeros((N, U), np.float32)
     for W, R, b in layers:
-        x = ops.lstm(x, z, z, W, R, b)[0]
+        x = kernels.lstm(x, z, z, W, R, b)[0]
     return x
 
 
@@ -38,11 +38,11 @@ def ours_forward_backward(x, dy, layers):
     inputs, reserves = [], []
     for W, R, b in layers:
         inputs.append(x)
-        x, _, _, res = ops.lstm(x, z, z, W, R, b, training=True)
+        x, _, _, res = kernels.lstm(x, z, z, W, R, b, training=True)
         reserves.append(res)
     grads = []
     for (W, R, b), xin, res in zip(reversed(layers), reversed(inputs), reversed(reserves)):
-        g = ops.lstm_backward(dy, None, None, xin, z, z, W, R, b, res)
+        g = kernels.lstm_backward(dy, None, None, xin, z, z, W, R, b, res)
         dy = g[0]
         grads.append(g[3:])
     return dy, grads

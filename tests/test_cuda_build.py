@@ -49,7 +49,7 @@ def test_import_forgenet_needs_no_cuda():
         assert "forgenet._cuda" not in sys.modules
         assert "cupy" not in sys.modules
         import numpy as np
-        print(forgenet.ops.softmax(np.zeros((2, 3), np.float32)).sum())
+        print(forgenet.kernels.softmax(np.zeros((2, 3), np.float32)).sum())
     """)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "2.0"
@@ -90,7 +90,7 @@ def test_backend_without_gpu_is_a_clear_error():
             import cupy
         except ImportError:  # CuPy itself need not be installed for this path
             sys.modules["cupy"] = types.ModuleType("cupy")
-        from forgenet.ops._array import backend
+        from forgenet.kernels._array import backend
 
         class FakeCupyArray:  # what backend() sees of a CuPy array: its type's module
             pass
@@ -115,7 +115,7 @@ def test_mixed_devices_rejected():
     import numpy as np
 
     with pytest.raises(TypeError, match="softmax: all arrays must be on the same device"):
-        forgenet.ops._array.backend("softmax", np.zeros(3, np.float32), FakeCupyArray())
+        forgenet.kernels._array.backend("softmax", np.zeros(3, np.float32), FakeCupyArray())
 
 
 # ---- forgenet._cuda's own argument checks, on fake device arrays (they run before any GPU is needed)

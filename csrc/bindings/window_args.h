@@ -1,5 +1,5 @@
 // Arguments shared by the sliding-window ops (conv2d, pooling): (h, w) pairs and the padding word,
-// parsed and checked the way python/forgenet/ops/_array.py does, so both layers say the same thing.
+// parsed and checked the way python/forgenet/kernels/_array.py does, so both layers say the same thing.
 #pragma once
 
 #include <string>

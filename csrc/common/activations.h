@@ -3,7 +3,7 @@
 // a few float ulps, NaN and huge inputs included.
 //
 // Branch-free Cephes-style approximations (expf / tanhf): they vectorise on the CPU and do not diverge
-// on the GPU. Relative error < 1e-6 over the float range (tests/ops/test_lstm.py checks it against
+// on the GPU. Relative error < 1e-6 over the float range (tests/kernels/test_lstm.py checks it against
 // float64); NaN in gives NaN out. Every function is `static`: each translation unit keeps its own copy,
 // so the AVX-512 build of one can never be merged into a generic caller at link time.
 #pragma once

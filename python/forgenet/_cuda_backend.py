@@ -1,4 +1,4 @@
-"""The GPU side of forgenet.ops: what `ops._array.backend(op, ...)` returns for CuPy arrays.
+"""The GPU side of forgenet.kernels: what `ops._array.backend(op, ...)` returns for CuPy arrays.
 
 `module(op)` returns an object with the same functions, names and signatures as forgenet._C
 (softmax, softmax_cross_entropy, gemm, conv2d, max_pool2d, ...), taking and returning CuPy arrays, so

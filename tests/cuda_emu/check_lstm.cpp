@@ -18,7 +18,7 @@ struct Ref {
   DVec y, hT, cT, reserve, dx, dh0, dc0, dk, drk, db;
 };
 
-// The math of tests/ops/test_lstm.py's ref_lstm / ref_lstm_backward, in double.
+// The math of tests/kernels/test_lstm.py's ref_lstm / ref_lstm_backward, in double.
 Ref reference(const Vec& x, const Vec& h0, const Vec& c0, const Vec& W, const Vec& R, const Vec& b, const Vec* dy,
               const Vec* dhT, const Vec* dcT, int64_t N, int64_t T, int64_t D, int64_t U) {
   const int64_t G = 4 * U;

@@ -28,7 +28,7 @@ def test_gemm_binding(ops, rng, trans_a, trans_b, m, n, k, beta):
     a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
     c = rng.standard_normal((m, n)).astype(np.float32) if beta else None
-    # positional, exactly as python/forgenet/ops/gemm.py calls backend(...).gemm
+    # positional, exactly as python/forgenet/kernels/gemm.py calls backend(...).gemm
     ours = ops.gemm(D(a), D(b), D(c) if beta else None, trans_a, trans_b, 0.5, beta)
     same("gemm", host(ours), _C.gemm(a, b, c, trans_a, trans_b, 0.5, beta), rtol=1e-4, atol=1e-4)
 
@@ -54,7 +54,7 @@ def test_pooling_bindings(ops, rng, pool, strides, padding):
     x = rng.standard_normal((2, 9, 7, 3)).astype(np.float32)
     for name in ("max_pool2d", "avg_pool2d"):
         y = getattr(_C, name)(x, pool, strides, padding)
-        # positional, as python/forgenet/ops/pooling.py calls them
+        # positional, as python/forgenet/kernels/pooling.py calls them
         same(name, host(getattr(ops, name)(D(x), pool, strides, padding)), y)
         dy = rng.standard_normal(y.shape).astype(np.float32)
         same(name + "_backward", host(getattr(ops, name + "_backward")(D(dy), D(x), pool, strides, padding)),

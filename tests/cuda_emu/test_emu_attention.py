@@ -1,5 +1,5 @@
 """The emulated forgenet._cuda attention ops (see conftest.py) against forgenet._C, end to end through
-forgenet._cuda_backend, called positionally exactly as python/forgenet/ops/attention.py calls them."""
+forgenet._cuda_backend, called positionally exactly as python/forgenet/kernels/attention.py calls them."""
 import numpy as np
 import pytest
 

@@ -1,5 +1,5 @@
 """The emulated CUDA embedding and layer-norm bindings (see conftest.py) against forgenet._C, called
-positionally as python/forgenet/ops/embedding.py and layernorm.py call them, plus bad inputs: the
+positionally as python/forgenet/kernels/embedding.py and layernorm.py call them, plus bad inputs: the
 GPU binding must reject what the CPU one rejects, with the same message."""
 import re
 

@@ -1,5 +1,5 @@
 """The emulated forgenet._cuda LSTM ops (csrc/cuda/lstm.cu through csrc/bindings/cuda/bind_lstm.cpp) against
-forgenet._C.lstm / lstm_backward, called positionally exactly as python/forgenet/ops/lstm.py calls them.
+forgenet._C.lstm / lstm_backward, called positionally exactly as python/forgenet/kernels/lstm.py calls them.
 """
 import numpy as np
 import pytest

@@ -135,11 +135,11 @@ def test_public_ops_reject_bad_ids_and_labels_on_the_device(cp):
     messages forgenet._C gives on the CPU."""
     table = cp.asarray(np.zeros((4, 2), np.float32))
     with pytest.raises(ValueError, match=r"embedding: ids must be in \[0, 4\), got 7 at flat index 2"):
-        forgenet.ops.embedding(cp.asarray(np.array([[0, 3], [7, 1]])), table)
+        forgenet.kernels.embedding(cp.asarray(np.array([[0, 3], [7, 1]])), table)
     with pytest.raises(ValueError, match=r"embedding_backward: ids must be in \[0, 4\), got -2 at flat index 0"):
-        forgenet.ops.embedding_backward(cp.asarray(np.ones((2, 2), np.float32)), cp.asarray(np.array([-2, 1])), 4)
+        forgenet.kernels.embedding_backward(cp.asarray(np.ones((2, 2), np.float32)), cp.asarray(np.array([-2, 1])), 4)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 3\), got 3"):
-        forgenet.ops.softmax_cross_entropy(cp.asarray(np.zeros((2, 3), np.float32)), cp.asarray(np.array([0, 3])))
+        forgenet.kernels.softmax_cross_entropy(cp.asarray(np.zeros((2, 3), np.float32)), cp.asarray(np.array([0, 3])))
 
 
 def test_char_transformer_trains_on_the_device_as_on_the_cpu(cp, rng):

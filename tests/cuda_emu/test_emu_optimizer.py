@@ -1,12 +1,12 @@
 """The emulated CUDA optimizer bindings (adam_update, sgd_update, rmsprop_update; see conftest.py) against
-forgenet._C, called positionally as python/forgenet/ops/optimizer.py calls them, bad inputs (same
+forgenet._C, called positionally as python/forgenet/kernels/optimizer.py calls them, bad inputs (same
 messages as _C), and the optimizers on fake-CuPy weights stepping as on the CPU."""
 import numpy as np
 import pytest
 
 import fake_cupy
 from emu_support import D, alloc
-from forgenet import _C, ops, optimizers
+from forgenet import _C, kernels, optimizers
 from forgenet.autograd import Variable
 
 ARGS = (1.3e-3, 0.9, 0.999, 1e-7)
@@ -24,7 +24,7 @@ def test_adam_update_binding_matches_cpu(ops, rng, shape, amsgrad):
     arrays = state(rng, shape, amsgrad)
     cpu = [None if a is None else a.copy() for a in arrays]
     dev = [None if a is None else D(a.copy()) for a in arrays]
-    assert ops.adam_update(*dev, *ARGS) is None
+    assert kernels.adam_update(*dev, *ARGS) is None
     _C.adam_update(*cpu, *ARGS)
     for name, d, c in zip(("var", "grad", "m", "v", "vhat"), dev, cpu):
         if c is not None:  # same float32 operations in the same order: equal (the emulator has no fma)
@@ -110,12 +110,12 @@ def test_public_adam_update_on_fake_cupy(cp, rng):
     arrays = state(rng, (6, 7), True)
     cpu = [a.copy() for a in arrays]
     dev = [cp.asarray(a) for a in arrays]
-    ops.adam_update(*dev, *ARGS)
-    ops.adam_update(*cpu, *ARGS)
+    kernels.adam_update(*dev, *ARGS)
+    kernels.adam_update(*cpu, *ARGS)
     for d, c in zip(dev, cpu):
         np.testing.assert_array_equal(cp.asnumpy(d), c)
     with pytest.raises(TypeError, match="adam_update: all arrays must be on the same device"):
-        ops.adam_update(dev[0], cpu[1], dev[2], dev[3], None, *ARGS)
+        kernels.adam_update(dev[0], cpu[1], dev[2], dev[3], None, *ARGS)
 
 
 @pytest.mark.parametrize("make", [lambda: optimizers.Adam(learning_rate=0.01),
@@ -144,7 +144,7 @@ def test_sgd_update_binding_matches_cpu(ops, rng, shape, momentum, nesterov):
     m = m if momentum else None
     cpu = [None if a is None else a.copy() for a in (var, g, m)]
     dev = [None if a is None else D(a.copy()) for a in (var, g, m)]
-    assert ops.sgd_update(*dev, 0.05, momentum, nesterov) is None
+    assert kernels.sgd_update(*dev, 0.05, momentum, nesterov) is None
     _C.sgd_update(*cpu, 0.05, momentum, nesterov)
     for d, c in zip(dev, cpu):
         if c is not None:
@@ -160,7 +160,7 @@ def test_rmsprop_update_binding_matches_cpu(ops, rng, shape, centered, momentum)
     cpu = [None if a is None else a.copy() for a in arrays]
     dev = [None if a is None else D(a.copy()) for a in arrays]
     args = (0.01, 0.9, momentum, 1e-7)
-    assert ops.rmsprop_update(*dev, *args) is None
+    assert kernels.rmsprop_update(*dev, *args) is None
     _C.rmsprop_update(*cpu, *args)
     for d, c in zip(dev, cpu):
         if c is not None:

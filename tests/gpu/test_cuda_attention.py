@@ -119,8 +119,8 @@ def test_public_op_dispatches_to_cuda_on_the_current_stream(rng):
     gq, gk, gv, gdo = (cupy.asarray(a) for a in (q, k, v, do))
     stream = cupy.cuda.Stream(non_blocking=True)
     with stream:
-        o, lse = forgenet.ops.attention(gq, gk, gv, causal=True, return_lse=True)
-        grads = forgenet.ops.attention_backward(gdo, gq, gk, gv, o, lse, causal=True)
+        o, lse = forgenet.kernels.attention(gq, gk, gv, causal=True, return_lse=True)
+        grads = forgenet.kernels.attention_backward(gdo, gq, gk, gv, o, lse, causal=True)
     stream.synchronize()
     assert isinstance(o, cupy.ndarray) and all(isinstance(g, cupy.ndarray) for g in grads)
     cpu_o, cpu_lse = _C.attention(q, k, v, True, None)

@@ -50,11 +50,11 @@ def test_embedding_forward_backward(gpu, rng, ids_shape, vocab, dim):
 
 def test_public_embedding_ops_take_any_integer_ids(rng):
     ids, table = rng.integers(0, 9, (4, 6)).astype(np.int32), f32(rng, 9, 5)
-    out = forgenet.ops.embedding(cupy.asarray(ids), cupy.asarray(table))
+    out = forgenet.kernels.embedding(cupy.asarray(ids), cupy.asarray(table))
     assert isinstance(out, cupy.ndarray)
     np.testing.assert_array_equal(cupy.asnumpy(out), table[ids])
     dy = f32(rng, 4, 6, 5)
-    d = forgenet.ops.embedding_backward(cupy.asarray(dy), cupy.asarray(ids), 9)
+    d = forgenet.kernels.embedding_backward(cupy.asarray(dy), cupy.asarray(ids), 9)
     np.testing.assert_allclose(cupy.asnumpy(d), _C.embedding_backward(dy, ids.astype(np.int64), 9), rtol=1e-5,
                                atol=1e-6)
 
@@ -70,9 +70,9 @@ def test_embedding_bad_ids_never_read_out_of_bounds(gpu):
     dt = cupy.asnumpy(gpu.embedding_backward(cupy.ones((5, 2), cupy.float32), ids, 4))
     np.testing.assert_array_equal(dt, [[0, 0], [1, 1], [1, 1], [0, 0]])
     with pytest.raises(ValueError, match=r"embedding: ids must be in \[0, 4\), got -1 at flat index 1"):
-        forgenet.ops.embedding(ids, table)
+        forgenet.kernels.embedding(ids, table)
     with pytest.raises(ValueError, match=r"embedding_backward: ids must be in \[0, 4\), got 4 at flat index 2"):
-        forgenet.ops.embedding_backward(cupy.ones((5, 2), cupy.float32), cupy.asarray([1, 0, 4, 2, 3]), 4)
+        forgenet.kernels.embedding_backward(cupy.ones((5, 2), cupy.float32), cupy.asarray([1, 0, 4, 2, 3]), 4)
 
 
 # ------------------------------------------------------------------------------------ layer norm
@@ -132,6 +132,6 @@ def test_layer_norm_empty_constant_and_none_affine(gpu, rng):
     dx, dg, db = gpu.layer_norm_backward(y, y, cupy.ones(4, cupy.float32), mean, rstd)
     assert dx.shape == (0, 4) and not bool(dg.any()) and not bool(db.any())
     xs = f32(rng, 3, 6)
-    ours = forgenet.ops.layer_norm(cupy.asarray(xs), None, None)  # Keras's scale=False, center=False
+    ours = forgenet.kernels.layer_norm(cupy.asarray(xs), None, None)  # Keras's scale=False, center=False
     assert all(isinstance(o, cupy.ndarray) for o in ours)
-    like_cpu("layer_norm None affine", ours, forgenet.ops.layer_norm(xs, None, None))
+    like_cpu("layer_norm None affine", ours, forgenet.kernels.layer_norm(xs, None, None))

@@ -102,7 +102,7 @@ def test_lstm_forward_backward(gpu, rng, N, T, D, U, grads):
     g = lambda a: None if a is None else cupy.asarray(a)  # noqa: E731
     what = f"lstm N={N} T={T} D={D} U={U} {grads}"
 
-    y, hT, cT, reserve = gpu.lstm(*gargs, True)  # positional, as python/forgenet/ops/lstm.py calls it
+    y, hT, cT, reserve = gpu.lstm(*gargs, True)  # positional, as python/forgenet/kernels/lstm.py calls it
     assert reserve.shape == (N, T, 5 * U) and reserve.dtype == cupy.float32
     for name, ours, r64, r32 in zip(NAMES, (y, hT, cT), f64, f32):
         like_cupy(f"{what} {name}", ours, r64, r32)
@@ -125,15 +125,15 @@ def test_public_op_and_a_non_default_stream(rng):
     stream = cupy.cuda.Stream(non_blocking=True)
     with stream:
         gargs = [cupy.asarray(a) for a in args]
-        y, h, c, reserve = forgenet.ops.lstm(*gargs, training=True)
+        y, h, c, reserve = forgenet.kernels.lstm(*gargs, training=True)
         dy = cupy.ones_like(y)
-        grads = forgenet.ops.lstm_backward(dy, None, None, *gargs, reserve)
+        grads = forgenet.kernels.lstm_backward(dy, None, None, *gargs, reserve)
     stream.synchronize()
     assert all(isinstance(a, cupy.ndarray) for a in (y, h, c, reserve, *grads))
-    want = forgenet.ops.lstm(*args, training=True)
+    want = forgenet.kernels.lstm(*args, training=True)
     like_cpu("ops.lstm", (y, h, c, reserve), want)
     like_cpu("ops.lstm_backward", grads,
-             forgenet.ops.lstm_backward(np.ones(want[0].shape, np.float32), None, None, *args, want[3]),
+             forgenet.kernels.lstm_backward(np.ones(want[0].shape, np.float32), None, None, *args, want[3]),
              rtol=1e-3, atol=1e-4)
 
 

@@ -79,8 +79,8 @@ def test_softmax_forward_backward(gpu, rng, shape):
     y = gpu.softmax(gx)
     like_cupy(f"softmax {shape}", y, y64, y32)
     like_cpu(f"softmax {shape}", y, "softmax", x)
-    assert isinstance(forgenet.ops.softmax(gx), cupy.ndarray)  # the public op dispatches here too
-    like_cupy(f"ops.softmax axis=0 {shape}", forgenet.ops.softmax(gx, axis=0),
+    assert isinstance(forgenet.kernels.softmax(gx), cupy.ndarray)  # the public op dispatches here too
+    like_cupy(f"ops.softmax axis=0 {shape}", forgenet.kernels.softmax(gx, axis=0),
               np.exp(x64 - x64.max(0)) / np.exp(x64 - x64.max(0)).sum(0),
               cupy.exp(gx - gx.max(0)) / cupy.exp(gx - gx.max(0)).sum(0))
 
@@ -112,14 +112,14 @@ def test_softmax_cross_entropy(gpu, rng, n, c):
     glse = cupy.log(cupy.exp(gl - gl.max(1, keepdims=True)).sum(1)) + gl.max(1)
     gp = cupy.exp(gl - glse[:, None])
 
-    loss, grad = forgenet.ops.softmax_cross_entropy(gl, cupy.asarray(labels))
+    loss, grad = forgenet.kernels.softmax_cross_entropy(gl, cupy.asarray(labels))
     onehot = np.zeros((n, c))
     onehot[np.arange(n), labels] = 1  # not np.eye(c)[labels]: 8 GB at c = 32000
     like_cupy("xent sparse loss", loss, lse - l64[np.arange(n), labels], glse - gl[cupy.arange(n), cupy.asarray(labels)])
     like_cupy("xent sparse grad", grad, p64 - onehot, gp - cupy.asarray(onehot, dtype=cupy.float32))
     like_cpu("xent sparse", (loss, grad), "softmax_cross_entropy", logits, labels)
 
-    loss, grad = forgenet.ops.softmax_cross_entropy(gl, cupy.asarray(target))
+    loss, grad = forgenet.kernels.softmax_cross_entropy(gl, cupy.asarray(target))
     t64, gt = target.astype(np.float64), cupy.asarray(target)
     like_cupy("xent dense loss", loss, (t64 * (lse[:, None] - l64)).sum(1), (gt * (glse[:, None] - gl)).sum(1))
     like_cupy("xent dense grad", grad, p64 * t64.sum(1, keepdims=True) - t64, gp * gt.sum(1, keepdims=True) - gt)
@@ -128,7 +128,7 @@ def test_softmax_cross_entropy(gpu, rng, n, c):
 
 def test_cross_entropy_bad_label_is_rejected_by_the_op(gpu):
     with pytest.raises(ValueError, match=r"softmax_cross_entropy: labels must be in \[0, 3\)"):
-        forgenet.ops.softmax_cross_entropy(cupy.zeros((2, 3), cupy.float32), cupy.asarray([0, 3]))
+        forgenet.kernels.softmax_cross_entropy(cupy.zeros((2, 3), cupy.float32), cupy.asarray([0, 3]))
 
 
 # ----------------------------------------------------------------------------- window references
@@ -290,9 +290,9 @@ def test_conv2d_empty_batch_gives_zero_gradients(gpu):
     ("avg_pool2d", [(2, 6, 6, 3)], {"pool_size": 3, "strides": 1, "padding": "same"}),
 ])
 def test_public_op_dispatches_to_cuda(rng, name, args, kw):
-    fn = getattr(forgenet.ops, name, None)
+    fn = getattr(forgenet.kernels, name, None)
     if fn is None:
-        pytest.skip(f"forgenet.ops.{name} is not in this build yet")
+        pytest.skip(f"forgenet.kernels.{name} is not in this build yet")
     arrays = [f32(rng, *s) for s in args]
     ours = fn(*[cupy.asarray(a) for a in arrays], **kw)
     assert isinstance(ours, cupy.ndarray)

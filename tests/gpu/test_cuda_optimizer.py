@@ -49,7 +49,7 @@ def test_adam_update(gpu, rng, shape, amsgrad):
 def test_adam_update_bad_inputs(gpu):
     a = [cupy.zeros((4, 3), cupy.float32) for _ in range(4)]
     with pytest.raises(TypeError, match="adam_update: var must be float32"):
-        forgenet.ops.adam_update(a[0].astype(cupy.float64), a[1], a[2], a[3], None, *ARGS)
+        forgenet.kernels.adam_update(a[0].astype(cupy.float64), a[1], a[2], a[3], None, *ARGS)
     with pytest.raises(ValueError, match="adam_update: m must be C-contiguous"):
         gpu.adam_update(a[0], a[1], cupy.zeros((3, 4), cupy.float32).T, a[3], None, *ARGS)
     with pytest.raises(ValueError, match="adam_update: v must have the shape of var"):
@@ -60,7 +60,7 @@ def test_adam_update_bad_inputs(gpu):
         with pytest.raises(ValueError, match="adam_update: var is host memory"):
             gpu.adam_update(_HostIface(np.zeros((4, 3), np.float32)), a[1], a[2], a[3], None, *ARGS)
     with pytest.raises(TypeError, match="adam_update: all arrays must be on the same device"):
-        forgenet.ops.adam_update(a[0], np.zeros((4, 3), np.float32), a[2], a[3], None, *ARGS)
+        forgenet.kernels.adam_update(a[0], np.zeros((4, 3), np.float32), a[2], a[3], None, *ARGS)
 
 
 class _HostIface:

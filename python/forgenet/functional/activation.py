@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
@@ -75,14 +75,14 @@ class _Softmax(Function):
     keep_inputs = True
 
     def forward(self, x, axis):
-        y = ops.softmax(x, axis=axis)
+        y = kernels.softmax(x, axis=axis)
         self.axis = axis
         self.save(y, axis)
         return y
 
     def backward(self, g):
         y, axis = self.saved
-        return ops.softmax_backward(g, y, axis=axis), None
+        return kernels.softmax_backward(g, y, axis=axis), None
 
 
 def relu(x): return _ReLU.apply(x)

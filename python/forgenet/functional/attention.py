@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function, array_module
 
 
@@ -12,13 +12,13 @@ class _FusedAttention(Function):
     def forward(self, q, k, v, causal, scale):
         xp = array_module(q)
         q, k, v = (xp.ascontiguousarray(a) for a in (q, k, v))
-        o, lse = ops.attention(q, k, v, causal=causal, scale=scale, return_lse=True)
+        o, lse = kernels.attention(q, k, v, causal=causal, scale=scale, return_lse=True)
         self.save(q, k, v, o, lse, causal, scale)
         return o
 
     def backward(self, g):
         q, k, v, o, lse, causal, scale = self.saved
-        dq, dk, dv = ops.attention_backward(g, q, k, v, o, lse, causal=causal, scale=scale)
+        dq, dk, dv = kernels.attention_backward(g, q, k, v, o, lse, causal=causal, scale=scale)
         return dq, dk, dv, None, None
 
 
@@ -38,15 +38,15 @@ class _MaterialisedAttention(Function):
         s = xp.empty((b, h, nq, nk), np.float32)
         for i in range(b):
             for j in range(h):
-                s[i, j] = ops.gemm(q[i, j], k[i, j], trans_b=True, alpha=scale)
+                s[i, j] = kernels.gemm(q[i, j], k[i, j], trans_b=True, alpha=scale)
         if add is not None:
             s += add
-        p = ops.softmax(s)
+        p = kernels.softmax(s)
         pd = p if drop is None else p * drop
         o = xp.empty((b, h, nq, dv), np.float32)
         for i in range(b):
             for j in range(h):
-                o[i, j] = ops.gemm(pd[i, j], v[i, j])
+                o[i, j] = kernels.gemm(pd[i, j], v[i, j])
         self.save(q, k, v, p, pd, drop, scale)
         return o, p
 
@@ -59,17 +59,17 @@ class _MaterialisedAttention(Function):
             go = xp.ascontiguousarray(go, dtype=np.float32)
             for i in range(q.shape[0]):
                 for j in range(q.shape[1]):
-                    dp[i, j] = ops.gemm(go[i, j], v[i, j], trans_b=True)
-                    dv[i, j] = ops.gemm(pd[i, j], go[i, j], trans_a=True)
+                    dp[i, j] = kernels.gemm(go[i, j], v[i, j], trans_b=True)
+                    dv[i, j] = kernels.gemm(pd[i, j], go[i, j], trans_a=True)
             if drop is not None:
                 dp *= drop
         if gp is not None:
             dp += gp
-        ds = ops.softmax_backward(dp, p)
+        ds = kernels.softmax_backward(dp, p)
         for i in range(q.shape[0]):
             for j in range(q.shape[1]):
-                dq[i, j] = ops.gemm(ds[i, j], k[i, j], alpha=scale)
-                dk[i, j] = ops.gemm(ds[i, j], q[i, j], trans_a=True, alpha=scale)
+                dq[i, j] = kernels.gemm(ds[i, j], k[i, j], alpha=scale)
+                dk[i, j] = kernels.gemm(ds[i, j], q[i, j], trans_a=True, alpha=scale)
         return dq, dk, dv, None, None, None
 
 

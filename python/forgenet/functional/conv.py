@@ -1,13 +1,13 @@
 """2-D convolution on the conv2d kernels, with the bias (and a ReLU, when asked) fused into the call."""
 from __future__ import annotations
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
 class _Conv2D(Function):
     def forward(self, x, kernel, bias, strides, padding, relu):
-        y = ops.conv2d(x, kernel, bias, strides=strides, padding=padding)
+        y = kernels.conv2d(x, kernel, bias, strides=strides, padding=padding)
         if relu:  # in place on a fresh output: no extra buffer, and y > 0 is all backward needs
             array_module(y).maximum(y, 0.0, out=y)
         self.save(x, kernel, bias is not None, strides, padding, y if relu else None)
@@ -18,7 +18,7 @@ class _Conv2D(Function):
         if y is not None:
             g = g * (y > 0)
         need_dx = isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad
-        dx, dk, db = ops.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
+        dx, dk, db = kernels.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
         return dx, dk, (db if has_bias else None), None, None, None
 
 

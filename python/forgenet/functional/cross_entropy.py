@@ -1,7 +1,7 @@
 """Cross-entropy on logits through the fused softmax-cross-entropy kernel."""
 from __future__ import annotations
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function
 
 
@@ -9,7 +9,7 @@ class _SoftmaxCrossEntropy(Function):
     """Per-sample loss (N,) from logits (N, C) and int labels (N,) or probabilities (N, C)."""
 
     def forward(self, logits, target):
-        loss, grad = ops.softmax_cross_entropy(logits, target)
+        loss, grad = kernels.softmax_cross_entropy(logits, target)
         self.save(grad)
         return loss
 

@@ -1,18 +1,18 @@
 """Embedding lookup as a differentiable function of the table (ids are constants)."""
 from __future__ import annotations
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function
 
 
 class _Embedding(Function):
     def forward(self, table, ids):
         self.save(ids, table.shape[0])
-        return ops.embedding(ids, table)
+        return kernels.embedding(ids, table)
 
     def backward(self, g):
         ids, input_dim = self.saved
-        return ops.embedding_backward(g, ids, input_dim), None
+        return kernels.embedding_backward(g, ids, input_dim), None
 
 
 def embedding(ids, table):

@@ -1,19 +1,19 @@
 """The whole-sequence LSTM as one differentiable function (forward and backward through time in C++)."""
 from __future__ import annotations
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module, grad_enabled
 
 
 class _LSTM(Function):
     def forward(self, x, h0, c0, kernel, recurrent_kernel, bias):
-        y, h, c, reserve = ops.lstm(x, h0, c0, kernel, recurrent_kernel, bias, training=True)
+        y, h, c, reserve = kernels.lstm(x, h0, c0, kernel, recurrent_kernel, bias, training=True)
         self.save(x, h0, c0, kernel, recurrent_kernel, bias, reserve)
         return y, h, c
 
     def backward(self, dy, dh, dc):
         # outputs nobody used arrive as None, which the kernel reads as zeros
-        return ops.lstm_backward(dy, dh, dc, *self.saved)
+        return kernels.lstm_backward(dy, dh, dc, *self.saved)
 
 
 def lstm(x, h0, c0, kernel, recurrent_kernel, bias):
@@ -26,7 +26,7 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias):
     if grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in args):
         return _LSTM.apply(*args)
     data = [a.data if isinstance(a, Tensor) else a for a in args]
-    return tuple(Tensor(o) for o in ops.lstm(*data))
+    return tuple(Tensor(o) for o in kernels.lstm(*data))
 
 
 def zeros_state(x, units):

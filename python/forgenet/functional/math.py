@@ -5,7 +5,7 @@ import builtins
 
 import numpy as np
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
@@ -109,14 +109,14 @@ class _MatMul(Function):
             raise ValueError(f"matmul: expected a (..., K) and b (K, N), got {tuple(a.shape)} and {tuple(b.shape)}")
         self.save(a, b)
         a2 = a.reshape(-1, a.shape[-1])
-        return ops.gemm(a2, b).reshape(a.shape[:-1] + (b.shape[1],))
+        return kernels.gemm(a2, b).reshape(a.shape[:-1] + (b.shape[1],))
 
     def backward(self, g):
         a, b = self.saved
         a2 = a.reshape(-1, a.shape[-1])
         g2 = g.reshape(-1, g.shape[-1])
-        da = ops.gemm(g2, b, trans_b=True).reshape(a.shape)
-        db = ops.gemm(a2, g2, trans_a=True)
+        da = kernels.gemm(g2, b, trans_b=True).reshape(a.shape)
+        db = kernels.gemm(a2, g2, trans_a=True)
         return da, db
 
 

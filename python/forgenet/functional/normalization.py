@@ -1,19 +1,19 @@
 """Layer normalisation on the layer_norm kernels (mean and rstd kept for the backward)."""
 from __future__ import annotations
 
-from forgenet import ops
+from forgenet import kernels
 from forgenet.autograd.tensor import Function
 
 
 class _LayerNorm(Function):
     def forward(self, x, gamma, beta, epsilon):
-        y, mean, rstd = ops.layer_norm(x, gamma, beta, epsilon=epsilon)
+        y, mean, rstd = kernels.layer_norm(x, gamma, beta, epsilon=epsilon)
         self.save(x, gamma, mean, rstd, beta is not None)
         return y
 
     def backward(self, g):
         x, gamma, mean, rstd, has_beta = self.saved
-        dx, dgamma, dbeta = ops.layer_norm_backward(g, x, gamma, mean, rstd)
+        dx, dgamma, dbeta = kernels.layer_norm_backward(g, x, gamma, mean, rstd)
         return dx, (dgamma if gamma is not None else None), (dbeta if has_beta else None), None
 
 

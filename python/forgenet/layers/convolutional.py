@@ -5,7 +5,7 @@ from forgenet import functional as F
 from forgenet.layers.base import Layer
 from forgenet.layers.core import (channels_last, check_initializers, check_rank, get_activation,
                                   initializer_name, positive_int)
-from forgenet.ops._array import pair, padding_word
+from forgenet.kernels._array import pair, padding_word
 
 _NHWC = "(batch, height, width, channels)"
 

@@ -5,7 +5,7 @@ from forgenet import functional as F
 from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import _NHWC, window_fits, window_out
 from forgenet.layers.core import channels_last, check_rank
-from forgenet.ops._array import pair, padding_word
+from forgenet.kernels._array import pair, padding_word
 
 
 class _Pooling2D(Layer):

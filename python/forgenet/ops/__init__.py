@@ -1,26 +1,16 @@
-"""The kernel API: pure functions on arrays, forward and backward (design-notes section 2).
+"""`keras.ops` for forgenet: differentiable numpy-style functions on arrays and Tensors.
 
-float32 in, float32 out; numpy arrays run on the CPU kernels (forgenet._C), CuPy arrays on the CUDA
-kernels; the result has the input's kind. Non-contiguous inputs are copied; other dtypes are a
-TypeError naming the op.
+Given Tensors (inside a model's call, a custom train_step or a loss) every function here records its
+backward, so gradients flow through it; given arrays it computes eagerly and returns arrays of the
+same kind. Where one of our kernels does the work (softmax, matmul, conv, attention...) the function
+calls it through `forgenet.functional`; the raw kernel API on arrays is `forgenet.kernels`.
 """
-from forgenet.ops.attention import attention, attention_backward
-from forgenet.ops.conv import conv2d, conv2d_backward
-from forgenet.ops.embedding import embedding, embedding_backward
-from forgenet.ops.gemm import gemm
-from forgenet.ops.lstm import lstm, lstm_backward
-from forgenet.ops.optimizer import adam_update, rmsprop_update, sgd_update
-from forgenet.ops.layernorm import layer_norm, layer_norm_backward
-from forgenet.ops.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
-from forgenet.ops.softmax import softmax, softmax_backward, softmax_cross_entropy
+from forgenet.ops.core import cast, convert_to_numpy, convert_to_tensor, is_tensor, shape, stop_gradient
+from forgenet.ops.nn import gelu, relu, sigmoid, softmax, tanh
+from forgenet.ops.numpy import (add, concatenate, divide, exp, log, matmul, mean, multiply, negative, power,
+                                reshape, sqrt, subtract, sum, transpose)
 
-__all__ = [
-    "gemm",
-    "softmax", "softmax_backward", "softmax_cross_entropy",
-    "conv2d", "conv2d_backward",
-    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
-    "lstm", "lstm_backward", "embedding", "embedding_backward",
-    "attention", "attention_backward",
-    "layer_norm", "layer_norm_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
-]
+__all__ = ["cast", "convert_to_numpy", "convert_to_tensor", "is_tensor", "shape", "stop_gradient",
+           "gelu", "relu", "sigmoid", "softmax", "tanh",
+           "add", "concatenate", "divide", "exp", "log", "matmul", "mean", "multiply", "negative", "power",
+           "reshape", "sqrt", "subtract", "sum", "transpose"]

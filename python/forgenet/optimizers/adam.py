@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from forgenet.autograd.tensor import array_module
-from forgenet.ops.optimizer import adam_update
+from forgenet.kernels.optimizer import adam_update
 from forgenet.optimizers.optimizer import Optimizer, _fusable
 
 

@@ -2,7 +2,7 @@
 
 Subclasses implement `update_step(grad, variable, lr)` with exactly Keras's formulas, in place on the
 variable's array and on slot arrays made once in `build`: as one fused kernel per weight where there
-is one (forgenet.ops.optimizer), else as in-place ufuncs (`out=`). Temporaries come from two scratch
+is one (forgenet.kernels.optimizer), else as in-place ufuncs (`out=`). Temporaries come from two scratch
 buffers sized to the largest variable, so a training step allocates nothing here.
 """
 from __future__ import annotations
@@ -212,7 +212,7 @@ def _snake(name: str) -> str:
 
 
 def _fusable(w, g) -> bool:
-    """Whether the fused update kernels (forgenet.ops.optimizer) take this weight array and gradient; the
+    """Whether the fused update kernels (forgenet.kernels.optimizer) take this weight array and gradient; the
     slots are made like the weight, so they follow it."""
     return (w.dtype == np.float32 and g.dtype == np.float32 and w.flags.c_contiguous
             and getattr(w.flags, "writeable", True))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from forgenet.autograd.tensor import array_module
-from forgenet.ops.optimizer import rmsprop_update
+from forgenet.kernels.optimizer import rmsprop_update
 from forgenet.optimizers.optimizer import Optimizer, _fusable
 
 

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from forgenet.ops._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend
 
 
 def _inplace(op, name, a, shape):

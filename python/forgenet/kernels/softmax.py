@@ -1,7 +1,7 @@
 """Softmax and the fused softmax-cross-entropy (the classifier head's forward and backward in one pass)."""
 from __future__ import annotations
 
-from forgenet.ops._array import as_f32, as_labels, backend
+from forgenet.kernels._array import as_f32, as_labels, backend
 
 
 def _last_axis(x, axis: int, op: str):

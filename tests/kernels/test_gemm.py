@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -43,7 +43,7 @@ SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 65), (12, 32, 256), (13, 31,
 @pytest.mark.parametrize("m,n,k", SHAPES)
 def test_gemm_matches_float64_reference(rng, m, n, k, ta, tb):
     a, b = operands(rng, m, n, k, ta, tb)
-    assert_gemm_close(ops.gemm(a, b, trans_a=ta, trans_b=tb), a, b, None, ta, tb, what=f"{m}x{n}x{k} {ta} {tb}")
+    assert_gemm_close(kernels.gemm(a, b, trans_a=ta, trans_b=tb), a, b, None, ta, tb, what=f"{m}x{n}x{k} {ta} {tb}")
 
 
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.5, -2.0), (-1.5, 0.25), (0.0, 3.0), (2.0, 0.0)])
@@ -52,7 +52,7 @@ def test_gemm_alpha_beta(rng, m, n, k, alpha, beta):
     for ta, tb in [(False, False), (True, True)]:
         a, b = operands(rng, m, n, k, ta, tb)
         c = rng.standard_normal((m, n)).astype(np.float32)
-        got = ops.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta)
+        got = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta)
         assert_gemm_close(got, a, b, c, ta, tb, alpha, beta)
         assert_close(_C.gemm_reference(a, b, c, ta, tb, alpha, beta), ref_gemm(a, b, c, ta, tb, alpha, beta),
                      rtol=1e-5, atol=1e-4)
@@ -62,7 +62,7 @@ def test_gemm_alpha_beta(rng, m, n, k, alpha, beta):
 def test_beta_zero_never_reads_c(rng, m, n, k):
     a, b = operands(rng, m, n, k, False, False)
     c = np.full((m, n), np.nan, np.float32)
-    got = ops.gemm(a, b, c, alpha=1.0, beta=0.0)
+    got = kernels.gemm(a, b, c, alpha=1.0, beta=0.0)
     assert np.isfinite(got).all()
     assert_gemm_close(got, a, b)
     assert np.isnan(c).all()  # c itself is untouched
@@ -70,20 +70,20 @@ def test_beta_zero_never_reads_c(rng, m, n, k):
 
 def test_k_zero_and_empty_shapes(rng):
     a, b = np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32)
-    assert (ops.gemm(a, b) == 0).all() and ops.gemm(a, b).shape == (3, 4)
+    assert (kernels.gemm(a, b) == 0).all() and kernels.gemm(a, b).shape == (3, 4)
     c = rng.standard_normal((3, 4)).astype(np.float32)
-    assert_close(ops.gemm(a, b, c, alpha=2.0, beta=0.5), 0.5 * c.astype(np.float64))
-    assert (ops.gemm(a, b, np.full((3, 4), np.nan, np.float32)) == 0).all()
-    assert ops.gemm(np.zeros((0, 5), np.float32), np.ones((5, 4), np.float32)).shape == (0, 4)
-    assert ops.gemm(np.ones((3, 5), np.float32), np.ones((5, 0), np.float32)).shape == (3, 0)
-    assert ops.gemm(np.zeros((5, 0), np.float32), np.ones((4, 5), np.float32), trans_a=True, trans_b=True).shape == (0, 4)
+    assert_close(kernels.gemm(a, b, c, alpha=2.0, beta=0.5), 0.5 * c.astype(np.float64))
+    assert (kernels.gemm(a, b, np.full((3, 4), np.nan, np.float32)) == 0).all()
+    assert kernels.gemm(np.zeros((0, 5), np.float32), np.ones((5, 4), np.float32)).shape == (0, 4)
+    assert kernels.gemm(np.ones((3, 5), np.float32), np.ones((5, 0), np.float32)).shape == (3, 0)
+    assert kernels.gemm(np.zeros((5, 0), np.float32), np.ones((4, 5), np.float32), trans_a=True, trans_b=True).shape == (0, 4)
 
 
 def test_nan_and_inf_in_inputs_propagate(rng):
     a, b = operands(rng, 20, 40, 300, False, False)
     a[3, 7] = np.nan
     b[11, 33] = np.inf
-    got = ops.gemm(a, b)
+    got = kernels.gemm(a, b)
     assert np.isnan(got[3]).all()
     others = np.delete(got, 3, axis=0)
     assert np.isinf(others[:, 33]).all() or np.isnan(others[:, 33]).any()
@@ -96,9 +96,9 @@ def test_threads_and_reference_agree(rng):
         for m, n, k in [(300, 40, 50), (32, 64, 1600), (9, 32, 3000), (64, 9, 40)]:
             a, b = operands(rng, m, n, k, True, False)
             forgenet.set_num_threads(1)
-            one = ops.gemm(a, b, trans_a=True)
+            one = kernels.gemm(a, b, trans_a=True)
             forgenet.set_num_threads(2)
-            two = ops.gemm(a, b, trans_a=True)
+            two = kernels.gemm(a, b, trans_a=True)
             assert_close(one, two, rtol=1e-4, atol=1e-4)
             assert_close(two, _C.gemm_reference(a, b, None, True, False, 1.0, 0.0), rtol=1e-4, atol=1e-4)
     finally:
@@ -108,15 +108,15 @@ def test_threads_and_reference_agree(rng):
 def test_noncontiguous_inputs_are_copied(rng):
     a = rng.standard_normal((20, 30)).astype(np.float32)
     b = rng.standard_normal((30, 40)).astype(np.float32)
-    assert_gemm_close(ops.gemm(a[:, ::2], b[::2]), np.ascontiguousarray(a[:, ::2]), np.ascontiguousarray(b[::2]))
-    assert_gemm_close(ops.gemm(a.T, b.T, trans_a=True, trans_b=True), a.T.copy(), b.T.copy(), None, True, True)
+    assert_gemm_close(kernels.gemm(a[:, ::2], b[::2]), np.ascontiguousarray(a[:, ::2]), np.ascontiguousarray(b[::2]))
+    assert_gemm_close(kernels.gemm(a.T, b.T, trans_a=True, trans_b=True), a.T.copy(), b.T.copy(), None, True, True)
 
 
 def test_gradient_identities_used_by_dense(rng):
     # loss = sum(w * (x @ k)); dloss/dx = w @ k^T = gemm(w, k, trans_b), dloss/dk = x^T @ w = gemm(x, w, trans_a)
     x, k, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 5)), rng.standard_normal((3, 5))
-    dx = ops.gemm(w.astype(np.float32), k.astype(np.float32), trans_b=True)
-    dk = ops.gemm(x.astype(np.float32), w.astype(np.float32), trans_a=True)
+    dx = kernels.gemm(w.astype(np.float32), k.astype(np.float32), trans_b=True)
+    dk = kernels.gemm(x.astype(np.float32), w.astype(np.float32), trans_a=True)
     loss = lambda x_, k_: (w * (x_ @ k_)).sum()  # noqa: E731
     eps = 1e-6
     for arr, grad, f in [(x, dx, lambda v: loss(v, k)), (k, dk, lambda v: loss(x, v))]:
@@ -193,7 +193,7 @@ def test_every_isa_path(isa):
 ])
 def test_bad_inputs(args, kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
-        ops.gemm(*args, **kwargs)
+        kernels.gemm(*args, **kwargs)
     full = list(args) + [None] * (3 - len(args))
     with pytest.raises(exc, match=msg):  # the C++ side checks too
         _C.gemm(*full, kwargs.get("trans_a", False), kwargs.get("trans_b", False), 1.0, kwargs.get("beta", 0.0))
@@ -202,10 +202,10 @@ def test_bad_inputs(args, kwargs, exc, msg):
 def test_bad_flags_and_scalars_and_layout():
     a, b = np.zeros((2, 3), np.float32), np.zeros((3, 4), np.float32)
     with pytest.raises(TypeError, match="gemm: trans_a must be a bool, got 'yes'"):
-        ops.gemm(a, b, trans_a="yes")
+        kernels.gemm(a, b, trans_a="yes")
     with pytest.raises(TypeError, match="gemm: alpha must be a real number, got None"):
-        ops.gemm(a, b, alpha=None)
-    assert ops.gemm(a, b, trans_a=np.bool_(False), alpha=np.float32(2), beta=0).shape == (2, 4)
+        kernels.gemm(a, b, alpha=None)
+    assert kernels.gemm(a, b, trans_a=np.bool_(False), alpha=np.float32(2), beta=0).shape == (2, 4)
     with pytest.raises(ValueError, match="gemm: a must be C-contiguous"):
         _C.gemm(np.zeros((3, 4), np.float32)[:, ::2], np.zeros((2, 4), np.float32), None, False, False, 1.0, 0.0)
     with pytest.raises(TypeError, match="gemm: b must be a numpy array, got list"):

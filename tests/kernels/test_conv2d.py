@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -80,9 +80,9 @@ def make(rng, n, h, w, cin, kh, kw, cout):
 def test_conv2d_forward_matches_reference(rng, case):
     n, h, w, cin, kh, kw, cout, strides, padding = case
     x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
-    assert_close(ops.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
+    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
                  rtol=1e-4, atol=1e-5, what=str(case))
-    assert_close(ops.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
+    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
                  rtol=1e-4, atol=1e-5, what=f"{case} no bias")
 
 
@@ -91,7 +91,7 @@ def test_conv2d_backward_matches_reference(rng, case):
     n, h, w, cin, kh, kw, cout, strides, padding = case
     x, k, _ = make(rng, n, h, w, cin, kh, kw, cout)
     dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
-    dx, dk, db = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
     rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
     assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what=f"dx {case}")
     assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
@@ -112,11 +112,11 @@ def test_conv2d_matches_torch(rng, case):
         (pt, pb), (pl, pr) = same_pads(h, kh, strides[0]), same_pads(w, kw, strides[1])
         pads = (pl, pr, pt, pb)
     yt = F.conv2d(F.pad(xt, pads), kt, bt, stride=strides)
-    y = ops.conv2d(x, k, b, strides=strides, padding=padding)
+    y = kernels.conv2d(x, k, b, strides=strides, padding=padding)
     assert_close(y, yt.detach().permute(0, 2, 3, 1).numpy(), rtol=1e-4, atol=1e-5, what=f"forward {case}")
     dy = rng.standard_normal(y.shape).astype(np.float32)
     (yt * torch.tensor(dy, dtype=torch.float64).permute(0, 3, 1, 2)).sum().backward()
-    dx, dk, db = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
     assert_close(dx, xt.grad.permute(0, 2, 3, 1).numpy(), rtol=1e-4, atol=1e-4, what=f"dx {case}")
     assert_close(dk, kt.grad.permute(2, 3, 1, 0).numpy(), rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
     assert_close(db, bt.grad.numpy(), rtol=1e-4, atol=1e-4, what=f"dbias {case}")
@@ -146,7 +146,7 @@ def test_conv2d_backward_matches_finite_differences(rng, case):
         return g
 
     f32 = lambda a: a.astype(np.float32)  # noqa: E731
-    dx, dk, db = ops.conv2d_backward(f32(dy), f32(x), f32(k), strides=strides, padding=padding)
+    dx, dk, db = kernels.conv2d_backward(f32(dy), f32(x), f32(k), strides=strides, padding=padding)
     assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
     assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
     assert_close(db, numeric(b, 2), rtol=1e-3, atol=1e-4, what="dbias")
@@ -157,14 +157,14 @@ def test_conv2d_backward_is_the_adjoint_of_our_forward(rng):
     (up to float32 rounding) for any direction d: a check of our backward against our own forward."""
     x, k, _ = make(rng, 2, 9, 8, 3, 3, 3, 4)
     for strides, padding in [((1, 1), "same"), ((2, 1), "valid"), ((2, 2), "same")]:
-        y = ops.conv2d(x, k, strides=strides, padding=padding)
+        y = kernels.conv2d(x, k, strides=strides, padding=padding)
         dy = rng.standard_normal(y.shape).astype(np.float32)
-        dx, dk, _ = ops.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+        dx, dk, _ = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
         d = rng.standard_normal(x.shape).astype(np.float32)
-        lhs = (dy.astype(np.float64) * ops.conv2d(d, k, strides=strides, padding=padding)).sum()
+        lhs = (dy.astype(np.float64) * kernels.conv2d(d, k, strides=strides, padding=padding)).sum()
         assert lhs == pytest.approx((dx.astype(np.float64) * d).sum(), rel=1e-4)
         d = rng.standard_normal(k.shape).astype(np.float32)
-        lhs = (dy.astype(np.float64) * ops.conv2d(x, d, strides=strides, padding=padding)).sum()
+        lhs = (dy.astype(np.float64) * kernels.conv2d(x, d, strides=strides, padding=padding)).sum()
         assert lhs == pytest.approx((dk.astype(np.float64) * d).sum(), rel=1e-4)
 
 
@@ -172,10 +172,10 @@ def test_conv2d_chunk_boundaries_inside_images(rng):
     """Column buffers bigger than the kernel's budget go in chunks that split images mid-way;
     forward and backward must not notice (98 x 576 floats per output line, ~300 lines)."""
     x, k, b = make(rng, 3, 98, 98, 64, 3, 3, 1)
-    y = ops.conv2d(x, k, b, padding="same")
+    y = kernels.conv2d(x, k, b, padding="same")
     assert_close(y, ref_conv2d(x, k, b, (1, 1), "same"), rtol=1e-4, atol=1e-4, what="forward")
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    dx, dk, db = ops.conv2d_backward(dy, x, k, padding="same")
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, padding="same")
     rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, (1, 1), "same")
     assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
     assert_close(dk, rdk, rtol=1e-4, atol=1e-3, what="dkernel")
@@ -185,15 +185,15 @@ def test_conv2d_chunk_boundaries_inside_images(rng):
 def test_conv2d_backward_is_deterministic(rng):
     x, k, _ = make(rng, 8, 12, 12, 8, 3, 3, 16)
     dy = rng.standard_normal((8, 10, 10, 16)).astype(np.float32)
-    first = ops.conv2d_backward(dy, x, k)
-    for a, b in zip(first, ops.conv2d_backward(dy, x, k)):
+    first = kernels.conv2d_backward(dy, x, k)
+    for a, b in zip(first, kernels.conv2d_backward(dy, x, k)):
         np.testing.assert_array_equal(a, b)
 
 
 def test_conv2d_accepts_noncontiguous_and_int_strides(rng):
     x, k, b = make(rng, 2, 10, 12, 3, 3, 3, 4)
     xs = x[:, :, ::2]
-    assert_close(ops.conv2d(xs, k, b, strides=2, padding="SAME"), ref_conv2d(xs, k, b, (2, 2), "same"),
+    assert_close(kernels.conv2d(xs, k, b, strides=2, padding="SAME"), ref_conv2d(xs, k, b, (2, 2), "same"),
                  rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="conv2d: x must be C-contiguous"):
         _C.conv2d(xs, k, b)
@@ -202,28 +202,28 @@ def test_conv2d_accepts_noncontiguous_and_int_strides(rng):
 
 def test_conv2d_empty_batch_and_empty_channels(rng):
     x, k, b = make(rng, 0, 6, 6, 3, 3, 3, 4)
-    y = ops.conv2d(x, k, b, padding="same")
+    y = kernels.conv2d(x, k, b, padding="same")
     assert y.shape == (0, 6, 6, 4)
-    dx, dk, db = ops.conv2d_backward(y, x, k, padding="same")
+    dx, dk, db = kernels.conv2d_backward(y, x, k, padding="same")
     assert dx.shape == x.shape and not dk.any() and not db.any() and dk.shape == k.shape
     x0 = np.zeros((2, 5, 5, 0), np.float32)
-    y = ops.conv2d(x0, np.zeros((3, 3, 0, 2), np.float32), b[:2])
+    y = kernels.conv2d(x0, np.zeros((3, 3, 0, 2), np.float32), b[:2])
     assert y.shape == (2, 3, 3, 2) and (y == b[:2]).all()
     k0 = np.zeros((3, 3, 3, 0), np.float32)  # no output channels
     x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
-    assert ops.conv2d(x, k0).shape == (2, 4, 4, 0)
-    dx, dk, db = ops.conv2d_backward(np.zeros((2, 4, 4, 0), np.float32), x, k0)
+    assert kernels.conv2d(x, k0).shape == (2, 4, 4, 0)
+    dx, dk, db = kernels.conv2d_backward(np.zeros((2, 4, 4, 0), np.float32), x, k0)
     assert dx.shape == x.shape and not dx.any() and dk.shape == k0.shape and db.shape == (0,)
     xh = np.zeros((2, 0, 5, 3), np.float32)  # no rows: 'same' gives no output rows
-    assert ops.conv2d(xh, k, b, padding="same").shape == (2, 0, 5, 4)
+    assert kernels.conv2d(xh, k, b, padding="same").shape == (2, 0, 5, 4)
 
 
 def test_conv2d_nan_flows_through(rng):
     x, k, b = make(rng, 2, 6, 6, 2, 3, 3, 3)
     x[1, 0, 0, 1] = np.nan
-    y = ops.conv2d(x, k, b)
+    y = kernels.conv2d(x, k, b)
     assert np.isnan(y[1, 0, 0]).all() and np.isfinite(y[0]).all() and np.isfinite(y[1, 1:]).all()
-    dx, dk, db = ops.conv2d_backward(np.ones_like(y), x, k)
+    dx, dk, db = kernels.conv2d_backward(np.ones_like(y), x, k)
     assert np.isnan(dk).any() and np.isfinite(dx).all() and np.isfinite(db).all()
 
 
@@ -250,7 +250,7 @@ def test_conv2d_rejects_bad_input(rng, bad, exc, msg):
     x, k, b = make(rng, 2, 6, 6, 3, 3, 3, 4)
     args = dict(x=x, kernel=k, bias=b, strides=(1, 1), padding="valid") | bad(x, k, b)
     args = {key: np.ascontiguousarray(v) if isinstance(v, np.ndarray) else v for key, v in args.items()}
-    for fn in (ops.conv2d, _C.conv2d):  # the C++ side checks on its own too
+    for fn in (kernels.conv2d, _C.conv2d):  # the C++ side checks on its own too
         with pytest.raises(exc, match=msg):
             fn(args["x"], args["kernel"], args["bias"], strides=args["strides"], padding=args["padding"])
 
@@ -263,19 +263,19 @@ def test_conv2d_rejects_bad_input(rng, bad, exc, msg):
 def test_conv2d_backward_rejects_bad_dy(rng, dy_shape, kw, msg):
     x, k, _ = make(rng, 2, 6, 6, 3, 3, 3, 4)
     dy = np.zeros(dy_shape, np.float32)
-    for fn in (ops.conv2d_backward, _C.conv2d_backward):
+    for fn in (kernels.conv2d_backward, _C.conv2d_backward):
         with pytest.raises(ValueError, match=msg):
             fn(dy, x, k, **kw)
     with pytest.raises(TypeError, match="conv2d_backward: dy must be float32, got float64"):
-        ops.conv2d_backward(np.zeros((2, 4, 4, 4)), x, k)
+        kernels.conv2d_backward(np.zeros((2, 4, 4, 4)), x, k)
 
 
 def test_conv2d_backward_can_skip_dx(rng):
     x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
     k = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)
-    dy = rng.standard_normal(ops.conv2d(x, k).shape).astype(np.float32)
-    dx, dk, db = ops.conv2d_backward(dy, x, k)
-    none, dk2, db2 = ops.conv2d_backward(dy, x, k, need_dx=False)
+    dy = rng.standard_normal(kernels.conv2d(x, k).shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k)
+    none, dk2, db2 = kernels.conv2d_backward(dy, x, k, need_dx=False)
     assert none is None and dx.shape == x.shape
     np.testing.assert_array_equal(dk, dk2)
     np.testing.assert_array_equal(db, db2)

@@ -8,7 +8,7 @@ so no state is kept between forward and backward.
 """
 from __future__ import annotations
 
-from forgenet.ops._array import as_f32, backend, pair, padding_word
+from forgenet.kernels._array import as_f32, backend, pair, padding_word
 
 
 def _geometry(op, x, pool_size, strides, padding):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import forgenet
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -48,11 +48,11 @@ def inputs(rng, b, h, nq, nk, d, dv=None):
 
 def check_against_reference(rng, b, h, nq, nk, d, dv=None, causal=False, scale=None):
     q, k, v, do = inputs(rng, b, h, nq, nk, d, dv)
-    o, lse = ops.attention(q, k, v, causal=causal, scale=scale, return_lse=True)
+    o, lse = kernels.attention(q, k, v, causal=causal, scale=scale, return_lse=True)
     ro, rlse, _ = ref_attention(q, k, v, causal, scale)
     assert_close(o, ro, rtol=1e-4, atol=2e-5, what="o")
     assert_close(lse, rlse, rtol=1e-5, atol=1e-5, what="lse")
-    grads = ops.attention_backward(do, q, k, v, o, lse, causal=causal, scale=scale)
+    grads = kernels.attention_backward(do, q, k, v, o, lse, causal=causal, scale=scale)
     for name, g, r in zip(("dq", "dk", "dv"), grads, ref_attention_backward(do, q, k, v, causal, scale)):
         assert_close(g, r, rtol=1e-4, atol=5e-5, what=name)
 
@@ -109,10 +109,10 @@ def test_matches_torch_sdpa_and_autograd(rng):
         if causal:
             s = s.masked_fill(~torch.ones(nq, nk, dtype=torch.bool).tril(), float("-inf"))
         tlse = torch.logsumexp(s, -1)
-        o, lse = ops.attention(q, k, v, causal=causal, return_lse=True)
+        o, lse = kernels.attention(q, k, v, causal=causal, return_lse=True)
         assert_close(o, to.detach().numpy(), rtol=1e-4, atol=2e-5, what="o")
         assert_close(lse, tlse.detach().numpy(), rtol=1e-5, atol=1e-5, what="lse")
-        for name, g, t in zip(("dq", "dk", "dv"), ops.attention_backward(do, q, k, v, o, lse, causal=causal),
+        for name, g, t in zip(("dq", "dk", "dv"), kernels.attention_backward(do, q, k, v, o, lse, causal=causal),
                               (tq.grad, tk.grad, tv.grad)):
             assert_close(g, t.numpy(), rtol=1e-4, atol=5e-5, what=name)
 
@@ -122,8 +122,8 @@ def test_gradients_match_finite_differences(rng):
     for causal in (False, True):
         q, k, v, do = (a.astype(np.float64) for a in inputs(rng, b, h, nq, nk, d, dv))
         f32 = lambda a: a.astype(np.float32)  # noqa: E731
-        o, lse = ops.attention(f32(q), f32(k), f32(v), causal=causal, scale=0.7, return_lse=True)
-        grads = ops.attention_backward(f32(do), f32(q), f32(k), f32(v), o, lse, causal=causal, scale=0.7)
+        o, lse = kernels.attention(f32(q), f32(k), f32(v), causal=causal, scale=0.7, return_lse=True)
+        grads = kernels.attention_backward(f32(do), f32(q), f32(k), f32(v), o, lse, causal=causal, scale=0.7)
         for x, g in zip((q, k, v), grads):
             num, eps = np.zeros_like(x), 1e-6
             for idx in np.ndindex(*x.shape):
@@ -141,32 +141,32 @@ def test_no_keys_gives_zeros_like_torch():
     q = np.ones((1, 2, 3, 4), np.float32)
     kv = np.ones((1, 2, 0, 4), np.float32)
     for causal in (False, True):
-        o, lse = ops.attention(q, kv, kv, causal=causal, return_lse=True)
+        o, lse = kernels.attention(q, kv, kv, causal=causal, return_lse=True)
         assert o.shape == (1, 2, 3, 4) and not o.any() and np.all(lse == -np.inf)
-        dq, dk, dv = ops.attention_backward(np.ones_like(q), q, kv, kv, o, lse, causal=causal)
+        dq, dk, dv = kernels.attention_backward(np.ones_like(q), q, kv, kv, o, lse, causal=causal)
         assert not dq.any() and dk.shape == dv.shape == (1, 2, 0, 4)
 
 
 def test_empty_queries_and_batches():
     q, k = np.zeros((2, 1, 0, 8), np.float32), np.ones((2, 1, 5, 8), np.float32)
-    o, lse = ops.attention(q, k, k, return_lse=True)
+    o, lse = kernels.attention(q, k, k, return_lse=True)
     assert o.shape == (2, 1, 0, 8) and lse.shape == (2, 1, 0)
-    dq, dk, dv = ops.attention_backward(o, q, k, k, o, lse)
+    dq, dk, dv = kernels.attention_backward(o, q, k, k, o, lse)
     assert dq.shape == q.shape and not dk.any() and not dv.any()
     z = np.zeros((0, 3, 4, 8), np.float32)
-    assert ops.attention(z, z, z).shape == (0, 3, 4, 8)
+    assert kernels.attention(z, z, z).shape == (0, 3, 4, 8)
 
 
 def test_nan_propagates_to_its_rows_only(rng):
     q, k, v, _ = inputs(rng, 1, 1, 80, 80, 16)
     q[0, 0, 5, 3] = np.nan
-    o = ops.attention(q, k, v)
+    o = kernels.attention(q, k, v)
     assert np.isnan(o[0, 0, 5]).all() and np.isfinite(np.delete(o[0, 0], 5, axis=0)).all()
 
 
 def test_large_scores_stay_finite(rng):
     q, k, v, _ = inputs(rng, 1, 1, 70, 70, 16)
-    o = ops.attention(q * 300, k * 300, v)
+    o = kernels.attention(q * 300, k * 300, v)
     assert np.isfinite(o).all()
     assert_close(o, ref_attention(q * 300, k * 300, v)[0], rtol=1e-3, atol=1e-3)
 
@@ -174,7 +174,7 @@ def test_large_scores_stay_finite(rng):
 def test_non_contiguous_inputs_are_copied(rng):
     q, k, v, _ = inputs(rng, 2, 4, 30, 40, 16)
     qt = np.ascontiguousarray(q.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)  # (B, N, H, d) memory
-    assert_close(ops.attention(qt, k, v), ref_attention(q, k, v)[0], rtol=1e-4, atol=2e-5)
+    assert_close(kernels.attention(qt, k, v), ref_attention(q, k, v)[0], rtol=1e-4, atol=2e-5)
 
 
 _ISA_SCRIPT = r"""
@@ -213,7 +213,7 @@ def test_every_isa_path_matches_reference(isa):
 _MEMORY_SCRIPT = r"""
 import json, resource
 import numpy as np
-from forgenet import ops
+from forgenet import kernels
 
 
 def reset_and_read_peak_kib():
@@ -240,8 +240,8 @@ n, d = 16384, 64
 rng = np.random.default_rng(0)
 q, k, v, do = (rng.standard_normal((1, 1, n, d)).astype(np.float32) for _ in range(4))
 before = reset_and_read_peak_kib()
-o, lse = ops.attention(q, k, v, causal=True, return_lse=True)
-dq, dk, dv = ops.attention_backward(do, q, k, v, o, lse, causal=True)
+o, lse = kernels.attention(q, k, v, causal=True, return_lse=True)
+dq, dk, dv = kernels.attention_backward(do, q, k, v, o, lse, causal=True)
 growth = peak_kib() - before
 finite = bool(np.isfinite(dq).all() and np.isfinite(dk).all())
 del o, lse, dq, dk, dv
@@ -267,32 +267,32 @@ def test_memory_is_linear_in_sequence_length():
 def test_bad_inputs_raise(rng):
     q, k, v, do = inputs(rng, 2, 3, 5, 7, 8)
     with pytest.raises(ValueError, match=r"attention: q and k must have the same head dim \(axis 3\)"):
-        ops.attention(q, k[..., :4], v)
+        kernels.attention(q, k[..., :4], v)
     with pytest.raises(ValueError, match="attention: q, k and v must share batch and head sizes"):
-        ops.attention(q, k[:1], v[:1])
+        kernels.attention(q, k[:1], v[:1])
     with pytest.raises(ValueError, match="attention: q, k and v must share batch and head sizes"):
-        ops.attention(q, k, v[:, :2])
+        kernels.attention(q, k, v[:, :2])
     with pytest.raises(ValueError, match=r"attention: k and v must have the same length \(axis 2\)"):
-        ops.attention(q, k, v[:, :, :6])
+        kernels.attention(q, k, v[:, :, :6])
     with pytest.raises(ValueError, match=r"attention: q must have rank 4, got shape \(3, 5, 8\)"):
-        ops.attention(q[0], k, v)
+        kernels.attention(q[0], k, v)
     with pytest.raises(TypeError, match="attention: k must be float32, got float64"):
-        ops.attention(q, k.astype(np.float64), v)
+        kernels.attention(q, k.astype(np.float64), v)
     with pytest.raises(TypeError, match="attention: scale must be a number or None, got str"):
-        ops.attention(q, k, v, scale="1")
+        kernels.attention(q, k, v, scale="1")
     with pytest.raises(ValueError, match="attention: the head dim of q and k must be >= 1"):
-        ops.attention(q[..., :0], k[..., :0], v)
-    o, lse = ops.attention(q, k, v, return_lse=True)
+        kernels.attention(q[..., :0], k[..., :0], v)
+    o, lse = kernels.attention(q, k, v, return_lse=True)
     with pytest.raises(ValueError, match=r"attention_backward: lse must have shape \(2, 3, 5\), got \(2, 3, 4\)"):
-        ops.attention_backward(do, q, k, v, o, lse[..., :4])
+        kernels.attention_backward(do, q, k, v, o, lse[..., :4])
     with pytest.raises(ValueError, match=r"attention_backward: lse must have rank 3"):
-        ops.attention_backward(do, q, k, v, o, o)
+        kernels.attention_backward(do, q, k, v, o, o)
     with pytest.raises(ValueError, match=r"attention_backward: do must have shape \(2, 3, 5, 8\)"):
-        ops.attention_backward(do[:, :, :4], q, k, v, o, lse)
+        kernels.attention_backward(do[:, :, :4], q, k, v, o, lse)
     with pytest.raises(ValueError, match=r"attention_backward: o must have shape \(2, 3, 5, 8\)"):
-        ops.attention_backward(do, q, k, v, o[..., :2], lse)
+        kernels.attention_backward(do, q, k, v, o[..., :2], lse)
     with pytest.raises(TypeError, match="attention_backward: lse must be float32, got float64"):
-        ops.attention_backward(do, q, k, v, o, lse.astype(np.float64))
+        kernels.attention_backward(do, q, k, v, o, lse.astype(np.float64))
 
 
 def test_extension_validates_too(rng):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from forgenet.ops._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend
 
 
 def _scale(op: str, scale):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forgenet.ops._array import _kind, as_f32, backend
+from forgenet.kernels._array import _kind, as_f32, backend
 
 
 def _ids(op, ids):

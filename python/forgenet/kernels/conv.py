@@ -1,7 +1,7 @@
 """2-D convolution on NHWC arrays, forward and backward (im2col + GEMM in the C++ kernels)."""
 from __future__ import annotations
 
-from forgenet.ops._array import as_f32, backend, pair, padding_word
+from forgenet.kernels._array import as_f32, backend, pair, padding_word
 
 
 def _geometry(op, x, kernel, strides, padding):

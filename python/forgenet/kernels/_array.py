@@ -32,8 +32,18 @@ def _kind(a) -> str:
     return "cupy" if mod.startswith("cupy") else "numpy"
 
 
+def _refuse_tensor(op: str, name: str, a):
+    # a Tensor converts to an array through __array__, which would silently cut it out of the graph
+    from forgenet.autograd.tensor import Tensor
+
+    if isinstance(a, Tensor):
+        raise TypeError(f"{op}: {name} is a forgenet Tensor; forgenet.kernels take arrays (use forgenet.ops or "
+                        "forgenet.functional on Tensors, or pass tensor.numpy() to cut it from the graph)")
+
+
 def as_f32(op: str, name: str, a, ndim: int | None = None):
     """Return `a` as a C-contiguous float32 array of rank `ndim`; never casts other dtypes."""
+    _refuse_tensor(op, name, a)
     if _kind(a) == "cupy":
         import cupy as xp
     else:
@@ -53,6 +63,7 @@ def as_f32(op: str, name: str, a, ndim: int | None = None):
 
 def as_labels(op: str, name: str, a, n: int, num_classes: int):
     """Integer class labels as a contiguous int64 vector of length n with values in [0, num_classes)."""
+    _refuse_tensor(op, name, a)
     xp = np
     if _kind(a) == "cupy":
         import cupy as xp

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -30,12 +30,12 @@ def test_matches_float64_reference(rng, shape, eps):
     gamma = rng.standard_normal(shape[-1]).astype(np.float32)
     beta = rng.standard_normal(shape[-1]).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
-    y, mean, rstd = ops.layer_norm(x, gamma, beta, epsilon=eps)
+    y, mean, rstd = kernels.layer_norm(x, gamma, beta, epsilon=eps)
     ry, rm, rr = ref_layer_norm(x, gamma, beta, eps)
     assert_close(y, ry, rtol=1e-4, atol=1e-4, what="y")
     assert_close(mean, rm, rtol=1e-5, atol=1e-5, what="mean")
     assert_close(rstd, rr, rtol=1e-4, atol=1e-5, what="rstd")
-    dx, dg, db = ops.layer_norm_backward(dy, x, gamma, mean, rstd)
+    dx, dg, db = kernels.layer_norm_backward(dy, x, gamma, mean, rstd)
     rdx, rdg, rdb = ref_layer_norm_backward(dy, x, gamma, eps)
     assert_close(dx, rdx, rtol=1e-3, atol=1e-4, what="dx")
     assert_close(dg, rdg, rtol=1e-4, atol=1e-3, what="dgamma")
@@ -44,13 +44,13 @@ def test_matches_float64_reference(rng, shape, eps):
 
 def test_large_offset_keeps_precision(rng):
     x = (rng.standard_normal((4, 256)) + 1e4).astype(np.float32)
-    y, _, _ = ops.layer_norm(x, np.ones(256, np.float32), np.zeros(256, np.float32))
+    y, _, _ = kernels.layer_norm(x, np.ones(256, np.float32), np.zeros(256, np.float32))
     assert_close(y, ref_layer_norm(x, 1.0, 0.0)[0], rtol=1e-2, atol=2e-3)
 
 
 def test_none_gamma_beta_mean_identity_affine(rng):
     x = rng.standard_normal((5, 9)).astype(np.float32)
-    y, _, _ = ops.layer_norm(x, None, None)
+    y, _, _ = kernels.layer_norm(x, None, None)
     assert_close(y, ref_layer_norm(x, 1.0, 0.0)[0], rtol=1e-4, atol=1e-5)
 
 
@@ -58,8 +58,8 @@ def test_gradients_match_finite_differences(rng):
     x = rng.standard_normal((3, 5))
     gamma, beta, dy = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal((3, 5))
     f32 = lambda a: a.astype(np.float32)  # noqa: E731
-    _, mean, rstd = ops.layer_norm(f32(x), f32(gamma), f32(beta))
-    dx, dg, db = ops.layer_norm_backward(f32(dy), f32(x), f32(gamma), mean, rstd)
+    _, mean, rstd = kernels.layer_norm(f32(x), f32(gamma), f32(beta))
+    dx, dg, db = kernels.layer_norm_backward(f32(dy), f32(x), f32(gamma), mean, rstd)
     for arr, got in ((x, dx), (gamma, dg), (beta, db)):
         num, eps = np.zeros_like(arr), 1e-6
         for idx in np.ndindex(*arr.shape):
@@ -74,18 +74,18 @@ def test_gradients_match_finite_differences(rng):
 
 
 def test_constant_rows_and_empty_inputs():
-    y, mean, rstd = ops.layer_norm(np.full((2, 4), 3.0, np.float32), np.ones(4, np.float32), np.zeros(4, np.float32))
+    y, mean, rstd = kernels.layer_norm(np.full((2, 4), 3.0, np.float32), np.ones(4, np.float32), np.zeros(4, np.float32))
     assert not y.any() and np.allclose(mean, 3.0) and np.allclose(rstd, 1 / np.sqrt(1e-3))
-    y, mean, rstd = ops.layer_norm(np.zeros((0, 4), np.float32), np.ones(4, np.float32), np.zeros(4, np.float32))
+    y, mean, rstd = kernels.layer_norm(np.zeros((0, 4), np.float32), np.ones(4, np.float32), np.zeros(4, np.float32))
     assert y.shape == (0, 4) and mean.shape == (0,)
-    dx, dg, db = ops.layer_norm_backward(y, y, np.ones(4, np.float32), mean, rstd)
+    dx, dg, db = kernels.layer_norm_backward(y, y, np.ones(4, np.float32), mean, rstd)
     assert dx.shape == (0, 4) and not dg.any() and not db.any()
 
 
 def test_nan_row_stays_nan(rng):
     x = rng.standard_normal((3, 8)).astype(np.float32)
     x[1, 2] = np.nan
-    y, _, _ = ops.layer_norm(x, np.ones(8, np.float32), np.zeros(8, np.float32))
+    y, _, _ = kernels.layer_norm(x, np.ones(8, np.float32), np.zeros(8, np.float32))
     assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
 
 
@@ -93,20 +93,20 @@ def test_bad_inputs_raise(rng):
     x = rng.standard_normal((4, 6)).astype(np.float32)
     g, b = np.ones(6, np.float32), np.zeros(6, np.float32)
     with pytest.raises(TypeError, match="layer_norm: x must be float32, got float64"):
-        ops.layer_norm(x.astype(np.float64), g, b)
+        kernels.layer_norm(x.astype(np.float64), g, b)
     with pytest.raises(ValueError, match=r"layer_norm: gamma must have shape \(6,\) to match x \(4, 6\), got \(5,\)"):
-        ops.layer_norm(x, g[:5], b)
+        kernels.layer_norm(x, g[:5], b)
     with pytest.raises(ValueError, match=r"layer_norm: beta must have rank 1"):
-        ops.layer_norm(x, g, b[None])
+        kernels.layer_norm(x, g, b[None])
     with pytest.raises(ValueError, match="layer_norm: x must have rank >= 1, got a scalar"):
-        ops.layer_norm(np.float32(1.0), g, b)
+        kernels.layer_norm(np.float32(1.0), g, b)
     with pytest.raises(ValueError, match="layer_norm: epsilon must be a number >= 0"):
-        ops.layer_norm(x, g, b, epsilon=-1.0)
-    _, mean, rstd = ops.layer_norm(x, g, b)
+        kernels.layer_norm(x, g, b, epsilon=-1.0)
+    _, mean, rstd = kernels.layer_norm(x, g, b)
     with pytest.raises(ValueError, match=r"layer_norm_backward: dy must have the shape of x \(4, 6\)"):
-        ops.layer_norm_backward(x[:3], x, g, mean, rstd)
+        kernels.layer_norm_backward(x[:3], x, g, mean, rstd)
     with pytest.raises(ValueError, match=r"layer_norm_backward: rstd must have shape \(4,\)"):
-        ops.layer_norm_backward(x, x, g, mean, rstd[:2])
+        kernels.layer_norm_backward(x, x, g, mean, rstd[:2])
     with pytest.raises(ValueError, match=r"layer_norm: gamma must have shape \(6,\) to match x \(4, 6\), got \(3,\)"):
         _C.layer_norm(x, g[:3], b, 1e-3)
     with pytest.raises(ValueError, match=r"layer_norm_backward: mean and rstd must have shape x.shape\[:-1\]"):

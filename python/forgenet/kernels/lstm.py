@@ -5,7 +5,7 @@ pointwise pass in C++ (csrc/cpu/lstm.cpp). Activations are tanh and sigmoid (Ker
 """
 from __future__ import annotations
 
-from forgenet.ops._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend
 
 RESERVE_GATES = 5  # reserve is (N, T, 5*U): [i, f, c~, o] after activation, then c_t, per step
 

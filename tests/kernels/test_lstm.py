@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -69,7 +69,7 @@ NAMES = ["dx", "dh0", "dc0", "dkernel", "drecurrent_kernel", "dbias"]
 @pytest.mark.parametrize("N,T,D,U", SHAPES)
 def test_forward_matches_numpy_reference(rng, N, T, D, U):
     args = make(rng, N, T, D, U)
-    y, h, c = ops.lstm(*args)
+    y, h, c = kernels.lstm(*args)
     ry, rh, rc, _ = ref_lstm(*args)
     assert_close(y, ry, rtol=1e-4, atol=1e-5, what="y")
     assert_close(h, rh, rtol=1e-4, atol=1e-5, what="h_T")
@@ -80,12 +80,12 @@ def test_forward_matches_numpy_reference(rng, N, T, D, U):
 @pytest.mark.parametrize("grads", ["all", "dy_only", "state_only", "dh_only"])
 def test_backward_matches_numpy_reference(rng, N, T, D, U, grads):
     args = make(rng, N, T, D, U)
-    y, h, c, reserve = ops.lstm(*args, training=True)
+    y, h, c, reserve = kernels.lstm(*args, training=True)
     assert reserve.shape == (N, T, 5 * U) and reserve.dtype == np.float32
     dy = None if grads in ("state_only", "dh_only") else rng.standard_normal(y.shape).astype(np.float32)
     dh = None if grads == "dy_only" else rng.standard_normal(h.shape).astype(np.float32)
     dc = None if grads in ("dy_only", "dh_only") else rng.standard_normal(c.shape).astype(np.float32)
-    got = ops.lstm_backward(dy, dh, dc, *args, reserve)
+    got = kernels.lstm_backward(dy, dh, dc, *args, reserve)
     want = ref_lstm_backward(dy, dh, dc, *args)
     for name, g, w in zip(NAMES, got, want):
         assert_close(g, w, rtol=1e-4, atol=1e-5, what=name)
@@ -103,7 +103,7 @@ def test_forward_and_backward_match_torch(rng, N, T, D, U):
         net.bias_hh_l0.copy_(torch.from_numpy(b.astype(np.float64)) * 0.75)  # we have their sum
     tx, th, tc = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, h0[None], c0[None]))
     ty, (thT, tcT) = net(tx, (th, tc))
-    y, h, c, reserve = ops.lstm(x, h0, c0, W, R, b, training=True)
+    y, h, c, reserve = kernels.lstm(x, h0, c0, W, R, b, training=True)
     assert_close(y, ty.detach().numpy(), rtol=1e-4, atol=1e-5, what="y")
     assert_close(h, thT[0].detach().numpy(), rtol=1e-4, atol=1e-5, what="h_T")
     assert_close(c, tcT[0].detach().numpy(), rtol=1e-4, atol=1e-5, what="c_T")
@@ -113,7 +113,7 @@ def test_forward_and_backward_match_torch(rng, N, T, D, U):
         + (thT[0] * torch.from_numpy(dh.astype(np.float64))).sum() \
         + (tcT[0] * torch.from_numpy(dc.astype(np.float64))).sum()
     loss.backward()
-    dx, dh0, dc0, dW, dR, db = ops.lstm_backward(dy, dh, dc, x, h0, c0, W, R, b, reserve)
+    dx, dh0, dc0, dW, dR, db = kernels.lstm_backward(dy, dh, dc, x, h0, c0, W, R, b, reserve)
     assert_close(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5, what="dx")
     assert_close(dh0, th.grad[0].numpy(), rtol=1e-4, atol=1e-5, what="dh0")
     assert_close(dc0, tc.grad[0].numpy(), rtol=1e-4, atol=1e-5, what="dc0")
@@ -134,8 +134,8 @@ def test_backward_matches_finite_differences(rng):
         return (y * dy).sum() + (h * dh).sum() + (c * dc).sum()
 
     args32 = [a.astype(np.float32) for a in args64]
-    reserve = ops.lstm(*args32, training=True)[3]
-    got = ops.lstm_backward(dy.astype(np.float32), dh.astype(np.float32), dc.astype(np.float32), *args32, reserve)
+    reserve = kernels.lstm(*args32, training=True)[3]
+    got = kernels.lstm_backward(dy.astype(np.float32), dh.astype(np.float32), dc.astype(np.float32), *args32, reserve)
     # gradients w.r.t. x, h0, c0, kernel, recurrent_kernel, bias (argument order of lstm)
     for k, (name, g) in enumerate(zip(NAMES, got)):
         num = np.zeros_like(args64[k])
@@ -161,10 +161,10 @@ def test_threaded_time_loop_matches_reference(rng, threads, N, U):
     before = forgenet.get_num_threads()
     forgenet.set_num_threads(threads)
     try:
-        y, h, c, reserve = ops.lstm(*args, training=True)
+        y, h, c, reserve = kernels.lstm(*args, training=True)
         dy = rng.standard_normal(y.shape).astype(np.float32)
         dc = rng.standard_normal(c.shape).astype(np.float32)
-        got = ops.lstm_backward(dy, None, dc, *args, reserve)
+        got = kernels.lstm_backward(dy, None, dc, *args, reserve)
     finally:
         forgenet.set_num_threads(before)
     ry, rh, rc, _ = ref_lstm(*args)
@@ -176,8 +176,8 @@ def test_threaded_time_loop_matches_reference(rng, threads, N, U):
 
 def test_training_and_inference_agree_and_state_is_last_step(rng):
     args = make(rng, 3, 4, 5, 9)
-    y, h, c = ops.lstm(*args)
-    y2, h2, c2, reserve = ops.lstm(*args, training=True)
+    y, h, c = kernels.lstm(*args)
+    y2, h2, c2, reserve = kernels.lstm(*args, training=True)
     np.testing.assert_array_equal(y, y2)
     np.testing.assert_array_equal(h, y[:, -1])
     np.testing.assert_array_equal(c, reserve[:, -1, 4 * 9:])
@@ -201,11 +201,11 @@ def test_activations_are_accurate():
 def test_other_isa_paths_agree(isa):
     """Each ISA's pointwise pass (FORGENET_ISA caps the choice, read once per process)."""
     code = ("import numpy as np, forgenet\n"
-            "from forgenet import ops\n"
+            "from forgenet import kernels\n"
             "r = np.random.default_rng(1)\n"
             "a = [r.standard_normal(s).astype(np.float32) for s in [(3,4,5),(3,19),(3,19),(5,76),(19,76),(76,)]]\n"
-            "y, h, c, res = ops.lstm(*a, training=True)\n"
-            "g = ops.lstm_backward(r.standard_normal(y.shape).astype(np.float32), None, None, *a, res)\n"
+            "y, h, c, res = kernels.lstm(*a, training=True)\n"
+            "g = kernels.lstm_backward(r.standard_normal(y.shape).astype(np.float32), None, None, *a, res)\n"
             "np.savez(__import__('sys').argv[1], y=y, *g)\n")
     outs = []
     for cap in (isa, "avx512"):
@@ -220,32 +220,32 @@ def test_other_isa_paths_agree(isa):
 
 def test_empty_sizes(rng):
     x, h0, c0, W, R, b = make(rng, 2, 0, 3, 4)
-    y, h, c, reserve = ops.lstm(x, h0, c0, W, R, b, training=True)
+    y, h, c, reserve = kernels.lstm(x, h0, c0, W, R, b, training=True)
     assert y.shape == (2, 0, 4) and reserve.shape == (2, 0, 20)
     np.testing.assert_array_equal(h, h0)
     np.testing.assert_array_equal(c, c0)
     dh = rng.standard_normal(h.shape).astype(np.float32)
-    dx, dh0, dc0, dW, dR, db = ops.lstm_backward(None, dh, None, x, h0, c0, W, R, b, reserve)
+    dx, dh0, dc0, dW, dR, db = kernels.lstm_backward(None, dh, None, x, h0, c0, W, R, b, reserve)
     np.testing.assert_array_equal(dh0, dh)
     assert not dc0.any() and not dW.any() and not dR.any() and not db.any()
     args = make(rng, 0, 3, 3, 4)
-    y, h, c, reserve = ops.lstm(*args, training=True)
+    y, h, c, reserve = kernels.lstm(*args, training=True)
     assert y.shape == (0, 3, 4)
-    grads = ops.lstm_backward(None, None, None, *args, reserve)
+    grads = kernels.lstm_backward(None, None, None, *args, reserve)
     assert grads[0].shape == (0, 3, 3) and not grads[3].any()
 
 
 def test_nan_flows_through_without_crash(rng):
     x, h0, c0, W, R, b = make(rng, 2, 3, 4, 5)
     x[0, 1, 2] = np.nan
-    y, h, c = ops.lstm(x, h0, c0, W, R, b)
+    y, h, c = kernels.lstm(x, h0, c0, W, R, b)
     assert np.isnan(y[0, 1:]).all() and np.isfinite(y[1]).all() and np.isfinite(y[0, 0]).all()
 
 
 def test_non_contiguous_inputs_are_copied(rng):
     x, h0, c0, W, R, b = make(rng, 2, 3, 4, 5)
     xt = np.ascontiguousarray(x.transpose(1, 0, 2)).transpose(1, 0, 2)
-    np.testing.assert_array_equal(ops.lstm(xt, h0, c0, W, R, b)[0], ops.lstm(x, h0, c0, W, R, b)[0])
+    np.testing.assert_array_equal(kernels.lstm(xt, h0, c0, W, R, b)[0], kernels.lstm(x, h0, c0, W, R, b)[0])
     with pytest.raises(ValueError, match="lstm: x must be C-contiguous"):
         _C.lstm(xt, h0, c0, W, R, b)
 
@@ -270,14 +270,14 @@ def test_lstm_rejects_bad_inputs(rng):
     for args, exc, msg in _bad_cases(rng):
         args = [np.ascontiguousarray(a) for a in args]
         with pytest.raises(exc, match=msg):
-            ops.lstm(*args)
+            kernels.lstm(*args)
         with pytest.raises(exc, match=msg):
             _C.lstm(*args)  # the C++ side checks on its own
 
 
 def test_lstm_backward_rejects_bad_inputs(rng):
     args = make(rng, 2, 3, 4, 5)
-    y, h, c, reserve = ops.lstm(*args, training=True)
+    y, h, c, reserve = kernels.lstm(*args, training=True)
     cases = [
         ((y, h, c, *args, reserve[:, :, :20]), r"lstm_backward: reserve must have shape \(2, 3, 25\) \(batch, steps, 5\*units\)"),
         ((y, h, c, *args, reserve[:1]), r"lstm_backward: reserve must have shape \(2, 3, 25\)"),
@@ -288,9 +288,9 @@ def test_lstm_backward_rejects_bad_inputs(rng):
     for a, msg in cases:
         a = [None if v is None else np.ascontiguousarray(v) for v in a]
         with pytest.raises(ValueError, match=msg):
-            ops.lstm_backward(*a)
+            kernels.lstm_backward(*a)
         with pytest.raises(ValueError, match=msg):
             _C.lstm_backward(*a)
     for args_bad, exc, msg in _bad_cases(rng):
         with pytest.raises(exc, match=msg.replace("lstm:", "lstm_backward:")):
-            ops.lstm_backward(None, None, None, *args_bad, reserve)
+            kernels.lstm_backward(None, None, None, *args_bad, reserve)

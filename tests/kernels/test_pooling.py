@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from forgenet import _C, ops
+from forgenet import _C, kernels
 
 from support import assert_close
 
@@ -66,7 +66,7 @@ CASES = [
     (32, 26, 26, 32, (2, 2), None, "valid"),  # the article's pools
     (32, 11, 11, 64, (2, 2), None, "valid"),
 ]
-KINDS = {"max": (ops.max_pool2d, ops.max_pool2d_backward), "avg": (ops.avg_pool2d, ops.avg_pool2d_backward)}
+KINDS = {"max": (kernels.max_pool2d, kernels.max_pool2d_backward), "avg": (kernels.avg_pool2d, kernels.avg_pool2d_backward)}
 
 
 def effective_strides(pool, strides):
@@ -104,15 +104,15 @@ def test_pool_matches_torch(rng, case):
     ym = F.max_pool2d(F.pad(xt, pads, value=-float("inf")), pool, s)
     ones = torch.ones_like(xt[:1, :1])
     ya = F.avg_pool2d(F.pad(xt, pads), pool, s) / F.avg_pool2d(F.pad(ones, pads), pool, s)
-    y = ops.max_pool2d(x, pool, strides, padding)
+    y = kernels.max_pool2d(x, pool, strides, padding)
     assert_close(y, nhwc(ym.detach()), rtol=1e-6, atol=1e-6, what=f"max {case}")
-    assert_close(ops.avg_pool2d(x, pool, strides, padding), nhwc(ya.detach()), rtol=1e-5, atol=1e-6, what=f"avg {case}")
+    assert_close(kernels.avg_pool2d(x, pool, strides, padding), nhwc(ya.detach()), rtol=1e-5, atol=1e-6, what=f"avg {case}")
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dyt = torch.tensor(dy, dtype=torch.float64).permute(0, 3, 1, 2)
     (gm,) = torch.autograd.grad((ym * dyt).sum(), xt)
     (ga,) = torch.autograd.grad((ya * dyt).sum(), xt)
-    assert_close(ops.max_pool2d_backward(dy, x, pool, strides, padding), nhwc(gm), rtol=1e-5, atol=1e-6, what="max dx")
-    assert_close(ops.avg_pool2d_backward(dy, x, pool, strides, padding), nhwc(ga), rtol=1e-5, atol=1e-6, what="avg dx")
+    assert_close(kernels.max_pool2d_backward(dy, x, pool, strides, padding), nhwc(gm), rtol=1e-5, atol=1e-6, what="max dx")
+    assert_close(kernels.avg_pool2d_backward(dy, x, pool, strides, padding), nhwc(ga), rtol=1e-5, atol=1e-6, what="avg dx")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -135,36 +135,36 @@ def test_pool_backward_matches_finite_differences(rng, kind, pool, strides, padd
 
 def test_max_pool_ties_go_to_the_first_element_and_overlaps_accumulate():
     x = np.ones((1, 4, 4, 2), np.float32)
-    dx = ops.max_pool2d_backward(np.ones((1, 2, 2, 2), np.float32), x)
+    dx = kernels.max_pool2d_backward(np.ones((1, 2, 2, 2), np.float32), x)
     expect = np.zeros((4, 4))
     expect[::2, ::2] = 1  # the top-left of each 2x2 window
     assert (dx[0, :, :, 0] == expect).all() and (dx[0, :, :, 1] == expect).all()
     # 3x3 windows at stride 1 over a constant 4x4: the first elements of the 2x2 windows' grid
-    dx = ops.max_pool2d_backward(np.ones((1, 2, 2, 1), np.float32), x[..., :1], 3, 1)
+    dx = kernels.max_pool2d_backward(np.ones((1, 2, 2, 1), np.float32), x[..., :1], 3, 1)
     expect = np.zeros((4, 4))
     expect[:2, :2] = 1
     assert (dx[0, :, :, 0] == expect).all()
     # every window of a 3x3 stride-1 'same' pool over a constant input sends its gradient to its first
     # real element; counted by hand, the top-left pixel is first for 4 windows.
-    dx = ops.max_pool2d_backward(np.ones((1, 4, 4, 1), np.float32), x[..., :1], 3, 1, "same")
+    dx = kernels.max_pool2d_backward(np.ones((1, 4, 4, 1), np.float32), x[..., :1], 3, 1, "same")
     assert dx.sum() == 16 and dx[0, 0, 0, 0] == 4
 
 
 def test_max_pool_nan_propagates_and_takes_the_gradient():
     x = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     x[0, 1, 0, 0] = np.nan
-    y = ops.max_pool2d(x)
+    y = kernels.max_pool2d(x)
     assert np.isnan(y[0, 0, 0, 0]) and np.isfinite(y[0].ravel()[1:]).all()
-    dx = ops.max_pool2d_backward(np.ones_like(y), x)
+    dx = kernels.max_pool2d_backward(np.ones_like(y), x)
     assert dx[0, 1, 0, 0] == 1 and dx[0, :2, :2].sum() == 1
-    a = ops.avg_pool2d(x)
+    a = kernels.avg_pool2d(x)
     assert np.isnan(a[0, 0, 0, 0]) and np.isfinite(a[0].ravel()[1:]).all()
 
 
 def test_avg_pool_same_divides_by_real_elements():
     x = np.ones((1, 5, 5, 1), np.float32)
-    assert (ops.avg_pool2d(x, 2, padding="same") == 1).all()  # padding would pull the edge down otherwise
-    assert (ops.avg_pool2d(x, 3, 1, padding="same") == 1).all()
+    assert (kernels.avg_pool2d(x, 2, padding="same") == 1).all()  # padding would pull the edge down otherwise
+    assert (kernels.avg_pool2d(x, 3, 1, padding="same") == 1).all()
 
 
 def test_pool_empty_batch_defaults_and_noncontiguous(rng):
@@ -178,9 +178,9 @@ def test_pool_empty_batch_defaults_and_noncontiguous(rng):
         x = np.zeros((2, 0, 4, 3), np.float32)
         assert fwd(x, padding="same").shape == (2, 0, 2, 3)
     x = rng.standard_normal((2, 8, 10, 3)).astype(np.float32)
-    assert ops.max_pool2d(x).shape == (2, 4, 5, 3)  # strides default to pool_size
+    assert kernels.max_pool2d(x).shape == (2, 4, 5, 3)  # strides default to pool_size
     xs = x[:, :, ::2]
-    assert_close(ops.max_pool2d(xs, 2), ref_pool(xs, (2, 2), (2, 2), "valid", "max"), rtol=0, atol=0)
+    assert_close(kernels.max_pool2d(xs, 2), ref_pool(xs, (2, 2), (2, 2), "valid", "max"), rtol=0, atol=0)
     with pytest.raises(ValueError, match="max_pool2d: x must be C-contiguous"):
         _C.max_pool2d(xs)
 
@@ -188,7 +188,7 @@ def test_pool_empty_batch_defaults_and_noncontiguous(rng):
 def test_pool_backward_is_deterministic_with_overlap(rng):
     x = rng.standard_normal((8, 17, 17, 16)).astype(np.float32)
     dy = rng.standard_normal((8, 17, 17, 16)).astype(np.float32)
-    for bwd in (ops.max_pool2d_backward, ops.avg_pool2d_backward):
+    for bwd in (kernels.max_pool2d_backward, kernels.avg_pool2d_backward):
         np.testing.assert_array_equal(bwd(dy, x, 3, 1, "same"), bwd(dy, x, 3, 1, "same"))
 
 
@@ -209,12 +209,12 @@ BAD = [
 @pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
 def test_pool_rejects_bad_input(op, bad, exc, msg):
     args = dict(x=np.zeros((2, 4, 4, 3), np.float32), pool_size=(2, 2), strides=None, padding="valid") | bad
-    for fn in (getattr(ops, op), getattr(_C, op)):
+    for fn in (getattr(kernels, op), getattr(_C, op)):
         with pytest.raises(exc, match=msg.format(op=op)):
             fn(args["x"], args["pool_size"], args["strides"], args["padding"])
     bop = op + "_backward"
     dy = np.zeros((2, 2, 2, 3), np.float32)
-    for fn in (getattr(ops, bop), getattr(_C, bop)):
+    for fn in (getattr(kernels, bop), getattr(_C, bop)):
         with pytest.raises(exc, match=msg.format(op=bop)):
             fn(dy, args["x"], args["pool_size"], args["strides"], args["padding"])
 
@@ -222,23 +222,23 @@ def test_pool_rejects_bad_input(op, bad, exc, msg):
 @pytest.mark.parametrize("op", ["max_pool2d_backward", "avg_pool2d_backward"])
 def test_pool_backward_rejects_bad_dy(op):
     x = np.zeros((2, 5, 5, 3), np.float32)
-    for fn in (getattr(ops, op), getattr(_C, op)):
+    for fn in (getattr(kernels, op), getattr(_C, op)):
         with pytest.raises(ValueError, match=rf"{op}: dy must have the forward output's shape \(2, 2, 2, 3\), got \(2, 3, 3, 3\)"):
             fn(np.zeros((2, 3, 3, 3), np.float32), x)
         with pytest.raises(ValueError, match=rf"{op}: dy must have the forward output's shape \(2, 3, 3, 3\)"):
             fn(np.zeros((2, 2, 2, 3), np.float32), x, padding="same")
     with pytest.raises(TypeError, match=f"{op}: dy must be float32, got float64"):
-        getattr(ops, op)(np.zeros((2, 2, 2, 3)), x)
+        getattr(kernels, op)(np.zeros((2, 2, 2, 3)), x)
 
 
 _ISA_SCRIPT = r"""
 import sys, numpy as np, forgenet
-from forgenet import ops
+from forgenet import kernels
 rng = np.random.default_rng(1)
 out = {"isa": np.array(forgenet._C.isa())}
 for i, (shape, pool, strides, padding) in enumerate(CASES):
     x = rng.standard_normal(shape).astype(np.float32)
-    for kind, fwd, bwd in (("max", ops.max_pool2d, ops.max_pool2d_backward), ("avg", ops.avg_pool2d, ops.avg_pool2d_backward)):
+    for kind, fwd, bwd in (("max", kernels.max_pool2d, kernels.max_pool2d_backward), ("avg", kernels.avg_pool2d, kernels.avg_pool2d_backward)):
         y = fwd(x, pool, strides, padding)
         dy = rng.standard_normal(y.shape).astype(np.float32)
         out[f"{i}{kind}x"], out[f"{i}{kind}y"], out[f"{i}{kind}dy"] = x, y, dy

@@ -1,4 +1,4 @@
-"""forgenet.ops.adam_update (the fused Adam step) against a float64 reference and against the numpy
+"""forgenet.kernels.adam_update (the fused Adam step) against a float64 reference and against the numpy
 ufunc code it replaced (bit for bit on the default build), bad inputs at both layers (ops and _C), and
 Adam / AdamW through the optimizer API against that ufunc code over several steps."""
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from forgenet import _C, ops, optimizers
+from forgenet import _C, kernels, optimizers
 from forgenet.autograd import Variable
 from support import ufunc_adam, ufunc_rmsprop, ufunc_sgd
 from support import adam_ref64 as ref64
@@ -34,7 +34,7 @@ def test_adam_update_matches_reference_and_ufuncs(rng, shape, amsgrad):
     old = copies(var, g, m, v, vhat)
     ufunc_adam(np, *old, *args)
     g0 = g.copy()
-    assert ops.adam_update(var, g, m, v, vhat, *args) is None
+    assert kernels.adam_update(var, g, m, v, vhat, *args) is None
     np.testing.assert_array_equal(g, g0)  # the gradient is only read
     np.testing.assert_allclose(m, wm, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(v, wv, rtol=1e-6, atol=1e-7)
@@ -58,7 +58,7 @@ def test_adam_update_non_finite_like_numpy():
     old = copies(var, g, m, v, vhat)
     with np.errstate(invalid="ignore"):
         ufunc_adam(np, *old, *args)
-    ops.adam_update(var, g, m, v, vhat, *args)
+    kernels.adam_update(var, g, m, v, vhat, *args)
     for ours, theirs in zip((var, m, v, vhat), (old[0], old[2], old[3], old[4])):
         np.testing.assert_array_equal(ours, theirs)
 
@@ -66,7 +66,7 @@ def test_adam_update_non_finite_like_numpy():
 def test_adam_update_zero_step_and_extreme_betas(rng):
     var, g, m, v, _ = state(rng, (9,), False)
     w0 = var.copy()
-    ops.adam_update(var, g, m, v, None, 0.0, 0.0, 0.0, 0.0)  # alpha 0: moments move, weights do not
+    kernels.adam_update(var, g, m, v, None, 0.0, 0.0, 0.0, 0.0)  # alpha 0: moments move, weights do not
     np.testing.assert_array_equal(var, w0)
     np.testing.assert_allclose(m, g, rtol=1e-6, atol=1e-6)  # m + (g - m) * 1, so not exactly g
     np.testing.assert_allclose(v, g * g, rtol=1e-6, atol=1e-6)
@@ -107,7 +107,7 @@ def test_adam_update_rejects_bad_arrays(rng, change, exc, match):
     a.update(change(a))
     before = {k: x.copy() for k, x in a.items()}
     with pytest.raises(exc, match=match):
-        _call(ops.adam_update, a)
+        _call(kernels.adam_update, a)
     with pytest.raises(exc, match=match):
         _call(_C.adam_update, a)
     for k, x in a.items():
@@ -117,21 +117,21 @@ def test_adam_update_rejects_bad_arrays(rng, change, exc, match):
 def test_adam_update_other_bad_arguments(rng):
     a = _good(rng)
     with pytest.raises(TypeError, match="adam_update: var must be a numpy or CuPy array"):
-        ops.adam_update([1.0], [1.0], a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
+        kernels.adam_update([1.0], [1.0], a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
     with pytest.raises(TypeError, match="adam_update: var must be a numpy array, got list"):
         _C.adam_update([1.0], a["grad"], a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
     with pytest.raises(TypeError, match="adam_update: alpha must be a real number"):
-        ops.adam_update(a["var"], a["grad"], a["m"], a["v"], None, "1e-3", 0.9, 0.999, 1e-7)
+        kernels.adam_update(a["var"], a["grad"], a["m"], a["v"], None, "1e-3", 0.9, 0.999, 1e-7)
     with pytest.raises(TypeError):
         _C.adam_update(a["var"], a["grad"], a["m"], a["v"], None, "1e-3", 0.9, 0.999, 1e-7)
     # a strided gradient is fine at the ops layer (copied: it is only read), refused by _C
     g = np.asfortranarray(a["grad"])
-    ops.adam_update(a["var"], g, a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
+    kernels.adam_update(a["var"], g, a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
     with pytest.raises(ValueError, match="adam_update: grad must be C-contiguous"):
         _C.adam_update(a["var"], g, a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
 
 
-@pytest.mark.parametrize("fn", [ops.adam_update, _C.adam_update])
+@pytest.mark.parametrize("fn", [kernels.adam_update, _C.adam_update])
 def test_adam_update_refuses_shared_memory(rng, fn):
     a = _good(rng, (10,))
     m = a["m"]
@@ -154,7 +154,7 @@ def test_adam_update_mixed_devices_refused(rng):
     import cupy
 
     with pytest.raises(TypeError, match="adam_update: all arrays must be on the same device"):
-        ops.adam_update(cupy.asarray(a["var"]), a["grad"], a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
+        kernels.adam_update(cupy.asarray(a["var"]), a["grad"], a["m"], a["v"], None, 1e-3, 0.9, 0.999, 1e-7)
 
 
 # ---- through the optimizer API -------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_sgd_update(rng, shape, momentum, nesterov):
     want = sgd64(var, g, m, 0.05, momentum, nesterov)
     old = copies(var, g, m)
     ufunc_sgd(np, *old, 0.05, momentum, nesterov)
-    assert ops.sgd_update(var, g, m, 0.05, momentum, nesterov) is None
+    assert kernels.sgd_update(var, g, m, 0.05, momentum, nesterov) is None
     _close_and_as_ufuncs((var, m), want, (old[0], old[2]))
 
 
@@ -269,11 +269,11 @@ def test_rmsprop_update(rng, shape, centered, momentum):
     want = rmsprop64(var, g, v, avg, mom, *args)
     old = copies(var, g, v, avg, mom)
     ufunc_rmsprop(np, *old, *args)
-    assert ops.rmsprop_update(var, g, v, avg, mom, *args) is None
+    assert kernels.rmsprop_update(var, g, v, avg, mom, *args) is None
     _close_and_as_ufuncs((var, v, avg, mom), want, (old[0], old[2], old[3], old[4]))
 
 
-@pytest.mark.parametrize("fn", [ops.sgd_update, _C.sgd_update])
+@pytest.mark.parametrize("fn", [kernels.sgd_update, _C.sgd_update])
 def test_sgd_update_bad_arguments(rng, fn):
     var, g, m = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(3))
     with pytest.raises(ValueError, match=r"sgd_update: m is None \(plain SGD\) but momentum is 0.9"):
@@ -288,7 +288,7 @@ def test_sgd_update_bad_arguments(rng, fn):
         fn(_readonly(var.copy()), g, m, 0.1, 0.9, False)
 
 
-@pytest.mark.parametrize("fn", [ops.rmsprop_update, _C.rmsprop_update])
+@pytest.mark.parametrize("fn", [kernels.rmsprop_update, _C.rmsprop_update])
 def test_rmsprop_update_bad_arguments(rng, fn):
     var, g, v, avg = (rng.standard_normal((5,)).astype(np.float32) for _ in range(4))
     with pytest.raises(ValueError, match="rmsprop_update: mom is None but momentum is 0.5"):
