@@ -24,7 +24,7 @@ def test_adam_update_binding_matches_cpu(ops, rng, shape, amsgrad):
     arrays = state(rng, shape, amsgrad)
     cpu = [None if a is None else a.copy() for a in arrays]
     dev = [None if a is None else D(a.copy()) for a in arrays]
-    assert kernels.adam_update(*dev, *ARGS) is None
+    assert ops.adam_update(*dev, *ARGS) is None
     _C.adam_update(*cpu, *ARGS)
     for name, d, c in zip(("var", "grad", "m", "v", "vhat"), dev, cpu):
         if c is not None:  # same float32 operations in the same order: equal (the emulator has no fma)
@@ -144,7 +144,7 @@ def test_sgd_update_binding_matches_cpu(ops, rng, shape, momentum, nesterov):
     m = m if momentum else None
     cpu = [None if a is None else a.copy() for a in (var, g, m)]
     dev = [None if a is None else D(a.copy()) for a in (var, g, m)]
-    assert kernels.sgd_update(*dev, 0.05, momentum, nesterov) is None
+    assert ops.sgd_update(*dev, 0.05, momentum, nesterov) is None
     _C.sgd_update(*cpu, 0.05, momentum, nesterov)
     for d, c in zip(dev, cpu):
         if c is not None:
@@ -160,7 +160,7 @@ def test_rmsprop_update_binding_matches_cpu(ops, rng, shape, centered, momentum)
     cpu = [None if a is None else a.copy() for a in arrays]
     dev = [None if a is None else D(a.copy()) for a in arrays]
     args = (0.01, 0.9, momentum, 1e-7)
-    assert kernels.rmsprop_update(*dev, *args) is None
+    assert ops.rmsprop_update(*dev, *args) is None
     _C.rmsprop_update(*cpu, *args)
     for d, c in zip(dev, cpu):
         if c is not None:
