@@ -154,6 +154,39 @@ class Layer:
             raise AttributeError(f"{self.name} has not been called yet, so its output shape is unknown")
         return self._output_shape
 
+    # ---- losses (Keras's add_loss) -------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add scalar losses (Tensors computed in call(), e.g. an activity penalty) to what fit minimises;
+        they are cleared when the outermost layer is called again."""
+        self.__dict__.setdefault("_losses", []).extend(loss if isinstance(loss, (list, tuple)) else [loss])
+
+    def _own_losses(self):
+        out = list(self.__dict__.get("_losses", ()))
+        for w in self._own_weights:  # weight regularizers, where a layer sets one on its Variable
+            reg = getattr(w, "regularizer", None)
+            if reg is not None and w.trainable:
+                out.append(reg(w))
+        return out
+
+    def _self_and_sublayers(self):
+        seen, out, stack = set(), [], [self]
+        while stack:
+            layer = stack.pop(0)
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(layer._layers)
+        return out
+
+    @property
+    def losses(self) -> list:
+        """The losses added by this layer and its sublayers during the last call."""
+        return [loss for layer in self._self_and_sublayers() for loss in layer._own_losses()]
+
+    def _clear_losses(self):
+        for layer in self._self_and_sublayers():
+            layer.__dict__.get("_losses", []).clear()
+
     # ---- calling -------------------------------------------------------------------------------
     def _accepts(self, arg: str) -> bool:
         cache = type(self).__dict__.get("_call_args")
@@ -191,7 +224,10 @@ class Layer:
             self.built = True
         if self._accepts("training"):
             kwargs["training"] = bool(training)
-        _call_ctx.training = training
+        depth = getattr(_call_ctx, "depth", 0)
+        if depth == 0:  # the outermost call: losses of the previous one go
+            self._clear_losses()
+        _call_ctx.training, _call_ctx.depth = training, depth + 1
         try:
             if eager:
                 with no_grad():
@@ -201,7 +237,7 @@ class Layer:
             else:
                 out = self.call(*args, **kwargs)
         finally:
-            _call_ctx.training = outer
+            _call_ctx.training, _call_ctx.depth = outer, depth
         self._output_shape = _shape_of(out)
         return out
 
