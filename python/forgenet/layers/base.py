@@ -38,9 +38,11 @@ def _unique_name(cls_name: str) -> str:
 
 
 def _shape_of(x):
+    if isinstance(x, dict):
+        return {k: _shape_of(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return [_shape_of(t) for t in x]
-    return tuple(x.shape)
+    return tuple(x.shape) if hasattr(x, "shape") else None
 
 
 class Layer:
@@ -200,6 +202,8 @@ class Layer:
         """Arrays in: cast to the layer's dtype; Tensors pass through."""
         if isinstance(x, Tensor) or x is None:
             return x
+        if isinstance(x, dict):
+            return {k: self._prepare(t) for k, t in x.items()}
         if isinstance(x, (list, tuple)):
             return type(x)(self._prepare(t) for t in x)
         if not hasattr(x, "dtype"):
@@ -248,17 +252,21 @@ class Layer:
 def _flat(items):
     out = []
     for t in items:
-        out += _flat(t) if isinstance(t, (list, tuple)) else [t]
+        out += _flat(list(t.values()) if isinstance(t, dict) else t) if isinstance(t, (list, tuple, dict)) else [t]
     return out
 
 
 def _wrap(x):
+    if isinstance(x, dict):
+        return {k: _wrap(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_wrap(t) for t in x)
     return Tensor(x) if hasattr(x, "shape") and not isinstance(x, Tensor) else x
 
 
 def _unwrap(x):
+    if isinstance(x, dict):
+        return {k: _unwrap(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(t) for t in x)
     return x.data if isinstance(x, Tensor) else x

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from forgenet.autograd.tensor import Tensor
+from forgenet.utils.packing import pack_x_y_sample_weight, unpack_x_y_sample_weight  # noqa: F401 (re-exported)
 from forgenet.utils.py_dataset import PyDataset
 from forgenet.utils.random import get_rng
 
@@ -46,31 +47,6 @@ def flatten(s) -> list:
     if isinstance(s, (list, tuple)):
         return [leaf for v in s for leaf in flatten(v)]
     return [] if s is None else [s]
-
-
-def unpack_x_y_sample_weight(data):
-    """Keras's keras.utils.unpack_x_y_sample_weight: a tuple of 1-3 items, or everything is x."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or `(x, y, sample_weight)`, "
-                     f"found a tuple of {len(data)} items")
-
-
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """Keras's inverse of unpack: x alone (wrapped in a tuple when it is a list or tuple itself)."""
-    if y is None:
-        return (x,) if isinstance(x, (list, tuple)) else x
-    if sample_weight is None:
-        return (x, y)
-    return (x, y, sample_weight)
 
 
 def _pack(x, y, sample_weight) -> tuple:

@@ -25,7 +25,14 @@ class Model(Trainer, Layer):
 
     # ---- building ------------------------------------------------------------------------------
     def build(self, input_shape):
-        """Create the weights by running the model once on a zero sample of `input_shape` (batch dim ignored)."""
+        """Create the weights by running the model once on a zero sample of `input_shape` (batch dim ignored);
+        a list or dict of shapes for a model that takes several inputs."""
+        if _is_shape_structure(input_shape):
+            shapes = _map_shapes(lambda s: _full_shape(self.name, s), input_shape)
+            self.built = True
+            self._build_input_shape = shapes
+            self(_map_shapes(lambda s: _zeros(s, self.input_dtype), shapes), training=False)
+            return
         shape = _full_shape(self.name, input_shape)
         self.built = True
         self._build_input_shape = shape
@@ -133,6 +140,19 @@ class Model(Trainer, Layer):
         if self._build_input_shape is None:
             return None
         return {"input_shape": list(self._build_input_shape)}
+
+
+def _is_shape_structure(s) -> bool:
+    return isinstance(s, dict) or (isinstance(s, (list, tuple)) and len(s) > 0
+                                   and all(isinstance(t, (list, tuple, dict)) for t in s))
+
+
+def _map_shapes(fn, s):
+    if isinstance(s, dict):
+        return {k: _map_shapes(fn, v) for k, v in s.items()}
+    if _is_shape_structure(s):
+        return type(s)(_map_shapes(fn, v) for v in s) if isinstance(s, tuple) else [_map_shapes(fn, v) for v in s]
+    return fn(s)
 
 
 def _full_shape(name, input_shape):

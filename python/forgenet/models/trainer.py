@@ -272,6 +272,7 @@ class Trainer:
             epoch_logs = self._metrics_or_logs(logs) if ran else {}
             if val is not None and _should_eval(epoch, validation_freq):
                 epoch_logs.update({"val_" + k: v for k, v in self._run_test(val, cbs).items()})
+                epoch_logs = dict(sorted(epoch_logs.items()))  # Keras hands callbacks sorted logs
             cbs.on_epoch_end(epoch, epoch_logs)
             training_logs = epoch_logs
             if self.stop_training:
