@@ -66,10 +66,14 @@ def test_unsupported_combinations_name_the_argument(model, data):
         model.fit(Batches(x, y, 10), sample_weight=np.ones(30), verbose=0)
     with pytest.raises(ValueError, match=r"when x is a generator, `batch_size` should not be passed"):
         model.fit(gen(x, y), batch_size=4, steps_per_epoch=2, verbose=0)
-    with pytest.raises(ValueError, match=r"class_weight is not supported for Python generator inputs"):
+    with pytest.raises(ValueError, match=r"class_weight is not supported for generator inputs"):
         model.fit(gen(x, y), class_weight={0: 1.0}, steps_per_epoch=2, verbose=0)
     with pytest.raises(ValueError, match=r"you cannot pass both class_weight and sample_weight"):
         model.fit(x, y, class_weight={0: 1.0}, sample_weight=np.ones(30), verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight must be a dict"):
+        model.fit(x, y, class_weight=[1.0, 2.0], verbose=0)
+    with pytest.raises(ValueError, match=r"class_weight needs one class per sample"):
+        model.fit(x, np.zeros((30, 2, 3)), class_weight={0: 1.0}, verbose=0)
     with pytest.raises(ValueError, match=r"x and sample_weight must have the same number of samples"):
         model.fit(x, y, sample_weight=np.ones(29), verbose=0)
     with pytest.raises(ValueError, match=r"steps must be a positive integer or None, got 0"):
@@ -221,6 +225,11 @@ def test_torch_tensors_and_array_likes(model, data):
     tx = torch.from_numpy(x).requires_grad_(True)  # exported through DLPack after a detach
     got = model.fit(tx, torch.from_numpy(y), batch_size=10, shuffle=False, verbose=0).history
     assert got == ref
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+                                         batch_size=10)
+    model.set_weights(w0)
+    assert model.fit(loader, epochs=1, verbose=0).history == ref
+
     class ArrayLike:
         def __array__(self, dtype=None, copy=None):
             return x

@@ -6,7 +6,7 @@ Every input becomes an adapter that yields batches as Keras packs them: `(x,)`, 
   lists / tuples / dicts of those (multi-input, multi-output); sliced into batches here, shuffled
   per epoch (or within each batch with shuffle="batch"); `validation_split`, `sample_weight` and
   `class_weight` apply only to them;
-- Python generators and iterators, yielding batches;
+- Python generators and iterators, yielding batches, and torch DataLoaders (read afresh each epoch);
 - `forgenet.utils.PyDataset`, read by index (batch order shuffled when shuffle=True, as Keras does).
 `EpochIterator` walks an adapter epoch by epoch with Keras's `steps_per_epoch` rules: with steps
 given, an iterator carries on across epochs until it runs out.
@@ -109,7 +109,10 @@ def class_weight_to_sample_weights(y, class_weight, who="fit"):
     y = np.asarray(y.get() if hasattr(y, "get") and not isinstance(y, np.ndarray) else y)
     if y.ndim > 1:
         y = y.argmax(axis=-1) if y.shape[-1] != 1 else y.reshape(y.shape[:-1])
-    ids = np.round(y).astype(np.int64).reshape(len(y), -1)[:, 0] if y.ndim > 1 else np.round(y).astype(np.int64)
+    if y.ndim != 1:
+        raise ValueError(f"{who}: class_weight needs one class per sample (targets of shape (n,), (n, 1) or one-hot "
+                         f"(n, classes)), got targets of shape {y.shape}; pass sample_weight instead")
+    ids = np.round(y).astype(np.int64)
     table = {int(k): float(v) for k, v in class_weight.items()}
     return np.array([table.get(int(i), 1.0) for i in ids], dtype=np.float32)
 
@@ -287,6 +290,8 @@ def get_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuf
         return x
     if isinstance(x, PyDataset):
         kind = "PyDataset"
+    elif _is_torch_dataloader(x):
+        kind = "torch DataLoader"
     elif isinstance(x, types.GeneratorType) or (hasattr(x, "__next__") and not _is_array_leaf(x)):
         kind = "generator"
     else:
@@ -307,9 +312,16 @@ def get_adapter(x, y=None, sample_weight=None, batch_size=None, steps=None, shuf
     if kind == "PyDataset":
         return PyDatasetAdapter(x, class_weight, shuffle, who)
     if class_weight is not None:
-        raise ValueError(f"{who}: class_weight is not supported for Python generator inputs; yield (x, y, "
-                         "sample_weight) instead")
-    return GeneratorAdapter(x, who)
+        raise ValueError(f"{who}: class_weight is not supported for {kind} inputs; yield (x, y, sample_weight) "
+                         "instead")
+    adapter = GeneratorAdapter(x, who)
+    if kind == "torch DataLoader":  # re-iterable: each epoch starts it afresh, and its length is known
+        adapter.num_batches = len(x)
+    return adapter
+
+
+def _is_torch_dataloader(x) -> bool:
+    return any(c.__name__ == "DataLoader" and "torch.utils.data" in c.__module__ for c in type(x).__mro__)
 
 
 class EpochIterator:

@@ -219,7 +219,8 @@ class Trainer:
         self.zero_grad()  # gradients left by an interrupted step or a manual backward() must not add in
 
     def _freeze_metrics(self, on):
-        """Walking the model for tracked metrics costs ~0.1 ms: done once per loop, not per batch."""
+        """Walking the model for tracked metrics costs ~0.1 ms: done once per loop (after its first batch,
+        which builds the compiled metrics), not per batch."""
         self.__dict__["_metrics_snapshot"] = None
         if on:
             self.__dict__["_metrics_snapshot"] = self.metrics
@@ -271,7 +272,6 @@ class Trainer:
 
     def _fit_epochs(self, train, val, cbs, initial_epoch, epochs, validation_freq, batch_logs, training_logs):
         for epoch in range(initial_epoch, epochs):
-            self._freeze_metrics(True)
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             logs, ran = {}, False
@@ -280,6 +280,8 @@ class Trainer:
                 for step, data in batches:
                     cbs.on_train_batch_begin(step)
                     logs = self.train_step(self._tensors(data))
+                    if not ran:  # the first batch built the compiled losses and metrics
+                        self._freeze_metrics(True)
                     ran = True
                     if batch_logs:
                         cbs.on_train_batch_end(step, _pythonify(logs))
@@ -312,12 +314,13 @@ class Trainer:
         logs = {}
         want = cbs.needs("on_test_batch_end")
         batches = it.epoch()
-        self._freeze_metrics(True)
         try:
             for step, data in batches:
                 cbs.on_test_batch_begin(step)
                 with no_grad():
                     logs = self.test_step(self._tensors(data))
+                if step == 0:
+                    self._freeze_metrics(True)
                 if want:
                     cbs.on_test_batch_end(step, _pythonify(logs))
         finally:
