@@ -14,7 +14,7 @@ def get_num_threads() -> int:
 
 
 from forgenet import kernels  # noqa: E402
-from forgenet import callbacks, datasets, functional, layers, losses, metrics, models, optimizers, utils  # noqa: E402
+from forgenet import callbacks, datasets, functional, layers, losses, metrics, models, ops, optimizers, utils  # noqa: E402
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
 from forgenet.models import Model, Sequential  # noqa: E402  (as keras.Sequential / keras.Model)
 

@@ -46,7 +46,7 @@ def data():
 @pytest.fixture
 def model():
     m = mlp()
-    m.compile(forgenet.optimizers.SGD(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    m.compile(forgenet.optimizers.SGD(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 

@@ -15,7 +15,7 @@ from support import assert_close
 def test_mlp_learns_separable_data():
     x, y = blobs(n=600)
     model = mlp()
-    model.compile(forgenet.optimizers.Adam(learning_rate=0.01), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.Adam(learning_rate=0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
     hist = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
     assert hist is model.history
     assert set(hist.history) == {"loss", "accuracy"} and len(hist.history["loss"]) == 8
@@ -78,7 +78,7 @@ def test_validation_split_takes_the_last_samples_and_validation_data(rng):
     x = rng.standard_normal((20, 3)).astype(np.float32)
     y = rng.standard_normal((20, 1)).astype(np.float32)
     model = Sequential([Linear(1, input_shape=(3,))])
-    model.compile(forgenet.optimizers.SGD(learning_rate=0.0), "mse", ["mae"])  # weights stay put
+    model.compile(forgenet.optimizers.SGD(learning_rate=0.0), "mse", metrics=["mae"])  # weights stay put
     h = model.fit(x, y, validation_split=0.25, epochs=2, batch_size=4, verbose=0)
     assert list(h.history) == ["loss", "mae", "val_loss", "val_mae"]
     val = model.evaluate(x[15:], y[15:], verbose=0, return_dict=True)
@@ -95,7 +95,7 @@ def test_same_seed_same_run():
 
     def run():
         model = mlp(seed=123)
-        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
         h = model.fit(x, y, batch_size=16, epochs=3, verbose=0, validation_split=0.1)
         return model.get_weights(), h.history
 
@@ -123,7 +123,7 @@ def test_subclassed_model_with_residual_trains():
     x, y = blobs(n=300, seed=4)
     forgenet.utils.set_random_seed(0)
     model = Residual()
-    model.compile(forgenet.optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.Adam(0.02), "sparse_categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(x, y, epochs=6, verbose=0)
     assert h.history["accuracy"][-1] > 0.9
     assert len(model.trainable_weights) == 6 and model.count_params() == 4 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3
@@ -142,7 +142,7 @@ def test_predict_call_and_other_targets(rng):
     xi = (rng.random((20, 4)) * 255).astype(np.uint8)
     assert_close(model.predict(xi, verbose=0), model(xi.astype(np.float32)), rtol=1e-6)
     # one-hot targets with categorical cross-entropy, regression with mse
-    model.compile(forgenet.optimizers.Adam(0.01), "categorical_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.Adam(0.01), "categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(x, np.eye(3)[y], epochs=4, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0]
     reg = Sequential([Linear(8, "tanh", input_shape=(4,)), Linear(1)])
@@ -185,7 +185,7 @@ def test_keras_layers_cnn_learns_and_is_deterministic():
         forgenet.utils.set_random_seed(7)
         model = Sequential([Conv2D(4, 3, activation="relu", input_shape=(12, 12, 1)), MaxPooling2D(2), Flatten(),
                             Dropout(0.2), Dense(2, activation="softmax")])
-        model.compile(forgenet.optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(forgenet.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
         h = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
         return model, h.history
 
@@ -202,7 +202,7 @@ def test_dense_mlp_learns():
     x, y = blobs(n=400, classes=4, dim=6, seed=8)
     forgenet.utils.set_random_seed(0)
     model = Sequential([Dense(32, activation="relu", input_shape=(6,)), Dropout(0.1), Dense(4, activation="softmax")])
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(x, y, epochs=10, batch_size=32, validation_split=0.2, verbose=0)
     assert h.history["val_accuracy"][-1] > 0.95
 

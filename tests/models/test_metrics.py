@@ -62,7 +62,7 @@ def test_running_means_are_weighted_by_samples():
 def test_evaluate_is_independent_of_the_batch_size():
     x, y = blobs(n=50)
     model = mlp()
-    model.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     whole = model.evaluate(x, y, batch_size=50, verbose=0, return_dict=True)
     for bs in (7, 16, 1):
         got = model.evaluate(x, y, batch_size=bs, verbose=0, return_dict=True)
@@ -73,12 +73,13 @@ def test_evaluate_is_independent_of_the_batch_size():
     onehot = np.eye(3)[y]
     ref = -np.log(np.clip(p[np.arange(50), y].astype(np.float64), 1e-7, 1)).mean()
     assert whole["loss"] == pytest.approx(ref, rel=1e-4)
-    model.compile("sgd", "categorical_crossentropy", ["accuracy", "mse"])
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy", "mse"])
     logs = model.evaluate(x, onehot, verbose=0, return_dict=True)
     assert set(logs) == {"loss", "accuracy", "mse"}
     assert logs["accuracy"] == pytest.approx(whole["accuracy"])
     assert logs["mse"] == pytest.approx(float(((p - onehot) ** 2).mean()), rel=1e-4)
-    assert model.metrics_names == ["loss", "accuracy", "mse"]
+    assert model.metrics_names == ["loss", "compile_metrics"]  # Keras 3: the compiled metrics are one entry
+    assert [m.name for m in model.metrics[1].metrics] == ["accuracy", "mse"]
 
 
 def test_metric_objects_and_functions_in_compile():
@@ -89,7 +90,7 @@ def test_metric_objects_and_functions_in_compile():
         return (y_pred.argmax(-1) == 0).astype(np.float32)
 
     model.compile("adam", "sparse_categorical_crossentropy",
-                  [metrics.SparseCategoricalAccuracy(), top_class_is_zero, "acc", "acc"])
+                  metrics=[metrics.SparseCategoricalAccuracy(), top_class_is_zero, "acc", "acc"])
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     assert list(logs) == sorted(["acc", "acc_1", "loss", "sparse_categorical_accuracy", "top_class_is_zero"])
     assert logs["acc"] == logs["acc_1"] == logs["sparse_categorical_accuracy"]
@@ -103,9 +104,9 @@ def test_binary_accuracy_with_sigmoid_output():
     y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
     forgenet.utils.set_random_seed(1)
     model = mlp(classes=1, out_activation="sigmoid")
-    model.compile(forgenet.optimizers.Adam(0.05), "binary_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
     hist = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
-    assert isinstance(model._compile_metrics[0], metrics.BinaryAccuracy)
+    assert isinstance(model._compile_metrics.metrics[0], metrics.BinaryAccuracy)
     assert hist.history["accuracy"][-1] > 0.9
     p = model.predict(x, verbose=0)
     assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(float(((p[:, 0] > 0.5) == y).mean()))

@@ -20,7 +20,7 @@ CUSTOM = {"Linear": Linear}
 def trained():
     x, y = blobs(n=64)
     model = mlp()
-    model.compile(forgenet.optimizers.Adam(learning_rate=0.005), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.Adam(learning_rate=0.005), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=2, verbose=0)
     return model, x, y
 
@@ -182,7 +182,7 @@ def test_keras_layers_round_trip_without_custom_objects(tmp_path):
     forgenet.utils.set_random_seed(3)
     model = Sequential([Conv2D(3, 3, activation="relu", padding="same", input_shape=(8, 8, 2)), MaxPooling2D(2),
                         Flatten(), Dropout(0.3), Dense(5, activation="softmax")])
-    model.compile(forgenet.optimizers.RMSprop(momentum=0.5), "categorical_crossentropy", ["accuracy"])
+    model.compile(forgenet.optimizers.RMSprop(momentum=0.5), "categorical_crossentropy", metrics=["accuracy"])
     x = np.random.default_rng(0).random((12, 8, 8, 2)).astype(np.float32)
     model.fit(x, np.eye(5)[np.arange(12) % 5], epochs=1, verbose=0)
     model.save(tmp_path / "cnn.fgn")
@@ -199,7 +199,7 @@ def test_subclassed_model_round_trip(tmp_path):
     x, y = blobs(n=30)
     forgenet.utils.set_random_seed(0)
     model = Residual(name="res")
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "res.fgn")
     loaded = load_model(tmp_path / "res.fgn", custom_objects={"Residual": Residual})
@@ -215,7 +215,7 @@ def test_nested_sequential_round_trip(tmp_path):
     model = Sequential([block, Dense(3, activation="softmax")])
     assert model.built and model.output_shape == (None, 3)  # built from the inner model's input
     x = np.random.default_rng(0).random((10, 4)).astype(np.float32)
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, np.arange(10) % 3, verbose=0)
     model.save(tmp_path / "nested.fgn")
     loaded = load_model(tmp_path / "nested.fgn")

@@ -7,6 +7,7 @@ its forward op and, when any input needs a gradient and grad mode is on, records
 lets a user subclass `Layer`, compose other layers with residual connections, and train it with
 `fit` without writing a backward pass.
 """
+from forgenet.autograd.grad import grad
 from forgenet.autograd.tensor import Function, Tensor, Variable, grad_enabled, no_grad
 
-__all__ = ["Function", "Tensor", "Variable", "grad_enabled", "no_grad"]
+__all__ = ["Function", "Tensor", "Variable", "grad", "grad_enabled", "no_grad"]

@@ -104,6 +104,10 @@ class CallbackList(Callback):
     def needs_batch_logs(self) -> bool:
         return any(_overrides(c, "on_train_batch_end") or _overrides(c, "on_batch_end") for c in self.callbacks)
 
+    def needs(self, hook) -> bool:
+        """Whether any callback overrides `hook` (so its logs are worth computing)."""
+        return any(_overrides(c, hook) for c in self.callbacks)
+
     def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
     def on_train_end(self, logs=None): self._call("on_train_end", logs)
     def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)

@@ -16,7 +16,9 @@ def monitor_op(callback, monitor: str, mode: str, model):
     name = monitor[4:] if monitor.startswith("val_") else monitor
     if name == "loss":
         return operator.lt
-    for m in getattr(model, "metrics", []) if model is not None else []:
+    found = getattr(model, "metrics", []) if model is not None else []
+    found = [s for m in found for s in (getattr(m, "metrics", None) or [m])]  # compiled metrics spread out
+    for m in found:
         if m.name == name and getattr(m, "_direction", None):
             return operator.gt if m._direction == "up" else operator.lt
     raise ValueError(f"{type(callback).__name__} received monitor={monitor!r} but cannot tell whether that metric "

@@ -38,9 +38,11 @@ def _unique_name(cls_name: str) -> str:
 
 
 def _shape_of(x):
+    if isinstance(x, dict):
+        return {k: _shape_of(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return [_shape_of(t) for t in x]
-    return tuple(x.shape)
+    return tuple(x.shape) if hasattr(x, "shape") else None
 
 
 class Layer:
@@ -154,6 +156,39 @@ class Layer:
             raise AttributeError(f"{self.name} has not been called yet, so its output shape is unknown")
         return self._output_shape
 
+    # ---- losses (Keras's add_loss) -------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add scalar losses (Tensors computed in call(), e.g. an activity penalty) to what fit minimises;
+        they are cleared when the outermost layer is called again."""
+        self.__dict__.setdefault("_losses", []).extend(loss if isinstance(loss, (list, tuple)) else [loss])
+
+    def _own_losses(self):
+        out = list(self.__dict__.get("_losses", ()))
+        for w in self._own_weights:  # weight regularizers, where a layer sets one on its Variable
+            reg = getattr(w, "regularizer", None)
+            if reg is not None and w.trainable:
+                out.append(reg(w))
+        return out
+
+    def _self_and_sublayers(self):
+        seen, out, stack = set(), [], [self]
+        while stack:
+            layer = stack.pop(0)
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(layer._layers)
+        return out
+
+    @property
+    def losses(self) -> list:
+        """The losses added by this layer and its sublayers during the last call."""
+        return [loss for layer in self._self_and_sublayers() for loss in layer._own_losses()]
+
+    def _clear_losses(self):
+        for layer in self._self_and_sublayers():
+            layer.__dict__.get("_losses", []).clear()
+
     # ---- calling -------------------------------------------------------------------------------
     def _accepts(self, arg: str) -> bool:
         cache = type(self).__dict__.get("_call_args")
@@ -167,6 +202,8 @@ class Layer:
         """Arrays in: cast to the layer's dtype; Tensors pass through."""
         if isinstance(x, Tensor) or x is None:
             return x
+        if isinstance(x, dict):
+            return {k: self._prepare(t) for k, t in x.items()}
         if isinstance(x, (list, tuple)):
             return type(x)(self._prepare(t) for t in x)
         if not hasattr(x, "dtype"):
@@ -191,7 +228,10 @@ class Layer:
             self.built = True
         if self._accepts("training"):
             kwargs["training"] = bool(training)
-        _call_ctx.training = training
+        depth = getattr(_call_ctx, "depth", 0)
+        if depth == 0:  # the outermost call: losses of the previous one go
+            self._clear_losses()
+        _call_ctx.training, _call_ctx.depth = training, depth + 1
         try:
             if eager:
                 with no_grad():
@@ -201,7 +241,7 @@ class Layer:
             else:
                 out = self.call(*args, **kwargs)
         finally:
-            _call_ctx.training = outer
+            _call_ctx.training, _call_ctx.depth = outer, depth
         self._output_shape = _shape_of(out)
         return out
 
@@ -212,17 +252,21 @@ class Layer:
 def _flat(items):
     out = []
     for t in items:
-        out += _flat(t) if isinstance(t, (list, tuple)) else [t]
+        out += _flat(list(t.values()) if isinstance(t, dict) else t) if isinstance(t, (list, tuple, dict)) else [t]
     return out
 
 
 def _wrap(x):
+    if isinstance(x, dict):
+        return {k: _wrap(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_wrap(t) for t in x)
     return Tensor(x) if hasattr(x, "shape") and not isinstance(x, Tensor) else x
 
 
 def _unwrap(x):
+    if isinstance(x, dict):
+        return {k: _unwrap(t) for k, t in x.items()}
     if isinstance(x, (list, tuple)):
         return type(x)(_unwrap(t) for t in x)
     return x.data if isinstance(x, Tensor) else x

@@ -14,7 +14,7 @@ from forgenet import functional as F
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 EPSILON = 1e-7  # keras.config.epsilon()
-_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "none", None)
+_REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
 
 
 def _data(x):
@@ -37,21 +37,11 @@ class Loss:
         raise NotImplementedError
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)  # a masked output (Keras): masked steps weigh 0
         if not isinstance(y_pred, Tensor):
             cupy_array = type(y_pred).__module__.startswith("cupy")
             y_pred = Tensor(y_pred if cupy_array else np.asarray(y_pred, dtype=np.float32))
-        losses = self.call(y_true, y_pred)
-        if sample_weight is not None:
-            w = array_module(losses.data).asarray(_data(sample_weight), dtype=np.float32)
-            if w.ndim == losses.ndim + 1 and w.shape[-1] == 1:
-                w = w.reshape(w.shape[:-1])
-            losses = losses * w
-        if self.reduction in ("none", None):
-            return losses
-        total = F.sum(losses)
-        if self.reduction == "sum":
-            return total
-        return total * (1.0 / max(losses.size, 1))  # sum_over_batch_size / mean
+        return reduce_weighted_values(self.call(y_true, y_pred), sample_weight, mask, self.reduction)
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -59,6 +49,61 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _same_rank_pair(values, weights):
+    """Keras's squeeze_or_expand_to_same_rank for (per-sample losses, weights): a trailing 1 is reconciled."""
+    vr, wr = values.ndim, weights.ndim
+    if vr == wr + 1 and values.shape[-1] == 1:
+        if wr == 1:
+            weights = weights.reshape(weights.shape + (1,))
+        else:
+            values = values.reshape(values.shape[:-1])
+    elif wr == vr + 1 and weights.shape[-1] == 1:
+        if vr == 1:
+            values = values.reshape(values.shape + (1,))
+        else:
+            weights = weights.reshape(weights.shape[:-1])
+    return values, weights
+
+
+def apply_mask(sample_weight, mask, xp, reduction):
+    """Fold a mask into the sample weights; for the mean reductions the kept entries are scaled by
+    total / kept, so the mean is over the unmasked entries only (Keras's apply_mask)."""
+    if mask is None:
+        return sample_weight
+    mask = xp.asarray(_data(mask))
+    if reduction in ("mean", "sum_over_batch_size"):
+        kept = float(mask.astype(np.float32).sum())
+        scale = mask.size / kept if kept else 0.0
+        float_mask = mask.astype(bool).astype(np.float32) * np.float32(scale)
+    else:
+        float_mask = mask.astype(np.float32)
+    if sample_weight is None:
+        return float_mask
+    float_mask, sample_weight = _same_rank_pair(float_mask, xp.asarray(sample_weight, dtype=np.float32))
+    return sample_weight * float_mask
+
+
+def reduce_weighted_values(losses: Tensor, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+    """Weight, mask and reduce per-sample losses as Keras does: "sum_over_batch_size" divides the
+    weighted sum by the number of entries (not by the sum of the weights)."""
+    xp = array_module(losses.data)
+    w = None if sample_weight is None else xp.asarray(_data(sample_weight), dtype=np.float32)
+    w = apply_mask(w, mask, xp, reduction)
+    if w is not None:
+        losses, w = _same_rank_pair(losses, w)
+        losses = losses * w
+    if reduction in ("none", None) or losses.shape in ((), (0,)):
+        return losses
+    total = F.sum(losses)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and w is not None:
+        divisor = float(xp.broadcast_to(w, losses.shape).sum()) if w.ndim else float(w) * losses.size
+    else:
+        divisor = losses.size
+    return total * (1.0 / divisor if divisor else 0.0)
 
 
 def _snake(name):

@@ -29,6 +29,14 @@ def check(identifier) -> None:
                      "(y_true, y_pred) -> per-sample values")
 
 
+def is_binary_or_sparse(y_true, y_pred):
+    """Keras's is_binary_or_sparse_categorical: (binary, sparse) from the shapes, for "accuracy" / "crossentropy"."""
+    t_shape, p_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    is_binary = p_shape[-1:] == (1,)
+    is_sparse = len(t_shape) < len(p_shape) or (t_shape[-1:] == (1,) and p_shape[-1:] != (1,))
+    return is_binary, is_sparse
+
+
 def get(identifier, y_true=None, y_pred=None) -> Metric:
     """A Metric for a name, instance or function. "accuracy"/"acc" resolve as Keras 3 does
     (compile_utils.get_metric): binary when y_pred's last axis is 1, sparse categorical when y_true has
@@ -39,9 +47,7 @@ def get(identifier, y_true=None, y_pred=None) -> Metric:
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if y_true is None or y_pred is None:
             raise ValueError("metrics.get: resolving 'accuracy' needs y_true and y_pred (their shapes decide its kind)")
-        t_shape, p_shape = tuple(y_true.shape), tuple(y_pred.shape)
-        is_binary = p_shape[-1:] == (1,)
-        is_sparse = len(t_shape) < len(p_shape) or (t_shape[-1:] == (1,) and p_shape[-1:] != (1,))
+        is_binary, is_sparse = is_binary_or_sparse(y_true, y_pred)
         cls = BinaryAccuracy if is_binary else SparseCategoricalAccuracy if is_sparse else CategoricalAccuracy
         return cls(name=identifier)
     if isinstance(identifier, str):
@@ -54,4 +60,4 @@ def get(identifier, y_true=None, y_pred=None) -> Metric:
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "SparseCategoricalAccuracy", "CategoricalAccuracy",
            "BinaryAccuracy", "MeanSquaredError", "MeanAbsoluteError", "sparse_categorical_accuracy",
            "categorical_accuracy", "binary_accuracy", "accuracy", "mean_squared_error", "mean_absolute_error",
-           "get", "check"]
+           "get", "check", "is_binary_or_sparse"]

@@ -78,13 +78,20 @@ class Mean(Metric):
             self.total = self.total + v.sum(dtype=np.float64) * sample_weight
             self.count += v.size * sample_weight
         else:
-            w = array_module(v).asarray(_data(sample_weight), dtype=np.float64)
-            w = array_module(v).broadcast_to(w.reshape(w.shape + (1,) * (v.ndim - w.ndim)), v.shape)
+            xp = array_module(v)
+            w = xp.asarray(_data(sample_weight), dtype=np.float64)
+            v, w = _same_rank(w, v)[::-1] if w.ndim != v.ndim else (v, w)
+            if w.ndim > v.ndim:
+                raise ValueError(f"{self.name}: sample_weight of shape {tuple(w.shape)} does not fit values of shape "
+                                 f"{tuple(v.shape)}")
+            # weights cover the leading axes; each sample's value is the mean over the rest (Keras)
+            w = xp.broadcast_to(w.reshape(w.shape + (1,) * (v.ndim - w.ndim)), v.shape)
             self.total = self.total + (v * w).sum()
             self.count += float(w.sum())
 
     def result(self):
-        return float(self.total) / self.count if self.count else 0.0
+        # no float(): on the GPU the sum stays on the device until someone reads the logs
+        return self.total / self.count if self.count else 0.0
 
 
 class MeanMetricWrapper(Mean):
@@ -95,7 +102,16 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or getattr(fn, "__name__", "metric"))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        super().update_state(self._fn(_data(y_true), _data(y_pred), **self._fn_kwargs), sample_weight)
+        mask = getattr(y_pred, "_keras_mask", None)  # masked entries count for nothing (Keras)
+        values = self._fn(_data(y_true), _data(y_pred), **self._fn_kwargs)
+        if mask is not None:
+            xp = array_module(values)
+            m = xp.asarray(_data(mask)).astype(np.float64)
+            if sample_weight is not None:
+                w, m = _same_rank(xp.asarray(_data(sample_weight), dtype=np.float64), m)
+                m = m * w
+            sample_weight = m
+        super().update_state(values, sample_weight)
 
     def get_config(self):
         return {"name": self.name, **self._fn_kwargs}
