@@ -25,10 +25,21 @@ _IGNORED_COMPILE_ARGS = {"run_eagerly", "jit_compile", "steps_per_execution", "a
 
 
 class Model(Layer):
+    def __new__(cls, *args, **kwargs):
+        # Model(inputs, outputs) is a functional model (Keras 3)
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from forgenet.models.functional import Functional
+
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError("forgenet.models.Model(inputs, outputs): the functional API is not supported; "
-                                      "subclass Model and define call(), or use forgenet.models.Sequential")
+        if args or "inputs" in kwargs or "outputs" in kwargs:  # a subclass calling super().__init__(inputs, outputs)
+            from forgenet.models.functional import Functional, inject_functional
+
+            inject_functional(self)
+            Functional.__init__(self, *args, **kwargs)
+            return
         super().__init__(**kwargs)
         self.optimizer = None
         self.loss = None
