@@ -173,7 +173,7 @@ class Functional(Model):
             inbound = []
             for i, node in enumerate(layer._inbound_nodes):
                 if make_node_key(layer, i) in self._nodes and not node.is_input:
-                    inbound.append(_serialize_node(node, self._nodes, reindex))
+                    inbound.append(_serialize_node(node, self._nodes))
             cfg = serialize_layer(layer)
             cfg["name"] = layer.name
             cfg["inbound_nodes"] = inbound
@@ -310,13 +310,16 @@ def _build_map(inputs, outputs):
 
 
 # ---- config helpers -----------------------------------------------------------------------------------
-def _serialize_node(node, own_nodes, reindex):
+def _serialize_node(node, own_nodes):
     def ser(x):
         if isinstance(x, KerasTensor):
             layer, index, t = x._keras_history
+            # Keras counts only the nodes of this model before it (no +1 for models here, unlike
+            # input_layers/output_layers)
+            skipped = sum(make_node_key(layer, i) not in own_nodes for i in range(index))
             return {"class_name": "__keras_tensor__",
                     "config": {"shape": list(x.shape), "dtype": x.dtype,
-                               "keras_history": [layer.name, reindex.get(make_node_key(layer, index), index), t]}}
+                               "keras_history": [layer.name, index - skipped, t]}}
         if isinstance(x, tuple):
             return [ser(v) for v in x]
         if isinstance(x, (np.generic,)):
@@ -351,12 +354,12 @@ def _deserialize_node(data, created):
     return revive(data.get("args", [])), revive(data.get("kwargs", {}))
 
 
-def _lookup(created, name, node_index, tensor_index):
+def _lookup(created, name, node_index, tensor_index, model_offset=False):
     if name not in created:
         raise ValueError(f"Invalid functional model config: unknown layer {name!r}")
     layer = created[name]
-    if isinstance(layer, Functional):
-        node_index += 1  # models start with a built-in node
+    if model_offset and isinstance(layer, Functional):
+        node_index -= 1  # Keras numbers a nested model's nodes from 1 in input_layers / output_layers
     if len(layer._inbound_nodes) <= node_index:
         raise IndexError(name)  # not created yet: process later
     return layer._inbound_nodes[node_index].output_tensors[tensor_index]
@@ -414,15 +417,26 @@ def functional_from_config(cls, config, custom_objects=None):
 
     def tensors(spec):
         if isinstance(spec, list) and len(spec) == 3 and isinstance(spec[0], str):
-            return _lookup(created, *spec)
+            return _lookup(created, *spec, model_offset=True)
         if isinstance(spec, dict):
             return {k: tensors(v) for k, v in spec.items()}
         return [tensors(v) for v in spec]
 
     inputs, outputs = tensors(config["input_layers"]), tensors(config["output_layers"])
-    if cls is Model or not issubclass(cls, Functional):
+    if cls is Model:
         cls = Functional
     return cls(inputs=inputs, outputs=outputs, name=config.get("name"), trainable=config.get("trainable"))
+
+
+def revivable_as_functional(cls) -> bool:
+    """Keras: a class whose constructor takes (inputs, outputs, ...) or (*args, **kwargs) is rebuilt from a
+    functional config."""
+    import inspect
+
+    if cls is Model or issubclass(cls, Functional):
+        return True
+    spec = inspect.getfullargspec(cls.__init__)
+    return spec.args[1:3] == ["inputs", "outputs"] or (spec.varargs is not None and spec.varkw is not None)
 
 
 def inject_functional(model) -> None:

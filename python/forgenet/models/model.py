@@ -33,6 +33,15 @@ class Model(Layer):
             return object.__new__(Functional)
         return object.__new__(cls)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from forgenet.models.functional import functional_from_config, revivable_as_functional
+
+        if all(k in config for k in ("name", "layers", "input_layers", "output_layers")) and \
+                revivable_as_functional(cls):
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
     def __init__(self, *args, **kwargs):
         if args or "inputs" in kwargs or "outputs" in kwargs:  # a subclass calling super().__init__(inputs, outputs)
             from forgenet.models.functional import Functional, inject_functional
