@@ -288,6 +288,7 @@ def _l2_normalize(x, axis):
 def batch_dot(x, y, axes):
     """Keras's batch_dot for Tensors: contract x's axes[0] with y's axes[1], per sample."""
     xn, yn = x.ndim, y.ndim
+    xn0, yn0 = xn, yn
     a0, a1 = axes
     if xn == 2:
         x = F.reshape(x, (x.shape[0], 1, x.shape[1]))
@@ -310,8 +311,10 @@ def batch_dot(x, y, axes):
     y3 = F.reshape(y, (b, 1, k, n))
     out = F.sum(F.mul(x3, y3), axis=2)  # (b, m, n): small per-sample contractions, no GEMM needed
     shape = (b,) + mid + trail
-    if len(shape) == 1:
-        shape = (b, 1)
+    if xn0 == 2:  # Keras squeezes the axes it added
+        shape = shape[:1] + shape[2:]
+    elif yn0 == 2:
+        shape = shape[:-1]
     return F.reshape(out, shape)
 
 
