@@ -265,10 +265,12 @@ def map_graph(inputs, outputs):
     computable = set(map(id, inputs))
     for depth in sorted(by_depth, reverse=True):
         for node in by_depth[depth]:
+            if node.is_input:  # an Input that is not one of the model's inputs computes nothing
+                continue
             for x in node.input_tensors:
                 if id(x) not in computable:
                     raise ValueError(f"Graph disconnected: cannot find parent for tensor {x} at layer "
-                                     f"'{node.operation.name}'. Every tensor must come from the model's inputs")
+                                     f"'{node.operation.name}': it is not connected to the model's inputs")
             computable.update(map(id, node.outputs))
     names = [l.name for l in operations]
     for n in names:
