@@ -49,13 +49,14 @@ def compare(kout, fout, what=""):
 
 
 def residual(L):
-    inp = L.Input((8,))
-    h = L.layers.Dense(16, activation="relu")(inp)
-    h = L.layers.Dense(8)(h)
-    h = L.layers.Add()([h, inp])
-    h = L.layers.Dense(8, activation="tanh")(h)
-    h = L.layers.add([h, inp])
-    return L.Model(inp, L.layers.Dense(3, activation="softmax")(h))
+    # explicit names: Keras's automatic ones carry process-wide counters that differ between the libraries
+    inp = L.Input((8,), name="x")
+    h = L.layers.Dense(16, activation="relu", name="d1")(inp)
+    h = L.layers.Dense(8, name="d2")(h)
+    h = L.layers.Add(name="skip1")([h, inp])
+    h = L.layers.Dense(8, activation="tanh", name="d3")(h)
+    h = L.layers.add([h, inp], name="skip2")
+    return L.Model(inp, L.layers.Dense(3, activation="softmax", name="d4")(h), name="residual")
 
 
 def test_residual_model_matches_keras(rng):
@@ -162,7 +163,7 @@ def test_config_round_trip_predicts_the_same(rng):
 
 def test_summary_of_a_graph_matches_keras(capsys):
     def norm(text):
-        return [re.sub(r"(input_layer|dense|functional|concatenate|add)(_\d+)?", r"\1", line)
+        return [re.sub(r" +", " ", re.sub(r"functional(_\d+)?", "functional", line))
                 for line in text.strip().splitlines()]
 
     km, fm = both(multi_io)
@@ -182,8 +183,8 @@ def test_summary_of_a_graph_matches_keras(capsys):
 
 def test_sequential_from_input_builds_at_once_like_keras(capsys):
     def build(L):
-        return L.Sequential([L.Input((None, 6)), L.layers.Dense(5, activation="relu"), L.layers.Dense(2)],
-                            name="seq")
+        return L.Sequential([L.Input((None, 6)), L.layers.Dense(5, activation="relu", name="d1"),
+                             L.layers.Dense(2, name="d2")], name="seq")
 
     km, fm = both(build)
     assert fm.built and fm.input_shape == km.input_shape == (None, None, 6)
@@ -194,8 +195,7 @@ def test_sequential_from_input_builds_at_once_like_keras(capsys):
     ktext = capsys.readouterr().out
     fm.summary()
     ftext = capsys.readouterr().out
-    norm = lambda t: [re.sub(r"dense(_\d+)?", "dense", l) for l in t.strip().splitlines()]  # noqa: E731
-    assert norm(ftext) == norm(ktext), f"\n{ftext}\n{ktext}"
+    assert ftext == ktext, f"\n{ftext}\n{ktext}"
     added = forgenet.Sequential(name="added")
     added.add(forgenet.Input((3,)))
     added.add(forgenet.layers.Dense(4))

@@ -353,7 +353,9 @@ class Layer:
         if not self.built:
             self.build(_shape_of(first))
             self.built = True
-        previous_mask = self._fill_masks(args, kwargs)
+        # binding call's signature costs a little on every call: only when a mask travels with an input
+        masked = any(isinstance(t, Tensor) and t._keras_mask is not None for t in flatten([args, kwargs]))
+        previous_mask = self._fill_masks(args, kwargs) if masked else _UNBOUND
         if previous_mask is _UNBOUND:
             previous_mask = None
             first_arg = first
