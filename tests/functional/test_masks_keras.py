@@ -169,3 +169,45 @@ def test_explicit_mask_argument_and_layers_that_end_masks(rng):
     lstm = forgenet.layers.LSTM(2)
     full = lstm(x, mask=np.ones(ids.shape, bool))  # an explicit mask wins over the attached one
     assert_close(full.numpy(), lstm(Tensor(emb(ids))).numpy(), rtol=1e-6, atol=1e-6)
+
+
+class MaskedMean(forgenet.layers.Layer):
+    """A user's pooling layer: the mean over unmasked steps (Keras's GlobalAveragePooling1D with a mask)."""
+
+    def call(self, x, mask=None):
+        if mask is None:
+            return forgenet.functional.mean(x, axis=1)
+        m = np.asarray(mask, np.float32)[:, :, None]
+        return forgenet.functional.sum(x * m, axis=1) / m.sum(axis=1)
+
+
+# Model.build probes a subclassed model with zero ids first: all steps masked, 0/0 in MaskedMean
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_mask_reaches_a_pooling_layer_in_functional_and_subclassed_models(rng):
+    ids = padded_ids(rng)
+
+    def build(L, pool):
+        i = L.Input((None,), dtype="int32")
+        return L.Model(i, L.layers.Dense(2)(pool(L.layers.Embedding(12, 4, mask_zero=True)(i))))
+
+    keras.utils.set_random_seed(6)
+    km = build(keras, keras.layers.GlobalAveragePooling1D())
+    fm = build(forgenet, MaskedMean())
+    copy_weights(km, fm)
+    want = knp(km(ids))
+    assert_close(fm(ids), want, rtol=1e-5, atol=1e-6, what="functional pooling")
+
+    class Sub(forgenet.Model):
+        def __init__(self):
+            super().__init__()
+            self.emb = forgenet.layers.Embedding(12, 4, mask_zero=True)
+            self.pool = MaskedMean()
+            self.out = forgenet.layers.Dense(2)
+
+        def call(self, x):
+            return self.out(self.pool(self.emb(x)))
+
+    sub = Sub()
+    sub(ids)
+    sub.set_weights(km.get_weights())
+    assert_close(sub(ids), want, rtol=1e-5, atol=1e-6, what="subclassed pooling")

@@ -177,3 +177,27 @@ def test_layer_created_frozen_builds_frozen_weights():
     assert d.trainable_weights == [] and all(not w.requires_grad for w in d.weights)
     d.trainable = True
     assert len(d.trainable_weights) == 2
+
+
+def test_a_frozen_layer_between_trained_ones_costs_no_weight_gradient(rng, monkeypatch):
+    """Gradients still flow through a frozen Dense to the layers below it, but its kernel's GEMM is skipped."""
+    import forgenet.functional.math as fmath
+
+    first, middle, last = layers.Dense(4), layers.Dense(4), layers.Dense(2)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+
+    def backward_gemms():
+        calls = []
+        real = fmath.kernels.gemm
+        out = last(middle(first(Tensor(x))))
+        monkeypatch.setattr(fmath.kernels, "gemm", lambda *a, **k: calls.append(1) or real(*a, **k))
+        (out * out).sum().backward()
+        monkeypatch.setattr(fmath.kernels, "gemm", real)
+        return len(calls)
+
+    trained = backward_gemms()
+    for w in first.weights + middle.weights + last.weights:
+        w.grad = None
+    middle.trainable = False
+    assert backward_gemms() == trained - 1
+    assert middle.kernel.grad is None and first.kernel.grad is not None

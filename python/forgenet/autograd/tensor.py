@@ -181,6 +181,7 @@ class Function:
         self.inputs = ()  # the positional Tensor inputs (others are constants)
         self.saved = ()
         self.n_outputs = 1
+        self.needs_grad = ()
 
     def save(self, *items) -> None:
         self.saved = items
@@ -201,6 +202,8 @@ class Function:
         tensors = tuple(None if o is None else Tensor(o, requires_grad=record) for o in outs)
         if record:
             fn.inputs = tuple(args)
+            # which inputs want a gradient: backward may skip the others' (e.g. a frozen layer's kernel)
+            fn.needs_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
             fn.n_outputs = len(outs)
             for i, t in enumerate(tensors):
                 if t is not None:
