@@ -264,3 +264,68 @@ def test_dot_gradients_match_torch(rng):
     (fy * fy).sum().backward()
     assert_close(fa.grad, ta.grad.numpy(), rtol=1e-4, atol=1e-5, what="d/da")
     assert_close(fb.grad, tb.grad.numpy(), rtol=1e-4, atol=1e-5, what="d/db")
+
+
+def keras_graph_in_forgenet(kmodel, fmodel):
+    """Keras's own graph config (its inbound_nodes, input/output_layers, op specs), with each layer's spec
+    swapped for ours: the graph part is what this checks (layer specs are the saving code's)."""
+    kcfg, fcfg = kmodel.get_config(), fmodel.get_config()
+    assert len(kcfg["layers"]) == len(fcfg["layers"])
+    for kl, fl in zip(kcfg["layers"], fcfg["layers"]):
+        if kl["module"].startswith("keras.src.ops"):
+            continue  # Keras's op specs load as they are
+        kl["module"], kl["class_name"] = fl["module"], fl["class_name"]
+        kl["config"] = {**fl["config"], "name": kl["name"]}
+    return forgenet.Model.from_config(kcfg)
+
+
+def ops_graph(L, not_equal):
+    x = L.Input((4,), name="x")
+    y = L.layers.Dense(4)(x)
+    z = (x + y) * 2.0 - x / 4.0
+    return L.Model(x, [z, z[:, 1:3], not_equal(x, 0.0)])
+
+
+def test_keras_graph_configs_load(rng):
+    from forgenet.layers.node import _op
+
+    cases = [(multi_io, {"a": rng.standard_normal((3, 5)).astype(np.float32),
+                         "b": rng.standard_normal((3, 3)).astype(np.float32)}),
+             (nested, [rng.standard_normal((3, 6)).astype(np.float32) for _ in range(2)]),
+             (lambda L: ops_graph(L, keras.ops.not_equal if L is keras else lambda a, b: _op("not_equal", a, b)),
+              np.array([[0, 1, 2, 0], [3, 0, 1, 1]], np.float32))]
+    for build, x in cases:
+        keras.utils.set_random_seed(0)
+        km, fm = build(keras), build(forgenet)
+        loaded = keras_graph_in_forgenet(km, fm)
+        assert [type(l).__name__ for l in loaded.layers] == [type(l).__name__ for l in km.layers]
+        loaded.set_weights(km.get_weights())
+        kout, fout = km(x), loaded(x)
+        if isinstance(kout, dict):
+            compare(kout, fout, "loaded graph")
+        else:
+            for a, b in zip(kout, fout):
+                assert_close(np.asarray(b, np.float64), knp(a).astype(np.float64), rtol=1e-4, atol=1e-5)
+
+
+def test_keras_masked_text_graph_config_loads(rng):
+    """Keras writes the mask as a NotEqual op feeding LSTM's mask= (and training=False) in the config."""
+    def build(L):
+        ids = L.Input((None,), dtype="int32", name="ids")
+        x = L.layers.Embedding(10, 4, mask_zero=True)(ids)
+        return L.Model(ids, L.layers.Dense(2)(L.layers.LSTM(3)(x)))
+
+    keras.utils.set_random_seed(0)
+    km = build(keras)
+    kcfg = km.get_config()
+    assert [l["class_name"] for l in kcfg["layers"]] == ["InputLayer", "Embedding", "NotEqual", "LSTM", "Dense"]
+    fm = build(forgenet)
+    by_class = {l["class_name"]: l for l in fm.get_config()["layers"]}
+    for kl in kcfg["layers"]:
+        if kl["class_name"] in by_class:
+            fl = by_class[kl["class_name"]]
+            kl["module"], kl["config"] = fl["module"], {**fl["config"], "name": kl["name"]}
+    loaded = forgenet.Model.from_config(kcfg)
+    loaded.set_weights(km.get_weights())
+    ids = np.array([[3, 4, 0, 0, 0], [1, 2, 3, 4, 5], [0, 0, 7, 8, 9]], np.int64)
+    assert_close(loaded.predict(ids, verbose=0), knp(km(ids)), rtol=1e-4, atol=1e-5, what="masked text graph")

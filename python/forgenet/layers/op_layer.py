@@ -1,9 +1,21 @@
-"""Operators on symbolic tensors (`x + y`, `2 * x`, `x[:, 0]`, `a @ b` on KerasTensors) as layers of
-the functional graph, so that models written with them run as Keras runs them."""
+"""Operators on symbolic tensors (`x + y`, `2 * x`, `x[:, 0]`, `a @ b`, `ops.not_equal(ids, 0)` on
+KerasTensors) as operations of the functional graph, so that models written with them run as Keras
+runs them. Keras lists these under `model.operations` (and in the summary), not `model.layers`, and
+names them as its ops: Add, Multiply, GetItem, NotEqual... in keras.src.ops.numpy."""
 from __future__ import annotations
 
 from forgenet import functional as F
+from forgenet.autograd.tensor import Tensor
 from forgenet.layers.base import Layer
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _get_item(a, idx):
+    return a[tuple(idx) if isinstance(idx, list) else idx]  # a key revived from JSON is a list
+
 
 _FNS = {
     "add": lambda a, b: F.add(a, b),
@@ -13,21 +25,33 @@ _FNS = {
     "negative": lambda a: F.mul(a, -1.0),
     "power": lambda a, p: F.power(a, p),
     "matmul": lambda a, b: F.matmul(a, b),
-    "get_item": lambda a, idx: a[idx],
+    "get_item": _get_item,
+    "not_equal": lambda a, b: Tensor(_data(a) != _data(b)),
+    "equal": lambda a, b: Tensor(_data(a) == _data(b)),
 }
+
+# Keras's op class names (keras.src.ops.numpy) <-> ours
+KERAS_OPS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Divide": "divide",
+             "TrueDivide": "divide", "Negative": "negative", "Power": "power", "Matmul": "matmul",
+             "GetItem": "get_item", "NotEqual": "not_equal", "Equal": "equal"}
+_KERAS_NAME = {"divide": "Divide", **{v: k for k, v in KERAS_OPS.items() if k != "TrueDivide" and v != "divide"}}
 
 
 class TensorOp(Layer):
     """One operator applied to its (symbolic or constant) arguments, in the order given."""
 
     input_dtype = None  # operands keep their dtypes
+    keras_module = "keras.src.ops.numpy"
 
     def __init__(self, op, **kwargs):
         if op not in _FNS:
             raise ValueError(f"TensorOp: unknown op {op!r}; expected one of {sorted(_FNS)}")
-        kwargs.setdefault("name", None)
         super().__init__(**kwargs)
         self.op = op
+
+    @property
+    def keras_class_name(self) -> str:
+        return _KERAS_NAME[self.op]
 
     def build(self, input_shape):
         self.built = True
@@ -39,10 +63,15 @@ class TensorOp(Layer):
         return _FNS[self.op](*args)
 
     def get_config(self):
-        return {**super().get_config(), "op": self.op}
+        return {"name": self.name, "op": self.op}
 
 
 def symbolic_op(name, *args):
     from forgenet.layers.base import _unique_name
 
-    return TensorOp(name, name=_unique_name(name.title().replace("_", "")))(*args)
+    return TensorOp(name, name=_unique_name(_KERAS_NAME[name]))(*args)
+
+
+def from_keras_op(spec):
+    """A TensorOp from a Keras op's serialized form ({"class_name": "NotEqual", "config": {"name": ...}})."""
+    return TensorOp(KERAS_OPS[spec["class_name"]], name=spec.get("config", {}).get("name"))

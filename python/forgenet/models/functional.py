@@ -64,7 +64,9 @@ class Functional(Model):
     # ---- graph description -----------------------------------------------------------------------
     @property
     def layers(self) -> list:
-        return list(self._operations)
+        from forgenet.layers.op_layer import TensorOp
+
+        return [op for op in self._operations if not isinstance(op, TensorOp)]  # Keras: ops are not layers
 
     @property
     def operations(self) -> list:
@@ -322,6 +324,8 @@ def _serialize_node(node, own_nodes):
             return {"class_name": "__keras_tensor__",
                     "config": {"shape": list(x.shape), "dtype": x.dtype,
                                "keras_history": [layer.name, index - skipped, t]}}
+        if isinstance(x, slice):
+            return {"class_name": "__slice__", "config": {"start": x.start, "stop": x.stop, "step": x.step}}
         if isinstance(x, tuple):
             return [ser(v) for v in x]
         if isinstance(x, (np.generic,)):
@@ -348,8 +352,11 @@ def _deserialize_node(data, created):
             if x.get("class_name") == "__keras_tensor__":
                 name, node_index, tensor_index = x["config"]["keras_history"]
                 return _lookup(created, name, node_index, tensor_index)
+            if x.get("class_name") == "__slice__":
+                c = x["config"]
+                return slice(c.get("start"), c.get("stop"), c.get("step"))
             return {k: revive(v) for k, v in x.items()}
-        if isinstance(x, list):
+        if isinstance(x, (list, tuple)):  # lists from JSON, tuples from a live Keras get_config()
             return [revive(v) for v in x]
         return x
 
@@ -369,7 +376,15 @@ def _lookup(created, name, node_index, tensor_index, model_offset=False):
 
 def deserialize_any(spec, custom_objects=None):
     """A layer (models included) from its serialized form."""
+    from forgenet.layers.op_layer import KERAS_OPS, from_keras_op
+
     name = spec.get("class_name") if isinstance(spec, dict) else None
+    if name in KERAS_OPS and str(spec.get("module", "")).startswith(("keras.src.ops", "keras.ops")):
+        return from_keras_op(spec)
+    if name == "TensorOp":
+        from forgenet.layers.op_layer import TensorOp
+
+        return TensorOp(**spec["config"])
     if name in ("Functional", "Model"):
         return Functional.from_config(spec["config"], custom_objects)
     if name == "Sequential":

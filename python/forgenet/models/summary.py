@@ -141,10 +141,13 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     out("┃ " + " ┃ ".join(h.rjust(w) if j in right else h.ljust(w) for j, (h, w) in enumerate(zip(header, inner)))
         + " ┃")
     out("┡" + "╇".join("━" * w for w in widths) + "┩")
-    layers = model.layers
+    from forgenet.models.functional import Functional
+
+    layers = model.operations if isinstance(model, Functional) else model.layers  # Keras lists a graph's ops too
     for i, layer in enumerate(layers):
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
-        cells = [f"{layer.name} ({type(layer).__name__})", _layer_shape(layer), params]
+        kind = getattr(layer, "keras_class_name", type(layer).__name__)
+        cells = [f"{layer.name} ({kind})", _layer_shape(layer), params]
         if not seq:
             cells.append(connections(layer))
         for line in row(cells):
