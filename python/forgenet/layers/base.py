@@ -40,6 +40,9 @@ weight_device: contextvars.ContextVar = contextvars.ContextVar("weight_device", 
 _NO_TRACK = frozenset({"_layers", "_trainable_variables", "_non_trainable_variables", "_assigned_ids",
                        "_inbound_nodes", "_outbound_nodes", "_trainable"})
 
+# values that can hold nothing to track (the common attribute writes skip the tracker)
+_PLAIN = frozenset({type(None), bool, int, float, str, np.ndarray})
+
 # Symbolic calls run the layer on small zero probes to infer output shapes: the batch axis becomes
 # _PROBE_BATCH and each unknown (None) axis _PROBE_SIZES[0], then [1] to see which output axes follow.
 _PROBE_BATCH = 2
@@ -96,7 +99,7 @@ class Layer:
         object.__setattr__(self, "_trainable", True)
 
     def __setattr__(self, key, value):
-        if key not in _NO_TRACK:
+        if key not in _NO_TRACK and type(value) not in _PLAIN:
             self._init_tracking()  # a subclass may assign before calling super().__init__()
             value = self._track(value)
         object.__setattr__(self, key, value)
@@ -307,8 +310,13 @@ class Layer:
         return sig
 
     def _accepts(self, arg: str) -> bool:
-        params = self._signature().parameters
-        return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        cls = type(self)
+        names = cls.__dict__.get("_call_arg_names")
+        if names is None:
+            params = self._signature().parameters
+            names = frozenset(params) | ({"**"} if any(p.kind is p.VAR_KEYWORD for p in params.values()) else set())
+            type.__setattr__(cls, "_call_arg_names", names)
+        return arg in names or "**" in names
 
     def _prepare(self, x):
         """Arrays in: cast to the layer's dtype; Tensors pass through."""
@@ -327,34 +335,38 @@ class Layer:
     def __call__(self, *args, **kwargs):
         if not args and not kwargs:
             raise TypeError(f"{self.name}: expected an input as the first argument")
-        if any_symbolic(args, kwargs):
-            return self._symbolic_call(args, kwargs)
         training = kwargs.pop("training", None)
+        flat = args if len(args) == 1 and not kwargs and type(args[0]) is Tensor else flatten((args, kwargs))
+        if any(isinstance(x, KerasTensor) for x in flat):
+            if training is not None:
+                kwargs["training"] = training
+            return self._symbolic_call(args, kwargs)
         args = tuple(self._prepare(a) for a in args)
         # keyword arrays (e.g. MultiHeadAttention's value/key) are cast too; flags, masks and other
         # plain Python values pass through untouched
         kwargs = {k: self._prepare(v) if hasattr(v, "dtype") and "mask" not in k else v for k, v in kwargs.items()}
-        eager = not any(isinstance(a, Tensor) for a in flatten([args, kwargs]))
+        eager = not any(isinstance(a, Tensor) for a in flat)
+        # binding call's signature costs a little on every call: only when a mask travels with an input
+        masked = not eager and any(isinstance(t, Tensor) and t._keras_mask is not None for t in flat)
         # training is inherited from the enclosing layer's call when not given (Keras 3)
         outer = getattr(_call_ctx, "training", None)
         training = outer if training is None else bool(training)
         if eager:
             with no_grad():
                 args, kwargs = _wrap(args), _wrap(kwargs)
-                out = self._call_with_masks(args, kwargs, training, outer)
+                out = self._call_with_masks(args, kwargs, training, outer, False)
             out = _unwrap(out)
         else:
-            out = self._call_with_masks(args, kwargs, training, outer)
-        self._output_shape = _shape_of(out) if _all_have_shape(out) else None
+            out = self._call_with_masks(args, kwargs, training, outer, masked)
+        shape = tuple(out.shape) if hasattr(out, "shape") else (_shape_of(out) if _all_have_shape(out) else None)
+        object.__setattr__(self, "_output_shape", shape)
         return out
 
-    def _call_with_masks(self, args, kwargs, training, outer):
+    def _call_with_masks(self, args, kwargs, training, outer, masked):
         first = args[0] if args else next(iter(kwargs.values()))
         if not self.built:
             self.build(_shape_of(first))
             self.built = True
-        # binding call's signature costs a little on every call: only when a mask travels with an input
-        masked = any(isinstance(t, Tensor) and t._keras_mask is not None for t in flatten([args, kwargs]))
         previous_mask = self._fill_masks(args, kwargs) if masked else _UNBOUND
         if previous_mask is _UNBOUND:
             previous_mask = None
@@ -407,6 +419,8 @@ class Layer:
         return first, map_structure(get_keras_mask, first)
 
     def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        if previous_mask is None and type(self).compute_mask is Layer.compute_mask:
+            return  # the default passes on a mask, and there is none
         flat = [t for t in flatten(outputs) if isinstance(t, Tensor)]
         if not flat or all(t._keras_mask is not None for t in flat):
             return

@@ -152,11 +152,23 @@ class Node:
 
 # ---- nested structures (lists, tuples, dicts with sorted keys, as Keras's tree) -------------------
 def flatten(x) -> list:
-    if isinstance(x, dict):
-        return [v for k in sorted(x) for v in flatten(x[k])]
+    out = []
+    _flatten_into(x, out)
+    return out
+
+
+def _flatten_into(x, out):
     if isinstance(x, (list, tuple)):
-        return [v for item in x for v in flatten(item)]
-    return [x]
+        for item in x:
+            if isinstance(item, (list, tuple, dict)):
+                _flatten_into(item, out)
+            else:
+                out.append(item)
+    elif isinstance(x, dict):
+        for k in sorted(x):
+            _flatten_into(x[k], out)
+    else:
+        out.append(x)
 
 
 def map_structure(fn, x):
