@@ -161,3 +161,19 @@ def test_errors_name_what_is_wrong():
         dict_model({"z": np.zeros((1, 3), np.float32)})
     with pytest.warns(UserWarning, match="keys in the dict must match the names"):
         forgenet.Model({"wrong": x}, layers.Dense(1)(x))
+
+
+def test_any_tensor_function_can_join_a_graph():
+    """symbolic_call is the hook keras.ops-style functions use on KerasTensors."""
+    from forgenet import functional as F
+    from forgenet.layers.op_layer import symbolic_call
+
+    x = forgenet.Input((3,))
+    y = symbolic_call(F.relu, "relu", x)
+    z = symbolic_call(lambda a, axis: F.sum(a, axis=axis), "sum", y, axis=-1)
+    model = forgenet.Model(x, [y, z])
+    assert (y.shape, z.shape) == ((None, 3), (None,))
+    assert model.layers[1:] == [] and [op.keras_class_name for op in model.operations[1:]] == ["Relu", "Sum"]
+    got = model(np.array([[-1.0, 2.0, 3.0]], np.float32))
+    assert_close(got[0], [[0.0, 2.0, 3.0]], rtol=0, atol=0)
+    assert_close(got[1], [5.0], rtol=0, atol=0)

@@ -43,15 +43,16 @@ class TensorOp(Layer):
     input_dtype = None  # operands keep their dtypes
     keras_module = "keras.src.ops.numpy"
 
-    def __init__(self, op, **kwargs):
-        if op not in _FNS:
-            raise ValueError(f"TensorOp: unknown op {op!r}; expected one of {sorted(_FNS)}")
+    def __init__(self, op, fn=None, **kwargs):
+        if op not in _FNS and fn is None:
+            raise ValueError(f"TensorOp: unknown op {op!r}; expected one of {sorted(_FNS)} (or pass fn=)")
         super().__init__(**kwargs)
         self.op = op
+        self._fn = fn or _FNS[op]
 
     @property
     def keras_class_name(self) -> str:
-        return _KERAS_NAME[self.op]
+        return _KERAS_NAME.get(self.op) or "".join(w.title() for w in self.op.split("_"))
 
     def build(self, input_shape):
         self.built = True
@@ -59,8 +60,9 @@ class TensorOp(Layer):
     def _prepare(self, x):
         return x  # constants (scalars, index tuples) are operands as given
 
-    def call(self, *args):
-        return _FNS[self.op](*args)
+    def call(self, *args, **kwargs):
+        kwargs.pop("training", None)  # Layer.__call__ offers it to any call taking **kwargs; ops take none
+        return self._fn(*args, **kwargs)
 
     def get_config(self):
         return {"name": self.name, "op": self.op}
@@ -70,6 +72,18 @@ def symbolic_op(name, *args):
     from forgenet.layers.base import _unique_name
 
     return TensorOp(name, name=_unique_name(_KERAS_NAME[name]))(*args)
+
+
+def symbolic_call(fn, op_name, *args, **kwargs):
+    """Record `fn(*args, **kwargs)` (a function of Tensors, e.g. a forgenet.ops function) as an operation
+    of the functional graph when some argument is a KerasTensor - how keras.ops work on symbolic
+    inputs. `op_name` (snake_case, as Keras names its ops) names it; a graph holding an op that is not
+    one of the built-in operators runs and summarises, but its config cannot be rebuilt."""
+    from forgenet.layers.base import _unique_name
+
+    op = TensorOp(op_name, fn=None if op_name in _FNS else fn, name=None)
+    object.__setattr__(op, "name", _unique_name(op.keras_class_name))
+    return op(*args, **kwargs)
 
 
 def from_keras_op(spec):
