@@ -17,7 +17,9 @@ from forgenet import kernels  # noqa: E402
 from forgenet import callbacks, datasets, functional, layers, losses, metrics, models, ops, optimizers, utils  # noqa: E402
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
 from forgenet.models import Model, Sequential  # noqa: E402  (as keras.Sequential / keras.Model)
+from forgenet.layers import Input  # noqa: E402  (as keras.Input)
+from forgenet.layers.node import KerasTensor  # noqa: E402
 
 __all__ = ["kernels", "ops", "functional", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
-           "datasets", "utils", "Sequential", "Model", "Tensor", "Variable", "no_grad",
+           "datasets", "utils", "Sequential", "Model", "Input", "KerasTensor", "Tensor", "Variable", "no_grad",
            "set_num_threads", "get_num_threads", "__version__"]

@@ -34,7 +34,8 @@ def array_module(a):
 class Tensor:
     """An array plus, when it was computed from tensors that need gradients, the node that made it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "__weakref__")
+    # _keras_mask: the mask a layer attached to this output (Keras's `_keras_mask`; see get_keras_mask)
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_index", "_keras_mask", "__weakref__")
     __array_priority__ = 1000  # so numpy's operators defer to ours: ndarray + Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False):
@@ -47,6 +48,7 @@ class Tensor:
         self.requires_grad = requires_grad
         self._node = None  # the Function call that produced this tensor
         self._index = 0  # which of that call's outputs this is
+        self._keras_mask = None
 
     # array-like surface
     shape = property(lambda self: tuple(self.data.shape))
@@ -110,12 +112,25 @@ class Tensor:
 class Variable(Tensor):
     """A trainable (or stateful) weight owned by a layer; a leaf of the graph."""
 
-    __slots__ = ("name", "trainable")
+    __slots__ = ("name", "_trainable")
 
     def __init__(self, data, name: str = "variable", trainable: bool = True):
-        super().__init__(data, requires_grad=trainable)
+        super().__init__(data, requires_grad=bool(trainable))
         self.name = name
-        self.trainable = trainable
+        self._trainable = bool(trainable)
+
+    # A frozen variable does not require a gradient, so no Function records a backward for it:
+    # freezing a layer (Layer.trainable = False) costs nothing in the backward pass.
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        self.requires_grad = self._trainable
+        if not self._trainable:
+            self.grad = None
 
     def assign(self, value) -> None:
         xp = array_module(self.data)
@@ -133,6 +148,19 @@ class Variable(Tensor):
 
     def __repr__(self):
         return f"<Variable '{self.name}' shape={self.shape} dtype={self.dtype}>"
+
+
+def get_keras_mask(x):
+    """The mask travelling with `x` (Keras's backend.get_keras_mask): a boolean array or None."""
+    return getattr(x, "_keras_mask", None)
+
+
+def set_keras_mask(x, mask) -> None:
+    """Attach `mask` to the Tensor `x` (arrays cannot carry one; Keras's backend.set_keras_mask)."""
+    if isinstance(x, Tensor):
+        x._keras_mask = None if mask is None else (mask.data if isinstance(mask, Tensor) else mask)
+    elif hasattr(x, "_keras_mask"):
+        x._keras_mask = mask
 
 
 def _F():
@@ -153,6 +181,7 @@ class Function:
         self.inputs = ()  # the positional Tensor inputs (others are constants)
         self.saved = ()
         self.n_outputs = 1
+        self.needs_grad = ()
 
     def save(self, *items) -> None:
         self.saved = items
@@ -173,6 +202,8 @@ class Function:
         tensors = tuple(None if o is None else Tensor(o, requires_grad=record) for o in outs)
         if record:
             fn.inputs = tuple(args)
+            # which inputs want a gradient: backward may skip the others' (e.g. a frozen layer's kernel)
+            fn.needs_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
             fn.n_outputs = len(outs)
             for i, t in enumerate(tensors):
                 if t is not None:

@@ -113,10 +113,10 @@ class _MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved
-        a2 = a.reshape(-1, a.shape[-1])
+        need_a, need_b = self.needs_grad or (True, True)
         g2 = g.reshape(-1, g.shape[-1])
-        da = kernels.gemm(g2, b, trans_b=True).reshape(a.shape)
-        db = kernels.gemm(a2, g2, trans_a=True)
+        da = kernels.gemm(g2, b, trans_b=True).reshape(a.shape) if need_a else None
+        db = kernels.gemm(a.reshape(-1, a.shape[-1]), g2, trans_a=True) if need_b else None  # not for a frozen kernel
         return da, db
 
 

@@ -24,6 +24,8 @@ def _data(x):
 
 
 class MultiHeadAttention(Layer):
+    supports_masking = True  # Keras: the output carries the query's mask
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)

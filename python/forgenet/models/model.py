@@ -15,10 +15,30 @@ from forgenet.models.trainer import Trainer
 
 
 class Model(Trainer, Layer):
+    def __new__(cls, *args, **kwargs):
+        # Model(inputs, outputs) is a functional model (Keras 3)
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from forgenet.models.functional import Functional
+
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from forgenet.models.functional import functional_from_config, revivable_as_functional
+
+        if all(k in config for k in ("name", "layers", "input_layers", "output_layers")) and \
+                revivable_as_functional(cls):
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise NotImplementedError("forgenet.models.Model(inputs, outputs): the functional API is not supported; "
-                                      "subclass Model and define call(), or use forgenet.models.Sequential")
+        if args or "inputs" in kwargs or "outputs" in kwargs:  # a subclass calling super().__init__(inputs, outputs)
+            from forgenet.models.functional import Functional, inject_functional
+
+            inject_functional(self)
+            Functional.__init__(self, *args, **kwargs)
+            return
         super().__init__(**kwargs)  # Trainer, then Layer
         self._build_input_shape = None
         self._device = "cpu"

@@ -1,123 +1,207 @@
-"""`Sequential`: a plain stack of layers, each feeding the next (Keras 3)."""
+"""`Sequential`: a plain stack of layers, each feeding the next (Keras 3).
+
+As in Keras, a Sequential model whose input is known (an `Input(...)` first, a first layer with
+`input_shape=`, or `build(shape)`) starts with an `InputLayer` and is built at once as a functional
+graph of its layers: weights exist, `summary()` shows the shapes. Otherwise it builds on its first
+call. Masks travel with the tensors from layer to layer (Layer.__call__), not through this class.
+"""
 from __future__ import annotations
 
+import inspect
+
+from forgenet.autograd.tensor import set_keras_mask
 from forgenet.layers.base import Layer
-from forgenet.models.model import Model, _full_shape, _zeros
+from forgenet.layers.input_layer import InputLayer
+from forgenet.layers.node import KerasTensor
+from forgenet.models.model import Model
 
 
 class Sequential(Model):
-    """Sequential(layers=None, name=None). Built as soon as the first layer has an `input_shape`
-    (as Keras does with its implicit Input), otherwise on the first call or fit."""
+    """Sequential(layers=None, trainable=True, name=None)."""
+
+    _mask_aware = True
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
-        self._out_shape = None  # output shape of the stack built so far, batch dim None
+        object.__setattr__(self, "_functional", None)
         for layer in layers or []:
-            self.add(layer)
+            self.add(layer, rebuild=False)
+        if layers:
+            self._maybe_rebuild()
+
+    @property
+    def layers(self) -> list:
+        # the InputLayer at the bottom of the stack is not one of the model's layers (Keras)
+        layers = list(self._layers)
+        return layers[1:] if layers and isinstance(layers[0], InputLayer) else layers
 
     @property
     def input_dtype(self):
+        if self._layers and isinstance(self._layers[0], InputLayer):
+            return self._layers[0].input_dtype
         return self._layers[0].input_dtype if self._layers else "float32"
 
-    def add(self, layer):
+    def add(self, layer, rebuild=True):
+        if isinstance(layer, KerasTensor) and isinstance(getattr(layer._keras_history, "operation", None),
+                                                         InputLayer):
+            layer = layer._keras_history.operation  # Sequential([Input(...), ...])
         if not isinstance(layer, Layer):
             raise TypeError(f"{self.name}.add: expected a Layer instance, got {type(layer).__name__}: {layer!r}")
+        if not self._layers and getattr(layer, "_input_shape_arg", None) is not None:
+            self.add(InputLayer(shape=layer._input_shape_arg), rebuild=False)
         if any(layer is l for l in self._layers):
             raise ValueError(f"{self.name}.add: layer {layer.name!r} is already in the model")
-        names = {l.name for l in self._layers}
-        if layer.name in names:
+        if any(layer.name == l.name for l in self._layers):
             raise ValueError(f"{self.name}.add: all layers must have unique names; {layer.name!r} is already used")
+        if isinstance(layer, InputLayer) and self._layers and isinstance(self._layers[0], InputLayer):
+            raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
+                             f"{self._layers[0].batch_shape}. You cannot add a different Input layer to it.")
+        if isinstance(layer, InputLayer) and self._layers:
+            raise ValueError(f"{self.name}.add: an InputLayer can only be the first layer of a Sequential model")
         self._layers.append(layer)
-        if len(self._layers) == 1 and _known_input(layer) is not None:
-            self.build((None,) + _known_input(layer))
-        elif self.built and self._out_shape is not None:
-            self._extend(layer, self._out_shape)
+        if rebuild:
+            self._maybe_rebuild()
+        else:
+            self.built = False
+            self._functional = None
 
-    def pop(self):
-        if not self._layers:
+    def pop(self, rebuild=True):
+        if not self.layers:
             raise IndexError(f"{self.name}.pop: there are no layers to remove")
         layer = self._layers.pop()
-        if not self._layers:
-            self.built, self._out_shape = False, None
-            self._build_input_shape = None
-        elif self.built:
-            last = self._layers[-1]._output_shape
-            self._out_shape = None if last is None else (None,) + tuple(last[1:])
+        self.built = False
+        self._functional = None
+        self._build_input_shape = None
+        if rebuild:
+            self._maybe_rebuild()
         return layer
 
-    def _extend(self, layer, shape):
-        """Run a freshly added layer on one zero sample of the current output shape (this builds it)."""
-        out = layer(_zeros(shape, layer.input_dtype if layer.input_dtype else None), training=False)
-        self._out_shape = (None,) + tuple(out.shape[1:])
+    def _maybe_rebuild(self):
+        self.built = False
+        self._functional = None
+        if not self._layers:
+            return
+        first = self._layers[0]
+        if isinstance(first, InputLayer) and len(self._layers) > 1:
+            self.build(first.batch_shape)
+        elif isinstance(first, Model) and len(self._layers) > 1 and getattr(first, "_build_input_shape", None):
+            self.build(first._build_input_shape)
 
     def build(self, input_shape=None):
         if input_shape is None:
-            if not self._layers or _known_input(self._layers[0]) is None:
+            if not self._layers or not isinstance(self._layers[0], InputLayer):
                 raise ValueError(f"{self.name}.build: pass input_shape (e.g. (None, 28, 28, 1)) or give the first "
                                  "layer an input_shape")
-            input_shape = (None,) + _known_input(self._layers[0])
-        shape = _full_shape(self.name, input_shape)
-        if not self._layers:
+            input_shape = self._layers[0].batch_shape
+        try:
+            shape = (None,) + tuple(None if d is None else int(d) for d in tuple(input_shape)[1:])
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name}.build: input_shape must be a tuple of ints (batch first, may be None), "
+                             f"got {input_shape!r}") from None
+        if len(tuple(input_shape)) < 1:
+            raise ValueError(f"{self.name}.build: invalid input_shape {input_shape!r}")
+        if not self.layers:
             raise ValueError(f"{self.name}: cannot build a Sequential model without layers; add() some first")
-        self._build_input_shape = shape
-        self.built = True
+        if isinstance(self._layers[0], InputLayer):
+            if tuple(self._layers[0].batch_shape[1:]) != shape[1:]:
+                raise ValueError(f"Sequential model '{self.name}' has already been configured to use input shape "
+                                 f"{self._layers[0].batch_shape}. You cannot build it with input_shape {input_shape}")
+        else:
+            self._layers.insert(0, InputLayer(batch_shape=shape, dtype="float32"))
+        inputs = self._layers[0].output
+        x = inputs
         with self._placing_weights():
-            x = _zeros(shape, self.input_dtype)
-            for layer in self._layers:
-                x = layer(x, training=False)
-        self._out_shape = (None,) + tuple(x.shape[1:])
+            for layer in self._layers[1:]:
+                try:
+                    x = layer(x)
+                except (TypeError, ValueError) as e:
+                    _explain_build_error(self, layer, x, e)
+                    raise
+        from forgenet.models.functional import Functional
 
-    def call(self, inputs, training=None):
-        # Keras's mask propagation: a mask (e.g. Embedding(mask_zero=True)'s) goes to the next layer
-        # that takes `mask=`; layers without compute_mask pass it on if they support masking, else end it
-        x, mask = inputs, None
-        for layer in self._layers:
-            kw = {"mask": mask} if mask is not None and layer._accepts("mask") else {}
-            y = layer(x, training=training, **kw)
-            if hasattr(layer, "compute_mask"):
-                mask = layer.compute_mask(x, mask)
-            elif not layer.supports_masking:
-                mask = None
-            x = y
+        object.__setattr__(self, "_functional", Functional(inputs, x, name=f"{self.name}_graph"))
+        self._build_input_shape = tuple(self._layers[0].batch_shape)
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        if mask is not None:
+            set_keras_mask(inputs, mask)
+        x = inputs
+        for layer in self.layers:
+            x = layer(x, training=training)
         return x
 
     @property
+    def inputs(self):
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined inputs yet.")
+        return self._functional.inputs
+
+    @property
+    def outputs(self):
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined outputs yet.")
+        return self._functional.outputs
+
+    @property
+    def input(self):
+        return self.inputs[0]
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+    @property
     def input_shape(self):
-        if self._build_input_shape is None:
-            raise AttributeError(f"{self.name} has not been built, so its input shape is unknown")
-        return self._build_input_shape
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet.")
+        return self._functional.input_shape
 
     @property
     def output_shape(self):
-        if self._out_shape is None:
-            raise AttributeError(f"{self.name} has not been built, so its output shape is unknown")
-        return self._out_shape
+        if self._functional is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined output shape yet.")
+        return self._functional.output_shape
 
     def get_config(self):
         from forgenet.models.saving import serialize_layer
 
+        # the InputLayer is serialized as the first layer, as Keras writes it
         cfg = {"name": self.name, "trainable": self.trainable, "layers": [serialize_layer(l) for l in self._layers]}
-        if self._build_input_shape is not None:
-            cfg["build_input_shape"] = list(self._build_input_shape)
+        if self._functional is not None:
+            cfg["build_input_shape"] = list(self._layers[0].batch_shape)
         return cfg
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from forgenet.models.saving import deserialize_layer
+        from forgenet.models.functional import deserialize_any
 
+        if "layers" not in config:
+            raise ValueError(f"{cls.__name__}.from_config: a Sequential config must have 'name' and 'layers', got "
+                             f"keys {sorted(config)}")
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for lc in config.get("layers", []):
-            model.add(deserialize_layer(lc, custom_objects))
+            model.add(deserialize_any(lc, custom_objects), rebuild=False)
+        model._maybe_rebuild()
         shape = config.get("build_input_shape")
         if shape is not None and not model.built:
             model.build(tuple(shape))
         return model
 
 
-def _known_input(layer):
-    """The per-sample input shape a layer declares: its input_shape, or that of a built model."""
-    if getattr(layer, "_input_shape_arg", None) is not None:
-        return tuple(layer._input_shape_arg)
-    if isinstance(layer, Model) and layer._build_input_shape is not None:
-        return tuple(layer._build_input_shape[1:])
-    return None
+def _explain_build_error(model, layer, x, error):
+    """Keras's message for a layer that cannot be one step of a stack (several required inputs)."""
+    if not isinstance(error, TypeError):
+        return
+    params = [p for p in inspect.signature(layer.call).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in params if p.default is p.empty]
+    if not params:
+        raise ValueError(f"Layers added to a Sequential model should have a single positional argument, the "
+                         f"input tensor. Layer {type(layer).__name__} has no positional arguments.") from error
+    if len(required) > 1:
+        raise ValueError(f"Layers added to a Sequential model can only have a single required positional "
+                         f"argument, the input tensor. Layer {type(layer).__name__} has multiple required "
+                         f"positional arguments: {[p.name for p in required]}") from error
+    raise ValueError(f"{model.name}.build: could not build layer '{layer.name}' on an input of shape {x.shape}: "
+                     f"{error}") from error
