@@ -38,6 +38,8 @@ def parity(ours, klayer, x, *, training=False, grads=True, rtol=1e-4, atol=1e-5,
         return got
     r = np.random.default_rng(seed).standard_normal(want.shape).astype(np.float32)
     _, kg = keras_grads(klayer, x, r, training=training, **call_kw)
+    for w in ours.trainable_weights:
+        w.grad = None  # a previous parity call's gradients would add in
     xv = Variable(x.copy())
     y = ours(xv, training=training, **call_kw) if training is not None else ours(xv, **call_kw)
     (y * Tensor(r)).sum().backward()

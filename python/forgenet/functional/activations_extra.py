@@ -57,3 +57,18 @@ def leaky_relu(x, negative_slope=0.2):
 
 def elu(x, alpha=1.0):
     return _ELU.apply(x, float(alpha))
+
+
+class _ClampMax(Function):
+    def forward(self, x, cap):
+        keep = x <= cap
+        self.save(keep)
+        return array_module(x).where(keep, x, cap).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return g * self.saved[0], None
+
+
+def clamp_max(x, cap):
+    """min(x, cap) elementwise; the gradient passes where x <= cap."""
+    return _ClampMax.apply(x, float(cap))
