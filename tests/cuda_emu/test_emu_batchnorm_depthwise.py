@@ -76,7 +76,7 @@ def test_depthwise_bad_inputs_match_cpu_messages(emu):
         ("depthwise_conv2d: x has 2 channels but kernel (3, 3, 3, 1) expects 3", (x, k), {}),
         ("depthwise_conv2d: strides > 1 with dilation_rate > 1 on the same axis is not supported",
          (x, k[:, :, :2].copy()), dict(strides=2, dilation_rate=2)),
-        ("depthwise_conv2d: dilated kernel (5, 5) larger than input (5, 5)", (x[:, :4, :4].copy(), k[:, :, :2].copy()),
+        ("depthwise_conv2d: dilated kernel (5, 5) larger than input (4, 4)", (x[:, :4, :4].copy(), k[:, :, :2].copy()),
          dict(dilation_rate=2)),
     ]:
         with pytest.raises(ValueError, match=re.escape(msg)):
