@@ -6,6 +6,8 @@ from forgenet.layers.conv_extra import (Conv2DTranspose, Convolution2DTranspose,
                                         SeparableConvolution2D)
 from forgenet.layers.core_extra import ELU, Identity, Lambda, LeakyReLU, Masking, PReLU, ReLU, Softmax
 from forgenet.layers.dot_attention import AdditiveAttention, Attention
+from forgenet.layers.preprocessing import (CategoryEncoding, CenterCrop, IntegerLookup, Normalization,
+                                           RandomFlip, Rescaling, Resizing, StringLookup, TextVectorization)
 from forgenet.layers.regularization import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
                                             SpatialDropout2D)
 from forgenet.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
@@ -36,4 +38,7 @@ __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Con
            "GaussianNoise", "GaussianDropout", "AlphaDropout",
            # core and activations
            "Lambda", "Masking", "Identity", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Attention",
-           "AdditiveAttention"]
+           "AdditiveAttention",
+           # preprocessing
+           "Rescaling", "Normalization", "CategoryEncoding", "StringLookup", "IntegerLookup", "TextVectorization",
+           "Resizing", "CenterCrop", "RandomFlip"]
