@@ -10,12 +10,111 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
+
+#include "cpu/cpu_features.h"
 
 namespace forgenet {
 
 namespace {
+
+// The channels-last (inner == 1) row loops, compiled generic and as target("avx2,fma") clones picked at
+// run time (as optimizer.cpp does): each is a plain loop over the C channels of rows [r0, r1).
+struct Rows {
+  static inline void stats(const float* __restrict x, int64_t r0, int64_t r1, int64_t c, const float* __restrict k,
+                           float* __restrict a1, float* __restrict a2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      for (int64_t j = 0; j < c; ++j) {
+        const float d = xr[j] - k[j];
+        a1[j] += d;
+        a2[j] += d * d;
+      }
+    }
+  }
+  static inline void grad_sums(const float* __restrict x, const float* __restrict dy, int64_t r0, int64_t r1,
+                               int64_t c, const float* __restrict m, float* __restrict a1, float* __restrict a2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      const float* __restrict dr = dy + r * c;
+      for (int64_t j = 0; j < c; ++j) {
+        a1[j] += dr[j];
+        a2[j] += dr[j] * (xr[j] - m[j]);
+      }
+    }
+  }
+  // y = (x - m) * a + b, or y = x * a when m and b are null
+  static inline void apply(const float* __restrict x, int64_t r0, int64_t r1, int64_t c, const float* __restrict m,
+                           const float* __restrict a, const float* __restrict b, float* __restrict y) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      float* __restrict yr = y + r * c;
+      if (m)
+        for (int64_t j = 0; j < c; ++j) yr[j] = (xr[j] - m[j]) * a[j] + b[j];
+      else
+        for (int64_t j = 0; j < c; ++j) yr[j] = xr[j] * a[j];
+    }
+  }
+  static inline void dx(const float* __restrict x, const float* __restrict dy, int64_t r0, int64_t r1, int64_t c,
+                        const float* __restrict m, const float* __restrict a, const float* __restrict b,
+                        const float* __restrict cc, float* __restrict out) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* __restrict xr = x + r * c;
+      const float* __restrict dr = dy + r * c;
+      float* __restrict o = out + r * c;
+      for (int64_t j = 0; j < c; ++j) o[j] = a[j] * dr[j] + b[j] * (xr[j] - m[j]) + cc[j];
+    }
+  }
+};
+
+using StatsFn = void (*)(const float*, int64_t, int64_t, int64_t, const float*, float*, float*);
+using GradFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, const float*, float*, float*);
+using ApplyFn = void (*)(const float*, int64_t, int64_t, int64_t, const float*, const float*, const float*, float*);
+using DxFn = void (*)(const float*, const float*, int64_t, int64_t, int64_t, const float*, const float*,
+                      const float*, const float*, float*);
+
+struct RowFns {
+  StatsFn stats;
+  GradFn grad_sums;
+  ApplyFn apply;
+  DxFn dx;
+};
+
+#define FORGENET_BN_ROWS(suffix, attr)                                                                         \
+  attr void stats_##suffix(const float* x, int64_t r0, int64_t r1, int64_t c, const float* k, float* a1,       \
+                           float* a2) {                                                                        \
+    Rows::stats(x, r0, r1, c, k, a1, a2);                                                                      \
+  }                                                                                                            \
+  attr void grad_##suffix(const float* x, const float* dy, int64_t r0, int64_t r1, int64_t c, const float* m,  \
+                          float* a1, float* a2) {                                                              \
+    Rows::grad_sums(x, dy, r0, r1, c, m, a1, a2);                                                              \
+  }                                                                                                            \
+  attr void apply_##suffix(const float* x, int64_t r0, int64_t r1, int64_t c, const float* m, const float* a,   \
+                           const float* b, float* y) {                                                         \
+    Rows::apply(x, r0, r1, c, m, a, b, y);                                                                     \
+  }                                                                                                            \
+  attr void dx_##suffix(const float* x, const float* dy, int64_t r0, int64_t r1, int64_t c, const float* m,    \
+                        const float* a, const float* b, const float* cc, float* out) {                         \
+    Rows::dx(x, dy, r0, r1, c, m, a, b, cc, out);                                                              \
+  }
+
+FORGENET_BN_ROWS(generic, )
+#ifdef FORGENET_X86
+FORGENET_BN_ROWS(avx2, __attribute__((target("avx2,fma"))))
+#endif
+#undef FORGENET_BN_ROWS
+
+const RowFns& row_fns() {
+  static const RowFns fns = [] {
+#ifdef FORGENET_X86
+    if (best_isa() >= Isa::avx2) return RowFns{stats_avx2, grad_avx2, apply_avx2, dx_avx2};
+#endif
+    return RowFns{stats_generic, grad_generic, apply_generic, dx_generic};
+  }();
+  return fns;
+}
 
 constexpr int64_t kBlock = 64;          // rows summed in float before joining the double sums
 constexpr int64_t kParallelMin = 32768;  // elements below which one thread is faster
@@ -102,6 +201,13 @@ void reduce(const float* x, const float* dy, int64_t outer, int64_t c, int64_t i
 // precision when |mean| >> std.
 void affine(const float* x, const float* m, const float* a, const float* b, float* y, int64_t outer, int64_t c,
             int64_t inner) {
+  if (inner == 1) {
+    const ApplyFn f = row_fns().apply;
+    const int64_t chunks = (outer + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) num_threads(threads_for(outer * c))
+    for (int64_t q = 0; q < chunks; ++q) f(x, q * kBlock, std::min(outer, (q + 1) * kBlock), c, m, a, b, y);
+    return;
+  }
   const int64_t rows = outer * (inner == 1 ? 1 : c), len = inner == 1 ? c : inner;
 #pragma omp parallel for schedule(static) num_threads(threads_for(outer * c * inner))
   for (int64_t r = 0; r < rows; ++r) {
@@ -135,9 +241,15 @@ void batch_norm_forward_train(const float* x, const float* gamma, const float* b
   const std::vector<float> k = pivots(x, outer, c, inner);
   const float* kp = k.data();
   std::vector<double> s1(c), s2(c);
-  reduce(x, nullptr, outer, c, inner, s1.data(), s2.data(),
-         [kp](float v, float, int64_t j) { return v - kp[j]; },
-         [kp](float v, float, int64_t j) { return (v - kp[j]) * (v - kp[j]); });
+  if (inner == 1) {
+    const StatsFn f = row_fns().stats;
+    channel_sums(outer, c, outer * c, s1.data(), s2.data(),
+                 [&](int64_t r0, int64_t r1, float* a1, float* a2) { f(x, r0, r1, c, kp, a1, a2); });
+  } else {
+    reduce(x, nullptr, outer, c, inner, s1.data(), s2.data(),
+           [kp](float v, float, int64_t j) { return v - kp[j]; },
+           [kp](float v, float, int64_t j) { return (v - kp[j]) * (v - kp[j]); });
+  }
   const double n = static_cast<double>(outer * inner);
   std::vector<float> a(c);
   for (int64_t j = 0; j < c; ++j) {
@@ -166,8 +278,14 @@ void batch_norm_backward(const float* dy, const float* x, const float* gamma, co
   const float* mp = mean;
   // sums of dy and dy * (x - mean); dgamma is the latter times rstd
   std::vector<double> sdy(c), sdyx(c);
-  reduce(x, dy, outer, c, inner, sdy.data(), sdyx.data(), [](float, float d, int64_t) { return d; },
-         [mp](float v, float d, int64_t j) { return d * (v - mp[j]); });
+  if (inner == 1) {
+    const GradFn f = row_fns().grad_sums;
+    channel_sums(outer, c, outer * c, sdy.data(), sdyx.data(),
+                 [&](int64_t r0, int64_t r1, float* a1, float* a2) { f(x, dy, r0, r1, c, mp, a1, a2); });
+  } else {
+    reduce(x, dy, outer, c, inner, sdy.data(), sdyx.data(), [](float, float d, int64_t) { return d; },
+           [mp](float v, float d, int64_t j) { return d * (v - mp[j]); });
+  }
   const double n = static_cast<double>(outer * inner);
   std::vector<float> a(c), b(c), cc(c);
   for (int64_t j = 0; j < c; ++j) {
@@ -182,6 +300,14 @@ void batch_norm_backward(const float* dy, const float* x, const float* gamma, co
   }
   if (!training) {
     affine(dy, nullptr, a.data(), nullptr, dx, outer, c, inner);
+    return;
+  }
+  if (inner == 1) {
+    const DxFn f = row_fns().dx;
+    const int64_t chunks = (outer + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) num_threads(threads_for(outer * c))
+    for (int64_t q = 0; q < chunks; ++q)
+      f(x, dy, q * kBlock, std::min(outer, (q + 1) * kBlock), c, mean, a.data(), b.data(), cc.data(), dx);
     return;
   }
   const int64_t rows = outer * (inner == 1 ? 1 : c), len = inner == 1 ? c : inner;
