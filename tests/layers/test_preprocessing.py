@@ -177,3 +177,39 @@ def test_preprocessing_bad_arguments():
         L.StringLookup(vocabulary=["a", "a"])
     with pytest.raises(ValueError, match="both mean and variance must be set"):
         L.Normalization(mean=[1.0])
+
+
+# ---- random affine layers: the same transformation through Keras and through us --------------------
+AFFINE = [("RandomRotation", dict(factor=0.2)), ("RandomTranslation", dict(height_factor=0.3, width_factor=0.2)),
+          ("RandomZoom", dict(height_factor=0.3, width_factor=(-0.2, 0.4))), ("RandomZoom", dict(height_factor=-0.4))]
+
+
+@pytest.mark.parametrize("name,kwargs", AFFINE)
+@pytest.mark.parametrize("fill_mode", ["reflect", "wrap", "constant", "nearest"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_random_affine_transform_matches_keras(name, kwargs, fill_mode, interpolation):
+    img = R.uniform(0, 1, (3, 9, 11, 2)).astype(np.float32)
+    kw = dict(kwargs, fill_mode=fill_mode, interpolation=interpolation, fill_value=0.5, seed=1)
+    theirs, ours = getattr(keras.layers, name)(**kw), getattr(L, name)(**kw)
+    t = {k: knp(v) if hasattr(v, "shape") else v for k, v in theirs.get_random_transformation(img).items()}
+    np.testing.assert_allclose(ours.transform_images(img, t), knp(theirs.transform_images(img, t)), atol=1e-5)
+    np.testing.assert_array_equal(ours(img), img)  # identity outside training
+    a, b = getattr(L, name)(**kw)(img, training=True), getattr(L, name)(**kw)(img, training=True)
+    np.testing.assert_array_equal(a, b)  # seeded
+    config_round_trip(ours)
+
+
+def test_fill_modes_differ_and_rotation_matrix_is_keras():
+    img = R.uniform(0, 1, (2, 8, 8, 1)).astype(np.float32)
+    outs = {m: L.RandomRotation(0.25, fill_mode=m, seed=0)(img, training=True) for m in
+            ("reflect", "wrap", "constant", "nearest")}
+    assert len({o.tobytes() for o in outs.values()}) == 4
+    ours = L.RandomRotation(0.2, seed=3)
+    m = ours.get_random_transformation(img)["rotation_matrix"]
+    angle = np.degrees(np.arctan2(m[:, 3], m[:, 0]))
+    theirs = keras.layers.RandomRotation(0.2)
+    T = keras.ops.convert_to_tensor
+    z = T(np.zeros(2, np.float32))
+    want = theirs._compute_affine_matrix(0.5, 0.5, T(angle.astype(np.float32)), z, z, T(np.ones(2, np.float32)),
+                                         z, z, 8, 8)
+    np.testing.assert_allclose(m, knp(want), rtol=1e-5, atol=1e-5)

@@ -7,7 +7,8 @@ from forgenet.layers.conv_extra import (Conv2DTranspose, Convolution2DTranspose,
 from forgenet.layers.core_extra import ELU, Identity, Lambda, LeakyReLU, Masking, PReLU, ReLU, Softmax
 from forgenet.layers.dot_attention import AdditiveAttention, Attention
 from forgenet.layers.preprocessing import (CategoryEncoding, CenterCrop, IntegerLookup, Normalization,
-                                           RandomFlip, Rescaling, Resizing, StringLookup, TextVectorization)
+                                           RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+                                           Resizing, StringLookup, TextVectorization)
 from forgenet.layers.regularization import (AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D,
                                             SpatialDropout2D)
 from forgenet.layers.reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, UpSampling2D,
@@ -41,4 +42,4 @@ __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Con
            "AdditiveAttention",
            # preprocessing
            "Rescaling", "Normalization", "CategoryEncoding", "StringLookup", "IntegerLookup", "TextVectorization",
-           "Resizing", "CenterCrop", "RandomFlip"]
+           "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom"]
