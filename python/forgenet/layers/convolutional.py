@@ -118,9 +118,12 @@ class _Conv(Layer):
                              f"(last axis), got shape {tuple(shape)}")
         if self.padding == "valid":
             spatial = tuple(shape[1:-1])
-            window_fits(self.name, (None,) + ((1,) if self.rank == 1 else ()) + spatial,
-                        ((1,) if self.rank == 1 else ()) + effective(self.kernel_size, self.dilation_rate),
-                        "kernel_size (dilated)", "valid")
+            eff = effective(self.kernel_size, self.dilation_rate)
+            if any(s is not None and k > s for s, k in zip(spatial, eff)):
+                what = "kernel_size" if eff == self.kernel_size else f"dilated kernel_size (kernel_size {self.kernel_size}, dilation_rate {self.dilation_rate})"
+                raise ValueError(f"{self.name}: {what} {eff} is larger than the input's spatial size "
+                                 f"{spatial if len(spatial) > 1 else spatial[0]} with padding='valid' "
+                                 f"(input shape {tuple(shape)})")
 
     def build(self, input_shape):
         self._check(input_shape)
