@@ -5,6 +5,8 @@ kernels; the result has the input's kind. Non-contiguous inputs are copied; othe
 TypeError naming the op.
 """
 from forgenet.kernels.attention import attention, attention_backward
+from forgenet.kernels.batchnorm import batch_norm, batch_norm_backward, batch_norm_inference
+from forgenet.kernels.depthwise import depthwise_conv2d, depthwise_conv2d_backward
 from forgenet.kernels.conv import conv2d, conv2d_backward
 from forgenet.kernels.embedding import embedding, embedding_backward
 from forgenet.kernels.gemm import gemm
@@ -23,4 +25,6 @@ __all__ = [
     "attention", "attention_backward",
     "layer_norm", "layer_norm_backward",
     "adam_update", "sgd_update", "rmsprop_update",
+    "batch_norm", "batch_norm_inference", "batch_norm_backward",
+    "depthwise_conv2d", "depthwise_conv2d_backward",
 ]
