@@ -103,6 +103,9 @@ class Model(Layer):
         self._compile_metrics = None
         self.compiled = True
 
+    def _weights_made(self) -> bool:
+        return self.built and all(layer.built for layer in self._layers)
+
     def _require_compiled(self, what: str):
         if not self.compiled:
             raise RuntimeError(f"{self.name}: you must call compile() before {what}()")
@@ -142,6 +145,9 @@ class Model(Layer):
 
     def _logs(self) -> dict:
         # Keras's pythonify_logs sorts the keys: accuracy, loss, ...
+        dist = _distribution()
+        if dist is not None:  # every rank's samples count: the same figures on all ranks
+            return dict(sorted(dist.global_logs(self.metrics).items()))
         return dict(sorted((m.name, m.result()) for m in self.metrics))
 
     # ---- data ----------------------------------------------------------------------------------
@@ -235,9 +241,16 @@ class Model(Layer):
         n = len(x)
         steps = math.ceil(n / batch_size)
         cast_x = self.input_dtype is not None
+        dist = _distribution()
+        if dist is not None and not dist.is_chief:
+            verbose = 0  # only rank 0 prints
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                            verbose=verbose, epochs=epochs, steps=steps)
-        want_batch_logs = cbs.needs_batch_logs
+        want_batch_logs = cbs.needs_batch_logs if dist is None else dist.agree(cbs.needs_batch_logs)
+        if not self._weights_made():  # built before the shuffle draws, so a job of any size draws alike
+            self._forward_eval(self._batch(x, slice(0, 1), cast_x))
+        if dist is not None:  # all ranks start from rank 0's weights
+            dist.broadcast_weights(self.weights)
         train_vars = self.trainable_weights if self.built else None
         self._frozen = None
         for w in self.weights:  # gradients left by an interrupted step or a manual backward() must not add in
@@ -250,15 +263,20 @@ class Model(Layer):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = rng.permutation(n) if shuffle else None
+            if dist is not None:
+                order = dist.same_everywhere(order if order is not None else np.arange(n))
             for step in range(steps):
                 cbs.on_train_batch_begin(step)
                 lo, hi = step * batch_size, min((step + 1) * batch_size, n)
                 idx = order[lo:hi] if order is not None else slice(lo, hi)
+                if dist is not None:  # my rows of the global batch
+                    idx = idx[dist.local_part(hi - lo)]
                 xb, yb = self._batch(x, idx, cast_x), self._batch(y, idx, False)
-                out = self(Tensor(xb), training=True)
-                if train_vars is None:  # the first call built the layers
-                    train_vars = self.trainable_weights
-                self._train_step(out, yb, train_vars, hi - lo)
+                with contextlib.nullcontext() if dist is None else dist.local_count(len(xb)):
+                    out = self(Tensor(xb), training=True)
+                    if train_vars is None:  # the first call built the layers
+                        train_vars = self.trainable_weights
+                    self._train_step(out, yb, train_vars, len(xb))
                 if want_batch_logs:
                     cbs.on_train_batch_end(step, self._logs())
                 if self.stop_training:
@@ -301,16 +319,21 @@ class Model(Layer):
         self.reset_metrics()
         n = len(x)
         cast_x = self.input_dtype is not None
+        dist = _distribution()
         for step in range(math.ceil(n / batch_size)):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             idx = slice(lo, hi)
+            if dist is not None:
+                part = dist.local_part(hi - lo)
+                idx = slice(lo + part.start, lo + part.stop)
             xb, yb = self._batch(x, idx, cast_x), self._batch(y, idx, False)
-            out = self._forward_eval(xb)
-            with no_grad():
-                loss = self.loss(yb, out)
-            self._update_metrics(yb, out.data, loss.data, hi - lo)
+            if len(xb):  # a rank may have no rows of a tiny last batch (and still joins the logs below)
+                out = self._forward_eval(xb)
+                with no_grad():
+                    loss = self.loss(yb, out)
+                self._update_metrics(yb, out.data, loss.data, len(xb))
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
@@ -448,6 +471,13 @@ class Model(Layer):
         if self._build_input_shape is None:
             return None
         return {"input_shape": list(self._build_input_shape)}
+
+
+def _distribution():
+    from forgenet.distribution import distribution
+
+    d = distribution()
+    return d if d is not None and d.size > 1 else None
 
 
 def _full_shape(name, input_shape):
