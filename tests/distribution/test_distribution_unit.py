@@ -1,6 +1,7 @@
 """The parts of forgenet.distribution that need no MPI: launcher detection, sharding, the bucketed
 gradient reduction and metric reduction over a stand-in group of in-process ranks (threads), the
 NCCL engine over a stand-in communicator, and the thread share."""
+import pathlib
 import subprocess
 import sys
 import threading
@@ -53,7 +54,7 @@ class Group:
         return E()
 
 
-def _on_ranks(size, fn):
+def _on_ranks(size, fn, device_group=None):
     group, out, errors = Group(size), [None] * size, []
 
     def run(r):
@@ -61,6 +62,7 @@ def _on_ranks(size, fn):
             dp = DataParallel.__new__(DataParallel)
             dp.engine, dp.rank, dp.size = group.engine(r), r, size
             dp.bucket_bytes, dp.comm_seconds = 64, 0.0
+            dp._nccl = None if device_group is None else device_group.engine(r)
             out[r] = fn(dp)
         except Exception as e:  # surfaced below
             errors.append(e)
@@ -114,6 +116,31 @@ def test_reduce_gradients_is_the_global_mean_with_uneven_shards():
         np.testing.assert_allclose(out[0][i], want, rtol=1e-6)
         np.testing.assert_array_equal(out[0][i], out[1][i])
     assert out[0][1] is None
+
+
+def test_device_gradients_go_to_the_device_engine(monkeypatch):
+    """On the GPU path (fake CuPy here) buffers stay on the device and go through the NCCL-side engine,
+    a stand-in communicator; the host (MPI) engine must not see them."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "cuda_emu"))
+    import fake_cupy
+
+    cp = fake_cupy.install(monkeypatch)
+    rng = np.random.default_rng(1)
+    local = [[cp.asarray(rng.standard_normal(s).astype(np.float32)) for s in ((3, 4), (50,))] for _ in range(2)]
+    device_group = Group(2)
+    host_calls = []
+
+    def step(dp):
+        dp.engine.allreduce_ = lambda buf: host_calls.append(buf)
+        with dp.local_count(4):
+            return dp.reduce_gradients(list(local[dp.rank]))
+
+    out = _on_ranks(2, step, device_group=device_group)
+    assert host_calls == []
+    for i in range(2):
+        assert isinstance(out[0][i], cp.ndarray)
+        want = (cp.asnumpy(local[0][i]).astype(np.float64) + cp.asnumpy(local[1][i])) / 2
+        np.testing.assert_allclose(cp.asnumpy(out[0][i]), want, rtol=1e-6)
 
 
 def test_metric_state_sums_over_ranks():

@@ -41,6 +41,20 @@ class DataParallel:
             raise ValueError(f"DataParallel: bucket_bytes must be an int >= 4, got {bucket_bytes!r}")
         self.bucket_bytes = bucket_bytes
         self.comm_seconds = 0.0  # time spent in gradient reductions (bench reads it)
+        self._nccl = None
+
+    def _engine_for(self, buf):
+        """Host buffers go over MPI; device (CuPy) buffers over NCCL, set up on first use (one GPU per rank)."""
+        if not type(buf).__module__.startswith("cupy"):
+            return self.engine
+        if self._nccl is None:
+            from forgenet.distribution import engines
+            import cupy
+
+            if self.devices is None:  # the rank's GPU on its host, unless devices= says otherwise
+                cupy.cuda.Device(self.place.local_rank % max(1, cupy.cuda.runtime.getDeviceCount())).use()
+            self._nccl = engines.NCCLEngine(self.engine)
+        return self._nccl
 
     @property
     def is_chief(self) -> bool:
@@ -66,8 +80,8 @@ class DataParallel:
         if self.size == 1:
             return
         for v in variables:
-            buf = v.data if v.data.flags.c_contiguous else np.ascontiguousarray(v.data)
-            self.engine.broadcast_(buf, root=0)
+            buf = v.data if v.data.flags.c_contiguous else _module(v.data).ascontiguousarray(v.data)
+            self._engine_for(buf).broadcast_(buf, root=0)
             if buf is not v.data:
                 v.data[...] = buf
 
@@ -111,9 +125,9 @@ class DataParallel:
                 off += s
             if last:
                 flat[off] = weight
-            self.engine.allreduce_(flat)
+            self._engine_for(flat).allreduce_(flat)
             if last:
-                total = float(flat[off])
+                total = float(flat[off])  # on a GPU this read is the step's one sync
             out_parts = []
             off = 0
             for i, s in zip(bucket, sizes):
