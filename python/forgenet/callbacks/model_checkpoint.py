@@ -57,6 +57,10 @@ class ModelCheckpoint(Callback):
                            f"the logs (available: {sorted(logs or {})})") from None
 
     def _save(self, epoch, batch, logs):
+        from forgenet.distribution import is_chief
+
+        if not is_chief():  # under data parallelism every rank holds the same weights: rank 0 writes them
+            return
         logs = logs or {}
         path = self._path(epoch, batch, logs)
         folder = os.path.dirname(path)

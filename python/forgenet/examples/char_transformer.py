@@ -29,6 +29,8 @@ import statistics
 import numpy as np
 
 import forgenet
+from forgenet.examples import _distributed
+from forgenet.examples._distributed import say
 from forgenet.examples._timing import EpochTimer
 from forgenet.datasets import tiny_shakespeare
 from forgenet.layers import Dense, Dropout, Layer, LayerNormalization, MultiHeadAttention, TokenAndPositionEmbedding
@@ -137,7 +139,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")
+    _distributed.add_flag(ap)
     args = ap.parse_args(argv)
+    _distributed.setup(args)
     for name in ("epochs", "context", "layers", "heads", "d_model", "samples", "batch_size", "eval_windows"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -159,28 +163,28 @@ def main(argv=None) -> dict:
     x_val, y_val = windows(ids[split:], args.context, None, rng)
     x_val, y_val = x_val[:args.eval_windows], y_val[:args.eval_windows]
     baseline = unigram_entropy(ids[:split], vocab.size)
-    print(f"{len(text)} characters, vocabulary {vocab.size}; {len(x_train)} training windows of {args.context}, "
+    say(f"{len(text)} characters, vocabulary {vocab.size}; {len(x_train)} training windows of {args.context}, "
           f"{len(x_val)} held-out; {forgenet.get_num_threads()} threads")
 
     model = build_model(vocab.size, args.context, args.layers, args.heads, args.d_model, args.dropout,
                         args.learning_rate)
     model.to(args.device)
-    print(f"{args.layers} blocks, {args.heads} heads, d_model {args.d_model}: {model.count_params()} parameters")
+    say(f"{args.layers} blocks, {args.heads} heads, d_model {args.d_model}: {model.count_params()} parameters")
     timer = EpochTimer()
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose,
                         callbacks=[timer])
     val_loss, val_acc = model.evaluate(x_val, y_val, batch_size=args.batch_size, verbose=0)
     per_epoch = statistics.median(timer.seconds)
-    print(f"time per epoch: {per_epoch:.2f} s ({len(x_train) * args.context / per_epoch:.0f} characters/s; median "
+    say(f"time per epoch: {per_epoch:.2f} s ({len(x_train) * args.context / per_epoch:.0f} characters/s; median "
           f"of {len(timer.seconds)}), final training loss {history.history['loss'][-1]:.4f}")
-    print(f"held-out loss per character: {val_loss:.4f} nats ({val_loss / math.log(2):.3f} bits), "
+    say(f"held-out loss per character: {val_loss:.4f} nats ({val_loss / math.log(2):.3f} bits), "
           f"accuracy {val_acc:.3f}; unigram entropy {baseline:.4f} nats")
 
     prompt = ids[split:split + min(args.context, 32)]
     sample = generate(model, prompt, args.length, args.temperature, rng)
     generated = vocab.decode(sample)
-    print(f"--- generated (temperature {args.temperature}) after the prompt {vocab.decode(prompt)!r}:")
-    print(generated)
+    say(f"--- generated (temperature {args.temperature}) after the prompt {vocab.decode(prompt)!r}:")
+    say(generated)
     return {"val_loss": float(val_loss), "val_accuracy": float(val_acc), "unigram_entropy": baseline,
             "epoch_seconds": per_epoch, "train_loss": float(history.history["loss"][-1]), "generated": generated}
 

@@ -14,6 +14,8 @@ import statistics
 import numpy as np
 
 import forgenet
+from forgenet.examples import _distributed
+from forgenet.examples._distributed import say
 from forgenet.examples._timing import EpochTimer
 from forgenet.datasets import mnist
 from forgenet.layers import Conv2D, Dense, Flatten, MaxPooling2D
@@ -49,7 +51,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")
+    _distributed.add_flag(ap)
     args = ap.parse_args(argv)
+    _distributed.setup(args)
     if args.epochs < 1:
         ap.error(f"--epochs must be at least 1, got {args.epochs}")
 
@@ -59,7 +63,7 @@ def main(argv=None) -> dict:
 
     (x_train, y_train), (x_test, y_test) = mnist.load_data(args.data)
     x_train, x_test = prepare(x_train), prepare(x_test)
-    print(f"train {x_train.shape}, test {x_test.shape}, {forgenet.get_num_threads()} threads, device {args.device}")
+    say(f"train {x_train.shape}, test {x_test.shape}, {forgenet.get_num_threads()} threads, device {args.device}")
 
     model = build_model().to(args.device)
     timer = EpochTimer()
@@ -70,10 +74,10 @@ def main(argv=None) -> dict:
     predicted = predictions.argmax(axis=1)
 
     per_epoch = statistics.median(timer.seconds) if timer.seconds else float("nan")
-    print(f"time per epoch: {per_epoch:.2f} s ({len(x_train) / per_epoch:.0f} images/s; median of "
+    say(f"time per epoch: {per_epoch:.2f} s ({len(x_train) / per_epoch:.0f} images/s; median of "
           f"{len(timer.seconds)}), final training loss {history.history['loss'][-1]:.4f}")
-    print(f"test loss {loss:.4f}, test accuracy: {acc:.4f}")
-    print("first predictions (predicted/true): "
+    say(f"test loss {loss:.4f}, test accuracy: {acc:.4f}")
+    say("first predictions (predicted/true): "
           + " ".join(f"{p}/{t}" for p, t in zip(predicted[:10], y_test[:10])))
     return {"test_accuracy": float(acc), "test_loss": float(loss), "epoch_seconds": per_epoch,
             "predicted_accuracy": float((predicted == y_test).mean())}

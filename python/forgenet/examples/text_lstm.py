@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 
 import forgenet
+from forgenet.examples import _distributed
+from forgenet.examples._distributed import say
 from forgenet.datasets import tiny_shakespeare
 from forgenet.layers import LSTM, Dense, Embedding
 from forgenet.models import Sequential
@@ -83,7 +85,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's progress output")
+    _distributed.add_flag(ap)
     args = ap.parse_args(argv)
+    _distributed.setup(args)
     for name in ("epochs", "max_length", "step", "embedding_dim", "batch_size"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -110,7 +114,7 @@ def main(argv=None) -> dict:
     onehot = np.eye(vocab.size, dtype=np.float32)
     target, val_target = (y, yv) if args.sparse else (onehot[y], onehot[yv])
     baseline = unigram_entropy(vocab.encode(text), vocab.size)
-    print(f"text: {len(text):,} characters, vocabulary {vocab.size}; train windows {x.shape}, held-out windows "
+    say(f"text: {len(text):,} characters, vocabulary {vocab.size}; train windows {x.shape}, held-out windows "
           f"{xv.shape}; unigram entropy {baseline:.3f} nats/char; {forgenet.get_num_threads()} threads")
 
     with warnings.catch_warnings():  # the article's input_length: Keras 3 ignores it too, and says so
@@ -120,9 +124,9 @@ def main(argv=None) -> dict:
     history = model.fit(x, target, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose)
     seconds = time.perf_counter() - t0
     for epoch, (loss, acc) in enumerate(zip(history.history["loss"], history.history["accuracy"]), 1):
-        print(f"epoch {epoch}: loss {loss:.4f} nats/char, accuracy {acc:.4f}")
+        say(f"epoch {epoch}: loss {loss:.4f} nats/char, accuracy {acc:.4f}")
     val_loss, val_acc = model.evaluate(xv, val_target, batch_size=256, verbose=0)
-    print(f"trained in {seconds:.1f} s ({len(x) * args.epochs / seconds:.0f} windows/s); held-out loss "
+    say(f"trained in {seconds:.1f} s ({len(x) * args.epochs / seconds:.0f} windows/s); held-out loss "
           f"{val_loss:.4f} nats/char ({val_loss / math.log(2):.3f} bits), accuracy {val_acc:.4f}")
 
     prompt = args.prompt if args.prompt is not None else held_text[args.max_length:2 * args.max_length]
@@ -133,7 +137,7 @@ def main(argv=None) -> dict:
     except ValueError as e:
         ap.error(f"--prompt: {e}")
     generated = generate(model, vocab, prompt, args.length, args.max_length, args.temperature, rng)
-    print(f"--- generated (temperature {args.temperature}) ---\n{prompt}{generated}\n---")
+    say(f"--- generated (temperature {args.temperature}) ---\n{prompt}{generated}\n---")
     return {"loss": [float(v) for v in history.history["loss"]], "val_loss": float(val_loss),
             "val_accuracy": float(val_acc), "unigram_entropy": baseline, "generated": generated,
             "prompt": prompt, "seconds": seconds, "vocab_size": vocab.size}

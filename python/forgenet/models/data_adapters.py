@@ -133,6 +133,15 @@ def train_validation_split(arrays, validation_split, who):
     return map_structure(lambda a: a[:split], arrays), map_structure(lambda a: a[split:], arrays)
 
 
+def _shuffle(n):
+    """A permutation of range(n); under data parallelism rank 0's, so all ranks cut the same batches."""
+    from forgenet.distribution import distribution
+
+    perm = get_rng().permutation(n)
+    d = distribution()
+    return perm if d is None or d.size == 1 else d.same_everywhere(perm)
+
+
 class ArrayAdapter:
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None, shuffle=False,
                  class_weight=None, who="fit"):
@@ -171,11 +180,11 @@ class ArrayAdapter:
 
     def __iter__(self):
         n, bs = self.num_samples, self.batch_size
-        order = get_rng().permutation(n) if self.shuffle and self.shuffle != "batch" else None
+        order = _shuffle(n) if self.shuffle and self.shuffle != "batch" else None
         for i in range(self.num_batches):
             lo, hi = i * bs, min((i + 1) * bs, n)
             if self.shuffle == "batch":
-                idx = get_rng().permutation(hi - lo) + lo
+                idx = _shuffle(hi - lo) + lo
             else:
                 idx = order[lo:hi] if order is not None else slice(lo, hi)
             if isinstance(idx, slice):
@@ -254,7 +263,7 @@ class PyDatasetAdapter:
             while True:
                 yield i
                 i += 1
-        order = get_rng().permutation(n) if self.shuffle else range(n)
+        order = _shuffle(n) if self.shuffle else range(n)
         yield from (int(i) for i in order)
 
     def __iter__(self):

@@ -256,9 +256,13 @@ class Trainer:
             val = da.EpochIterator(da.get_adapter(vx, vy, vsw, vbs, validation_steps, False, None, vwho),
                                    validation_steps, vwho)
             _require_samples(val, vwho, "validate on")
+        dist = _distribution()
+        if dist is not None and not dist.is_chief:
+            verbose = 0  # only rank 0 prints
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=epochs, steps=train.num_batches)
-        batch_logs = cbs.needs_batch_logs
+        # whether batch logs are made decides whether they are all-reduced: every rank must agree
+        batch_logs = cbs.needs_batch_logs if dist is None else dist.agree(cbs.needs_batch_logs)
         self.stop_training = False
         self._begin_steps()
         cbs.on_train_begin()
@@ -271,6 +275,7 @@ class Trainer:
         return cbs.history
 
     def _fit_epochs(self, train, val, cbs, initial_epoch, epochs, validation_freq, batch_logs, training_logs):
+        dist = _distribution()
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
@@ -279,12 +284,17 @@ class Trainer:
             try:
                 for step, data in batches:
                     cbs.on_train_batch_begin(step)
-                    logs = self.train_step(self._tensors(data))
+                    if dist is None:
+                        logs = self.train_step(self._tensors(data))
+                    else:  # my rows of the global batch; the optimizer weighs my gradients by their count
+                        data, n_local = dist.shard(data)
+                        with dist.local_count(n_local):
+                            logs = self.train_step(self._tensors(data))
                     if not ran:  # the first batch built the compiled losses and metrics
                         self._freeze_metrics(True)
                     ran = True
                     if batch_logs:
-                        cbs.on_train_batch_end(step, _pythonify(logs))
+                        cbs.on_train_batch_end(step, _pythonify(self._global(logs)))
                     if self.stop_training:
                         break
             finally:
@@ -300,8 +310,22 @@ class Trainer:
             if self.stop_training:
                 break
 
+    def _global(self, logs):
+        """Under data parallelism, the metrics over every rank's samples (when the step returned the
+        model's metrics; a custom step's own dict is this rank's)."""
+        dist = _distribution()
+        if dist is None or not isinstance(logs, dict):
+            return logs
+        metric_logs = dist.global_logs(self.metrics)
+        flat = {}
+        for k, v in metric_logs.items():
+            flat.update(v if isinstance(v, dict) else {k: v})
+        return flat if set(flat) == set(logs) else logs
+
     def _metrics_or_logs(self, logs):
         """The model's metrics when the step returned them (Keras), else what the step returned."""
+        if _distribution() is not None:
+            return _pythonify(self._global(logs))
         metric_logs = self.get_metrics_result()
         if isinstance(logs, dict) and set(logs) == set(metric_logs):
             return _pythonify(metric_logs)
@@ -312,17 +336,20 @@ class Trainer:
         self.reset_metrics()
         cbs.on_test_begin()
         logs = {}
-        want = cbs.needs("on_test_batch_end")
+        dist = _distribution()
+        want = cbs.needs("on_test_batch_end") if dist is None else dist.agree(cbs.needs("on_test_batch_end"))
         batches = it.epoch()
         try:
             for step, data in batches:
                 cbs.on_test_batch_begin(step)
+                if dist is not None:
+                    data, _ = dist.shard(data)
                 with no_grad():
                     logs = self.test_step(self._tensors(data))
                 if step == 0:
                     self._freeze_metrics(True)
                 if want:
-                    cbs.on_test_batch_end(step, _pythonify(logs))
+                    cbs.on_test_batch_end(step, _pythonify(self._global(logs)))
         finally:
             batches.close()
             self._freeze_metrics(False)
@@ -418,6 +445,13 @@ class Trainer:
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+def _distribution():
+    from forgenet.distribution import distribution
+
+    d = distribution()
+    return d if d is not None and d.size > 1 else None
+
+
 def _params(fn):
     cache = getattr(fn, "__dict__", {}).get("_fg_params")
     if cache is None:

@@ -144,6 +144,14 @@ class Optimizer:
                 pairs.append((g.data if isinstance(g, Tensor) else g, v))
         if not pairs:
             raise ValueError(f"{self.name}: no gradients provided for any variable")
+        from forgenet.distribution import distribution
+
+        dist = distribution()
+        if dist is not None and dist.size > 1:  # every rank then applies the global-batch gradient
+            if not self.__dict__.get("_dist_synced"):  # to rank 0's weights (ranks seeded alike already agree)
+                dist.broadcast_weights([v for _, v in pairs])
+                self._dist_synced = True
+            pairs = list(zip(dist.reduce_gradients([g for g, _ in pairs]), [v for _, v in pairs]))
         if len(pairs) < len(grads):
             missing = [v.name for g, v in zip(grads, variables) if g is None]
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=3)
