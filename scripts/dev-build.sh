@@ -6,6 +6,7 @@
 # tree's code. Several worktrees can each use their own copy side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p build
 cuda=AUTO
 [ "${1:-}" = "--no-cuda" ] && cuda=OFF
 pyb=$(python -c "import pybind11; print(pybind11.get_cmake_dir())")

@@ -12,4 +12,5 @@ void bind_pooling(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
 void bind_layernorm(pybind11::module_& m);
 void bind_optimizer(pybind11::module_& m);
+void bind_memory(pybind11::module_& m);
 }  // namespace forgenet::bind

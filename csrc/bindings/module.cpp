@@ -26,4 +26,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_attention(m);
   forgenet::bind::bind_layernorm(m);
   forgenet::bind::bind_optimizer(m);
+  forgenet::bind::bind_memory(m);
 }

@@ -19,6 +19,7 @@ from forgenet import optimizers as optimizers_mod
 from forgenet.autograd.tensor import Tensor, no_grad
 from forgenet.callbacks import CallbackList
 from forgenet.layers.base import Layer, weight_device
+from forgenet.memory import in_pool
 from forgenet.utils.random import get_rng
 
 _IGNORED_COMPILE_ARGS = {"run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss"}
@@ -202,6 +203,7 @@ class Model(Layer):
         return int(batch_size)
 
     # ---- training ------------------------------------------------------------------------------
+    @in_pool
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, validation_batch_size=None, validation_freq=1):
         who = f"{self.name}.fit"
@@ -315,6 +317,7 @@ class Model(Layer):
                 callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
 
+    @in_pool
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, callbacks=None):
         who = f"{self.name}.evaluate"
         self._require_compiled("evaluate")
@@ -333,6 +336,7 @@ class Model(Layer):
         values = [logs[name] for name in self.metrics_names]  # loss first, then metrics in compile order
         return values[0] if len(values) == 1 else values
 
+    @in_pool
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         who = f"{self.name}.predict"
         batch_size = self._check_batch_size(who, batch_size)
