@@ -14,4 +14,5 @@ void bind_layernorm(pybind11::module_& m);
 void bind_optimizer(pybind11::module_& m);
 void bind_batchnorm(pybind11::module_& m);
 void bind_depthwise(pybind11::module_& m);
+void bind_memory(pybind11::module_& m);
 }  // namespace forgenet::bind

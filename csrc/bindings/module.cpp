@@ -28,4 +28,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_optimizer(m);
   forgenet::bind::bind_batchnorm(m);
   forgenet::bind::bind_depthwise(m);
+  forgenet::bind::bind_memory(m);
 }

@@ -156,7 +156,7 @@ def test_to_cuda_without_a_gpu_names_what_is_missing(model, monkeypatch):
         pytest.skip("a GPU is present")
     monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
     monkeypatch.setattr(_cuda_backend, "_ops", None)
-    want = r"no CUDA GPU found" if _cuda_backend.built_with_cuda() else r"built without CUDA"
+    want = r"no CUDA GPU found" if _cuda_backend.built_with_cuda() else r".*built without CUDA"
     with pytest.raises(RuntimeError, match=r"clf.to\('cuda'\): " + want):
         model.to("cuda")
     assert model.device == "cpu" and all(type(w.data) is np.ndarray for w in model.weights)

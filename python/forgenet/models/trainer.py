@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 
+from forgenet.memory import in_pool
 from forgenet import functional as F
 from forgenet import losses as losses_mod
 from forgenet import metrics as metrics_mod
@@ -226,6 +227,7 @@ class Trainer:
             self.__dict__["_metrics_snapshot"] = self.metrics
 
     # ---- fit -----------------------------------------------------------------------------------
+    @in_pool  # steady-state steps reuse their buffers (forgenet.memory)
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
@@ -357,6 +359,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @in_pool
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         who = f"{self.name}.evaluate"
@@ -379,6 +382,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # ---- predict -------------------------------------------------------------------------------
+    @in_pool
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         who = f"{self.name}.predict"
         _check_batch_size(who, "batch_size", batch_size)
