@@ -33,13 +33,13 @@ import warnings
 
 import numpy as np
 
-from forgenet.memory import in_pool
 from forgenet import functional as F
 from forgenet import losses as losses_mod
 from forgenet import metrics as metrics_mod
 from forgenet import optimizers as optimizers_mod
 from forgenet.autograd.tensor import Tensor, no_grad
 from forgenet.callbacks import CallbackList
+from forgenet.memory import in_pool
 from forgenet.models import data_adapters as da
 from forgenet.models.compile_utils import CompileLoss, CompileMetrics
 
