@@ -186,15 +186,17 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
 
 @tensor_op("x")
 def normalize(x, axis=-1, order=2, epsilon=None):
+    """x / max(||x||_order, epsilon) (for order 2 as Keras: x * min(rsqrt(sum x^2), 1 / epsilon))."""
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"forgenet.ops.normalize: order must be an int >= 1, got {order!r}")
     x = _f(x)
-    eps = 1e-12 if epsilon is None else epsilon  # keras.ops.normalize: max(norm, epsilon)
+    if x.ndim == 0:
+        x = M.reshape(x, (1,))
+    eps = 1e-7 if epsilon is None else float(epsilon)
     if order == 2:
-        norm = M.sqrt(M.sum(x * x, axis=axis, keepdims=True))
-    elif order == 1:
-        norm = M.sum(P.abs(x), axis=axis, keepdims=True)
-    else:
-        raise NotImplementedError(f"forgenet.ops.normalize: order must be 1 or 2, got {order!r}")
-    return x / P.maximum(norm, float(eps))
+        return x * P.minimum(P.rsqrt(M.sum(x * x, axis=axis, keepdims=True)), 1.0 / eps)
+    norm = M.power(M.sum(M.power(P.abs(x), order), axis=axis, keepdims=True), 1.0 / order)
+    return x / P.maximum(norm, eps)
 
 
 @tensor_op("x1", "x2")
