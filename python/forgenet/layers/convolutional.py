@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from forgenet import functional as F
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import (channels_last, check_initializers, check_rank, get_activation,
                                   initializer_name, positive_int)
 from forgenet.kernels._array import pair, padding_word
@@ -24,7 +25,7 @@ def window_out(size, window, stride, padding):
     return -(-size // stride) if padding == "same" else (size - window) // stride + 1
 
 
-class Conv2D(Layer):
+class Conv2D(weight_options(kernel="kernel", bias="bias"), Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
