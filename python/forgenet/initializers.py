@@ -227,8 +227,10 @@ class VarianceScaling(Initializer):
     """Keras's VarianceScaling: scale / fan (fan_in, fan_out or their mean) as the variance of a truncated
     normal (its std corrected for the truncation), an untruncated normal, or a uniform."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None, input_axes=None,
+                 output_axes=None):
         super().__init__(seed)
+        self.input_axes, self.output_axes = input_axes, output_axes
         if scale <= 0.0:
             raise ValueError(f"VarianceScaling: argument `scale` must be positive float, got scale={scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -244,7 +246,11 @@ class VarianceScaling(Initializer):
     def __call__(self, shape, dtype=None):
         _dtype(type(self).__name__, dtype)
         shape = tuple(shape)
-        fan_in, fan_out = _fans(shape)
+        if self.input_axes is not None and self.output_axes is not None:  # Keras: fans from the named axes
+            fan_in = math.prod(shape[a] for a in self.input_axes)
+            fan_out = math.prod(shape[a] for a in self.output_axes)
+        else:
+            fan_in, fan_out = _fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         rng = self._rng()
@@ -256,16 +262,17 @@ class VarianceScaling(Initializer):
         return rng.uniform(-limit, limit, shape).astype(np.float32)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed,
+                "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _preset(name, scale, mode, distribution):
     class _P(VarianceScaling):
-        def __init__(self, seed=None):
-            super().__init__(scale, mode, distribution, seed)
+        def __init__(self, seed=None, input_axes=None, output_axes=None):
+            super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
         def get_config(self):
-            return {"seed": self.seed}
+            return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
     _P.__name__ = _P.__qualname__ = name
     return _P
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from forgenet import ops
 
 
@@ -15,6 +17,10 @@ def _check(cls, name, v):
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
         raise ValueError(f"{cls}: value for {name} must be a non-negative finite float, got {name}={v!r}")
     return float(v)
+
+
+def _f32(v):
+    return float(np.float32(v))  # L1 and OrthogonalRegularizer keep (and write) Keras's float32 tensor value
 
 
 class Regularizer:
@@ -50,7 +56,7 @@ class L1L2(Regularizer):
 
 class L1(Regularizer):
     def __init__(self, l1=0.01):
-        self.l1 = _check("L1", "l1", l1)
+        self.l1 = _f32(_check("L1", "l1", l1))
 
     def __call__(self, x):
         return ops.multiply(ops.sum(ops.abs(x)), self.l1)
@@ -74,7 +80,7 @@ class OrthogonalRegularizer(Regularizer):
     """factor * mean |cos| between distinct rows (mode="rows") or columns of a rank-2 weight."""
 
     def __init__(self, factor=0.01, mode="rows"):
-        self.factor = _check("OrthogonalRegularizer", "factor", factor)
+        self.factor = _f32(_check("OrthogonalRegularizer", "factor", factor))
         if mode not in ("rows", "columns"):
             raise ValueError(f"OrthogonalRegularizer: invalid value for argument `mode`; expected 'rows' or "
                              f"'columns', got mode={mode!r}")
