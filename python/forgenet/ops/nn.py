@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from forgenet import config
 from forgenet import functional as F
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional import math as M
@@ -192,7 +193,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     x = _f(x)
     if x.ndim == 0:
         x = M.reshape(x, (1,))
-    eps = 1e-7 if epsilon is None else float(epsilon)
+    eps = config.epsilon() if epsilon is None else float(epsilon)
     if order == 2:
         return x * P.minimum(P.rsqrt(M.sum(x * x, axis=axis, keepdims=True)), 1.0 / eps)
     norm = M.power(M.sum(M.power(P.abs(x), order), axis=axis, keepdims=True), 1.0 / order)
@@ -230,7 +231,8 @@ def binary_crossentropy(target, output, from_logits=False):
     t = target.data.astype(np.float32)
     if from_logits:
         return P.maximum(x, 0.0) - x * t + P.log1p(M.exp(M.mul(P.abs(x), -1.0)))
-    p = P.clip(x, 1e-7, 1 - 1e-7)
+    eps = config.epsilon()
+    p = P.clip(x, eps, 1 - eps)
     return M.mul(t * M.log(p) + (1.0 - t) * M.log(1.0 - p), -1.0)
 
 

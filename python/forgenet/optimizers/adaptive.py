@@ -139,8 +139,8 @@ class Nadam(Optimizer):
 
     def set_state(self, iterations, arrays):
         super().set_state(iterations, arrays)
-        p = f32(1.0)  # the momentum product is a function of the step count
-        for t in range(1, int(iterations) + 1):
+        p = f32(1.0)  # the momentum product is a function of the (update) step count
+        for t in range(1, self.iterations + 1):
             p = f32(p * self._u(t))
         self._u_product = p
 

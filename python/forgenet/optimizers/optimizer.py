@@ -49,7 +49,7 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.learning_rate = learning_rate
-        self.iterations = 0
+        self._iterations = 0  # every apply() call; `iterations` counts real updates (Keras, with accumulation)
         self.built = False
         self._variables = []  # the trainable variables, in build order
         self._index = {}  # id(variable) -> position
@@ -59,9 +59,18 @@ class Optimizer:
 
     # ---- learning rate ---------------------------------------------------------------------------
     @property
+    def iterations(self) -> int:
+        steps = self.gradient_accumulation_steps
+        return self._iterations // steps if steps else self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = int(value) * (self.gradient_accumulation_steps or 1)
+
+    @property
     def learning_rate(self) -> float:
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return _call_schedule(lr, self._iterations) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -108,7 +117,7 @@ class Optimizer:
         return [a for arrays in self._slots.values() for a in arrays]
 
     def get_state(self) -> tuple[int, list]:
-        return self.iterations, [_to_numpy(a) for a in self.variables]
+        return self._iterations, [_to_numpy(a) for a in self.variables]
 
     def set_state(self, iterations: int, arrays) -> None:
         mine = self.variables
@@ -120,7 +129,7 @@ class Optimizer:
                                  f"of shape {tuple(src.shape)}")
         for dst, src in zip(mine, arrays):
             dst[...] = array_module(dst).asarray(src, dtype=dst.dtype)
-        self.iterations = int(iterations)
+        self._iterations = int(iterations)
 
     def _to(self, xp) -> None:
         """Move the slot arrays to numpy or cupy (model.to)."""
@@ -176,7 +185,7 @@ class Optimizer:
             # (and so the schedule and bias corrections) counts every call.
             steps = self.gradient_accumulation_steps
             acc = [self._accum[self._index[id(v)]] for _, v in pairs]
-            if (self.iterations + 1) % steps:
+            if (self._iterations + 1) % steps:
                 for a, (g, _) in zip(acc, pairs):
                     a += g
                 self._after_step([v for _, v in pairs])
@@ -216,7 +225,7 @@ class Optimizer:
                 a += v.data * np.float32(1 - mom)
             if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
                 self.finalize_variable_values(variables)
-        self.iterations += 1
+        self._iterations += 1
 
     def finalize_variable_values(self, var_list=None) -> None:
         """With use_ema, write the moving averages into the weights (Keras calls this at the end of fit)."""
@@ -261,7 +270,7 @@ class Optimizer:
         if isinstance(lr, schedules.LearningRateSchedule):  # as Keras: the schedule's own config
             lr = schedules.serialize(lr)
         elif callable(lr):  # a plain function saves as its current value
-            lr = float(lr(self.iterations))
+            lr = _call_schedule(lr, self._iterations)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
                 "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
                 "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
@@ -279,6 +288,19 @@ class Optimizer:
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self._learning_rate} iterations={self.iterations}>"
+
+
+def _call_schedule(lr, step) -> float:
+    """A schedule is called with the step count; a plain callable with it too, or (Keras's convention for
+    plain callables) with nothing when it takes no argument."""
+    import inspect
+
+    try:
+        params = inspect.signature(lr).parameters.values()
+        takes_step = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+    except (TypeError, ValueError):
+        takes_step = True
+    return float(lr(step) if takes_step else lr())
 
 
 def _snake(name: str) -> str:
