@@ -120,7 +120,7 @@ def get_activation(name):
 
         if isinstance(key, str) and key in activations._BY_NAME:
             return activations._BY_NAME[key]
-        names = ", ".join(repr(k) for k in sorted(set(_BY_NAME) | set(activations._BY_NAME)) if k)
+        names = ", ".join(repr(k) for k in sorted((set(_BY_NAME) | set(activations._BY_NAME)) - {None}))
         raise ValueError(f"Unknown activation {name!r}; expected one of {names} or a callable")
     return _BY_NAME[key]
 

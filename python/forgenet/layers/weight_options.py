@@ -8,7 +8,7 @@ Then:
   weight regularizer on its weight, and the activity regularizer on the outputs of the last call
   divided by the batch size (Keras 3). The Trainer adds them, over all layers, to the loss.
 - constraints are applied by the optimizer after each update (forgenet.constraints.constraint_of).
-- get_config writes the options as Keras does (serialized, None when unset).
+- get_config writes the options that are set, serialized as Keras does.
 """
 from __future__ import annotations
 
@@ -65,10 +65,15 @@ class WeightOptions:
 
     def get_config(self):
         cfg = super().get_config()
+        # only the options that are set (Keras writes None for unset weight options; leaving them out reads
+        # back the same and keeps configs of plain layers as they were)
         for prefix in self._weight_options:
-            cfg[f"{prefix}_regularizer"] = regularizers.serialize(getattr(self, f"{prefix}_regularizer"))
-            cfg[f"{prefix}_constraint"] = constraints.serialize(getattr(self, f"{prefix}_constraint"))
-        cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+            for kind, mod in (("regularizer", regularizers), ("constraint", constraints)):
+                value = getattr(self, f"{prefix}_{kind}")
+                if value is not None:
+                    cfg[f"{prefix}_{kind}"] = mod.serialize(value)
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return cfg
 
 
