@@ -713,3 +713,39 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 @tensor_op("operands*")
 def einsum(subscripts, *operands): return L.einsum(subscripts, *[L._f32(o) for o in operands])
 
+
+
+# ---- norms (keras.ops.norm; no decompositions: the spectral and nuclear norms are not offered) ----------
+@tensor_op("x")
+def norm(x, ord=None, axis=None, keepdims=False):
+    x = _float(x)
+    ax = _ax(axis)
+    matrix = isinstance(ax, tuple) and len(ax) == 2 or (ax is None and x.ndim == 2 and ord is not None)
+    if ax is None and not matrix:
+        x, ax = M.reshape(x, (-1,)), 0
+    if matrix:
+        ax = (0, 1) if ax is None else tuple(a % x.ndim for a in ax)
+        if ord in (None, "fro"):
+            return M.sqrt(M.sum(x * x, axis=ax, keepdims=keepdims))
+        if ord in (1, -1, np.inf, -np.inf):
+            red, keep = (ax[0], ax[1]) if ord in (1, -1) else (ax[1], ax[0])
+            s = M.sum(P.abs(x), axis=red, keepdims=True)
+            pick = R.max if ord in (1, np.inf) else R.min
+            out = pick(s, axis=keep, keepdims=True)
+            return out if keepdims else M.reshape(out, tuple(n for i, n in enumerate(x.shape) if i not in ax))
+        raise NotImplementedError(f"forgenet.ops.norm: matrix ord={ord!r} needs a singular value decomposition, "
+                                  "which forgenet does not provide")
+    a = P.abs(x)
+    if ord is None or ord == 2:
+        return M.sqrt(M.sum(x * x, axis=ax, keepdims=keepdims))
+    if ord == np.inf:
+        return R.max(a, axis=ax, keepdims=keepdims)
+    if ord == -np.inf:
+        return R.min(a, axis=ax, keepdims=keepdims)
+    if ord == 0:
+        return Tensor((x.data != 0).sum(axis=ax, keepdims=keepdims).astype(np.float32))
+    if ord == 1:
+        return M.sum(a, axis=ax, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"forgenet.ops.norm: ord={ord!r} is only valid for matrices (a 2-tuple axis)")
+    return M.power(M.sum(P.pow(a, float(ord)), axis=ax, keepdims=keepdims), 1.0 / float(ord))
