@@ -77,7 +77,8 @@ static FORGENET_HD void adamax(float& w, float g, float& m, float& u, const Cons
   w = sub(w, div(mul(c.k[0], mi), mul(c.k[4], add(ui, c.k[3]))));
 }
 
-// Nadam, k = {lr, 1 - b1, 1 - b2, eps, u_{t+1}, 1 - prod_{t+1}, 1 - u_t, 1 - prod_t, 1 - b2^t}: m += (g - m)(1-b1);  v += (g g - v)(1-b2);
+// Nadam, k = {lr, 1 - b1, 1 - b2, eps, u_{t+1}, 1 - prod_{t+1}, 1 - u_t, 1 - prod_t, 1 - b2^t}:
+// m += (g - m)(1-b1);  v += (g g - v)(1-b2);
 // m_hat = (u_{t+1} m)/(1 - prod_{t+1}) + ((1 - u_t) g)/(1 - prod_t);  w -= (m_hat lr)/(sqrt(v/(1-b2^t)) + eps).
 static FORGENET_HD void nadam(float& w, float g, float& m, float& v, const Consts& c) {
   const float mi = add(m, mul(sub(g, m), c.k[1]));

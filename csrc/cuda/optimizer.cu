@@ -174,13 +174,19 @@ cudaError_t fused_update(int kind, float* var, const float* grad, float* s0, flo
   if (n <= 0) return cudaSuccess;
   const unsigned grid = blocks_for(n);
   switch (kind) {
-    case opt::kAdagrad: FORGENET_LAUNCH(fused_kernel<opt::kAdagrad>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    case opt::kAdadelta: FORGENET_LAUNCH(fused_kernel<opt::kAdadelta>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    case opt::kAdamax: FORGENET_LAUNCH(fused_kernel<opt::kAdamax>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    case opt::kNadam: FORGENET_LAUNCH(fused_kernel<opt::kNadam>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    case opt::kLion: FORGENET_LAUNCH(fused_kernel<opt::kLion>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    case opt::kFtrl: FORGENET_LAUNCH(fused_kernel<opt::kFtrl>, grid, kThreads, stream, var, grad, s0, s1, n, c); break;
-    default: return cudaErrorInvalidValue;
+#define FORGENET_FUSED_CASE(K)                                                                \
+  case opt::K:                                                                                \
+    FORGENET_LAUNCH(fused_kernel<opt::K>, grid, kThreads, stream, var, grad, s0, s1, n, c); \
+    break;
+    FORGENET_FUSED_CASE(kAdagrad)
+    FORGENET_FUSED_CASE(kAdadelta)
+    FORGENET_FUSED_CASE(kAdamax)
+    FORGENET_FUSED_CASE(kNadam)
+    FORGENET_FUSED_CASE(kLion)
+    FORGENET_FUSED_CASE(kFtrl)
+#undef FORGENET_FUSED_CASE
+    default:
+      return cudaErrorInvalidValue;
   }
   return launch_status();
 }
