@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <pybind11/stl.h>
+
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
 #include "cpu/optimizer.h"
@@ -99,9 +101,33 @@ void rmsprop_update(const py::handle& var_in, const py::handle& grad_in, const p
                            static_cast<float>(momentum), static_cast<float>(epsilon));
 }
 
+// kind: common/optimizer_math.h's opt::Kind; s1 None for the one-slot kinds; consts as that step lists them.
+void fused_update(int kind, const py::handle& var_in, const py::handle& grad_in, const py::handle& s0_in,
+                  const py::handle& s1_in, const std::vector<double>& consts) {
+  const char* op = "fused_update";
+  if (kind < 0 || kind >= opt::kNumKinds) value_error(op, ": unknown optimizer kind ", kind);
+  if (static_cast<int>(consts.size()) != opt::kConsts[kind])
+    value_error(op, ": kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts.size());
+  const bool two = opt::kSlots[kind] == 2;
+  if (two == s1_in.is_none()) value_error(op, ": kind ", kind, " takes ", opt::kSlots[kind], " slot arrays");
+  std::vector<Arg> args{{"var", inplace(var_in, op, "var"), true},
+                        {"grad", checked(grad_in, op, "grad", -1), false},
+                        {"s0", inplace(s0_in, op, "s0"), true}};
+  if (two) args.push_back({"s1", inplace(s1_in, op, "s1"), true});
+  check_group(op, args);
+  opt::Consts c{};
+  for (size_t i = 0; i < consts.size(); ++i) c.k[i] = static_cast<float>(consts[i]);
+  float* s1 = two ? fptr_mut(args[3].a) : nullptr;
+  py::gil_scoped_release nogil;
+  forgenet::fused_update(kind, fptr_mut(args[0].a), fptr(args[1].a), fptr_mut(args[2].a), s1, args[0].a.size(), c);
+}
+
 }  // namespace
 
 void bind_optimizer(py::module_& m) {
+  m.def("fused_update", &fused_update, py::arg("kind"), py::arg("var"), py::arg("grad"), py::arg("s0"), py::arg("s1"),
+        py::arg("consts"),
+        "Adagrad/Adadelta/Adamax/Nadam/Lion/Ftrl step in place (common/optimizer_math.h); float32 constants.");
   m.def("adam_update", &adam_update, py::arg("var"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("vhat"),
         py::arg("alpha"), py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"),
         "Adam step in place on var, m, v (and vhat unless None: amsgrad); Keras 3's formulas in float32.");

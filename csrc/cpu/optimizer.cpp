@@ -12,6 +12,7 @@
 
 #include <algorithm>
 
+#include "common/optimizer_math.h"
 #include "cpu/cpu_features.h"
 
 #define FORGENET_INLINE __attribute__((always_inline)) inline
@@ -121,7 +122,37 @@ struct Rmsprop {
   }
 };
 
+// The later optimizers' steps (common/optimizer_math.h), one Body per kind; s1 is unused by one-slot kinds.
+template <int kKind>
+struct Fused {
+  static FORGENET_INLINE void run(int64_t b, int64_t e, float* __restrict var, const float* __restrict grad,
+                                  float* __restrict s0, float* __restrict s1, opt::Consts c) {
+    float unused = 0.0f;
+    for (int64_t i = b; i < e; ++i) {
+      float& t1 = s1 ? s1[i] : unused;
+      if constexpr (kKind == opt::kAdagrad) opt::adagrad(var[i], grad[i], s0[i], t1, c);
+      if constexpr (kKind == opt::kAdadelta) opt::adadelta(var[i], grad[i], s0[i], t1, c);
+      if constexpr (kKind == opt::kAdamax) opt::adamax(var[i], grad[i], s0[i], t1, c);
+      if constexpr (kKind == opt::kNadam) opt::nadam(var[i], grad[i], s0[i], t1, c);
+      if constexpr (kKind == opt::kLion) opt::lion(var[i], grad[i], s0[i], t1, c);
+      if constexpr (kKind == opt::kFtrl) opt::ftrl(var[i], grad[i], s0[i], t1, c);
+    }
+  }
+};
+
 }  // namespace
+
+void fused_update(int kind, float* var, const float* grad, float* s0, float* s1, int64_t n, const opt::Consts& c) {
+  switch (kind) {
+    case opt::kAdagrad: return run<Fused<opt::kAdagrad>>(n, var, grad, s0, s1, c);
+    case opt::kAdadelta: return run<Fused<opt::kAdadelta>>(n, var, grad, s0, s1, c);
+    case opt::kAdamax: return run<Fused<opt::kAdamax>>(n, var, grad, s0, s1, c);
+    case opt::kNadam: return run<Fused<opt::kNadam>>(n, var, grad, s0, s1, c);
+    case opt::kLion: return run<Fused<opt::kLion>>(n, var, grad, s0, s1, c);
+    case opt::kFtrl: return run<Fused<opt::kFtrl>>(n, var, grad, s0, s1, c);
+    default: return;
+  }
+}
 
 void adam_update(float* var, const float* grad, float* m, float* v, float* vhat, int64_t n, float alpha, float c1,
                  float c2, float eps) {

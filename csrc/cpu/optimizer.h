@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "common/optimizer_math.h"
+
 namespace forgenet {
 
 // Adam: m += (g - m) c1;  v += (g*g - v) c2;  amsgrad (vhat != nullptr): vhat = max(vhat, v), used for v;
@@ -21,5 +23,9 @@ void sgd_update(float* var, const float* grad, float* m, int64_t n, float lr, fl
 // mom = mom momentum + inc and var -= mom. c = 1 - rho rounded to float.
 void rmsprop_update(float* var, const float* grad, float* v, float* avg, float* mom, int64_t n, float lr, float rho,
                     float c, float momentum, float eps);
+
+// Adagrad, Adadelta, Adamax, Nadam, Lion or Ftrl (kind: opt::Kind) in place on var and its slots s0, s1
+// (s1 nullptr for the one-slot kinds), with the constants the step's comment in common/optimizer_math.h lists.
+void fused_update(int kind, float* var, const float* grad, float* s0, float* s1, int64_t n, const opt::Consts& c);
 
 }  // namespace forgenet

@@ -142,3 +142,53 @@ cudaError_t rmsprop_update(float* var, const float* grad, float* v, float* avg, 
 }
 
 }  // namespace forgenet::gpu
+
+namespace forgenet::gpu {
+
+namespace {
+
+template <int kKind>
+__global__ void __launch_bounds__(kThreads) fused_kernel(float* __restrict__ var, const float* __restrict__ grad,
+                                                         float* __restrict__ s0, float* __restrict__ s1, int64_t n,
+                                                         opt::Consts c) {
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float w = var[i], a = s0[i], b = s1 ? s1[i] : 0.0f;
+    const float g = grad[i];
+    if (kKind == opt::kAdagrad) opt::adagrad(w, g, a, b, c);
+    if (kKind == opt::kAdadelta) opt::adadelta(w, g, a, b, c);
+    if (kKind == opt::kAdamax) opt::adamax(w, g, a, b, c);
+    if (kKind == opt::kNadam) opt::nadam(w, g, a, b, c);
+    if (kKind == opt::kLion) opt::lion(w, g, a, b, c);
+    if (kKind == opt::kFtrl) opt::ftrl(w, g, a, b, c);
+    var[i] = w;
+    s0[i] = a;
+    if (s1) s1[i] = b;
+  }
+}
+
+}  // namespace
+
+cudaError_t fused_update(int kind, float* var, const float* grad, float* s0, float* s1, int64_t n,
+                         const opt::Consts& c, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  const unsigned grid = blocks_for(n);
+  switch (kind) {
+#define FORGENET_FUSED_CASE(K)                                                                \
+  case opt::K:                                                                                \
+    FORGENET_LAUNCH(fused_kernel<opt::K>, grid, kThreads, stream, var, grad, s0, s1, n, c); \
+    break;
+    FORGENET_FUSED_CASE(kAdagrad)
+    FORGENET_FUSED_CASE(kAdadelta)
+    FORGENET_FUSED_CASE(kAdamax)
+    FORGENET_FUSED_CASE(kNadam)
+    FORGENET_FUSED_CASE(kLion)
+    FORGENET_FUSED_CASE(kFtrl)
+#undef FORGENET_FUSED_CASE
+    default:
+      return cudaErrorInvalidValue;
+  }
+  return launch_status();
+}
+
+}  // namespace forgenet::gpu

@@ -1,6 +1,7 @@
 // Fused optimizer updates on the GPU: the math of csrc/cpu/optimizer.h on device pointers, launched on
 // `stream`; each returns the launch error. One kernel per weight instead of one per CuPy ufunc.
 #pragma once
+#include "common/optimizer_math.h"
 #include "cuda/api.h"
 
 namespace forgenet::gpu {
@@ -20,5 +21,10 @@ cudaError_t sgd_update(float* var, const float* grad, float* m, int64_t n, float
 // mom = mom momentum + inc and var -= mom. c = 1 - rho as a float.
 cudaError_t rmsprop_update(float* var, const float* grad, float* v, float* avg, float* mom, int64_t n, float lr,
                            float rho, float c, float momentum, float eps, cudaStream_t stream);
+
+// Adagrad, Adadelta, Adamax, Nadam, Lion or Ftrl (kind: opt::Kind) in place, as csrc/cpu/optimizer.h's
+// fused_update.
+cudaError_t fused_update(int kind, float* var, const float* grad, float* s0, float* s1, int64_t n,
+                         const opt::Consts& c, cudaStream_t stream);
 
 }  // namespace forgenet::gpu

@@ -40,14 +40,14 @@ def test_fit_evaluate_before_compile(data):
 
 def test_unknown_names_list_the_valid_ones():
     m = mlp()
-    with pytest.raises(ValueError, match=r"Unknown optimizer 'adamax'; expected one of \['adam', 'adamw', 'rmsprop', "
-                                         r"'sgd'\]"):
-        m.compile("adamax", "mse")
+    with pytest.raises(ValueError, match=r"Unknown optimizer 'adamaxx'; expected one of \['adadelta', 'adagrad', "
+                                         r"'adam', .*'sgd'\]"):
+        m.compile("adamaxx", "mse")
     with pytest.raises(ValueError, match=r"Unknown loss 'cross_entropy'; expected one of \[.*"
-                                         r"'sparse_categorical_crossentropy'\]"):
+                                         r"'sparse_categorical_crossentropy'.*\]"):
         m.compile("adam", "cross_entropy")
-    with pytest.raises(ValueError, match=r"Unknown metric 'precision'; expected one of \['acc', 'accuracy', "):
-        m.compile("adam", "mse", metrics=["precision"])
+    with pytest.raises(ValueError, match=r"Unknown metric 'precisionn'; expected one of \['acc', 'accuracy', "):
+        m.compile("adam", "mse", metrics=["precisionn"])
     with pytest.raises(ValueError, match="metrics must be a list, tuple or dict, got str"):
         m.compile("adam", "mse", metrics="accuracy")
     with pytest.raises(ValueError, match=r"the third positional argument of compile\(\) is loss_weights"):

@@ -181,8 +181,8 @@ def test_get_and_config():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match=r"Unknown optimizer 'adagrad'.*'adam'.*'sgd'"):
-        optimizers.get("adagrad")
+    with pytest.raises(ValueError, match=r"Unknown optimizer 'adagradd'.*'adam'.*'sgd'"):
+        optimizers.get("adagradd")
     with pytest.raises(ValueError, match="learning_rate must be"):
         optimizers.SGD(learning_rate=-1)
     with pytest.raises(ValueError, match="momentum must be"):

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <pybind11/stl.h>
+
 #include "bindings/cuda/bindings.h"
 #include "bindings/cuda/device_array.h"
 #include "cuda/optimizer.h"
@@ -109,9 +111,39 @@ void rmsprop_update(const py::handle& var_in, const py::handle& grad_in, const p
   check_cuda(err, op);
 }
 
+// kind: common/optimizer_math.h's opt::Kind; s1 None for the one-slot kinds; consts as that step lists them.
+void fused_update(int kind, const py::handle& var_in, const py::handle& grad_in, const py::handle& s0_in,
+                  const py::handle& s1_in, const std::vector<double>& consts, uintptr_t stream,
+                  const py::handle& /*alloc*/) {
+  const char* op = "fused_update";
+  if (kind < 0 || kind >= opt::kNumKinds) value_error(op, ": unknown optimizer kind ", kind);
+  if (static_cast<int>(consts.size()) != opt::kConsts[kind])
+    value_error(op, ": kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts.size());
+  const bool two = opt::kSlots[kind] == 2;
+  if (two == s1_in.is_none()) value_error(op, ": kind ", kind, " takes ", opt::kSlots[kind], " slot arrays");
+  std::vector<Arg> args{{"var", device_array(var_in, op, "var", -1), true},
+                        {"grad", device_array(grad_in, op, "grad", -1), false},
+                        {"s0", device_array(s0_in, op, "s0", -1), true}};
+  if (two) args.push_back({"s1", device_array(s1_in, op, "s1", -1), true});
+  check_group(op, args);
+  opt::Consts c{};
+  for (size_t i = 0; i < consts.size(); ++i) c.k[i] = static_cast<float>(consts[i]);
+  float* s1 = two ? args[3].a.fm() : nullptr;
+  cudaError_t err;
+  {
+    py::gil_scoped_release nogil;
+    err = gpu::fused_update(kind, args[0].a.fm(), args[1].a.f(), args[2].a.fm(), s1, args[0].a.size(), c,
+                            as_stream(stream));
+  }
+  check_cuda(err, op);
+}
+
 }  // namespace
 
 void bind_optimizer(py::module_& m) {
+  m.def("fused_update", &fused_update, py::arg("kind"), py::arg("var"), py::arg("grad"), py::arg("s0"), py::arg("s1"),
+        py::arg("consts"), py::kw_only(), py::arg("stream"), py::arg("alloc"),
+        "Adagrad/Adadelta/Adamax/Nadam/Lion/Ftrl step in place (common/optimizer_math.h); float32 constants.");
   m.def("adam_update", &adam_update, py::arg("var"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("vhat"),
         py::arg("alpha"), py::arg("beta_1"), py::arg("beta_2"), py::arg("epsilon"), py::kw_only(), py::arg("stream"),
         py::arg("alloc"),

@@ -116,7 +116,11 @@ def get_activation(name):
         return name
     key = name.lower() if isinstance(name, str) else name
     if key not in _BY_NAME:
-        names = ", ".join(repr(k) for k in _BY_NAME if k)
+        from forgenet import activations  # every other Keras activation (elu, swish, mish, ...)
+
+        if isinstance(key, str) and key in activations._BY_NAME:
+            return activations._BY_NAME[key]
+        names = ", ".join(repr(k) for k in sorted((set(_BY_NAME) | set(activations._BY_NAME)) - {None}))
         raise ValueError(f"Unknown activation {name!r}; expected one of {names} or a callable")
     return _BY_NAME[key]
 
@@ -125,4 +129,9 @@ def activation_name(fn) -> str:
     for k, v in _BY_NAME.items():
         if v is fn and k:
             return k
+    from forgenet import activations
+
+    for k, v in activations._BY_NAME.items():
+        if v is fn:
+            return "silu" if k == "swish" else "hard_silu" if k == "hard_swish" else k
     return getattr(fn, "__name__", "custom")

@@ -11,7 +11,8 @@ from forgenet.kernels.conv import conv2d, conv2d_backward
 from forgenet.kernels.embedding import embedding, embedding_backward
 from forgenet.kernels.gemm import gemm
 from forgenet.kernels.lstm import lstm, lstm_backward
-from forgenet.kernels.optimizer import adam_update, rmsprop_update, sgd_update
+from forgenet.kernels.optimizer import (adadelta_update, adagrad_update, adam_update, adamax_update, ftrl_update,
+                                       lion_update, nadam_update, rmsprop_update, sgd_update)
 from forgenet.kernels.layernorm import layer_norm, layer_norm_backward
 from forgenet.kernels.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.kernels.softmax import softmax, softmax_backward, softmax_cross_entropy
@@ -24,7 +25,8 @@ __all__ = [
     "lstm", "lstm_backward", "embedding", "embedding_backward",
     "attention", "attention_backward",
     "layer_norm", "layer_norm_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
+    "adam_update", "sgd_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",
+    "nadam_update", "lion_update", "ftrl_update",
     "batch_norm", "batch_norm_inference", "batch_norm_backward",
     "depthwise_conv2d", "depthwise_conv2d_backward",
 ]

@@ -86,3 +86,86 @@ def rmsprop_update(var, grad, v, avg, mom, learning_rate, rho, momentum, epsilon
     args = [_number(op, n, x) for n, x in
             (("learning_rate", learning_rate), ("rho", rho), ("momentum", momentum), ("epsilon", epsilon))]
     backend(op, var, grad, v, avg, mom).rmsprop_update(var, grad, v, avg, mom, *args)
+
+
+# ---- Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl: one fused entry point (csrc/common/optimizer_math.h) --------
+# Each public function derives its float32 constants once (the `*_consts` helpers, which the ufunc fallback in
+# forgenet/optimizers/adaptive.py uses too, so both round alike) and runs one pass over the weight and its slots.
+_KIND = {"adagrad": 0, "adadelta": 1, "adamax": 2, "nadam": 3, "lion": 4, "ftrl": 5}
+f32 = np.float32
+
+
+def _fused(op, var, grad, slots, consts):
+    var = _inplace(op, "var", var, None)
+    shape = tuple(var.shape)
+    grad = _grad(op, grad, shape)
+    names = {"adagrad": ("accumulator",), "adadelta": ("accumulated_grad", "accumulated_delta_var"),
+             "adamax": ("m", "u"), "nadam": ("m", "v"), "lion": ("m",), "ftrl": ("accumulator", "linear")}[op[:-7]]
+    slots = [_inplace(op, n, s, shape) for n, s in zip(names, slots)]
+    s0, s1 = (slots + [None])[:2]
+    backend(op, var, grad, *slots).fused_update(_KIND[op[:-7]], var, grad, s0, s1, [float(c) for c in consts])
+
+
+def adagrad_consts(learning_rate, epsilon):
+    return f32(learning_rate), f32(epsilon)
+
+
+def adadelta_consts(learning_rate, rho, epsilon):
+    return f32(learning_rate), f32(rho), f32(1.0 - rho), f32(epsilon)
+
+
+def adamax_consts(learning_rate, beta_1, beta_2, epsilon, step):
+    return f32(learning_rate), f32(1.0 - beta_1), f32(beta_2), f32(epsilon), f32(1) - f32(beta_1) ** f32(step)
+
+
+def nadam_consts(learning_rate, beta_1, beta_2, epsilon, step, u_product):
+    """u_product: prod of u_s for s <= step (Keras's _u_product after this step's update)."""
+    u = [f32(beta_1) * (f32(1) - f32(0.5) * f32(0.96) ** f32(s)) for s in (step, step + 1)]
+    up1 = f32(u_product) * u[1]
+    return (f32(learning_rate), f32(1.0 - beta_1), f32(1.0 - beta_2), f32(epsilon), u[1], f32(1) - up1,
+            f32(1) - u[0], f32(1) - f32(u_product), f32(1) - f32(beta_2) ** f32(step))
+
+
+def lion_consts(learning_rate, beta_1, beta_2):
+    return f32(learning_rate), f32(beta_1), f32(1.0 - beta_1), f32(beta_2), f32(1.0 - beta_2)
+
+
+def ftrl_consts(learning_rate, learning_rate_power, l1, l2, l2_shrinkage, beta):
+    lr = f32(learning_rate)
+    l2_total = f32(l2) + f32(beta) / (f32(2.0) * lr)
+    return lr, f32(-learning_rate_power), f32(l1), f32(2) * l2_total, f32(2 * l2_shrinkage)
+
+
+def adagrad_update(var, grad, accumulator, learning_rate, epsilon):
+    """One Adagrad step in place (Keras 3): accumulator += grad^2; var -= grad lr / sqrt(accumulator + eps)."""
+    _fused("adagrad_update", var, grad, [accumulator], adagrad_consts(_number("adagrad_update", "learning_rate",
+                                                                              learning_rate), epsilon))
+
+
+def adadelta_update(var, grad, accumulated_grad, accumulated_delta_var, learning_rate, rho, epsilon):
+    """One Adadelta step in place (Keras 3's formulas; see csrc/common/optimizer_math.h)."""
+    _fused("adadelta_update", var, grad, [accumulated_grad, accumulated_delta_var],
+           adadelta_consts(learning_rate, rho, epsilon))
+
+
+def adamax_update(var, grad, m, u, learning_rate, beta_1, beta_2, epsilon, step):
+    """One Adamax step in place; step is the 1-based iteration (for the 1 - beta_1^step correction)."""
+    _fused("adamax_update", var, grad, [m, u], adamax_consts(learning_rate, beta_1, beta_2, epsilon, step))
+
+
+def nadam_update(var, grad, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product):
+    """One Nadam step in place; step is 1-based and u_product Keras's running momentum product including it."""
+    _fused("nadam_update", var, grad, [m, v], nadam_consts(learning_rate, beta_1, beta_2, epsilon, step, u_product))
+
+
+def lion_update(var, grad, m, learning_rate, beta_1, beta_2):
+    """One Lion step in place: var -= lr sign(b1 m + (1 - b1) grad); m = b2 m + (1 - b2) grad."""
+    _fused("lion_update", var, grad, [m], lion_consts(learning_rate, beta_1, beta_2))
+
+
+def ftrl_update(var, grad, accumulator, linear, learning_rate, learning_rate_power, l1_regularization_strength,
+                l2_regularization_strength, l2_shrinkage_regularization_strength, beta):
+    """One FTRL-proximal step in place (Keras 3's formulas, l2 shrinkage and beta included)."""
+    _fused("ftrl_update", var, grad, [accumulator, linear],
+           ftrl_consts(learning_rate, learning_rate_power, l1_regularization_strength, l2_regularization_strength,
+                       l2_shrinkage_regularization_strength, beta))

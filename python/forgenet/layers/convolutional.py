@@ -11,6 +11,7 @@ import numbers
 from forgenet import functional as F
 from forgenet.functional import reshaping as R
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import (channels_last, check_initializers, check_rank, get_activation,
                                   initializer_name, positive_int)
 from forgenet.kernels._array import pair, padding_word
@@ -69,18 +70,18 @@ def conv_call(x, kernel, bias, strides, padding, dilation, groups, activation):
     return activation(y)
 
 
-class _Conv(Layer):
+class _Conv(weight_options(kernel="kernel", bias="bias"), Layer):
     rank = 2
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         n = self.name
-        unsupported(n, kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                    activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                    bias_constraint=bias_constraint, lora_rank=lora_rank, lora_alpha=lora_alpha)
+        unsupported(n, lora_rank=lora_rank, lora_alpha=lora_alpha)
         self.filters = positive_int(n, "filters", filters)
         self.kernel_size = self._tuple("kernel_size", kernel_size)
         self.strides = self._tuple("strides", strides)

@@ -9,6 +9,7 @@ import numpy as np
 from forgenet import functional as F
 from forgenet import initializers
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 
 
 # ---- helpers shared by the layers in this package --------------------------------------------------
@@ -55,7 +56,7 @@ def channels_last(layer, data_format):
 
 
 # ---- layers ----------------------------------------------------------------------------------------
-class Dense(Layer):
+class Dense(weight_options(kernel="kernel", bias="bias"), Layer):
     """activation(inputs @ kernel + bias) on the last axis; kernel (in, units), bias (units,)."""
 
     supports_masking = True

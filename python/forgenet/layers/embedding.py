@@ -8,12 +8,13 @@ import numpy as np
 from forgenet import functional as F
 from forgenet.autograd.tensor import Tensor
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import check_initializers, initializer_name, positive_int
 
 _ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}  # Keras's short names
 
 
-class Embedding(Layer):
+class Embedding(weight_options(embeddings="embeddings"), Layer):
     input_dtype = None  # ids stay integers
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False,

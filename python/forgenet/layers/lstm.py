@@ -13,6 +13,7 @@ from forgenet import initializers
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional.lstm import zeros_state
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import check_initializers, check_rank, initializer_name, positive_int
 from forgenet.utils import get_rng
 
@@ -27,7 +28,7 @@ def _activation_key(layer, arg, value, want):
     return want
 
 
-class LSTM(Layer):
+class LSTM(weight_options(kernel="kernel", recurrent="recurrent_kernel", bias="bias"), Layer):
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0,

@@ -5,6 +5,14 @@ from forgenet.losses.losses import (BinaryCrossentropy, CategoricalCrossentropy,
                                     MeanAbsoluteError, MeanSquaredError, SparseCategoricalCrossentropy,
                                     binary_crossentropy, categorical_crossentropy, mean_absolute_error,
                                     mean_squared_error, sparse_categorical_crossentropy)
+from forgenet.losses import more_losses as _more
+from forgenet.losses.more_losses import (BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalHinge,
+                                         CosineSimilarity, Hinge, Huber, KLDivergence, LogCosh,
+                                         MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
+                                         SquaredHinge, binary_focal_crossentropy, categorical_focal_crossentropy,
+                                         categorical_hinge, cosine_similarity, hinge, huber, kl_divergence, log_cosh,
+                                         mean_absolute_percentage_error, mean_squared_logarithmic_error, poisson,
+                                         squared_hinge)
 
 _BY_NAME = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
@@ -15,6 +23,8 @@ _BY_NAME = {
 }
 _CLASSES = {c.__name__: c for c in (SparseCategoricalCrossentropy, CategoricalCrossentropy, BinaryCrossentropy,
                                     MeanSquaredError, MeanAbsoluteError)}
+_BY_NAME.update(_more.ALIASES)
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
 
 
 def get(identifier) -> Loss:
@@ -47,4 +57,13 @@ def serialize(loss: Loss) -> dict | None:
 __all__ = ["Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "CategoricalCrossentropy",
            "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "sparse_categorical_crossentropy",
            "categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mean_absolute_error",
-           "get", "serialize"]
+           "get", "serialize", "deserialize", *(c.__name__ for c in _more.CLASSES),
+           "huber", "log_cosh", "kl_divergence", "poisson", "cosine_similarity", "hinge", "squared_hinge",
+           "categorical_hinge", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
+           "categorical_focal_crossentropy", "binary_focal_crossentropy"]
+
+
+def deserialize(config, custom_objects=None):
+    if isinstance(config, str) and custom_objects and config in custom_objects:
+        return get(custom_objects[config])
+    return get(config)

@@ -175,10 +175,10 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(name=name, reduction=reduction)
-        if ignore_class is not None:
-            raise ValueError(f"{self.name}: ignore_class is not supported by forgenet, got {ignore_class!r}")
+        if ignore_class is not None and (not isinstance(ignore_class, (int, np.integer)) or isinstance(ignore_class, bool)):
+            raise ValueError(f"{self.name}: ignore_class must be an int class id or None, got {ignore_class!r}")
         self.from_logits = bool(from_logits)
-        self.ignore_class = None
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
 
     def labels(self, y_true, y_pred):
         xp = array_module(y_pred.data)
@@ -210,13 +210,25 @@ class SparseCategoricalCrossentropy(Loss):
         t = self.labels(y_true, y_pred)
         c = y_pred.shape[-1]
         logits = y_pred if self.from_logits else F.softmax_logits(y_pred)
+        valid = None
+        if self.ignore_class is not None:
+            valid = t != self.ignore_class
+            t = t * valid
         self._check_range(t, c)
-        if logits is not None:
-            return _fused(logits, t)
-        return _CrossEntropyProbs.apply(y_pred, t, True)
+        loss = _fused(logits, t) if logits is not None else _CrossEntropyProbs.apply(y_pred, t, True)
+        return loss if valid is None else _ignore(loss, valid, self.reduction)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": self.ignore_class}
+
+
+def _ignore(loss, valid, reduction):
+    """Keras's masking for ignore_class: ignored positions lose 0, and for the batch mean each valid one
+    weighs total / (valid + eps), so the mean is over the valid positions only."""
+    w = valid.astype(np.float32)
+    if reduction in ("sum_over_batch_size", "mean"):
+        w = w * np.float32(valid.size / (float(valid.sum()) + EPSILON))
+    return loss * w
 
 
 class _SmoothedCrossentropy(Loss):
@@ -365,8 +377,11 @@ class LossFunctionWrapper(Loss):
 
 
 # functional forms, per sample (Keras's keras.losses.sparse_categorical_crossentropy, ...)
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits=from_logits, reduction=None)(y_true, y_pred)
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    if axis != -1:
+        raise ValueError(f"sparse_categorical_crossentropy: only axis=-1 is supported, got {axis!r}")
+    return SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class,
+                                         reduction=None)(y_true, y_pred)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):

@@ -5,6 +5,15 @@ from forgenet.metrics.metrics import (Accuracy, BinaryAccuracy, CategoricalAccur
                                       MeanMetricWrapper, MeanSquaredError, Metric, SparseCategoricalAccuracy,
                                       accuracy, binary_accuracy, categorical_accuracy, mean_absolute_error,
                                       mean_squared_error, sparse_categorical_accuracy)
+from forgenet.metrics import more_metrics as _more
+from forgenet.metrics.more_metrics import (AUC, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
+                                           CosineSimilarity, F1Score, FalseNegatives, FalsePositives, FBetaScore,
+                                           Hinge, KLDivergence, LogCoshError, MeanAbsolutePercentageError, MeanIoU,
+                                           MeanSquaredLogarithmicError, Poisson, Precision, R2Score, Recall,
+                                           RootMeanSquaredError, SparseCategoricalCrossentropy,
+                                           SparseTopKCategoricalAccuracy, SquaredHinge, Sum,
+                                           TopKCategoricalAccuracy, TrueNegatives, TruePositives,
+                                           sparse_top_k_categorical_accuracy, top_k_categorical_accuracy)
 
 _BY_NAME = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
@@ -15,6 +24,8 @@ _BY_NAME = {
 }
 _CLASSES = {c.__name__: c for c in (SparseCategoricalAccuracy, CategoricalAccuracy, BinaryAccuracy, Accuracy,
                                     MeanSquaredError, MeanAbsoluteError, Mean)}
+_BY_NAME.update(_more.ALIASES)
+_CLASSES.update({c.__name__: c for c in _more.CLASSES})
 _VALID = sorted(["accuracy", "acc", *_BY_NAME])
 
 
@@ -60,4 +71,5 @@ def get(identifier, y_true=None, y_pred=None) -> Metric:
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "SparseCategoricalAccuracy", "CategoricalAccuracy",
            "BinaryAccuracy", "MeanSquaredError", "MeanAbsoluteError", "sparse_categorical_accuracy",
            "categorical_accuracy", "binary_accuracy", "accuracy", "mean_squared_error", "mean_absolute_error",
-           "get", "check", "is_binary_or_sparse"]
+           "get", "check", "is_binary_or_sparse", *(c.__name__ for c in _more.CLASSES), "top_k_categorical_accuracy",
+           "sparse_top_k_categorical_accuracy"]

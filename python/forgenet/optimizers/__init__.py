@@ -1,13 +1,16 @@
 """Optimizers with Keras 3's names, defaults and update formulas."""
 from __future__ import annotations
 
+from forgenet.optimizers import schedules
 from forgenet.optimizers.adam import Adam, AdamW
+from forgenet.optimizers.adaptive import Adadelta, Adagrad, Adamax, Ftrl, Lion, Nadam
 from forgenet.optimizers.optimizer import Optimizer
 from forgenet.optimizers.rmsprop import RMSprop
 from forgenet.optimizers.sgd import SGD
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
-_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop)}
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
+            "adamax": Adamax, "nadam": Nadam, "lion": Lion, "ftrl": Ftrl}
+_CLASSES = {c.__name__: c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Ftrl)}
 
 
 def get(identifier) -> Optimizer:
@@ -33,4 +36,11 @@ def serialize(opt: Optimizer) -> dict:
     return {"class_name": type(opt).__name__, "config": opt.get_config()}
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "get", "serialize"]
+def deserialize(config, custom_objects=None):
+    if custom_objects and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    return get(config)
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion", "Ftrl",
+           "schedules", "get", "serialize", "deserialize"]

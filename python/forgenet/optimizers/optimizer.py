@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from forgenet.autograd.tensor import Tensor, array_module
+from forgenet.constraints import constraint_of
 
 
 class Optimizer:
@@ -22,9 +23,22 @@ class Optimizer:
                  loss_scale_factor=None, gradient_accumulation_steps=None, name=None, **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
-        if use_ema or loss_scale_factor is not None or gradient_accumulation_steps:
-            raise ValueError(f"{type(self).__name__}: use_ema, loss_scale_factor and gradient_accumulation_steps "
-                             "are not supported by forgenet")
+        if loss_scale_factor is not None:
+            raise NotImplementedError(f"{type(self).__name__}: loss_scale_factor is not supported by forgenet "
+                                      "(float32 training needs no loss scaling)")
+        if gradient_accumulation_steps is not None and (not isinstance(gradient_accumulation_steps, int)
+                                                        or gradient_accumulation_steps < 2):
+            raise ValueError(f"{type(self).__name__}: gradient_accumulation_steps must be an int >= 2, got "
+                             f"{gradient_accumulation_steps!r}")
+        if use_ema and not 0 <= ema_momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: ema_momentum must be in [0, 1], got {ema_momentum!r}")
+        if ema_overwrite_frequency is not None and (not isinstance(ema_overwrite_frequency, int)
+                                                    or ema_overwrite_frequency < 1):
+            raise ValueError(f"{type(self).__name__}: ema_overwrite_frequency must be an int >= 1 or None, got "
+                             f"{ema_overwrite_frequency!r}")
+        self.use_ema, self.ema_momentum = bool(use_ema), float(ema_momentum)
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.gradient_accumulation_steps = gradient_accumulation_steps
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(f"{type(self).__name__}: only one of clipnorm, clipvalue and global_clipnorm can be set")
         for arg, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm),
@@ -35,7 +49,7 @@ class Optimizer:
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.learning_rate = learning_rate
-        self.iterations = 0
+        self._iterations = 0  # every apply() call; `iterations` counts real updates (Keras, with accumulation)
         self.built = False
         self._variables = []  # the trainable variables, in build order
         self._index = {}  # id(variable) -> position
@@ -45,9 +59,18 @@ class Optimizer:
 
     # ---- learning rate ---------------------------------------------------------------------------
     @property
+    def iterations(self) -> int:
+        steps = self.gradient_accumulation_steps
+        return self._iterations // steps if steps else self._iterations
+
+    @iterations.setter
+    def iterations(self, value):
+        self._iterations = int(value) * (self.gradient_accumulation_steps or 1)
+
+    @property
     def learning_rate(self) -> float:
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return _call_schedule(lr, self._iterations) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value):
@@ -64,6 +87,12 @@ class Optimizer:
         self._variables = list(variables)
         self._index = {id(v): i for i, v in enumerate(self._variables)}
         self._slots = {}
+        # Keras's order: the moving averages, then the gradient accumulators, then the subclass's slots
+        self._ema = self.add_slot("average") if self.use_ema else None
+        if self._ema is not None:
+            for a, v in zip(self._ema, self._variables):
+                a[...] = v.data
+        self._accum = self.add_slot("gradient_accumulator") if self.gradient_accumulation_steps else None
         self._make_scratch()
         self.built = True
 
@@ -88,7 +117,7 @@ class Optimizer:
         return [a for arrays in self._slots.values() for a in arrays]
 
     def get_state(self) -> tuple[int, list]:
-        return self.iterations, [_to_numpy(a) for a in self.variables]
+        return self._iterations, [_to_numpy(a) for a in self.variables]
 
     def set_state(self, iterations: int, arrays) -> None:
         mine = self.variables
@@ -100,7 +129,7 @@ class Optimizer:
                                  f"of shape {tuple(src.shape)}")
         for dst, src in zip(mine, arrays):
             dst[...] = array_module(dst).asarray(src, dtype=dst.dtype)
-        self.iterations = int(iterations)
+        self._iterations = int(iterations)
 
     def _to(self, xp) -> None:
         """Move the slot arrays to numpy or cupy (model.to)."""
@@ -155,8 +184,26 @@ class Optimizer:
         if len(pairs) < len(grads):
             missing = [v.name for g, v in zip(grads, variables) if g is None]
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the loss.", stacklevel=3)
+        for g, v in pairs:
+            if g.shape != v.data.shape:
+                raise ValueError(f"{self.name}: gradient of shape {tuple(g.shape)} does not match variable "
+                                 f"'{v.name}' of shape {tuple(v.data.shape)}")
+        if self.gradient_accumulation_steps:
+            # Keras: accumulate; every n-th call step with (sum + this gradient) / n and reset. The step count
+            # (and so the schedule and bias corrections) counts every call.
+            steps = self.gradient_accumulation_steps
+            acc = [self._accum[self._index[id(v)]] for _, v in pairs]
+            if (self._iterations + 1) % steps:
+                for a, (g, _) in zip(acc, pairs):
+                    a += g
+                self._after_step([v for _, v in pairs])
+                return
+            pairs = [((g + a) / np.float32(steps), v) for a, (g, v) in zip(acc, pairs)]
+            for a in acc:
+                a[...] = 0
         grads = self._clip([g for g, _ in pairs])
         lr = self.learning_rate
+        self._before_updates(lr)
         if self.weight_decay:
             for _, v in pairs:
                 if self._use_weight_decay(v):  # Keras: variable - variable * wd * lr, before the step
@@ -165,11 +212,36 @@ class Optimizer:
                     tmp *= lr
                     v.data -= tmp
         for g, (_, v) in zip(grads, pairs):
-            if g.shape != v.data.shape:
-                raise ValueError(f"{self.name}: gradient of shape {tuple(g.shape)} does not match variable "
-                                 f"'{v.name}' of shape {tuple(v.data.shape)}")
             self.update_step(g, v, lr)
-        self.iterations += 1
+        for _, v in pairs:  # Keras: each variable's constraint right after the gradient step
+            c = constraint_of(v)
+            if c is not None:
+                v.data[...] = c(v.data)
+        self._after_step([v for _, v in pairs])
+
+    def _before_updates(self, lr) -> None:
+        """Once per update, before the per-variable steps (Nadam advances its momentum product here)."""
+
+    def _after_step(self, variables) -> None:
+        """Keras's moving average (use_ema: the first step copies the weights) and optional overwrite, then
+        the step count."""
+        if self._ema is not None:
+            mom = self.ema_momentum if self.iterations != 0 else 0.0
+            for v in variables:
+                a = self._ema[self._index[id(v)]]
+                a *= mom
+                a += v.data * np.float32(1 - mom)
+            if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+                self.finalize_variable_values(variables)
+        self._iterations += 1
+
+    def finalize_variable_values(self, var_list=None) -> None:
+        """With use_ema, write the moving averages into the weights (Keras calls this at the end of fit)."""
+        if self._ema is None:
+            return
+        for v in var_list if var_list is not None else self._variables:
+            if id(v) in self._index:
+                v.data[...] = self._ema[self._index[id(v)]]
 
     def update_step(self, grad, variable, learning_rate) -> None:
         raise NotImplementedError
@@ -200,18 +272,43 @@ class Optimizer:
 
     # ---- config ----------------------------------------------------------------------------------
     def get_config(self) -> dict:
+        from forgenet.optimizers import schedules
+
         lr = self._learning_rate
-        if callable(lr):  # a schedule saves as its current value
-            lr = float(lr(self.iterations))
+        if isinstance(lr, schedules.LearningRateSchedule):  # as Keras: the schedule's own config
+            lr = schedules.serialize(lr)
+        elif callable(lr):  # a plain function saves as its current value
+            lr = _call_schedule(lr, self._iterations)
         return {"name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
+                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency, "loss_scale_factor": None,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config):
+        from forgenet.optimizers import schedules
+
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self._learning_rate} iterations={self.iterations}>"
+
+
+def _call_schedule(lr, step) -> float:
+    """A schedule is called with the step count; a plain callable with it too, or (Keras's convention for
+    plain callables) with nothing when it takes no argument."""
+    import inspect
+
+    try:
+        params = inspect.signature(lr).parameters.values()
+        takes_step = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+    except (TypeError, ValueError):
+        takes_step = True
+    return float(lr(step) if takes_step else lr())
 
 
 def _snake(name: str) -> str:
