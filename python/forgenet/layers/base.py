@@ -292,6 +292,9 @@ class Layer:
 
     def _own_losses(self):
         out = list(self.__dict__.get("_losses", ()))
+        penalties = getattr(self, "_regularization_losses", None)  # layers with Keras's weight options
+        if penalties is not None:
+            out += penalties()
         for w in self._trainable_variables + self._non_trainable_variables:  # weight regularizers on a Variable
             reg = getattr(w, "regularizer", None)
             if reg is not None and w.trainable:

@@ -267,12 +267,16 @@ class Trainer:
         batch_logs = cbs.needs_batch_logs if dist is None else dist.agree(cbs.needs_batch_logs)
         self.stop_training = False
         self._begin_steps()
+        self._initial_epoch = None  # BackupAndRestore sets the epoch to resume from in on_train_begin
         cbs.on_train_begin()
+        initial_epoch = self._initial_epoch if self._initial_epoch is not None else initial_epoch
         training_logs = {}
         try:
             self._fit_epochs(train, val, cbs, initial_epoch, epochs, validation_freq, batch_logs, training_logs)
         finally:
             self._freeze_metrics(False)
+        if self.optimizer is not None and self.optimizer.built:  # use_ema: the averaged weights stay
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(training_logs)
         return cbs.history
 
