@@ -15,9 +15,10 @@ def get_num_threads() -> int:
 
 from forgenet import kernels  # noqa: E402
 from forgenet import callbacks, datasets, functional, layers, losses, metrics, models, optimizers, utils  # noqa: E402
+from forgenet import saving  # noqa: E402
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
 from forgenet.models import Model, Sequential  # noqa: E402  (as keras.Sequential / keras.Model)
 
 __all__ = ["kernels", "ops", "functional", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
-           "datasets", "utils", "Sequential", "Model", "Tensor", "Variable", "no_grad",
+           "datasets", "utils", "saving", "Sequential", "Model", "Tensor", "Variable", "no_grad",
            "set_num_threads", "get_num_threads", "__version__"]

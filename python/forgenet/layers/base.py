@@ -26,6 +26,9 @@ _call_ctx = threading.local()
 # The array module new weights go to: set by a Model on the GPU while it runs, so that layers it builds
 # lazily (on their first call) create their weights there rather than on the host.
 weight_device: contextvars.ContextVar = contextvars.ContextVar("weight_device", default=None)
+# Set while a model is rebuilt from a file (forgenet.saving.limits.WeightBudget): add_weight charges it
+# before allocating, so a config that declares more weights than the file holds fails early.
+weight_budget: contextvars.ContextVar = contextvars.ContextVar("weight_budget", default=None)
 
 
 def _unique_name(cls_name: str) -> str:
@@ -84,18 +87,25 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def get_config(self) -> dict:
-        cfg = {"name": self.name, "trainable": self.trainable}
+        from forgenet.saving.serialization_lib import DTYPE_POLICY
+
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
         if self._input_shape_arg is not None:
             cfg["input_shape"] = list(self._input_shape_arg)
         return cfg
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        from forgenet.saving.serialization_lib import layer_kwargs
+
+        return cls(**layer_kwargs(cls, config))  # also takes Keras's configs (dtype policies, initializer dicts)
 
     # ---- weights -------------------------------------------------------------------------------
     def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None, trainable=True, name=None):
         shape = tuple(int(s) for s in (shape or ()))
+        budget = weight_budget.get()
+        if budget is not None:
+            budget.charge(self.name, name, shape)
         init = initializers.get(initializer)
         value = np.asarray(init(shape), dtype=np.float32).reshape(shape)
         xp = weight_device.get()
@@ -138,7 +148,7 @@ class Layer:
         if len(weights) != len(mine):
             raise ValueError(f"{self.name}: set_weights expected a list of {len(mine)} arrays "
                              f"(shapes {[w.shape for w in mine]}), got {len(weights)}")
-        weights = [new if hasattr(new, "shape") else np.asarray(new) for new in weights]  # numpy or CuPy as given
+        weights = [_weight_array(self.name, w, new) for w, new in zip(mine, weights)]  # numpy or CuPy as given
         for w, new in zip(mine, weights):
             if tuple(new.shape) != w.shape:
                 raise ValueError(f"{self.name}: weight '{w.name}' expects shape {w.shape}, got {tuple(new.shape)}")
@@ -207,6 +217,23 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _weight_array(layer, w, new):
+    """A numeric array for set_weights: None, objects, strings, bools and complex values are refused
+    rather than cast (np.asarray would make an object array that float32 casting turns into garbage)."""
+    if new is None:
+        raise TypeError(f"{layer}: set_weights got None for weight '{w.name}'; expected an array of shape {w.shape}")
+    if not hasattr(new, "shape") or not hasattr(new, "dtype"):
+        try:
+            new = np.asarray(new)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{layer}: set_weights got a value for weight '{w.name}' that is not an array ({e})") from None
+    kind = np.dtype(new.dtype).kind
+    if kind not in "fiu":
+        raise TypeError(f"{layer}: set_weights expects a float (or integer) array for weight '{w.name}', got dtype "
+                        f"{new.dtype}")
+    return new
 
 
 def _flat(items):

@@ -6,7 +6,7 @@ import numbers
 
 from forgenet import functional as F
 from forgenet.layers.base import Layer
-from forgenet.layers.core import check_initializers, initializer_name
+from forgenet.layers.core import check_initializers, initializer_config
 
 
 class LayerNormalization(Layer):
@@ -79,6 +79,6 @@ class LayerNormalization(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": list(self.axis), "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": initializer_name(self.beta_initializer),
-                "gamma_initializer": initializer_name(self.gamma_initializer)}
+        return {**super().get_config(), "axis": self.axis[0] if len(self.axis) == 1 else list(self.axis), "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "beta_initializer": initializer_config(self.beta_initializer),
+                "gamma_initializer": initializer_config(self.gamma_initializer)}

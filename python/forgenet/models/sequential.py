@@ -94,23 +94,53 @@ class Sequential(Model):
         return self._out_shape
 
     def get_config(self):
-        from forgenet.models.saving import serialize_layer
+        """Keras's Sequential config: an InputLayer entry for the built input shape, then the layers."""
+        from forgenet.saving.serialization_lib import DTYPE_POLICY, serialize_keras_object
 
-        cfg = {"name": self.name, "trainable": self.trainable, "layers": [serialize_layer(l) for l in self._layers]}
-        if self._build_input_shape is not None:
-            cfg["build_input_shape"] = list(self._build_input_shape)
+        layers = []
+        shape = self._build_input_shape
+        has_input = bool(self._layers) and type(self._layers[0]).__name__ == "InputLayer"
+        if shape is not None and not has_input:
+            layers.append({"module": "keras.layers", "class_name": "InputLayer",
+                           "config": {"batch_shape": list(shape), "dtype": "float32", "sparse": False,
+                                      "ragged": False, "name": "input_layer", "optional": False},
+                           "registered_name": None})
+        for layer in self._layers:
+            spec = serialize_keras_object(layer)
+            if shape is not None and isinstance(spec.get("config"), dict):
+                spec["config"].pop("input_shape", None)  # the InputLayer entry holds it
+            layers.append(spec)
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY), "layers": layers}
+        if shape is not None:
+            cfg["build_input_shape"] = list(shape)
         return cfg
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from forgenet.models.saving import deserialize_layer
+        from forgenet.saving.limits import checked_shape
+        from forgenet.saving.serialization_lib import deserialize_keras_object, dtype_name
 
+        who = f"{cls.__name__}.from_config"
+        if not isinstance(config, dict):
+            raise TypeError(f"{who}: config must be a dict, got {type(config).__name__}")
+        dtype_name(config.get("dtype"), who)
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for lc in config.get("layers", []):
-            model.add(deserialize_layer(lc, custom_objects))
         shape = config.get("build_input_shape")
+        specs = config.get("layers", [])
+        if not isinstance(specs, list):
+            raise ValueError(f"{who}: 'layers' must be a list of layer configs")
+        for spec in specs:
+            if isinstance(spec, dict) and spec.get("class_name") == "InputLayer":
+                inner = spec.get("config") or {}
+                batch = inner.get("batch_shape", inner.get("batch_input_shape"))
+                if batch is not None:
+                    shape = batch
+                continue
+            layer = deserialize_keras_object({**spec, "build_config": None} if isinstance(spec, dict) else spec,
+                                             custom_objects, who=who)
+            model.add(layer)
         if shape is not None and not model.built:
-            model.build(tuple(shape))
+            model.build(checked_shape(shape, who))
         return model
 
 
