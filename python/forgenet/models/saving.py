@@ -7,6 +7,32 @@ from forgenet.saving.serialization_lib import (compile_config, compile_from_conf
                                                serialize_keras_object)
 
 
+class _RegisteredView(dict):
+    """forgenet 0.1's _REGISTERED (bare name -> class), kept as a view of the one registry."""
+
+    def pop(self, name, *default):
+        from forgenet.saving import object_registration as reg
+
+        keys = [k for k in reg.GLOBAL_CUSTOM_OBJECTS if k.rsplit(">", 1)[-1] == name]
+        if not keys:
+            if default:
+                return default[0]
+            raise KeyError(name)
+        obj = None
+        for k in keys:
+            obj = reg.GLOBAL_CUSTOM_OBJECTS.pop(k)
+            reg.GLOBAL_CUSTOM_NAMES.pop(obj, None)
+        return obj
+
+    def __contains__(self, name):
+        from forgenet.saving import object_registration as reg
+
+        return any(k.rsplit(">", 1)[-1] == name for k in reg.GLOBAL_CUSTOM_OBJECTS)
+
+
+_REGISTERED = _RegisteredView()
+
+
 def register_serializable(package="Custom", name=None):
     """forgenet 0.1's name for forgenet.saving.register_keras_serializable."""
     return register_keras_serializable(package, name)

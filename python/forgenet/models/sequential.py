@@ -134,10 +134,12 @@ class Sequential(Model):
                 inner = spec.get("config") or {}
                 batch = inner.get("batch_shape", inner.get("batch_input_shape"))
                 if batch is not None:
-                    shape = batch
+                    shape = checked_shape(batch, who)
                 continue
             layer = deserialize_keras_object({**spec, "build_config": None} if isinstance(spec, dict) else spec,
                                              custom_objects, who=who)
+            if not model._layers and shape is not None and getattr(layer, "_input_shape_arg", 0) is None:
+                layer._input_shape_arg = tuple(shape[1:])  # as given to forgenet: the first layer's input_shape
             model.add(layer)
         if shape is not None and not model.built:
             model.build(checked_shape(shape, who))

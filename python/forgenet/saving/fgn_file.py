@@ -84,9 +84,9 @@ class _File:
 
     def __init__(self, filepath, who, kind):
         self.path, self.who = str(filepath), who
-        self.f = fileio.open_regular(filepath, who)
+        self.f = fileio.open_regular(filepath, who, f"forgenet {kind} file")
         try:
-            self.header = safetensors_io.read_header(self.f, self.path, who)
+            self.header = safetensors_io.read_header(self.f, self.path, who, f"forgenet {kind} file")
             meta = self.header.metadata
             if meta.get("format") not in (MODEL_FORMAT, WEIGHTS_FORMAT) or "weight_names" not in meta:
                 raise ValueError(f"{who}: {self.path} is not a forgenet {kind} file (a safetensors file without "
@@ -137,7 +137,8 @@ class _File:
                              f"{[w.shape for w in mine]})")
         for w, n in zip(mine, self.names):
             dtype, shape, _, _ = self.header.tensors[n]
-            check_array_meta(self.who, self.path, f"{w.name!r} ({n!r})", safetensors_io._DTYPES[dtype], shape, w.shape)
+            check_array_meta(self.who, self.path, w.name, safetensors_io._DTYPES[dtype], shape, w.shape,
+                             model.name, repr(n))
         arrays = [safetensors_io.read_tensor(self.f, self.header, n) for n in self.names]
         for w, a in zip(mine, arrays):
             assign(w, a)

@@ -169,7 +169,7 @@ def atomic_write(filepath, write, who: str, overwrite: bool = True) -> str:
     return real
 
 
-def open_regular(filepath, who: str):
+def open_regular(filepath, who: str, what: str = "model file"):
     """An open binary file for a regular file at `filepath` (FileNotFoundError / ValueError otherwise);
     never blocks on a FIFO and never opens a device."""
     path = os.fspath(filepath)
@@ -180,7 +180,7 @@ def open_regular(filepath, who: str):
     except OSError as e:
         raise OSError(e.errno, f"{who}: cannot open {path}: {e.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise ValueError(f"{who}: {path} is {_kind(st.st_mode)}, not a regular model file")
+        raise ValueError(f"{who}: {path} is not a {what} (it is {_kind(st.st_mode)})")
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
@@ -188,7 +188,7 @@ def open_regular(filepath, who: str):
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):  # replaced between the stat and the open
         os.close(fd)
-        raise ValueError(f"{who}: {path} is {_kind(st.st_mode)}, not a regular model file")
+        raise ValueError(f"{who}: {path} is not a {what} (it is {_kind(st.st_mode)})")
     return os.fdopen(fd, "rb")
 
 

@@ -200,7 +200,7 @@ def _plan(model, store, who, with_optimizer):
             ds = group[str(i)]
             if not hasattr(ds, "shape"):
                 raise ValueError(f"{who}: {store.path}: {e.path}/vars/{i} is not a dataset")
-            check_array_meta(who, store.path, f"{v.name!r} ({e.path}/vars/{i})", ds.dtype, ds.shape, v.shape)
+            check_array_meta(who, store.path, v.name, ds.dtype, ds.shape, v.shape, model.name, f"{e.path}/vars/{i}")
             plan.append((v, ds))
     return plan, opt_plan
 
@@ -231,7 +231,7 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     who = "load_model"
     path = str(filepath)
-    with fileio.open_regular(filepath, who) as f:
+    with fileio.open_regular(filepath, who, "Keras model file") as f:
         size = fileio_size(f)
         try:
             zf = zipfile.ZipFile(f)
@@ -282,7 +282,7 @@ def load_weights_h5(model, filepath):
     if not model.built:
         raise ValueError(f"{who}: model {model.name!r} has not been built yet; call it on data or build(input_shape) "
                          f"before loading {path}")
-    with fileio.open_regular(filepath, who) as f:
+    with fileio.open_regular(filepath, who, "Keras weights file") as f:
         size = fileio_size(f)
         data = f.read(size + 1)
     if len(data) != size:

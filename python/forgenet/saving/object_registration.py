@@ -92,4 +92,8 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
         return custom_objects[name]
     if module_objects and name in module_objects:
         return module_objects[name]
+    if isinstance(name, str) and ">" not in name:  # a file that predates the registration names the bare class
+        hits = [v for k, v in GLOBAL_CUSTOM_OBJECTS.items() if k.rsplit(">", 1)[-1] == name]
+        if len(hits) == 1:
+            return hits[0]
     return None

@@ -26,23 +26,23 @@ class Header:
         return math.prod(self.tensors[name][1])
 
 
-def read_header(f, path: str, who: str) -> Header:
+def read_header(f, path: str, who: str, what: str = "safetensors file") -> Header:
     f.seek(0, 2)
     size = f.tell()
     f.seek(0)
     if size < 8:
-        raise ValueError(f"{who}: {path} is not a safetensors file ({size} bytes; too short for a header)")
+        raise ValueError(f"{who}: {path} is not a {what} ({size} bytes; too short for a safetensors header)")
     (n,) = struct.unpack("<Q", f.read(8))
     if n > size - 8 or n > MAX_CONFIG_BYTES:
-        raise ValueError(f"{who}: {path} is not a safetensors file (its header claims {n} bytes, the file has "
+        raise ValueError(f"{who}: {path} is not a {what} (its header claims {n} bytes, the file has "
                          f"{size})")
     raw = f.read(n)
     try:
         header = json.loads(raw)
     except (ValueError, RecursionError) as e:
-        raise ValueError(f"{who}: {path} is not a safetensors file (damaged header: {type(e).__name__})") from None
+        raise ValueError(f"{who}: {path} is not a {what} (damaged header: {type(e).__name__})") from None
     if not isinstance(header, dict):
-        raise ValueError(f"{who}: {path} is not a safetensors file (the header is not a JSON object)")
+        raise ValueError(f"{who}: {path} is not a {what} (the header is not a JSON object)")
     meta = header.pop("__metadata__", None) or {}
     if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
         raise ValueError(f"{who}: {path}: damaged safetensors metadata (must map strings to strings)")

@@ -14,8 +14,20 @@ def _suffix(filepath) -> str:
 
 
 def _head(filepath, who) -> bytes:
-    with fileio.open_regular(filepath, who) as f:
-        return f.read(16)
+    """The first bytes, and for a zip whether it is one (a damaged one goes to the forgenet reader's messages
+    unless it is named .keras)."""
+    import zipfile
+
+    what = "Keras model file" if _suffix(filepath).endswith(".keras") else "forgenet model file"
+    if who == "load_weights":
+        what = what.replace("model", "weights")
+    with fileio.open_regular(filepath, who, what) as f:
+        head = f.read(16)
+        if head.startswith(_ZIP) and not _suffix(filepath).endswith(".keras"):
+            f.seek(0)
+            if not zipfile.is_zipfile(f):
+                return b""
+        return head
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
@@ -74,7 +86,7 @@ def _load_weights_from_keras(model, filepath, kf):
     who, path = "load_weights", str(filepath)
     if not model.built:
         raise ValueError(f"{who}: model {model.name!r} has not been built yet; build it before loading {path}")
-    with fileio.open_regular(filepath, who) as f:
+    with fileio.open_regular(filepath, who, "Keras model file") as f:
         size = kf.fileio_size(f)
         try:
             with zipfile.ZipFile(f) as zf:

@@ -287,7 +287,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, who="d
     if cls is None:
         hint = (f"register it with @forgenet.saving.register_keras_serializable() or pass "
                 f"custom_objects={{'{class_name}': {class_name}}}")
-        raise _err(who, f"unknown class {class_name!r} (module {module!r}, registered as {registered!r}); {hint}")
+        kind = next((k for k, m in _KERAS_MODULE.items() if m == module and k not in ("layers", "models")), "layer")
+        kind = kind.rstrip("s") if kind != "layer" else kind
+        raise _err(who, f"unknown {kind} class {class_name!r} (module {module!r}, registered as {registered!r}); "
+                        f"{hint}")
     if isinstance(cls, types.FunctionType) or not isinstance(cls, type):
         return cls
     if not isinstance(inner, dict):
