@@ -51,7 +51,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise TypeError(f"load_model: custom_objects must be a dict of name -> class/function, got "
                         f"{type(custom_objects).__name__}")
     head = _head(filepath, "load_model")
-    if head.startswith(_ZIP):
+    if head.startswith(_ZIP) or _suffix(filepath).endswith(".keras"):
         return keras_file.load_keras(filepath, custom_objects, compile, safe_mode)
     if head.startswith(_HDF5):
         raise ValueError(f"load_model: {os.fspath(filepath)} is an HDF5 file: a legacy Keras 2 model or a weights "
