@@ -57,6 +57,8 @@ class Layer:
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
+        if isinstance(dtype, dict):  # Keras's DTypePolicy config, as get_config() writes it
+            dtype = (dtype.get("config") or {}).get("name")
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"{type(self).__name__}: only dtype='float32' is supported, got {dtype!r}")
         object.__setattr__(self, "_layers", [])

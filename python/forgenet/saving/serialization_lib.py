@@ -454,7 +454,7 @@ _KERAS_OFF = {
                           "bias_constraint", "recurrent_regularizer", "recurrent_constraint",
                           "embeddings_regularizer", "embeddings_constraint", "beta_regularizer",
                           "gamma_regularizer", "beta_constraint", "gamma_constraint", "quantization_config",
-                          "lora_rank", "lora_alpha", "sliding_window", "flash_attention")},
+                          "lora_rank", "lora_alpha", "sliding_window", "flash_attention", "seed")},
     "rms_scaling": False, "use_gate": False, "zero_output_for_mask": False, "sparse": False, "ragged": False,
     "optional": False, "autocast": True,
 }
