@@ -190,3 +190,32 @@ def test_functional_exchange(tmp_path, rng):
     fm2.save(tmp_path / "f.keras")
     km2 = keras.models.load_model(tmp_path / "f.keras")
     np.testing.assert_allclose(kpredict(km2, x), fm2.predict(x, verbose=0), atol=ATOL)
+
+
+OPTIMIZERS = [("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
+              ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}),
+              ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.01}),
+              ("Adam", {"learning_rate": 0.01, "amsgrad": True})]
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS)
+def test_optimizer_state_both_ways(name, kwargs, tmp_path, rng):
+    x, y = data("cnn", rng)
+    for src, dst in ((keras, forgenet), (forgenet, keras)):
+        m = cnn(src)
+        m.compile(optimizer=getattr(src.optimizers, name)(**kwargs), loss="sparse_categorical_crossentropy")
+        m.fit(x, y, epochs=1, batch_size=3, verbose=0)
+        m.save(tmp_path / "m.keras")
+        other = (saving.load_model if dst is forgenet else keras.models.load_model)(tmp_path / "m.keras")
+        assert type(other.optimizer).__name__ == name
+        mine = keras_optimizer_state(m) if src is keras else ours_optimizer_state(m)
+        theirs = ours_optimizer_state(other) if dst is forgenet else keras_optimizer_state(other)
+        assert len(mine) == len(theirs)
+        for a, b in zip(mine, theirs):
+            np.testing.assert_allclose(b, a, atol=1e-6)
+        # one more step in both: the same weights after it
+        m.train_on_batch(x[:3], y[:3])
+        other.train_on_batch(x[:3], y[:3])
+        pm = kpredict(m, x) if src is keras else m.predict(x, verbose=0)
+        po = other.predict(x, verbose=0) if dst is forgenet else kpredict(other, x)
+        np.testing.assert_allclose(po, pm, atol=1e-4)

@@ -172,7 +172,12 @@ def load_fgn(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise ValueError(msg if src.path in msg else f"{who}: {src.path}: {msg}") from e.__cause__
         src.assign_weights(model)
         if compile and "compile_config" in src.meta:
-            compile_from_config(model, _legacy_compile(src.json("compile_config")), custom_objects, who)
+            try:
+                compile_from_config(model, _legacy_compile(src.json("compile_config")), custom_objects, who)
+            except (ValueError, TypeError) as e:
+                msg = str(e)
+                msg = msg[len(who) + 2:] if msg.startswith(who + ": ") else msg
+                raise ValueError(msg if src.path in msg else f"{who}: {src.path}: {msg}") from None
             _restore_optimizer(model, src)
     finally:
         src.close()

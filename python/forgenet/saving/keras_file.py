@@ -152,7 +152,10 @@ class H5Weights:
                 if obj.dtype.kind == "f" and not prefix.startswith("optimizer/"):
                     self.elements += math.prod(obj.shape or ())
 
-        visit(self.h5, "", 0)
+        try:
+            visit(self.h5, "", 0)
+        except (RuntimeError, OSError, KeyError, TypeError) as e:  # h5py on a damaged file
+            raise ValueError(f"{self.who}: {self.path}: damaged HDF5 file ({type(e).__name__}: {e})") from None
         if declared_total > max(limits.H5_EXPANSION_FLOOR, limits.H5_MAX_EXPANSION * real_size):
             raise ValueError(f"{self.who}: {self.path}: the datasets declare {declared_total} bytes in a "
                              f"{real_size}-byte file; refusing it")
@@ -205,18 +208,32 @@ def _plan(model, store, who, with_optimizer):
     return plan, opt_plan
 
 
+def _read(ds, store):
+    try:
+        return np.asarray(ds[()])
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{store.who}: {store.path}: cannot read {ds.name} ({type(e).__name__}: {e})") from None
+
+
 def restore(model, store, who, with_optimizer=True):
+    try:
+        _restore(model, store, who, with_optimizer)
+    except (RuntimeError, OSError, KeyError, TypeError) as e:  # h5py on a damaged file
+        raise ValueError(f"{who}: {store.path}: damaged HDF5 file ({type(e).__name__}: {e})") from None
+
+
+def _restore(model, store, who, with_optimizer=True):
     opt = getattr(model, "optimizer", None)
     if with_optimizer and opt is not None and not opt.built:
         g = store.group("optimizer")
         if g is not None and len(g.keys()) > 2 and model.trainable_weights:
             opt.build(model.trainable_weights)
     plan, opt_plan = _plan(model, store, who, with_optimizer and opt is not None)
-    arrays = [(v, np.asarray(ds[()])) for v, ds in plan]
+    arrays = [(v, _read(ds, store)) for v, ds in plan]
     for v, a in arrays:
         assign(v, a)
     for v, ds in opt_plan:
-        a = np.asarray(ds[()])
+        a = _read(ds, store)
         if isinstance(v, _Slot):
             dst = v.arrays[v.i]
             dst[...] = (np if isinstance(dst, np.ndarray) else __import__("cupy")).asarray(a, dtype=dst.dtype)

@@ -285,10 +285,13 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, who="d
     if cls is None:
         cls = _builtin_class(class_name, module)
     if cls is None:
+        if class_name == "Functional":
+            raise _err(who, "this is a functional model (keras.Model(inputs, outputs)); it needs forgenet's functional "
+                            "API (forgenet.Input), which this build does not have")
         hint = (f"register it with @forgenet.saving.register_keras_serializable() or pass "
                 f"custom_objects={{'{class_name}': {class_name}}}")
-        kind = next((k for k, m in _KERAS_MODULE.items() if m == module and k not in ("layers", "models")), "layer")
-        kind = kind.rstrip("s") if kind != "layer" else kind
+        kind = {"keras.losses": "loss", "keras.metrics": "metric", "keras.optimizers": "optimizer",
+                "keras.initializers": "initializer"}.get(module, "layer")
         raise _err(who, f"unknown {kind} class {class_name!r} (module {module!r}, registered as {registered!r}); "
                         f"{hint}")
     if isinstance(cls, types.FunctionType) or not isinstance(cls, type):
