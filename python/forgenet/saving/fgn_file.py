@@ -169,7 +169,7 @@ def load_fgn(filepath, custom_objects=None, compile=True, safe_mode=True):
         except ValueError as e:
             msg = str(e)
             msg = msg[len(who) + 2:] if msg.startswith(who + ": ") else msg
-            raise ValueError(msg if src.path in msg else f"{who}: {src.path}: {msg}") from e.__cause__
+            raise ValueError(f"{who}: {msg}" if src.path in msg else f"{who}: {src.path}: {msg}") from e.__cause__
         src.assign_weights(model)
         if compile and "compile_config" in src.meta:
             try:
@@ -177,7 +177,7 @@ def load_fgn(filepath, custom_objects=None, compile=True, safe_mode=True):
             except (ValueError, TypeError) as e:
                 msg = str(e)
                 msg = msg[len(who) + 2:] if msg.startswith(who + ": ") else msg
-                raise ValueError(msg if src.path in msg else f"{who}: {src.path}: {msg}") from None
+                raise ValueError(f"{who}: {msg}" if src.path in msg else f"{who}: {src.path}: {msg}") from None
             _restore_optimizer(model, src)
     finally:
         src.close()

@@ -154,7 +154,9 @@ class H5Weights:
 
         try:
             visit(self.h5, "", 0)
-        except (RuntimeError, OSError, KeyError, TypeError) as e:  # h5py on a damaged file
+        except (RuntimeError, OSError, KeyError, TypeError, ValueError) as e:  # h5py on a damaged file
+            if isinstance(e, ValueError) and str(e).startswith(self.who):
+                raise
             raise ValueError(f"{self.who}: {self.path}: damaged HDF5 file ({type(e).__name__}: {e})") from None
         if declared_total > max(limits.H5_EXPANSION_FLOOR, limits.H5_MAX_EXPANSION * real_size):
             raise ValueError(f"{self.who}: {self.path}: the datasets declare {declared_total} bytes in a "
@@ -218,7 +220,9 @@ def _read(ds, store):
 def restore(model, store, who, with_optimizer=True):
     try:
         _restore(model, store, who, with_optimizer)
-    except (RuntimeError, OSError, KeyError, TypeError) as e:  # h5py on a damaged file
+    except (RuntimeError, OSError, KeyError, TypeError, ValueError) as e:  # h5py on a damaged file
+        if isinstance(e, ValueError) and str(e).startswith(who):
+            raise
         raise ValueError(f"{who}: {store.path}: damaged HDF5 file ({type(e).__name__}: {e})") from None
 
 
@@ -273,7 +277,8 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
         except RecursionError:
             raise ValueError(f"{who}: {path}: the model config nests too deeply") from None
         except ValueError as e:
-            raise ValueError(f"{who}: {path}: {_strip(str(e), who)}") from e.__cause__
+            msg = _strip(str(e), who)
+            raise ValueError(f"{who}: {msg}" if path in msg else f"{who}: {path}: {msg}") from e.__cause__
         if not getattr(model, "built", False):
             raise ValueError(f"{who}: {path}: the config does not record an input shape, so {model.name!r} cannot "
                              "be built to receive its weights")
