@@ -73,16 +73,17 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     if head.startswith(_HDF5):
         keras_file.load_weights_h5(model, filepath)
     elif head.startswith(_ZIP):
-        store_model = keras_file  # a .keras archive: its weights member
-        _load_weights_from_keras(model, filepath, store_model)
+        _load_weights_from_keras(model, filepath)
     else:
         fgn_file.load_fgn_weights(model, filepath)
 
 
-def _load_weights_from_keras(model, filepath, kf):
+def _load_weights_from_keras(model, filepath):
+    """The weights of a .keras archive into a built model."""
     import io
     import zipfile
 
+    kf = keras_file
     who, path = "load_weights", str(filepath)
     if not model.built:
         raise ValueError(f"{who}: model {model.name!r} has not been built yet; build it before loading {path}")

@@ -13,6 +13,7 @@ import functools
 import inspect
 import marshal
 import re
+import threading
 import types
 import warnings
 
@@ -345,24 +346,26 @@ def _func_load(value):
     return types.FunctionType(code, globals())
 
 
-class _SafeMode:
-    """Keras's SafeModeScope: nested from_config calls see the caller's safe_mode."""
+_safe = threading.local()
 
-    _state = None
+
+class _SafeMode:
+    """Keras's SafeModeScope: nested from_config calls (per thread) see the caller's safe_mode."""
 
     def __init__(self, safe_mode):
-        self.safe_mode = safe_mode
+        self.safe_mode = bool(safe_mode)
 
     def __enter__(self):
-        self.prev = _SafeMode._state
-        _SafeMode._state = self.safe_mode if self.prev is None else (self.prev and self.safe_mode)
+        self.prev = getattr(_safe, "state", None)
+        _safe.state = self.safe_mode if self.prev is None else (self.prev and self.safe_mode)
 
     def __exit__(self, *a):
-        _SafeMode._state = self.prev
+        _safe.state = self.prev
 
 
 def _effective_safe_mode(safe_mode):
-    return safe_mode if _SafeMode._state is None else (_SafeMode._state and safe_mode)
+    outer = getattr(_safe, "state", None)
+    return bool(safe_mode) if outer is None else (outer and bool(safe_mode))
 
 
 def _function(name, registered, module, custom_objects, who):
