@@ -429,3 +429,29 @@ def test_lambda_is_refused_in_safe_mode(tmp_path):
     loaded = saving.load_model(tmp_path / "l.keras", safe_mode=False)
     x = np.ones((1, 3), np.float32)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A private 256 KiB tmpfs inside tmp_path (root only), unmounted afterwards."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a private tmpfs needs root (CAP_SYS_ADMIN)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+@pytest.mark.parametrize("name,weights_only", ALL)
+def test_full_filesystem_keeps_the_old_file(tiny_fs, name, weights_only):
+    path = tiny_fs / name
+    save(small(), path, weights_only)
+    before = path.read_bytes()
+    big = Sequential([layers.Dense(256, input_shape=(300,))])  # ~300 KB of weights: does not fit
+    with pytest.raises(OSError) as e:
+        save(big, path, weights_only)
+    assert e.value.errno == 28  # ENOSPC
+    assert path.read_bytes() == before and os.listdir(tiny_fs) == [name]
