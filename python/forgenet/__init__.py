@@ -16,7 +16,7 @@ def get_num_threads() -> int:
 from forgenet import kernels  # noqa: E402
 from forgenet import (activations, backend, callbacks, config, constraints, datasets, distribution,  # noqa: E402
                       functional, initializers, layers, losses, metrics, models, ops, optimizers, random,
-                      regularizers, utils)
+                      regularizers, saving, utils)
 from forgenet.autograd import Tensor, Variable, no_grad  # noqa: E402
 from forgenet.models import Model, Sequential  # noqa: E402  (as keras.Sequential / keras.Model)
 from forgenet.layers import Input  # noqa: E402  (as keras.Input)
@@ -24,6 +24,6 @@ from forgenet.layers.node import KerasTensor  # noqa: E402
 
 __all__ = ["activations", "backend", "config", "constraints", "initializers", "random", "regularizers",
            "kernels", "ops", "functional", "layers", "models", "optimizers", "losses", "metrics", "callbacks",
-           "datasets", "distribution", "utils", "Sequential", "Model", "Input", "KerasTensor", "Tensor", "Variable",
-           "no_grad",
+           "datasets", "distribution", "saving", "utils", "Sequential", "Model", "Input", "KerasTensor", "Tensor",
+           "Variable", "no_grad",
            "set_num_threads", "get_num_threads", "__version__"]

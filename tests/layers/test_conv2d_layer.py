@@ -70,7 +70,8 @@ def test_config_round_trip(rng):
     assert {k: cfg[k] for k in ("filters", "kernel_size", "strides", "padding", "data_format", "activation",
                                 "use_bias", "kernel_initializer", "bias_initializer", "input_shape")} == {
         "filters": 5, "kernel_size": [3, 2], "strides": [2, 2], "padding": "same", "data_format": "channels_last",
-        "activation": "relu", "use_bias": True, "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
+        "activation": "relu", "use_bias": True, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": None}, "registered_name": None},
+        "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None},
         "input_shape": [8, 8, 3]}
     cfg["name"] = "clone"
     clone = layers.Conv2D.from_config(cfg)

@@ -13,6 +13,8 @@ from forgenet.autograd import Tensor, Variable
 from _layer_refs import check_layer_grads
 from support import assert_close
 
+DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}  # Keras's dtype policy, as get_config writes it
+
 REFS = {
     "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z, "tanh": np.tanh,
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
@@ -54,7 +56,8 @@ def test_flatten_grad_and_errors(rng):
         layers.Flatten()(np.float32(3.0))
     with pytest.raises(ValueError, match=r"flatten\w*: only data_format='channels_last' is supported"):
         layers.Flatten(data_format="channels_first")
-    assert layers.Flatten(name="f").get_config() == {"name": "f", "trainable": True, "data_format": "channels_last"}
+    assert layers.Flatten(name="f").get_config() == {"name": "f", "trainable": True, "dtype": DTYPE,
+                                                   "data_format": "channels_last"}
 
 
 def test_reshape(rng):
@@ -64,7 +67,7 @@ def test_reshape(rng):
     assert layers.Reshape((-1, 2)).compute_output_shape((None, 12)) == (None, 6, 2)
     check_layer_grads(layers.Reshape((2, 3)), x[:, :6].copy(), rng)
     cfg = json.loads(json.dumps(layers.Reshape((4, -1), name="r").get_config()))
-    assert cfg == {"name": "r", "trainable": True, "target_shape": [4, -1]}
+    assert cfg == {"name": "r", "trainable": True, "dtype": DTYPE, "target_shape": [4, -1]}
     assert layers.Reshape.from_config(cfg).target_shape == (4, -1)
     with pytest.raises(ValueError, match=r"reshape\w*: cannot reshape input of shape \(2, 12\) to \(batch,\) \+ \(5, -1\)"):
         layers.Reshape((5, -1))(x)
@@ -117,7 +120,8 @@ def test_dropout_seeding():
 
 def test_dropout_config_and_errors():
     cfg = json.loads(json.dumps(layers.Dropout(0.25, seed=5, name="d").get_config()))
-    assert cfg == {"name": "d", "trainable": True, "rate": 0.25, "seed": 5, "noise_shape": None}
+    assert cfg == {"name": "d", "trainable": True, "dtype": DTYPE, "rate": 0.25, "seed": 5,
+                   "noise_shape": None}
     assert layers.Dropout.from_config(cfg).rate == 0.25
     for bad in (1.5, -0.1, "0.5", None):
         with pytest.raises(ValueError, match=r"dropout\w*: rate must be a float between 0 and 1, got"):

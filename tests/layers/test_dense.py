@@ -12,6 +12,8 @@ from forgenet.autograd import Tensor
 from _layer_refs import check_layer_grads
 from support import assert_close
 
+DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}  # Keras's dtype policy, as get_config writes it
+
 ACTS = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
         "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
         "softmax": lambda z: np.exp(z - z.max(-1, keepdims=True)) / np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)}
@@ -62,7 +64,9 @@ def test_config_round_trip(rng):
                          input_shape=(3,), name="head")
     cfg = json.loads(json.dumps(layer.get_config()))
     assert cfg == {"name": "head", "trainable": True, "input_shape": [3], "units": 6, "activation": "gelu",
-                   "use_bias": False, "kernel_initializer": "he_normal", "bias_initializer": "zeros"}
+                   "use_bias": False, "dtype": DTYPE,
+                   "kernel_initializer": {"module": "keras.initializers", "class_name": "HeNormal", "config": {"seed": None}, "registered_name": None},
+                   "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}}
     clone = layers.Dense.from_config(cfg)
     x = rng.standard_normal((2, 3)).astype(np.float32)
     clone(x)
@@ -70,7 +74,7 @@ def test_config_round_trip(rng):
     clone.set_weights(layer.get_weights())
     assert_close(clone(x), layer(x))
     cfg = layers.Dense(2, kernel_initializer=forgenet.initializers.ones).get_config()
-    assert cfg["kernel_initializer"] == "ones"
+    assert cfg["kernel_initializer"]["class_name"] == "Ones"
 
 
 def test_errors_name_the_layer(rng):

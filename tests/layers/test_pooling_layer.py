@@ -11,6 +11,8 @@ from forgenet.autograd import Tensor
 from _layer_refs import check_layer_grads, pool_ref
 from support import assert_close
 
+DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}  # Keras's dtype policy, as get_config writes it
+
 CASES = [  # (N, H, W, C), pool_size, strides, padding
     ((1, 4, 4, 1), (2, 2), None, "valid"),
     ((2, 7, 5, 3), (2, 2), None, "valid"),
@@ -48,7 +50,7 @@ def test_defaults_and_config():
     assert (layer.pool_size, layer.strides, layer.padding) == ((2, 2), (2, 2), "valid")
     assert layer.name.startswith("max_pooling2d")
     cfg = json.loads(json.dumps(layers.AveragePooling2D(3, 1, "same", name="p").get_config()))
-    assert cfg == {"name": "p", "trainable": True, "pool_size": [3, 3], "strides": [1, 1], "padding": "same",
+    assert cfg == {"name": "p", "trainable": True, "dtype": DTYPE, "pool_size": [3, 3], "strides": [1, 1], "padding": "same",
                    "data_format": "channels_last"}
     clone = layers.AveragePooling2D.from_config(cfg)
     assert (clone.pool_size, clone.strides, clone.padding) == ((3, 3), (1, 1), "same")

@@ -10,6 +10,8 @@ from forgenet.autograd import Tensor, Variable
 
 from support import assert_close, numeric_grad
 
+DTYPE = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}  # Keras's dtype policy, as get_config writes it
+
 
 def test_position_embedding_forward(rng):
     layer = layers.PositionEmbedding(7)
@@ -77,7 +79,8 @@ def test_configs_round_trip():
     assert again.compute_output_shape((2, 16)) == (2, 16, 8)
     pe = layers.PositionEmbedding(9, initializer="zeros", name="pe")
     cfg = json.loads(json.dumps(pe.get_config()))
-    assert cfg == {"name": "pe", "trainable": True, "sequence_length": 9, "initializer": "zeros"}
+    assert cfg == {"name": "pe", "trainable": True, "dtype": DTYPE, "sequence_length": 9,
+                   "initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None}}
     assert not layers.PositionEmbedding.from_config(cfg)(np.ones((1, 9, 2), np.float32)).any()
 
 

@@ -86,15 +86,17 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
     before = path.read_bytes()
     model.fit(x, np.zeros(len(x), np.int64), epochs=1, verbose=0)  # the weights change
 
-    real = saving._write_safetensors
+    from forgenet.saving import safetensors_io
 
-    def dies_half_way(p, tensors, metadata):
-        real(p, tensors, metadata)
-        with open(p, "r+b") as f:  # a crash part-way through the data
-            f.truncate(os.path.getsize(p) // 2)
+    real = safetensors_io.write
+
+    def dies_half_way(f, tensors, metadata):
+        real(f, tensors, metadata)
+        f.flush()
+        f.truncate(f.tell() // 2)  # a crash part-way through the data
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(saving, "_write_safetensors", dies_half_way)
+    monkeypatch.setattr(safetensors_io, "write", dies_half_way)
     with pytest.raises(OSError, match="No space left"):
         model.save(path)
     assert path.read_bytes() == before
@@ -112,7 +114,7 @@ def test_save_is_atomic(trained, tmp_path, monkeypatch):
             raise Boom("device lost")
         return real_numpy(self)
 
-    monkeypatch.setattr(saving, "_write_safetensors", real)
+    monkeypatch.setattr(safetensors_io, "write", real)
     monkeypatch.setattr(forgenet.Variable, "numpy", numpy_fails_on_third)
     with pytest.raises(Boom):
         model.save(path)

@@ -15,7 +15,7 @@ import numpy as np
 from forgenet import functional as F
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.layers.base import Layer
-from forgenet.layers.core import check_initializers, initializer_name, positive_int
+from forgenet.layers.core import check_initializers, initializer_config, positive_int
 from forgenet.utils import get_rng
 
 
@@ -162,5 +162,5 @@ class MultiHeadAttention(Layer):
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
-                "output_shape": self.output_shape_arg, "kernel_initializer": initializer_name(self.kernel_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer)}
+                "output_shape": self.output_shape_arg, "kernel_initializer": initializer_config(self.kernel_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer)}

@@ -35,6 +35,9 @@ _call_ctx = threading.local()
 # The array module new weights go to: set by a Model on the GPU while it runs, so that layers it builds
 # lazily (on their first call) create their weights there rather than on the host.
 weight_device: contextvars.ContextVar = contextvars.ContextVar("weight_device", default=None)
+# Set while a model is rebuilt from a file (forgenet.saving.limits.WeightBudget): add_weight charges it
+# before allocating, so a config that declares more weights than the file holds fails early.
+weight_budget: contextvars.ContextVar = contextvars.ContextVar("weight_budget", default=None)
 
 # Internal stores, never wrapped or scanned by the tracker.
 _NO_TRACK = frozenset({"_layers", "_trainable_variables", "_non_trainable_variables", "_assigned_ids",
@@ -76,8 +79,9 @@ class Layer:
     def __init__(self, *, name=None, trainable=True, dtype=None, input_shape=None, input_dim=None, **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}")
-        if dtype not in (None, "float32", np.float32) and not (isinstance(dtype, dict) and
-                                                                dtype.get("config", {}).get("name") == "float32"):
+        if isinstance(dtype, dict):  # Keras's DTypePolicy config, as get_config() writes it
+            dtype = (dtype.get("config") or {}).get("name")
+        if dtype not in (None, "float32", np.float32):
             raise ValueError(f"{type(self).__name__}: only dtype='float32' is supported, got {dtype!r}")
         self._init_tracking()
         object.__setattr__(self, "_trainable", bool(trainable))
@@ -166,14 +170,18 @@ class Layer:
         return previous_mask
 
     def get_config(self) -> dict:
-        cfg = {"name": self.name, "trainable": self.trainable}
+        from forgenet.saving.serialization_lib import DTYPE_POLICY
+
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
         if self._input_shape_arg is not None:
             cfg["input_shape"] = list(self._input_shape_arg)
         return cfg
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        from forgenet.saving.serialization_lib import layer_kwargs
+
+        return cls(**layer_kwargs(cls, config))  # also takes Keras's configs (dtype policies, initializer dicts)
 
     # Keras: a layer supports masking when it says so or defines compute_mask. A layer that supports
     # masking and keeps the default compute_mask passes its input's mask on; any other layer ends it.
@@ -214,6 +222,9 @@ class Layer:
             if kwargs.get(k) is not None:
                 raise NotImplementedError(f"{self.name}.add_weight: {k}= is not supported yet, got {kwargs[k]!r}")
         shape = tuple(int(s) for s in (shape or ()))
+        budget = weight_budget.get()
+        if budget is not None:
+            budget.charge(self.name, name, shape)
         init = initializers.get(initializer)
         value = np.asarray(init(shape), dtype=np.float32).reshape(shape)
         xp = weight_device.get()
@@ -268,7 +279,7 @@ class Layer:
         if len(weights) != len(mine):
             raise ValueError(f"{self.name}: set_weights expected a list of {len(mine)} arrays "
                              f"(shapes {[w.shape for w in mine]}), got {len(weights)}")
-        weights = [new if hasattr(new, "shape") else np.asarray(new) for new in weights]  # numpy or CuPy as given
+        weights = [_weight_array(self.name, w, new) for w, new in zip(mine, weights)]  # numpy or CuPy as given
         for w, new in zip(mine, weights):
             if tuple(new.shape) != w.shape:
                 raise ValueError(f"{self.name}: weight '{w.name}' expects shape {w.shape}, got {tuple(new.shape)}")
@@ -714,6 +725,24 @@ def _flatten_shapes(s):
     if isinstance(s, dict):
         return _flatten_shapes([s[k] for k in sorted(s)])
     return None
+
+
+def _weight_array(layer, w, new):
+    """A numeric array for set_weights: None, objects, strings, bools and complex values are refused
+    rather than cast (np.asarray would make an object array that float32 casting turns into garbage)."""
+    if new is None:
+        raise TypeError(f"{layer}: set_weights got None for weight '{w.name}'; expected an array of shape {w.shape}")
+    if not hasattr(new, "shape") or not hasattr(new, "dtype"):
+        try:
+            new = np.asarray(new)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"{layer}: set_weights got a value for weight '{w.name}' that is not an array ({e})") from None
+    kind = np.dtype(new.dtype).kind
+    if kind not in "fiu":
+        raise TypeError(f"{layer}: set_weights expects a float (or integer) array for weight '{w.name}', got dtype "
+                        f"{new.dtype}")
+    return new
+
 
 
 def _wrap(x):

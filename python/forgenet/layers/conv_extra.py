@@ -13,8 +13,8 @@ from forgenet.functional import reshaping as R
 from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import (_NHWC, check_strides_dilation, effective, unsupported, window_fits,
                                            window_out)
-from forgenet.layers.core import (channels_last, check_initializers, check_rank, get_activation, initializer_name,
-                                  positive_int)
+from forgenet.layers.core import (activation_config, channels_last, check_initializers, check_rank, get_activation,
+                                  initializer_config, positive_int)
 from forgenet.kernels._array import pair, padding_word
 
 
@@ -79,9 +79,9 @@ class Conv2DTranspose(Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "output_padding": None,
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-                "activation": F.activation_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializer_name(self.kernel_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer)}
+                "activation": activation_config(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializer_config(self.kernel_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer)}
 
 
 class _Depthwise(Layer):
@@ -133,9 +133,9 @@ class _Depthwise(Layer):
         return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides), "padding": self.padding,
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-                "activation": F.activation_name(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": initializer_name(self.depthwise_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer)}
+                "activation": activation_config(self.activation), "use_bias": self.use_bias,
+                "depthwise_initializer": initializer_config(self.depthwise_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer)}
 
 
 class DepthwiseConv2D(_Depthwise):
@@ -213,7 +213,7 @@ class SeparableConv2D(_Depthwise):
 
     def get_config(self):
         return {**self._config(), "filters": self.filters,
-                "pointwise_initializer": initializer_name(self.pointwise_initializer)}
+                "pointwise_initializer": initializer_config(self.pointwise_initializer)}
 
 
 Conv2DTranspose.__doc__ = """Transposed convolution (the gradient of Conv2D with respect to its input):

@@ -13,7 +13,7 @@ from forgenet.functional import reshaping as R
 from forgenet.layers.base import Layer
 from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import (channels_last, check_initializers, check_rank, get_activation,
-                                  initializer_name, positive_int)
+                                  activation_config, initializer_config, positive_int)
 from forgenet.kernels._array import pair, padding_word
 
 _NHWC = "(batch, height, width, channels)"
@@ -171,9 +171,9 @@ class _Conv(weight_options(kernel="kernel", bias="bias"), Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups,
-                "activation": F.activation_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializer_name(self.kernel_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer)}
+                "activation": activation_config(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializer_config(self.kernel_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer)}
 
 
 class Conv2D(_Conv):

@@ -23,6 +23,20 @@ def initializer_name(init):
     return getattr(init, "__name__", "custom")
 
 
+def initializer_config(init):
+    """An initializer as it goes in a layer's config: Keras's serialised form ({"class_name": "GlorotUniform", ...})."""
+    from forgenet.saving.serialization_lib import serialize_initializer
+
+    return serialize_initializer(init)
+
+
+def activation_config(fn):
+    """An activation as it goes in a layer's config: its Keras name, or a registered function's dict."""
+    from forgenet.saving.serialization_lib import serialize_activation
+
+    return serialize_activation(fn)
+
+
 def get_activation(layer, activation):
     try:
         return F.get_activation(activation)
@@ -98,9 +112,9 @@ class Dense(weight_options(kernel="kernel", bias="bias"), Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": F.activation_name(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializer_name(self.kernel_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer)}
+        return {**super().get_config(), "units": self.units, "activation": activation_config(self.activation),
+                "use_bias": self.use_bias, "kernel_initializer": initializer_config(self.kernel_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer)}
 
 
 class Activation(Layer):
@@ -119,7 +133,7 @@ class Activation(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "activation": F.activation_name(self.activation)}
+        return {**super().get_config(), "activation": activation_config(self.activation)}
 
 
 class Flatten(Layer):

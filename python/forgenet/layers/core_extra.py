@@ -15,7 +15,7 @@ from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional import activations_extra as AX
 from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import unsupported
-from forgenet.layers.core import check_initializers, initializer_name
+from forgenet.layers.core import check_initializers, initializer_config
 
 
 def _data(x):
@@ -254,7 +254,7 @@ class PReLU(_Act):
         return F.relu(inputs) - self.alpha * F.relu(-inputs)
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": initializer_name(self.alpha_initializer),
+        return {**super().get_config(), "alpha_initializer": initializer_config(self.alpha_initializer),
                 "shared_axes": self.shared_axes}
 
 

@@ -9,7 +9,7 @@ from forgenet import functional as F
 from forgenet.autograd.tensor import Tensor
 from forgenet.layers.base import Layer
 from forgenet.layers.weight_options import weight_options
-from forgenet.layers.core import check_initializers, initializer_name, positive_int
+from forgenet.layers.core import check_initializers, initializer_config, positive_int
 
 _ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}  # Keras's short names
 
@@ -55,5 +55,5 @@ class Embedding(weight_options(embeddings="embeddings"), Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": initializer_name(self.embeddings_initializer),
+                "embeddings_initializer": initializer_config(self.embeddings_initializer),
                 "mask_zero": self.mask_zero}

@@ -14,7 +14,7 @@ from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional.lstm import zeros_state
 from forgenet.layers.base import Layer
 from forgenet.layers.weight_options import weight_options
-from forgenet.layers.core import check_initializers, check_rank, initializer_name, positive_int
+from forgenet.layers.core import check_initializers, check_rank, initializer_config, positive_int
 from forgenet.utils import get_rng
 
 _NTD = "(batch, timesteps, features)"
@@ -150,9 +150,9 @@ class LSTM(weight_options(kernel="kernel", recurrent="recurrent_kernel", bias="b
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
                 "recurrent_activation": self.recurrent_activation, "use_bias": self.use_bias,
-                "kernel_initializer": initializer_name(self.kernel_initializer),
-                "recurrent_initializer": initializer_name(self.recurrent_initializer),
-                "bias_initializer": initializer_name(self.bias_initializer),
+                "kernel_initializer": initializer_config(self.kernel_initializer),
+                "recurrent_initializer": initializer_config(self.recurrent_initializer),
+                "bias_initializer": initializer_config(self.bias_initializer),
                 "unit_forget_bias": self.unit_forget_bias, "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,

@@ -13,7 +13,7 @@ from forgenet.functional import activations_extra as AX
 from forgenet.functional import batchnorm as BN
 from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import unsupported
-from forgenet.layers.core import check_initializers, initializer_name
+from forgenet.layers.core import check_initializers, initializer_config
 
 
 class LayerNormalization(Layer):
@@ -86,9 +86,9 @@ class LayerNormalization(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": list(self.axis), "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": initializer_name(self.beta_initializer),
-                "gamma_initializer": initializer_name(self.gamma_initializer)}
+        return {**super().get_config(), "axis": self.axis[0] if len(self.axis) == 1 else list(self.axis), "epsilon": self.epsilon, "center": self.center,
+                "scale": self.scale, "beta_initializer": initializer_config(self.beta_initializer),
+                "gamma_initializer": initializer_config(self.gamma_initializer)}
 
 
 # ---- batch, group and unit normalisation ----------------------------------------------------------
@@ -212,10 +212,10 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
-                "beta_initializer": initializer_name(self.beta_initializer),
-                "gamma_initializer": initializer_name(self.gamma_initializer),
-                "moving_mean_initializer": initializer_name(self.moving_mean_initializer),
-                "moving_variance_initializer": initializer_name(self.moving_variance_initializer),
+                "beta_initializer": initializer_config(self.beta_initializer),
+                "gamma_initializer": initializer_config(self.gamma_initializer),
+                "moving_mean_initializer": initializer_config(self.moving_mean_initializer),
+                "moving_variance_initializer": initializer_config(self.moving_variance_initializer),
                 "synchronized": False, "renorm": False, "renorm_clipping": None,
                 "renorm_momentum": self.renorm_momentum}
 
@@ -296,8 +296,8 @@ class GroupNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale,
-                "beta_initializer": initializer_name(self.beta_initializer),
-                "gamma_initializer": initializer_name(self.gamma_initializer)}
+                "beta_initializer": initializer_config(self.beta_initializer),
+                "gamma_initializer": initializer_config(self.gamma_initializer)}
 
 
 class UnitNormalization(Layer):

@@ -18,7 +18,7 @@ import numpy as np
 
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.layers.base import Layer
-from forgenet.layers.core import check_initializers, initializer_name, positive_int
+from forgenet.layers.core import check_initializers, initializer_config, positive_int
 from forgenet.layers.embedding import _ALIASES, Embedding
 
 
@@ -67,7 +67,7 @@ class PositionEmbedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "sequence_length": self.sequence_length,
-                "initializer": initializer_name(self.initializer)}
+                "initializer": initializer_config(self.initializer)}
 
 
 class TokenAndPositionEmbedding(Layer):
@@ -119,7 +119,7 @@ class TokenAndPositionEmbedding(Layer):
     def get_config(self):
         return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
                 "sequence_length": self.sequence_length, "embedding_dim": self.embedding_dim,
-                "embeddings_initializer": initializer_name(self.embeddings_initializer),
+                "embeddings_initializer": initializer_config(self.embeddings_initializer),
                 "mask_zero": self.mask_zero}
 
 

@@ -152,9 +152,22 @@ class Model(Trainer, Layer):
     def get_compile_config(self):
         if not self.compiled:
             return None
-        from forgenet.models.saving import compile_config
+        from forgenet.saving.serialization_lib import compile_config
 
         return compile_config(self)
+
+    def compile_from_config(self, config):
+        from forgenet.saving.serialization_lib import compile_with_config
+
+        compile_with_config(self, config, who=f"{self.name}.compile_from_config")
+
+    def to_json(self, **kwargs):
+        """The model's architecture as Keras's JSON (models.model_from_json reads it back)."""
+        import json
+
+        from forgenet.saving.serialization_lib import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)
 
     def get_build_config(self):
         if self._build_input_shape is None:

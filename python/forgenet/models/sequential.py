@@ -164,10 +164,14 @@ class Sequential(Model):
         return self._functional.output_shape
 
     def get_config(self):
-        from forgenet.models.saving import serialize_layer
+        """Keras's Sequential config: an InputLayer entry for the built input shape, then the layers."""
+        from forgenet.saving.serialization_lib import DTYPE_POLICY, serialize_keras_object
 
         # the InputLayer is serialized as the first layer, as Keras writes it
-        cfg = {"name": self.name, "trainable": self.trainable, "layers": [serialize_layer(l) for l in self._layers]}
+        layers = [serialize_keras_object(l) for l in self._layers]
+        if self._functional is not None and len(layers) > 1 and isinstance(layers[1].get("config"), dict):
+            layers[1]["config"].pop("input_shape", None)  # the InputLayer entry holds it
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY), "layers": layers}
         if self._functional is not None:
             cfg["build_input_shape"] = list(self._layers[0].batch_shape)
         return cfg
@@ -175,17 +179,23 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         from forgenet.models.functional import deserialize_any
+        from forgenet.saving.limits import checked_shape
+        from forgenet.saving.serialization_lib import dtype_name
 
-        if "layers" not in config:
-            raise ValueError(f"{cls.__name__}.from_config: a Sequential config must have 'name' and 'layers', got "
-                             f"keys {sorted(config)}")
+        who = f"{cls.__name__}.from_config"
+        if not isinstance(config, dict):
+            raise TypeError(f"{who}: config must be a dict, got {type(config).__name__}")
+        if not isinstance(config.get("layers"), list):
+            raise ValueError(f"{who}: a Sequential config must have 'name' and 'layers' (a list of layer configs), "
+                             f"got keys {sorted(config)}")
+        dtype_name(config.get("dtype"), who)
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for lc in config.get("layers", []):
+        for lc in config["layers"]:
             model.add(deserialize_any(lc, custom_objects), rebuild=False)
         model._maybe_rebuild()
         shape = config.get("build_input_shape")
         if shape is not None and not model.built:
-            model.build(tuple(shape))
+            model.build(checked_shape(shape, who))
         return model
 
 
