@@ -12,4 +12,6 @@ void bind_pooling(pybind11::module_& m);
 void bind_attention(pybind11::module_& m);
 void bind_layernorm(pybind11::module_& m);
 void bind_optimizer(pybind11::module_& m);
+void bind_gru(pybind11::module_& m);
+void bind_simple_rnn(pybind11::module_& m);
 }  // namespace forgenet::bind

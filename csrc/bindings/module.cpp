@@ -26,4 +26,6 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_attention(m);
   forgenet::bind::bind_layernorm(m);
   forgenet::bind::bind_optimizer(m);
+  forgenet::bind::bind_gru(m);
+  forgenet::bind::bind_simple_rnn(m);
 }
