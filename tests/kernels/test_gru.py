@@ -220,14 +220,15 @@ def test_simple_rnn_forward_and_backward(rng, N, T, D, U, act):
     args = make_rnn(rng, N, T, D, U)
     y, h, reserve = kernels.simple_rnn(*args, activation=act, training=True)
     ry, rh = ref_rnn(*[a.astype(np.float64) for a in args], ACTS[act])
-    assert_close(y, ry, rtol=1e-4, atol=1e-5, what="y")
-    assert_close(h, rh, rtol=1e-4, atol=1e-5, what="h_T")
+    scale = max(1.0, np.abs(ry).max()) if ry.size else 1.0  # float32 cancellation, relative to the largest
+    assert_close(y, ry, rtol=1e-4, atol=1e-5 * scale, what="y")
+    assert_close(h, rh, rtol=1e-4, atol=1e-5 * scale, what="h_T")
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dh = rng.standard_normal(h.shape).astype(np.float32)
     got = kernels.simple_rnn_backward(dy, dh, *args, reserve, activation=act)
     want = ref_grads(dy, dh, args, fn=lambda *a: ref_rnn_torch(*a, TACTS[act]))
-    for g, w, name in zip(got, want, NAMES):
-        assert_close(g, w, rtol=1e-4, atol=2e-5, what=name)
+    for g, w, name in zip(got, want, NAMES):  # linear ones can grow through time: tolerance to scale
+        assert_close(g, w, rtol=1e-4, atol=2e-5 * max(1.0, np.abs(w).max()), what=name)
 
 
 def test_simple_rnn_matches_torch_nn_rnn(rng):
