@@ -276,7 +276,7 @@ class FusedRNN(RNN):
         cell_cfg = self.cell.get_config()
         for k in ("name", "trainable", "input_shape"):
             cell_cfg.pop(k, None)
-        return {**cfg, **cell_cfg, **self._rnn_config()}
+        return {**cfg, **cell_cfg, "activity_regularizer": None, **self._rnn_config()}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -31,6 +31,11 @@ class SimpleRNN(FusedRNN):
                          return_state=return_state, go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          **kwargs)
 
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("seed")  # Keras's SimpleRNN leaves its cell's seed out of its config
+        return cfg
+
     def _fused_available(self):
         return self.cell.fused_activation() is not None
 
