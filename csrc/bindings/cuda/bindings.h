@@ -15,4 +15,5 @@ void bind_attention(pybind11::module_& m);
 void bind_embedding(pybind11::module_& m);
 void bind_layernorm(pybind11::module_& m);
 void bind_optimizer(pybind11::module_& m);
+void bind_gru(pybind11::module_& m);  // gru and simple_rnn
 }  // namespace forgenet::bind::cuda

@@ -28,4 +28,5 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_embedding(m);
   forgenet::bind::cuda::bind_layernorm(m);
   forgenet::bind::cuda::bind_optimizer(m);
+  forgenet::bind::cuda::bind_gru(m);
 }
