@@ -407,3 +407,17 @@ def test_regularizers_are_refused_not_ignored():
         layers.GRU(3, kernel_regularizer="l2")
     with pytest.raises(NotImplementedError, match="activity_regularizer"):
         layers.SimpleRNN(3, activity_regularizer="l2")
+
+
+def test_model_with_recurrent_layers_saves_and_loads(rng, tmp_path):
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    m = forgenet.models.Sequential([
+        layers.Bidirectional(layers.GRU(4, return_sequences=True, reset_after=False), merge_mode="ave"),
+        layers.TimeDistributed(layers.Dense(3)), layers.RNN(layers.LSTMCell(3), return_sequences=True),
+        layers.SimpleRNN(2, activation="relu")])
+    y = m(x)
+    path = str(tmp_path / "rnn.fgn")
+    m.save(path)
+    back = forgenet.models.load_model(path)
+    np.testing.assert_array_equal(back(x), y)
+    assert [type(l).__name__ for l in back.layers] == ["Bidirectional", "TimeDistributed", "RNN", "SimpleRNN"]
