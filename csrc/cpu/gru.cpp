@@ -46,7 +46,7 @@ void gru_forward(const float* x, const float* h0, const float* W, const float* R
   const int64_t G = 3 * U, RS = kRS * U;
   const GruPasses& ps = passes();
   if (N * T > 0 && U > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, W, G, 0.0f, reserve, RS);
-  std::vector<float> zr(N * G);  // the recurrent product of one step
+  float* zr = rnn::scratch(0, N * G);  // the recurrent product of one step
   const int nt = rnn::row_threads(N, U, 3);
   rnn::SerialGemm serial;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -58,7 +58,7 @@ void gru_forward(const float* x, const float* h0, const float* W, const float* R
       float* r = reserve + (n0 * T + t) * RS;
       const float* hp = t ? r - RS + 4 * U : h0 + n0 * U;
       const int64_t ldhp = t ? T * RS : U;
-      float* z = zr.data() + n0 * G;
+      float* z = zr + n0 * G;
       GruFwdRows a{r, T * RS, z, G, b_in, b_rec, hp, ldhp, y + (n0 * T + t) * U, T * U};
       if (reset_after) {
         sgemm(false, false, m, G, U, 1.0f, hp, ldhp, R, G, 0.0f, z, G);
@@ -82,11 +82,11 @@ void gru_backward(const float* dy, const float* dh_T, const float* x, const floa
   const GruPasses& ps = passes();
   // dh0 doubles as the running gradient reaching h_t.
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
-  std::vector<float> dzx(M * G);                      // gradients of x_t W + b_in, (N, T, 3U)
-  std::vector<float> dzr(reset_after ? M * G : 0);    // of h_{t-1} R + b_rec, (N, T, 3U)
-  std::vector<float> dq(reset_after ? 0 : N * U);     // reaching q = r * h_{t-1}, one step
+  float* dzx = rnn::scratch(0, M * G);                      // gradients of x_t W + b_in, (N, T, 3U)
+  float* dzr = reset_after ? rnn::scratch(1, M * G) : nullptr;  // of h_{t-1} R + b_rec, (N, T, 3U)
+  float* dq = reset_after ? nullptr : rnn::scratch(1, N * U);   // reaching q = r * h_{t-1}, one step
   // R^T (3U, U), so each step's GEMM reads plain row blocks of it.
-  std::vector<float> rt(G * U);
+  float* rt = rnn::scratch(2, G * U);
   for (int64_t u = 0; u < U; ++u)
     for (int64_t j = 0; j < G; ++j) rt[j * U + u] = R[u * G + j];
   const int nt = rnn::row_threads(N, U, 3);
@@ -101,18 +101,18 @@ void gru_backward(const float* dy, const float* dh_T, const float* x, const floa
       for (int64_t t = T - 1; t >= 0 && m > 0 && U > 0; --t) {
         const float* r = reserve + (o + t) * RS;
         GruBwdRows a{r, T * RS, t ? r - RS + 4 * U : h0 + n0 * U, t ? T * RS : U,
-                     dy ? dy + (o + t) * U : nullptr, T * U, dh, dzx.data() + (o + t) * G, T * G,
-                     reset_after ? dzr.data() + (o + t) * G : nullptr, T * G,
-                     reset_after ? nullptr : dq.data() + n0 * U};
+                     dy ? dy + (o + t) * U : nullptr, T * U, dh, dzx + (o + t) * G, T * G,
+                     reset_after ? dzr + (o + t) * G : nullptr, T * G,
+                     reset_after ? nullptr : dq + n0 * U};
         if (reset_after) {
           ps.bwd_after(a, m, U);
-          sgemm(false, false, m, U, G, 1.0f, a.dzr, T * G, rt.data(), U, 1.0f, dh, U);
+          sgemm(false, false, m, U, G, 1.0f, a.dzr, T * G, rt, U, 1.0f, dh, U);
         } else {
           ps.bwd_before_a(a, m, U);
-          float* q = dq.data() + n0 * U;
-          sgemm(false, false, m, U, U, 1.0f, a.dzx + 2 * U, T * G, rt.data() + 2 * U * U, U, 0.0f, q, U);
+          float* q = dq + n0 * U;
+          sgemm(false, false, m, U, U, 1.0f, a.dzx + 2 * U, T * G, rt + 2 * U * U, U, 0.0f, q, U);
           ps.bwd_before_b(a, m, U);
-          sgemm(false, false, m, U, 2 * U, 1.0f, a.dzx, T * G, rt.data(), U, 1.0f, dh, U);
+          sgemm(false, false, m, U, 2 * U, 1.0f, a.dzx, T * G, rt, U, 1.0f, dh, U);
         }
       }
     }
@@ -126,21 +126,21 @@ void gru_backward(const float* dy, const float* dh_T, const float* x, const floa
     return;
   }
   // h_{t-1} of every step, (N, T, U), the left operand of drecurrent_kernel.
-  std::vector<float> hp(M * U);
+  float* hp = rnn::scratch(3, M * U);
   for (int64_t n = 0; n < N; ++n) {
-    std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
+    std::memcpy(hp + n * T * U, h0 + n * U, U * sizeof(float));
     for (int64_t t = 1; t < T; ++t)
-      std::memcpy(hp.data() + (n * T + t) * U, reserve + (n * T + t - 1) * RS + 4 * U, U * sizeof(float));
+      std::memcpy(hp + (n * T + t) * U, reserve + (n * T + t - 1) * RS + 4 * U, U * sizeof(float));
   }
-  sgemm(true, false, D, G, M, 1.0f, x, D, dzx.data(), G, 0.0f, dk, G);
-  sgemm(false, true, M, D, G, 1.0f, dzx.data(), G, W, G, 0.0f, dx, D);
-  rnn::column_sums(dzx.data(), M, G, G, db_in);
+  sgemm(true, false, D, G, M, 1.0f, x, D, dzx, G, 0.0f, dk, G);
+  sgemm(false, true, M, D, G, 1.0f, dzx, G, W, G, 0.0f, dx, D);
+  rnn::column_sums(dzx, M, G, G, db_in);
   if (reset_after) {
-    sgemm(true, false, U, G, M, 1.0f, hp.data(), U, dzr.data(), G, 0.0f, drk, G);
-    rnn::column_sums(dzr.data(), M, G, G, db_rec);
+    sgemm(true, false, U, G, M, 1.0f, hp, U, dzr, G, 0.0f, drk, G);
+    rnn::column_sums(dzr, M, G, G, db_rec);
   } else {
-    sgemm(true, false, U, 2 * U, M, 1.0f, hp.data(), U, dzx.data(), G, 0.0f, drk, G);
-    sgemm(true, false, U, U, M, 1.0f, reserve + 3 * U, RS, dzx.data() + 2 * U, G, 0.0f, drk + 2 * U, G);
+    sgemm(true, false, U, 2 * U, M, 1.0f, hp, U, dzx, G, 0.0f, drk, G);
+    sgemm(true, false, U, U, M, 1.0f, reserve + 3 * U, RS, dzx + 2 * U, G, 0.0f, drk + 2 * U, G);
   }
 }
 

@@ -5,7 +5,9 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace forgenet::rnn {
 
@@ -47,6 +49,17 @@ inline void column_sums(const float* a, int64_t M, int64_t G, int64_t lda, float
     }
     for (int64_t j = j0; j < j1; ++j) out[j] = static_cast<float>(acc[j - j0]);
   }
+}
+
+// Scratch of at least n floats that outlives the call, one buffer per (calling thread, slot): the
+// backward's large buffers are then mapped and faulted in once rather than on every call (page faults
+// were a quarter of a small GRU backward). Contents are unspecified: callers write before reading.
+// What a thread has used stays allocated (its largest size so far) until the thread ends.
+inline float* scratch(int slot, size_t n) {
+  thread_local std::vector<float> buffers[6];
+  std::vector<float>& b = buffers[slot];
+  if (b.size() < n) b.resize(n);
+  return b.data();
 }
 
 }  // namespace forgenet::rnn

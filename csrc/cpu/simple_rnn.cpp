@@ -119,8 +119,8 @@ void simple_rnn_backward(const float* dy, const float* dh_T, const float* x, con
   const int64_t M = N * T;
   const BwdPass pass = bwd_pass_for(act);
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
-  std::vector<float> dz(M * U);
-  std::vector<float> rt(U * U);  // R^T
+  float* dz = rnn::scratch(0, M * U);
+  float* rt = rnn::scratch(1, U * U);  // R^T
   for (int64_t u = 0; u < U; ++u)
     for (int64_t j = 0; j < U; ++j) rt[j * U + u] = R[u * U + j];
   const int nt = rnn::row_threads(N, U, 1);
@@ -133,9 +133,9 @@ void simple_rnn_backward(const float* dy, const float* dh_T, const float* x, con
       const int64_t m = n1 - n0, o = n0 * T;
       float* dh = dh0 + n0 * U;
       for (int64_t t = T - 1; t >= 0 && m > 0 && U > 0; --t) {
-        float* dzt = dz.data() + (o + t) * U;
+        float* dzt = dz + (o + t) * U;
         pass(reserve + (o + t) * U, T * U, dy ? dy + (o + t) * U : nullptr, T * U, dh, dzt, T * U, m, U);
-        sgemm(false, false, m, U, U, 1.0f, dzt, T * U, rt.data(), U, 0.0f, dh, U);
+        sgemm(false, false, m, U, U, 1.0f, dzt, T * U, rt, U, 0.0f, dh, U);
       }
     }
   }
@@ -146,15 +146,15 @@ void simple_rnn_backward(const float* dy, const float* dh_T, const float* x, con
     std::fill(dx, dx + M * D, 0.0f);
     return;
   }
-  std::vector<float> hp(M * U);  // h_{t-1} of every step
+  float* hp = rnn::scratch(2, M * U);  // h_{t-1} of every step
   for (int64_t n = 0; n < N; ++n) {
-    std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
-    if (T > 1) std::memcpy(hp.data() + (n * T + 1) * U, reserve + n * T * U, (T - 1) * U * sizeof(float));
+    std::memcpy(hp + n * T * U, h0 + n * U, U * sizeof(float));
+    if (T > 1) std::memcpy(hp + (n * T + 1) * U, reserve + n * T * U, (T - 1) * U * sizeof(float));
   }
-  sgemm(true, false, D, U, M, 1.0f, x, D, dz.data(), U, 0.0f, dk, U);
-  sgemm(true, false, U, U, M, 1.0f, hp.data(), U, dz.data(), U, 0.0f, drk, U);
-  sgemm(false, true, M, D, U, 1.0f, dz.data(), U, W, U, 0.0f, dx, D);
-  rnn::column_sums(dz.data(), M, U, U, db);
+  sgemm(true, false, D, U, M, 1.0f, x, D, dz, U, 0.0f, dk, U);
+  sgemm(true, false, U, U, M, 1.0f, hp, U, dz, U, 0.0f, drk, U);
+  sgemm(false, true, M, D, U, 1.0f, dz, U, W, U, 0.0f, dx, D);
+  rnn::column_sums(dz, M, U, U, db);
 }
 
 }  // namespace forgenet
