@@ -124,6 +124,8 @@ class RNN(Layer):
                 return list(self.states)
             return self.get_initial_state(n, like=inputs)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        # Keras casts the states to the layer's dtype; Tensors keep their graph (and must be float32)
+        states = [s if isinstance(s, Tensor) else array_module(s).asarray(s, dtype=np.float32) for s in states]
         if len(states) != len(self.state_size):
             raise ValueError(f"{self.name}: initial_state must be a list of {len(self.state_size)} arrays of shapes "
                              f"{[(n, s) for s in self.state_size]}, got {len(states)}")
