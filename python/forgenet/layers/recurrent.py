@@ -260,8 +260,11 @@ class FusedRNN(RNN):
                              f"got shape {tuple(shape)}")
 
     def _fused_ok(self, mask, training):
-        rec = training and 0.0 < self.cell.recurrent_dropout < 1.0
-        return mask is None and not rec and self._fused_available()
+        cell = self.cell
+        rec = training and 0.0 < cell.recurrent_dropout < 1.0
+        # implementation 1 (set by recurrent_dropout) draws one input mask per gate: the cell's loop
+        per_gate = training and cell.dropout_mask_count is not None and 0.0 < cell.dropout < 1.0
+        return mask is None and not rec and not per_gate and self._fused_available()
 
     def inner_loop(self, x, states, mask, training=False):
         if not self._fused_ok(mask, training):
