@@ -15,4 +15,6 @@ void bind_optimizer(pybind11::module_& m);
 void bind_batchnorm(pybind11::module_& m);
 void bind_depthwise(pybind11::module_& m);
 void bind_memory(pybind11::module_& m);
+void bind_gru(pybind11::module_& m);
+void bind_simple_rnn(pybind11::module_& m);
 }  // namespace forgenet::bind

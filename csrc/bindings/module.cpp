@@ -29,4 +29,6 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_batchnorm(m);
   forgenet::bind::bind_depthwise(m);
   forgenet::bind::bind_memory(m);
+  forgenet::bind::bind_gru(m);
+  forgenet::bind::bind_simple_rnn(m);
 }

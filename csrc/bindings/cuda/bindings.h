@@ -17,4 +17,5 @@ void bind_layernorm(pybind11::module_& m);
 void bind_optimizer(pybind11::module_& m);
 void bind_batchnorm(pybind11::module_& m);
 void bind_depthwise(pybind11::module_& m);
+void bind_gru(pybind11::module_& m);  // gru and simple_rnn
 }  // namespace forgenet::bind::cuda

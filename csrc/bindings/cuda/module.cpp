@@ -30,4 +30,5 @@ PYBIND11_MODULE(_cuda, m) {
   forgenet::bind::cuda::bind_optimizer(m);
   forgenet::bind::cuda::bind_batchnorm(m);
   forgenet::bind::cuda::bind_depthwise(m);
+  forgenet::bind::cuda::bind_gru(m);
 }

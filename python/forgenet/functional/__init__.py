@@ -12,6 +12,7 @@ from forgenet.functional.conv import conv2d
 from forgenet.functional.dropout import dropout
 from forgenet.functional.embedding import embedding
 from forgenet.functional.lstm import lstm
+from forgenet.functional.gru import gru, simple_rnn
 from forgenet.functional.pooling import avg_pool2d, max_pool2d
 from forgenet.functional.attention import attention, attention_with_scores
 from forgenet.functional.normalization import layer_norm
@@ -20,4 +21,4 @@ __all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose"
            "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
            "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
            "conv2d", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm",
-           "embedding", "lstm"]
+           "embedding", "lstm", "gru", "simple_rnn"]

@@ -11,6 +11,8 @@ from forgenet.kernels.conv import conv2d, conv2d_backward
 from forgenet.kernels.embedding import embedding, embedding_backward
 from forgenet.kernels.gemm import gemm
 from forgenet.kernels.lstm import lstm, lstm_backward
+from forgenet.kernels.gru import gru, gru_backward
+from forgenet.kernels.simple_rnn import simple_rnn, simple_rnn_backward
 from forgenet.kernels.optimizer import (adadelta_update, adagrad_update, adam_update, adamax_update, ftrl_update,
                                        lion_update, nadam_update, rmsprop_update, sgd_update)
 from forgenet.kernels.layernorm import layer_norm, layer_norm_backward
@@ -22,7 +24,8 @@ __all__ = [
     "softmax", "softmax_backward", "softmax_cross_entropy",
     "conv2d", "conv2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
-    "lstm", "lstm_backward", "embedding", "embedding_backward",
+    "lstm", "lstm_backward", "gru", "gru_backward", "simple_rnn", "simple_rnn_backward",
+    "embedding", "embedding_backward",
     "attention", "attention_backward",
     "layer_norm", "layer_norm_backward",
     "adam_update", "sgd_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adamax_update",

@@ -21,6 +21,11 @@ from forgenet.layers.input_layer import Input, InputLayer
 from forgenet.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
                                    concatenate, dot, maximum, minimum, multiply, subtract)
 from forgenet.layers.lstm import LSTM
+from forgenet.layers.gru import GRU
+from forgenet.layers.simple_rnn import SimpleRNN
+from forgenet.layers.recurrent import RNN
+from forgenet.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from forgenet.layers.wrappers import Bidirectional, TimeDistributed
 from forgenet.layers.positional import PositionalEmbedding, PositionEmbedding, TokenAndPositionEmbedding
 from forgenet.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
 from forgenet.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -29,7 +34,8 @@ from forgenet.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAverageP
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "MaxPool2D", "AvgPool2D", "MultiHeadAttention", "LayerNormalization", "Embedding",
-           "LSTM", "PositionEmbedding", "TokenAndPositionEmbedding",
+           "LSTM", "GRU", "SimpleRNN", "RNN", "LSTMCell", "GRUCell", "SimpleRNNCell", "Bidirectional",
+           "TimeDistributed", "PositionEmbedding", "TokenAndPositionEmbedding",
            "PositionalEmbedding",
            # convolution, pooling, reshaping
            "Conv1D", "Convolution1D", "Convolution2D", "Conv2DTranspose", "Convolution2DTranspose", "DepthwiseConv2D",
