@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.library import custom_op, register_autograd, register_fake
 
 from forgenet import kernels
+from forgenet._shapes import window_out
 from forgenet.torch._backend import cuda, device_of, from_numpy, to_numpy
 
 _ops = torch.ops.forgenet
@@ -23,15 +24,6 @@ _ops = torch.ops.forgenet
 
 def _empty_like_fake(ref: Tensor, shape) -> Tensor:
     return ref.new_empty(tuple(int(s) for s in shape), dtype=torch.float32)
-
-
-def _window_out(op, x_shape, window, strides, padding):
-    n, h, w, c = x_shape
-    if padding == "valid":
-        return n, (h - window[0]) // strides[0] + 1, (w - window[1]) // strides[1] + 1
-    if padding == "same":
-        return n, -(-h // strides[0]), -(-w // strides[1])
-    raise ValueError(f"forgenet.torch.{op}: padding must be 'valid' or 'same', got {padding!r}")
 
 
 # ---------------------------------------------------------------------------------------------- gemm
@@ -88,7 +80,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides: list[int]
 
 @register_fake("forgenet::conv2d")
 def _(x, kernel, bias, strides, padding):
-    n, ho, wo = _window_out("conv2d", x.shape, kernel.shape[:2], strides, padding)
+    n, ho, wo = window_out("forgenet.torch.conv2d", x.shape, kernel.shape[:2], strides, padding)
     return _empty_like_fake(x, (n, ho, wo, kernel.shape[3]))
 
 
@@ -155,7 +147,7 @@ def _pool_ops(kind: str):
 
     @fwd.register_fake
     def _(x, pool_size, strides, padding):
-        n, ho, wo = _window_out(name, x.shape, pool_size, strides, padding)
+        n, ho, wo = window_out(f"forgenet.torch.{name}", x.shape, pool_size, strides, padding)
         return _empty_like_fake(x, (n, ho, wo, x.shape[3]))
 
     @bwd.register_fake
