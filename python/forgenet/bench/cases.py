@@ -176,8 +176,21 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
             g = jax.jit(lambda x, k: jax.vjp(conv, x, k)[1](dy))
             return lambda: jax.block_until_ready(g(x, k))
 
+        def adapter(stride=stride, arrays=arrays):
+            torch = _torch()
+            import forgenet.torch as ft
+
+            x, k, dy = (torch.from_numpy(a) for a in arrays())
+            if mode == "fwd":
+                def run():
+                    with torch.no_grad():
+                        return ft.conv2d(x, k, strides=stride, padding=padding)
+                return run
+            x.requires_grad_(), k.requires_grad_()
+            return lambda: ft.conv2d(x, k, strides=stride, padding=padding).backward(dy)
+
         runners = {"forgenet": ours}
-        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer)
+        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=adapter)
         case = f"{name} b{batch} {h}x{w}x{cin}->{cout}"
         out.append(Case("conv2d", case, fwd_flops * (1 if mode == "fwd" else 3), "GFLOP/s", runners))
     return out
@@ -294,8 +307,21 @@ def lstm_cases(batch, steps, inp, hidden, mode, peers) -> list[Case]:
         g = jax.jit(lambda x, k, rk: jax.vjp(f, x, k, rk)[1](dy))
         return lambda: jax.block_until_ready(g(x, k, rk))
 
+    def adapter():
+        torch = _torch()
+        import forgenet.torch as ft
+
+        x, h0, c0, k, rk, bias, dy = (torch.from_numpy(a) for a in arrays())
+        if mode == "fwd":
+            def run():
+                with torch.no_grad():
+                    return ft.lstm(x, h0, c0, k, rk, bias)
+            return run
+        x.requires_grad_(), k.requires_grad_(), rk.requires_grad_()
+        return lambda: ft.lstm(x, h0, c0, k, rk, bias)[0].backward(dy)
+
     runners = {"forgenet": ours}
-    _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer)
+    _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=adapter)
     case = f"n{batch} t{steps} d{inp} u{hidden} {mode}"
     return [Case("lstm", case, fwd * (1 if mode == "fwd" else 3), "GFLOP/s", runners)]
 

@@ -83,7 +83,7 @@ def table(doc) -> str:
         pct = f"{r['pct_peak']:.1f}" if r["pct_peak"] is not None else "-"
         rel = f"{r['vs_forgenet']:.2f}x" if r["vs_forgenet"] is not None and r["impl"] != "forgenet" else ""
         line = (f"{r['bench']:<10} {r['case'][:34]:<34} {r['impl']:<15} {_time(r['median_s']):>11} "
-                f"{100 * r['spread']:>6.1f}% {r['rate']:>10.1f} {r['unit']:<8} {pct:>6} {rel:>8}")
+                f"{100 * r['spread']:>6.1f}% {r['rate']:>10.4g} {r['unit']:<8} {pct:>6} {rel:>8}")
         if r["change"] is not None:
             line += f"  {'SLOWER ' if r['slower'] else ''}{100 * r['change']:+.1f}% vs previous"
         lines.append(line)
