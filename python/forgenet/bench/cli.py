@@ -1,6 +1,7 @@
 """python -m forgenet.bench: time forgenet's kernels (and installed peers) at chosen shapes.
 
     python -m forgenet.bench gemm 1024 512x256x128
+    python -m forgenet.bench gemm 4096 --device cuda        # CuPy arrays (not yet run on a real GPU)
     python -m forgenet.bench attention --n 1024 4096 --causal --mode fwd+bwd
     python -m forgenet.bench conv2d --preset resnet
     python -m forgenet.bench lstm --batch 32 --steps 40
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="bench", required=True)
     g = sub.add_parser("gemm", parents=[common], help="SGEMM, C = A @ B")
     g.add_argument("sizes", nargs="*", type=_size, default=[(1024, 1024, 1024)], help="N (square) or MxNxK; default 1024")
+    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: forgenet on CuPy arrays vs CuPy's matmul, timed by cupyx.profiler.benchmark")
     a = sub.add_parser("attention", parents=[common], help="fused softmax attention")
     a.add_argument("--n", nargs="+", type=int, default=[1024], help="sequence lengths (default 1024)")
     a.add_argument("--batch", type=int, default=4)
@@ -100,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
 
 def build_cases(args, peers):
     if args.bench == "gemm":
-        return C.gemm_cases(args.sizes, peers)
+        return C.gemm_cases(args.sizes, peers, args.device)
     if args.bench == "attention":
         return C.attention_cases(args.n, args.batch, args.heads, args.d, args.causal, args.mode, peers)
     if args.bench == "conv2d":
@@ -140,17 +143,24 @@ def run(args, argv) -> tuple[dict, int]:
         raise SystemExit(f"forgenet.bench: unknown peers {unknown}; choose from {', '.join(C.PEERS)}")
     threads = args.threads or forgenet.get_num_threads()
     info = machine.cpu_info(threads, args.clock_mhz)
-    gpu = machine.gpu_info() if "cupy" in peers else None
+    device = getattr(args, "device", "cpu")
+    gpu = machine.gpu_info() if device == "cuda" or "cupy" in peers else None
+    if device == "cuda" and gpu is None:
+        raise SystemExit("forgenet.bench: --device cuda needs CuPy and a CUDA GPU")
     if gpu:
         info.update(gpu)
+    peak = info["gpu_peak_gflops"] if device == "cuda" else info["peak_gflops"]
     rows = []
     with _thread_limits(threads, peers) as numpy_threads:
         info["numpy_threads"] = numpy_threads
         info["peers"] = {p: _version(p) for p in peers if C.available(p)}
         for case in build_cases(args, peers):
             fns = {impl: make() for impl, make in case.runners.items()}
-            times = timing.alternate(fns, reps=args.reps, warmup=args.warmup, min_sample_s=args.min_sample_s)
-            rows += [report.row(case, impl, t, info["peak_gflops"]) for impl, t in times.items()]
+            if device == "cuda":  # CUDA events per call; each runner also synchronises, for the CPU path
+                times = {impl: timing.measure_cuda(fn, reps=args.reps, warmup=args.warmup) for impl, fn in fns.items()}
+            else:
+                times = timing.alternate(fns, reps=args.reps, warmup=args.warmup, min_sample_s=args.min_sample_s)
+            rows += [report.row(case, impl, t, peak) for impl, t in times.items()]
             del fns
     report.relate(rows)
     worse = 0
