@@ -257,3 +257,16 @@ def test_errors_name_the_function():
 
     with pytest.raises(TypeError, match="gemm: all tensors must be on one device"):
         device_of("gemm", torch.ones(2, 2), torch.ones(2, 2, device="meta"))
+
+
+@pytest.mark.slow
+def test_torch_compile_inductor():
+    # minutes on a busy 2-core machine: inductor generates and compiles C++ around our opaque ops
+    def f(x, w, q):
+        return torch.relu(ft.linear(x, w)).sum() + ft.scaled_dot_product_attention(q, q, q, is_causal=True).sum()
+
+    args = [r(4, 8), r(6, 8), r(1, 2, 5, 4)]
+    grads = torch.autograd.grad(f(*args), args)
+    grads_c = torch.autograd.grad(torch.compile(f, fullgraph=True)(*args), args)
+    for a, b in zip(grads_c, grads):
+        torch.testing.assert_close(a, b)
