@@ -54,6 +54,12 @@ def test_each_kernel_bench_runs(tmp_path, args):
         assert row["pct_peak"] == pytest.approx(100 * row["rate"] / doc["machine"]["peak_gflops"])
 
 
+def test_conv_layers_each_get_their_own_shapes(tmp_path):
+    code, doc = _run(tmp_path, "conv2d", "--shape", "6,6,1,2,3", "--shape", "5,5,2,2,3,2", "--padding", "same",
+                     "--batch", "1", "--mode", "fwd+bwd", "--no-peers")
+    assert code == 0 and len(doc["rows"]) == 2
+
+
 def test_peers_get_rows_and_ratios(tmp_path):
     code, doc = _run(tmp_path, "gemm", "8", "--peers", "numpy")
     assert [r["impl"] for r in doc["rows"]] == ["forgenet", "numpy"]

@@ -137,7 +137,7 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
         wo = -(-w // stride) if padding == "same" else (w - ks) // stride + 1
         fwd_flops = 2.0 * batch * ho * wo * cout * ks * ks * cin
 
-        def arrays(h=h, w=w, cin=cin, cout=cout, ks=ks):
+        def arrays(h=h, w=w, cin=cin, cout=cout, ks=ks, ho=ho, wo=wo):
             return _rand((batch, h, w, cin)), _rand((ks, ks, cin, cout), 1) * 0.1, _rand((batch, ho, wo, cout), 2)
 
         def ours(stride=stride, arrays=arrays):

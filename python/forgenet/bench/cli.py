@@ -128,10 +128,12 @@ def _thread_limits(threads: int, peers):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is None:
         yield "unlimited (threadpoolctl not installed)"
-        return
-    with threadpool_limits(threads):
-        yield threads
+    else:
+        with threadpool_limits(threads):
+            yield threads
 
 
 def run(args, argv) -> tuple[dict, int]:
