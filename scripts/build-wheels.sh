@@ -57,9 +57,13 @@ else
 fi
 
 for py in "${pythons[@]}"; do
-  echo "build-wheels: $("$py" -c 'import sys; print(sys.version.split()[0])') ($py), $flavor"
-  "$py" -m pip wheel "$src" --no-deps --wheel-dir "$raw" -C cmake.define.FORGENET_CUDA=$cuda \
-    -C cmake.define.FORGENET_NATIVE=OFF
+  ver=$("$py" -c 'import sys; print(sys.version.split()[0])')
+  echo "build-wheels: $ver ($py), $flavor"
+  # a throwaway venv per interpreter with a current pip (older pips lack --config-settings)
+  "$py" -m venv "$raw/venv-$ver"
+  "$raw/venv-$ver/bin/python" -m pip install --quiet --upgrade pip
+  "$raw/venv-$ver/bin/python" -m pip wheel "$src" --no-deps --wheel-dir "$raw" \
+    --config-settings=cmake.define.FORGENET_CUDA=$cuda --config-settings=cmake.define.FORGENET_NATIVE=OFF
 done
 for whl in "$raw"/*.whl; do
   "$tool_py" -m auditwheel repair "${exclude[@]}" --wheel-dir "$out" "$whl"
