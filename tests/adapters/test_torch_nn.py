@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import forgenet  # noqa: E402
 import forgenet.torch as ft  # noqa: E402
 from forgenet.torch import _backend  # noqa: E402
 
@@ -218,8 +219,18 @@ def test_cuda_ops_use_torch_stream_and_allocator():
 def test_cuda_tensor_without_cuda_build_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(_backend, "_cuda_ops", {})
     monkeypatch.setitem(sys.modules, "forgenet._cuda", None)  # import forgenet._cuda -> ImportError
+    monkeypatch.delattr(forgenet, "_cuda", raising=False)  # ... also once an earlier test imported it
     with pytest.raises(RuntimeError, match=r"forgenet.torch.attention: got a CUDA tensor but .*\.cpu\(\)"):
         _backend.cuda("attention", torch.device("cuda", 0))
+
+
+def test_cuda_tensor_without_a_gpu_is_a_clear_error(monkeypatch):
+    cuda_mod = pytest.importorskip("forgenet._cuda")
+    if cuda_mod.device_count() > 0:
+        pytest.skip("a GPU is present")
+    monkeypatch.setattr(_backend, "_cuda_ops", {})
+    with pytest.raises(RuntimeError, match="forgenet.torch.gemm: got a CUDA tensor but forgenet._cuda finds no GPU"):
+        _backend.cuda("gemm", torch.device("cuda", 0))
 
 
 def test_cuda_ops_are_cached_per_device(monkeypatch):
