@@ -1,6 +1,11 @@
 """Fused attention vs torch 2.13 CPU scaled_dot_product_attention, 2 threads each.
 
     python -m pytest bench/bench_attention.py --benchmark-group-by=param:n,param:causal,param:mode -s
+    python bench/bench_attention.py [--reps 5]   # the same runners through forgenet.bench's timing core
+
+The runners are forgenet.bench's (`python -m forgenet.bench attention` times the same code);
+"forgenet.torch" is our kernel behind the torch adapter's SDPA drop-in (its overhead is the gap to
+"forgenet").
 
 B=4, H=8, d=64, N in {256, 1024, 4096}, causal or not, forward or forward+backward. The memory test
 runs each implementation's N=4096 forward+backward in a fresh process and prints its peak RSS growth.
@@ -9,11 +14,10 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import forgenet
-from forgenet import kernels
+from forgenet.bench import cases
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -28,46 +32,18 @@ def _threads():
     forgenet.set_num_threads(THREADS)
 
 
-def _arrays(n):
-    rng = np.random.default_rng(0)
-    return [rng.standard_normal((B, H, n, D)).astype(np.float32) for _ in range(4)]
+def _runner(impl, n, causal, mode):
+    """The runner `python -m forgenet.bench attention` times for impl (forgenet, torch or forgenet.torch)."""
+    (case,) = cases.attention_cases([n], B, H, D, causal, mode, peers=["torch", "forgenet.torch"])
+    return case.runners[impl]()
 
 
-def _ours(q, k, v, do, causal, mode):
-    if mode == "fwd":
-        return lambda: kernels.attention(q, k, v, causal=causal)
-
-    def step():
-        o, lse = kernels.attention(q, k, v, causal=causal, return_lse=True)
-        return kernels.attention_backward(do, q, k, v, o, lse, causal=causal)
-    return step
-
-
-def _torch(q, k, v, do, causal, mode):
-    if mode == "fwd":
-        tq, tk, tv = (torch.from_numpy(a) for a in (q, k, v))
-
-        def fwd():
-            with torch.no_grad():
-                return F.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
-        return fwd
-    tq, tk, tv = (torch.from_numpy(a.copy()).requires_grad_() for a in (q, k, v))
-    tdo = torch.from_numpy(do)
-
-    def step():
-        for t in (tq, tk, tv):
-            t.grad = None
-        F.scaled_dot_product_attention(tq, tk, tv, is_causal=causal).backward(tdo)
-    return step
-
-
-@pytest.mark.parametrize("impl", ["forgenet", "torch"])
+@pytest.mark.parametrize("impl", ["forgenet", "torch", "forgenet.torch"])
 @pytest.mark.parametrize("mode", ["fwd", "fwd+bwd"])
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("n", [256, 1024, 4096])
 def test_attention(benchmark, n, causal, mode, impl):
-    q, k, v, do = _arrays(n)
-    fn = (_ours if impl == "forgenet" else _torch)(q, k, v, do, causal, mode)
+    fn = _runner(impl, n, causal, mode)
     fn()  # warm-up (thread pools, first-touch)
     rounds = 3 if n == 4096 else 10
     benchmark.extra_info.update(B=B, H=H, d=D, threads=THREADS)
@@ -122,3 +98,20 @@ def test_peak_memory_growth_n4096():
     print("\npeak RSS growth, N=4096 forward+backward (B=4, H=8, d=64):")
     for impl, causal, mib in rows:
         print(f"  {impl:9s} causal={causal!s:5s} {mib:8.1f} MiB")
+
+
+def main(argv):
+    """Every (n, causal, mode) as `python -m forgenet.bench attention ...` runs it, in one table each."""
+    from forgenet.bench import cli
+
+    code = 0
+    for causal in (False, True):
+        for mode in ("fwd", "fwd+bwd"):
+            args = ["attention", "--n", "256", "1024", "4096", "--batch", str(B), "--heads", str(H), "--d", str(D),
+                    "--mode", mode, "--threads", str(THREADS), "--peers", "torch,forgenet.torch", *argv]
+            code |= cli.main(args + (["--causal"] if causal else []))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

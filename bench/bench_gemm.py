@@ -6,6 +6,8 @@ Run it with OpenBLAS's tuning overrides unset, so the peer uses its own best ker
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m pytest bench/bench_gemm.py --benchmark-group-by=group
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_gemm.py      # GFLOP/s table with ratios
 
+The script's table is timed by forgenet.bench's timing core (the median of 5 samples, the two sides
+in turns), as `python -m forgenet.bench gemm` is; the pytest form uses pytest-benchmark.
 On a shared, busy machine add `--benchmark-timer time.process_time` (or `--cpu` to the script, and
 `--threads 1` to compare single cores): CPU time per thread is far steadier than wall time when other
 processes steal the cores.
@@ -22,6 +24,7 @@ import numpy as np  # noqa: E402
 
 import forgenet  # noqa: E402
 from forgenet import kernels  # noqa: E402
+from forgenet.bench import machine, timing  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -96,16 +99,10 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _gflops(fn, flops, timer, per_thread):
-    fn()
-    reps = max(3, int(3e8 / max(flops, 1)))
-    best = float("inf")
-    for _ in range(5):
-        t = timer()
-        for _ in range(reps):
-            fn()
-        best = min(best, (timer() - t) / reps / (THREADS if per_thread else 1))
-    return flops / best / 1e9
+def _gflops(fns, flops, timer, per_thread):
+    """GFLOP/s of each runner from the median of forgenet.bench's timing core (samples taken in turns)."""
+    times = timing.alternate(fns, reps=5, warmup=1, min_sample_s=0.1, timer=timer)
+    return {k: flops / (t.median / (THREADS if per_thread else 1)) / 1e9 for k, t in times.items()}
 
 
 def main(argv):
@@ -119,13 +116,16 @@ def main(argv):
             blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
             print("numpy BLAS:", ", ".join(f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
                                             f"threads={i['num_threads']}" for i in blas))
-        print(f"forgenet kernel: {forgenet._C.gemm_kernel()}, threads={forgenet.get_num_threads()}, "
+        info = machine.cpu_info(THREADS)
+        print(f"forgenet kernel: {forgenet._C.gemm_kernel()}, threads={forgenet.get_num_threads()}, ISA {info['isa']} "
+              f"(FORGENET_ISA={info['forgenet_isa_env'] or 'unset'}), {info['cpu']}, "
               f"timer={'process CPU time / threads' if cpu else 'wall'}")
         print(f"{'shape':>22} {'forgenet':>9} {'numpy':>9} {'ratio':>6}  GFLOP/s")
         for s in SHAPES:
             m, n, k, ta, tb, what = s
-            ours = _gflops(runner("forgenet", m, n, k, ta, tb), 2 * m * n * k, timer, cpu)
-            peer = _gflops(runner("numpy", m, n, k, ta, tb), 2 * m * n * k, timer, cpu)
+            g = _gflops({impl: runner(impl, m, n, k, ta, tb) for impl in ("forgenet", "numpy")}, 2 * m * n * k,
+                        timer, cpu)
+            ours, peer = g["forgenet"], g["numpy"]
             print(f"{_id(s):>22} {ours:9.1f} {peer:9.1f} {ours / peer:6.2f}  {what}")
 
 

@@ -36,6 +36,10 @@ def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = F
 
     Returns o, or (o, lse) with lse (B, H, Nq) the log-sum-exp of each row's scaled scores, which
     attention_backward needs.
+
+    Arrays: q (B, H, Nq, d), k (B, H, Nk, d), v (B, H, Nk, dv): float32, C order, torch's SDPA layout (batch,
+    heads, sequence, head dim); numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind.
+    Returns o (B, H, Nq, dv) [, lse (B, H, Nq)], float32.
     """
     op = "attention"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))
@@ -48,6 +52,10 @@ def attention_backward(do, q, k, v, o, lse, *, causal: bool = False, scale=None)
     """Gradients (dq, dk, dv) of attention given dO and the forward's o and lse.
 
     Scores are recomputed tile by tile (P = exp(scale * S - lse)), so memory stays O(N d) per head.
+
+    Arrays: do and o (B, H, Nq, dv), q (B, H, Nq, d), k (B, H, Nk, d), v (B, H, Nk, dv), lse (B, H, Nq):
+    float32, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns dq,
+    dk, dv float32, shaped as q, k, v.
     """
     op = "attention_backward"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))

@@ -28,6 +28,10 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid"):
 
     padding 'valid': Ho = (H - KH) // SH + 1. 'same' (TensorFlow's rule): Ho = ceil(H / SH), the input
     zero-padded by max((Ho - 1) * SH + KH - H, 0) rows, the odd one at the bottom (likewise for W).
+
+    Arrays: x (N, H, W, Cin) NHWC, kernel (KH, KW, Cin, Cout) HWIO, bias (Cout,) or None; float32, C order;
+    numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns y (N, Ho, Wo, Cout)
+    float32, NHWC.
     """
     op = "conv2d"
     x = as_f32(op, "x", x, ndim=4)
@@ -44,6 +48,10 @@ def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=T
     """Gradients of sum(dy * conv2d(x, kernel, bias)): returns (dx, dkernel, dbias) shaped as x, kernel, (Cout,).
 
     need_dx=False skips the input gradient (dx is then None), as for a network's first layer.
+
+    Arrays: dy (N, Ho, Wo, Cout), x (N, H, W, Cin) NHWC, kernel (KH, KW, Cin, Cout); float32, C order; numpy
+    (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns dx (N, H, W, Cin) or None,
+    dkernel (KH, KW, Cin, Cout), dbias (Cout,), float32.
     """
     op = "conv2d_backward"
     dy = as_f32(op, "dy", dy, ndim=4)

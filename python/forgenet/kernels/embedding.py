@@ -30,7 +30,12 @@ def _in_range(op, ids, input_dim):
 
 def embedding(ids, embeddings):
     """embeddings[ids]: ids of any shape and integer dtype, embeddings (input_dim, output_dim) ->
-    (*ids.shape, output_dim). An id outside [0, input_dim) is a ValueError naming it."""
+    (*ids.shape, output_dim). An id outside [0, input_dim) is a ValueError naming it.
+
+    Arrays: ids any integer dtype (converted to int64), embeddings float32 (input_dim, output_dim), C order;
+    numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns float32 (*ids.shape,
+    output_dim).
+    """
     ids = _ids("embedding", ids)
     embeddings = as_f32("embedding", "embeddings", embeddings, ndim=2)
     _in_range("embedding", ids, embeddings.shape[0])
@@ -38,7 +43,11 @@ def embedding(ids, embeddings):
 
 
 def embedding_backward(dy, ids, input_dim):
-    """Gradient of the embedding table: (input_dim, output_dim), rows of repeated ids summed."""
+    """Gradient of the embedding table: (input_dim, output_dim), rows of repeated ids summed.
+
+    Arrays: dy float32 (*ids.shape, output_dim), ids integer; numpy (CPU) or CuPy (GPU) on one device, results
+    new arrays of that kind. Returns float32 (input_dim, output_dim).
+    """
     op = "embedding_backward"
     ids = _ids(op, ids)
     dy = as_f32(op, "dy", dy)

@@ -26,6 +26,10 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     a, b (and c) are 2-D float32 arrays; op(a) is (M, K), op(b) is (K, N), c is (M, N). With beta == 0
     c is not read at all (NaN in it does not leak, as in BLAS) and may be omitted. The gradients of
     y = a @ b are gemm(dy, b, trans_b=True) for a and gemm(a, dy, trans_a=True) for b.
+
+    Arrays: a (M, K), or (K, M) with trans_a; b (K, N), or (N, K) with trans_b; c (M, N). float32, row-major
+    (C order; other strides are copied); numpy (CPU) or CuPy (GPU) on one device, results new arrays of that
+    kind. Returns (M, N) float32.
     """
     trans_a, trans_b = _flag("trans_a", trans_a), _flag("trans_b", trans_b)
     alpha, beta = _scalar("alpha", alpha), _scalar("beta", beta)

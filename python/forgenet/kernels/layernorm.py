@@ -30,6 +30,9 @@ def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3):
 
     Returns (y, mean, rstd); mean and rstd (shape x.shape[:-1]) are what layer_norm_backward needs.
     gamma or beta may be None (no scale / no centre).
+
+    Arrays: x float32 (..., C) of rank >= 1, C order; gamma, beta (C,) float32; numpy (CPU) or CuPy (GPU) on
+    one device, results new arrays of that kind. Returns y (x's shape), mean and rstd (x.shape[:-1]), float32.
     """
     op = "layer_norm"
     x = _x(op, x)
@@ -41,7 +44,12 @@ def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3):
 
 
 def layer_norm_backward(dy, x, gamma, mean, rstd):
-    """Gradients (dx, dgamma, dbeta) of layer_norm given dy and the forward's mean and rstd."""
+    """Gradients (dx, dgamma, dbeta) of layer_norm given dy and the forward's mean and rstd.
+
+    Arrays: dy and x float32 (..., C); gamma (C,) or None; mean, rstd (x.shape[:-1]) float32; numpy (CPU) or
+    CuPy (GPU) on one device, results new arrays of that kind. Returns dx (x's shape), dgamma (C,), dbeta
+    (C,), float32.
+    """
     op = "layer_norm_backward"
     x = _x(op, x)
     dy = as_f32(op, "dy", dy)

@@ -24,6 +24,10 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias, *, training=False):
         c_t = sigmoid(z_f) * c_{t-1} + sigmoid(z_i) * tanh(z_c);  h_t = sigmoid(z_o) * tanh(c_t)
     Returns (y (N, T, U) holding every h_t, h_T, c_T); with training=True also `reserve`, an opaque
     float32 array of shape (N, T, 5U) to hand to lstm_backward unchanged.
+
+    Arrays: all float32, C order (batch-major x: (N, T, D), not time-major); numpy (CPU) or CuPy (GPU) on one
+    device, results new arrays of that kind. Returns y (N, T, U), h_T (N, U), c_T (N, U) [, reserve (N, T,
+    5U)], float32.
     """
     args = _weights("lstm", x, h0, c0, kernel, recurrent_kernel, bias)
     return tuple(backend("lstm", *args).lstm(*args, bool(training)))
@@ -35,6 +39,10 @@ def lstm_backward(dy, dh_T, dc_T, x, h0, c0, kernel, recurrent_kernel, bias, res
     dy (N, T, U) is the gradient of y (None when only the final state is used); dh_T, dc_T (N, U)
     those of h_T, c_T (None: zeros). reserve is the 4th output of lstm(..., training=True).
     Returns (dx, dh0, dc0, dkernel, drecurrent_kernel, dbias).
+
+    Arrays: float32, C order, shaped as in lstm; numpy (CPU) or CuPy (GPU) on one device, results new arrays
+    of that kind. The gradients are float32 and shaped as x (N, T, D), h0, c0 (N, U), kernel (D, 4U),
+    recurrent_kernel (U, 4U), bias (4U,).
     """
     op = "lstm_backward"
     args = _weights(op, x, h0, c0, kernel, recurrent_kernel, bias)

@@ -43,7 +43,11 @@ def _grad(op, grad, shape):
 def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
     """One Adam step in place (Keras 3's formulas, float32, in this order):
     m += (grad - m)(1 - beta_1);  v += (grad^2 - v)(1 - beta_2);  vhat = max(vhat, v) and used for v
-    unless vhat is None (amsgrad);  var -= m * alpha / (sqrt(v) + epsilon). Returns None."""
+    unless vhat is None (amsgrad);  var -= m * alpha / (sqrt(v) + epsilon). Returns None.
+
+    Arrays: var, m, v (and vhat) float32 of one shape, C-contiguous and writeable (updated in place); grad
+    float32 of that shape (copied if not contiguous); numpy (CPU) or CuPy (GPU), one device.
+    """
     op = "adam_update"
     var = _inplace(op, "var", var, None)
     shape = tuple(var.shape)
@@ -59,7 +63,11 @@ def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
 def sgd_update(var, grad, m, learning_rate, momentum, nesterov):
     """One SGD step in place (Keras 3's formulas, float32, in this order): s = grad * learning_rate;
     without a momentum slot (m None; momentum must then be 0) var -= s; else m = m * momentum - s and
-    var += m, or with nesterov var += m * momentum - s. Returns None."""
+    var += m, or with nesterov var += m * momentum - s. Returns None.
+
+    Arrays: var (and m) float32 of one shape, C-contiguous and writeable (updated in place); grad float32 of
+    that shape; numpy (CPU) or CuPy (GPU), one device.
+    """
     op = "sgd_update"
     var = _inplace(op, "var", var, None)
     shape = tuple(var.shape)
@@ -75,7 +83,11 @@ def rmsprop_update(var, grad, v, avg, mom, learning_rate, rho, momentum, epsilon
     v = v * rho + grad^2 * (1 - rho);  den = v + epsilon, or centered (avg not None)
     avg = avg * rho + grad * (1 - rho) and den = (v - avg^2) + epsilon;  inc = grad * learning_rate / sqrt(den);
     var -= inc, or with a momentum slot (mom not None; else momentum must be 0) mom = mom * momentum + inc
-    and var -= mom. Returns None."""
+    and var -= mom. Returns None.
+
+    Arrays: var, v (and avg, mom) float32 of one shape, C-contiguous and writeable (updated in place); grad
+    float32 of that shape; numpy (CPU) or CuPy (GPU), one device.
+    """
     op = "rmsprop_update"
     var = _inplace(op, "var", var, None)
     shape = tuple(var.shape)

@@ -41,20 +41,36 @@ def _backward(op, dy, x, pool_size, strides, padding):
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
-    """Max over each pool_size window of x (N,H,W,C) -> (N,Ho,Wo,C); strides default to pool_size."""
+    """Max over each pool_size window of x (N,H,W,C) -> (N,Ho,Wo,C); strides default to pool_size.
+
+    Arrays: x (N, H, W, C) float32, NHWC, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays
+    of that kind. Returns (N, Ho, Wo, C) float32.
+    """
     return _forward("max_pool2d", x, pool_size, strides, padding)
 
 
 def max_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid"):
-    """dx: each dy element added to its window's first argmax in x."""
+    """dx: each dy element added to its window's first argmax in x.
+
+    Arrays: dy (N, Ho, Wo, C), x (N, H, W, C) float32, NHWC; numpy (CPU) or CuPy (GPU) on one device, results
+    new arrays of that kind. Returns dx (N, H, W, C) float32.
+    """
     return _backward("max_pool2d_backward", dy, x, pool_size, strides, padding)
 
 
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
-    """Mean over the real (unpadded) elements of each pool_size window of x (N,H,W,C) -> (N,Ho,Wo,C)."""
+    """Mean over the real (unpadded) elements of each pool_size window of x (N,H,W,C) -> (N,Ho,Wo,C).
+
+    Arrays: x (N, H, W, C) float32, NHWC, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays
+    of that kind. Returns (N, Ho, Wo, C) float32.
+    """
     return _forward("avg_pool2d", x, pool_size, strides, padding)
 
 
 def avg_pool2d_backward(dy, x, pool_size=(2, 2), strides=None, padding="valid"):
-    """dx: each dy element spread evenly over the real elements of its window (x gives the shape only)."""
+    """dx: each dy element spread evenly over the real elements of its window (x gives the shape only).
+
+    Arrays: dy (N, Ho, Wo, C), x (N, H, W, C) float32, NHWC; numpy (CPU) or CuPy (GPU) on one device, results
+    new arrays of that kind. Returns dx (N, H, W, C) float32.
+    """
     return _backward("avg_pool2d_backward", dy, x, pool_size, strides, padding)

@@ -22,7 +22,11 @@ def _xp(x):
 
 
 def softmax(x, axis: int = -1):
-    """exp(x) / sum(exp(x)) along `axis`, computed stably (max subtracted). NaN rows stay NaN."""
+    """exp(x) / sum(exp(x)) along `axis`, computed stably (max subtracted). NaN rows stay NaN.
+
+    Arrays: x float32 of any rank >= 1, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays
+    of that kind. Returns float32 of x's shape.
+    """
     x = as_f32("softmax", "x", x)
     if x.ndim == 0:
         raise ValueError("softmax: x must have rank >= 1, got a scalar")
@@ -36,7 +40,11 @@ def softmax(x, axis: int = -1):
 
 
 def softmax_backward(dy, y, axis: int = -1):
-    """Gradient of softmax given its output y: y * (dy - sum(dy * y, axis))."""
+    """Gradient of softmax given its output y: y * (dy - sum(dy * y, axis)).
+
+    Arrays: dy and y float32 of one shape (rank >= 1), C order; numpy (CPU) or CuPy (GPU) on one device,
+    results new arrays of that kind. Returns dx, float32 of y's shape.
+    """
     dy = as_f32("softmax_backward", "dy", dy)
     y = as_f32("softmax_backward", "y", y)
     if dy.shape != y.shape:
@@ -58,6 +66,9 @@ def softmax_cross_entropy(logits, target):
     logits (N, C) float32; target either integer labels (N,) or probabilities (N, C).
     Returns (loss (N,), grad (N, C)) with grad = softmax(logits) - target: the derivative of each
     sample's loss with respect to its logits (scale by dloss / N for a mean).
+
+    Arrays: logits (N, C) float32, C order; target int (N,) in [0, C) or float32 (N, C); numpy (CPU) or CuPy
+    (GPU) on one device, results new arrays of that kind. Returns loss (N,) float32 and grad (N, C) float32.
     """
     op = "softmax_cross_entropy"
     logits = as_f32(op, "logits", logits, ndim=2)

@@ -1,0 +1,76 @@
+"""
+forgenet CPU kernels (C++17, OpenMP)
+"""
+from __future__ import annotations
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'conv2d', 'conv2d_backward', 'embedding', 'embedding_backward', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+def _lstm_activations(x: typing.Any) -> tuple:
+    ...
+def adam_update(var: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, vhat: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    Adam step in place on var, m, v (and vhat unless None: amsgrad); Keras 3's formulas in float32.
+    """
+def attention(q: typing.Any, k: typing.Any, v: typing.Any, causal: bool = False, scale: typing.Any = None) -> tuple:
+    ...
+def attention_backward(do: typing.Any, q: typing.Any, k: typing.Any, v: typing.Any, o: typing.Any, lse: typing.Any, causal: bool = False, scale: typing.Any = None) -> tuple:
+    ...
+def avg_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def avg_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', need_dx: bool = True) -> tuple:
+    ...
+def embedding(ids: typing.Any, embeddings: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def embedding_backward(dy: typing.Any, ids: typing.Any, input_dim: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    alpha * op(a) @ op(b) + beta * c (float32, row-major), op(x) = x.T when trans_x.
+    """
+def gemm_kernel(m: typing.SupportsInt | typing.SupportsIndex = 1073741824, n: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> tuple[str, int, int]:
+    """
+    (isa, MR, NR): the micro-kernel gemm uses for an (m, n) result (FORGENET_ISA caps the isa).
+    """
+def gemm_reference(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    The plain triple loop (double accumulators) that gemm is checked against.
+    """
+def get_num_threads() -> int:
+    ...
+def isa() -> str:
+    """
+    The SIMD instruction set the kernels use on this CPU.
+    """
+def layer_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001) -> tuple:
+    ...
+def layer_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, rstd: typing.Any) -> tuple:
+    ...
+def lstm(x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, training: bool = False) -> tuple:
+    ...
+def lstm_backward(dy: typing.Any, dh_T: typing.Any, dc_T: typing.Any, x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any) -> tuple:
+    ...
+def max_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def max_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def rmsprop_update(var: typing.Any, grad: typing.Any, v: typing.Any, avg: typing.Any, mom: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    RMSprop step in place on var, v (and avg: centered, mom: momentum, unless None); Keras 3's formulas.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def sgd_update(var: typing.Any, grad: typing.Any, m: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool) -> None:
+    """
+    SGD step in place on var (and the momentum slot m unless None); Keras 3's formulas in float32.
+    """
+def softmax(x: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def softmax_backward(dy: typing.Any, y: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def softmax_cross_entropy(logits: typing.Any, target: typing.Any) -> tuple:
+    ...

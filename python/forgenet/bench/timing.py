@@ -1,0 +1,89 @@
+"""The timing core every forgenet benchmark shares (the CLI and the repo's bench/ scripts).
+
+time.perf_counter around whole calls, several calls per sample when one call is shorter than
+`min_sample_s` (so timer resolution and call overhead stay small), `reps` samples, reported as the
+median and the interquartile spread. `alternate` takes the samples of several implementations in
+turns, so that load drifting on a shared machine hits all of them alike.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Timing:
+    """Seconds per call, one entry per sample."""
+
+    samples: list = field(default_factory=list)
+    number: int = 1  # calls per sample
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+    def quantile(self, q: float) -> float:
+        s = sorted(self.samples)
+        pos = q * (len(s) - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range over the median (0 with fewer than two samples)."""
+        if len(self.samples) < 2 or self.median == 0:
+            return 0.0
+        return (self.quantile(0.75) - self.quantile(0.25)) / self.median
+
+
+def calls_per_sample(fn, min_sample_s: float, timer=time.perf_counter) -> int:
+    """How many calls make a sample last at least min_sample_s (1 when one call already does)."""
+    if min_sample_s <= 0:
+        return 1
+    t0 = timer()
+    fn()
+    one = timer() - t0
+    return 1 if one >= min_sample_s else min(10_000, math.ceil(min_sample_s / max(one, 1e-9)))
+
+
+def measure(fn, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0, timer=time.perf_counter) -> Timing:
+    """Time fn() (which must finish its work before returning: synchronise devices inside it)."""
+    return alternate({"fn": fn}, reps=reps, warmup=warmup, min_sample_s=min_sample_s, timer=timer)["fn"]
+
+
+def alternate(fns: dict, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0,
+              timer=time.perf_counter) -> dict:
+    """{name: Timing} for each fn, the samples taken round-robin (fn1, fn2, ..., fn1, fn2, ...)."""
+    if reps < 1:
+        raise ValueError(f"forgenet.bench: reps must be >= 1, got {reps}")
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    numbers = {k: calls_per_sample(fn, min_sample_s, timer) for k, fn in fns.items()}
+    out = {k: Timing(number=numbers[k]) for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            n = numbers[k]
+            t0 = timer()
+            for _ in range(n):
+                fn()
+            out[k].samples.append((timer() - t0) / n)
+    return out
+
+
+def measure_cuda(fn, *, reps: int = 5, warmup: int = 1) -> Timing:
+    """GPU time per call from cupyx.profiler.benchmark (CUDA events around each call)."""
+    from cupyx.profiler import benchmark
+
+    res = benchmark(fn, n_repeat=reps, n_warmup=warmup)
+    return Timing(samples=[float(t) for t in res.gpu_times[0]])  # (devices, reps): the current device
