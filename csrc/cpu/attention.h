@@ -8,13 +8,9 @@
 #pragma once
 #include <cstdint>
 
-namespace forgenet {
+#include "common/shapes.h"  // AttnShape
 
-struct AttnShape {
-  int64_t bh, nq, nk, d, dv;
-  float scale;
-  bool causal;
-};
+namespace forgenet {
 
 // lse may be null when the caller does not need it.
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,

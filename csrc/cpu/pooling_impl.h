@@ -20,7 +20,7 @@
 
 #include <cstdint>
 
-#include "cpu/window2d.h"
+#include "common/window2d.h"
 
 namespace forgenet::FORGENET_POOL_NS {
 
