@@ -83,9 +83,13 @@ inline py::array_t<float> empty_f32(const char* op, const char* name, const cont
   try {
     return py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
   } catch (py::error_already_set& e) {
-    if (!e.matches(PyExc_MemoryError)) throw;
-    throw OutOfMemory(cat(op, ": cannot allocate ", bytes_str(bytes_of(n, 4)), " for ", name, " of shape ",
-                          contract::shape_str(shape)));
+    if (e.matches(PyExc_MemoryError))
+      throw OutOfMemory(cat(op, ": cannot allocate ", bytes_str(bytes_of(n, 4)), " for ", name, " of shape ",
+                            contract::shape_str(shape)));
+    if (e.matches(PyExc_ValueError))  // numpy's own limit on a shape (e.g. dimensions past its index range)
+      value_error(op, ": ", name, " of shape ", contract::shape_str(shape), " is beyond numpy's limits (",
+                  std::string(py::str(e.value())), ")");
+    throw;
   }
 }
 

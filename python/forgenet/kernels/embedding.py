@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from forgenet.kernels._array import _kind, as_f32, backend
+from forgenet.kernels._array import _as_numpy, _kind, as_f32, backend, index
 
 
 def _ids(op, ids):
     if _kind(ids) == "cupy":
         import cupy as xp
     else:
-        xp, ids = np, np.asarray(ids)
+        xp, ids = np, _as_numpy(op, "ids", ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids must be integers, got {ids.dtype}")
     return xp.asarray(ids, dtype=np.int64, order="C")  # (ascontiguousarray would make a scalar 1-d)
@@ -42,5 +42,6 @@ def embedding_backward(dy, ids, input_dim):
     op = "embedding_backward"
     ids = _ids(op, ids)
     dy = as_f32(op, "dy", dy)
-    _in_range(op, ids, int(input_dim))
-    return backend(op, dy, ids).embedding_backward(dy, ids, int(input_dim))
+    input_dim = index(op, "input_dim", input_dim)
+    _in_range(op, ids, input_dim)
+    return backend(op, dy, ids).embedding_backward(dy, ids, input_dim)

@@ -11,33 +11,21 @@ from __future__ import annotations
 from forgenet.kernels._array import as_f32, backend, pair, padding_word
 
 
-def _geometry(op, x, pool_size, strides, padding):
-    pool_size = pair(op, "pool_size", pool_size)
-    strides = pool_size if strides is None else pair(op, "strides", strides)
-    padding = padding_word(op, padding)
-    n, h, w, c = x.shape
-    if padding == "valid":
-        if pool_size[0] > h or pool_size[1] > w:
-            raise ValueError(f"{op}: pool_size {pool_size} larger than input ({h}, {w}) with padding='valid'")
-        ho, wo = (h - pool_size[0]) // strides[0] + 1, (w - pool_size[1]) // strides[1] + 1
-    else:
-        ho, wo = -(-h // strides[0]), -(-w // strides[1])
-    return pool_size, strides, padding, (n, ho, wo, c)
-
-
+# The window rules (pool_size vs input, output shape, dy's shape) are the family's contract in C++
+# (csrc/bindings/contracts/window.h), shared by both devices; here only conversion and dispatch.
 def _forward(op, x, pool_size, strides, padding):
     x = as_f32(op, "x", x, ndim=4)
-    pool_size, strides, padding, _ = _geometry(op, x, pool_size, strides, padding)
-    return getattr(backend(op, x), op)(x, pool_size, strides, padding)
+    pool_size = pair(op, "pool_size", pool_size)
+    strides = pool_size if strides is None else pair(op, "strides", strides)
+    return getattr(backend(op, x), op)(x, pool_size, strides, padding_word(op, padding))
 
 
 def _backward(op, dy, x, pool_size, strides, padding):
     dy = as_f32(op, "dy", dy, ndim=4)
     x = as_f32(op, "x", x, ndim=4)
-    pool_size, strides, padding, out_shape = _geometry(op, x, pool_size, strides, padding)
-    if tuple(dy.shape) != out_shape:
-        raise ValueError(f"{op}: dy must have the forward output's shape {out_shape}, got {tuple(dy.shape)}")
-    return getattr(backend(op, dy, x), op)(dy, x, pool_size, strides, padding)
+    pool_size = pair(op, "pool_size", pool_size)
+    strides = pool_size if strides is None else pair(op, "strides", strides)
+    return getattr(backend(op, dy, x), op)(dy, x, pool_size, strides, padding_word(op, padding))
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
