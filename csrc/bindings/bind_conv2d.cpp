@@ -9,34 +9,39 @@ namespace forgenet::bind {
 namespace {
 
 py::array_t<float> conv2d(const py::handle& x_in, const py::handle& k_in, const py::handle& bias_in,
-                          const py::handle& strides, const py::handle& padding) {
+                          const py::handle& strides, const py::handle& padding, const py::handle& out) {
   const char* op = "conv2d";
   const Arg x(x_in, op, "x"), k(k_in, op, "kernel");
   Arg bias;
   if (!bias_in.is_none()) bias = Arg(bias_in, op, "bias");
   const auto p = contract::conv_forward(op, x.d, k.d, bias_in.is_none() ? nullptr : &bias.d,
                                         pair_arg(strides, op, "strides"), padding_arg(padding, op));
-  auto y = empty_f32(op, "y", contract::out_shape(p.g, p.cout));
+  auto y = output(op, "y", contract::out_shape(p.g, p.cout), out, 0, 1,
+                  {{"x", &x.d}, {"kernel", &k.d}, {"bias", bias_in.is_none() ? nullptr : &bias.d}});
   const float* b = bias_in.is_none() ? nullptr : bias.f();
   run(op, [&] { conv2d_forward(p.g, p.cout, x.f(), k.f(), b, fptr_mut(y)); });
   return y;
 }
 
 py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const py::handle& k_in,
-                          const py::handle& strides, const py::handle& padding, bool need_dx) {
+                          const py::handle& strides, const py::handle& padding, bool need_dx,
+                          const py::handle& out) {
   const char* op = "conv2d_backward";
   const Arg dy(dy_in, op, "dy"), x(x_in, op, "x"), k(k_in, op, "kernel");
   const auto p = contract::conv_backward(op, dy.d, x.d, k.d, pair_arg(strides, op, "strides"), padding_arg(padding, op));
   // a first layer's input needs no gradient: skipping dx saves its GEMM and the col2im pass
+  const Inputs in{{"dy", &dy.d}, {"x", &x.d}, {"kernel", &k.d}};
   py::object dx = py::none();
   float* dx_ptr = nullptr;
   if (need_dx) {
-    auto a = empty_f32(op, "dx", x.d.shape);
+    auto a = output(op, "dx", x.d.shape, out, 0, 3, in);
     dx_ptr = fptr_mut(a);
     dx = a;
+  } else if (!out_arg(out, 0, 3, op).is_none()) {
+    value_error(op, ": out[0] (dx) must be None when need_dx=False");
   }
-  auto dk = empty_f32(op, "dkernel", k.d.shape);
-  auto db = empty_f32(op, "dbias", {p.cout});
+  auto dk = output(op, "dkernel", k.d.shape, out, 1, 3, in);
+  auto db = output(op, "dbias", {p.cout}, out, 2, 3, in);
   run(op, [&] { conv2d_backward(p.g, p.cout, dy.f(), x.f(), k.f(), dx_ptr, fptr_mut(dk), fptr_mut(db)); });
   return py::make_tuple(dx, dk, db);
 }
@@ -45,9 +50,10 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
 
 void bind_conv2d(py::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("kernel"), py::arg("bias") = py::none(), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("out") = py::none());
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true);
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true,
+        py::arg("out") = py::none());
 }
 
 }  // namespace forgenet::bind

@@ -16,17 +16,26 @@ struct LstmInputs {
       : x(x_in, op, "x"), h0(h0_in, op, "h0"), c0(c0_in, op, "c0"), kernel(kernel_in, op, "kernel"),
         rk(rk_in, op, "recurrent_kernel"), bias(bias_in, op, "bias") {}
   contract::LstmArgs desc() const { return {&x.d, &h0.d, &c0.d, &kernel.d, &rk.d, &bias.d}; }
+  Inputs inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> more = {}) const {
+    Inputs in{{"x", &x.d}, {"h0", &h0.d}, {"c0", &c0.d}, {"kernel", &kernel.d}, {"recurrent_kernel", &rk.d}, {"bias", &bias.d}};
+    for (const auto& [n, a] : more) in.names.push_back(n), in.d.push_back(a);
+    return in;
+  }
 };
 
 py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
-               const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in, bool training) {
+               const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in, bool training,
+               const py::handle& out) {
   const char* op = "lstm";
   const LstmInputs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
   const LstmShape d = contract::lstm_forward(op, a.desc());
-  auto y = empty_f32(op, "y", {d.n, d.t, d.u});
-  auto hT = empty_f32(op, "h_T", {d.n, d.u});
-  auto cT = empty_f32(op, "c_T", {d.n, d.u});
-  auto reserve = empty_f32(op, "reserve", contract::lstm_reserve_shape(d));
+  const Inputs in = a.inputs();
+  const size_t count = training ? 4 : 3;  // the reserve is an output only when training
+  auto y = output(op, "y", {d.n, d.t, d.u}, out, 0, count, in);
+  auto hT = output(op, "h_T", {d.n, d.u}, out, 1, count, in);
+  auto cT = output(op, "c_T", {d.n, d.u}, out, 2, count, in);
+  auto reserve = training ? output(op, "reserve", contract::lstm_reserve_shape(d), out, 3, count, in)
+                          : empty_f32(op, "reserve", contract::lstm_reserve_shape(d));
   run(op, [&] {
     lstm_forward(a.x.f(), a.h0.f(), a.c0.f(), a.kernel.f(), a.rk.f(), a.bias.f(), d.n, d.t, d.d, d.u, fptr_mut(y),
                  fptr_mut(hT), fptr_mut(cT), fptr_mut(reserve));
@@ -38,7 +47,7 @@ py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle
 py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const py::handle& dcT_in,
                         const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
                         const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in,
-                        const py::handle& reserve_in) {
+                        const py::handle& reserve_in, const py::handle& out) {
   const char* op = "lstm_backward";
   const LstmInputs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
   const Arg reserve(reserve_in, op, "reserve");
@@ -48,12 +57,14 @@ py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const
   if (!dcT_in.is_none()) dcT = Arg(dcT_in, op, "dc_T");
   const LstmShape d = contract::lstm_backward(op, a.desc(), reserve.d, dy_in.is_none() ? nullptr : &dy.d,
                                               dhT_in.is_none() ? nullptr : &dhT.d, dcT_in.is_none() ? nullptr : &dcT.d);
-  auto dx = empty_f32(op, "dx", {d.n, d.t, d.d});
-  auto dh0 = empty_f32(op, "dh0", {d.n, d.u});
-  auto dc0 = empty_f32(op, "dc0", {d.n, d.u});
-  auto dk = empty_f32(op, "dkernel", a.kernel.d.shape);
-  auto drk = empty_f32(op, "drecurrent_kernel", a.rk.d.shape);
-  auto db = empty_f32(op, "dbias", a.bias.d.shape);
+  const Inputs in = a.inputs({{"reserve", &reserve.d}, {"dy", dy_in.is_none() ? nullptr : &dy.d},
+                               {"dh_T", dhT_in.is_none() ? nullptr : &dhT.d}, {"dc_T", dcT_in.is_none() ? nullptr : &dcT.d}});
+  auto dx = output(op, "dx", {d.n, d.t, d.d}, out, 0, 6, in);
+  auto dh0 = output(op, "dh0", {d.n, d.u}, out, 1, 6, in);
+  auto dc0 = output(op, "dc0", {d.n, d.u}, out, 2, 6, in);
+  auto dk = output(op, "dkernel", a.kernel.d.shape, out, 3, 6, in);
+  auto drk = output(op, "drecurrent_kernel", a.rk.d.shape, out, 4, 6, in);
+  auto db = output(op, "dbias", a.bias.d.shape, out, 5, 6, in);
   run(op, [&] {
     forgenet::lstm_backward(dy_in.is_none() ? nullptr : dy.f(), dhT_in.is_none() ? nullptr : dhT.f(),
                             dcT_in.is_none() ? nullptr : dcT.f(), a.x.f(), a.h0.f(), a.c0.f(), a.kernel.f(), a.rk.f(),
@@ -76,10 +87,11 @@ py::tuple lstm_activations(const py::handle& x_in) {
 
 void bind_lstm(py::module_& m) {
   m.def("lstm", &lstm, py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("kernel"),
-        py::arg("recurrent_kernel"), py::arg("bias"), py::arg("training") = false);
+        py::arg("recurrent_kernel"), py::arg("bias"), py::arg("training") = false, py::kw_only(),
+        py::arg("out") = py::none());
   m.def("lstm_backward", &lstm_backward, py::arg("dy"), py::arg("dh_T"), py::arg("dc_T"), py::arg("x"),
         py::arg("h0"), py::arg("c0"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-        py::arg("reserve"));
+        py::arg("reserve"), py::kw_only(), py::arg("out") = py::none());
   m.def("_lstm_activations", &lstm_activations, py::arg("x"));
 }
 

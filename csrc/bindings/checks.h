@@ -43,6 +43,7 @@ inline ArrayDesc describe(const py::array& a) {
   d.contiguous = (a.flags() & py::array::c_style) != 0;
   d.writeable = a.writeable();
   d.data = a.data();
+  d.itemsize = t.itemsize();
   return d;
 }
 
@@ -91,6 +92,42 @@ inline py::array_t<float> empty_f32(const char* op, const char* name, const cont
                   std::string(py::str(e.value())), ")");
     throw;
   }
+}
+
+// The caller's out= argument for output i of `count`: None, one array (when count == 1), or a tuple or
+// list of `count` entries, each None (allocate that one) or an array. Returns None or the array.
+inline py::object out_arg(const py::handle& out, size_t i, size_t count, const char* op) {
+  if (out.is_none()) return py::none();
+  // a list for a one-output op is a (wrong) array, not a list of outputs
+  if (py::isinstance<py::tuple>(out) || (count > 1 && py::isinstance<py::list>(out))) {
+    auto seq = py::reinterpret_borrow<py::sequence>(out);
+    if (py::len(seq) != count)
+      value_error(op, ": out must be a tuple of ", count, " arrays (or None entries), got ", py::len(seq), " entries");
+    return seq[i];
+  }
+  if (count != 1) value_error(op, ": out must be a tuple of ", count, " arrays (or None entries), got ", type_name(out));
+  return py::reinterpret_borrow<py::object>(out);
+}
+
+// Inputs an out= buffer must not overlap, with their names.
+struct Inputs {
+  std::vector<const ArrayDesc*> d;
+  std::vector<std::string> names;
+  Inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> l) {
+    for (const auto& [n, a] : l) names.push_back(n), d.push_back(a);
+  }
+};
+
+// Output i of `count` named `name`: the caller's buffer from out= (checked by contract::require_out and
+// written in place, never a copy after the fact) or a new array.
+inline py::array_t<float> output(const char* op, const char* name, const contract::Shape& shape, const py::handle& out,
+                                 size_t i, size_t count, const Inputs& inputs) {
+  py::object o = out_arg(out, i, count, op);
+  if (o.is_none()) return empty_f32(op, name, shape);
+  const std::string label = count == 1 ? std::string("out") : cat("out[", i, "] (", name, ")");
+  py::array a = as_array(o, op, label.c_str());
+  contract::require_out(describe(a), op, label, shape, inputs.d, inputs.names);
+  return py::reinterpret_borrow<py::array_t<float>>(a);
 }
 
 inline py::array_t<float> empty_like_f32(const char* op, const char* name, const py::array& a) {

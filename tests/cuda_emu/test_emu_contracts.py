@@ -85,3 +85,16 @@ def test_sync_mode_names_the_op_that_faulted(emu, cuda, monkeypatch):
     monkeypatch.setenv("FORGENET_CUDA_SYNC", "1")  # and the next op in the mode blames earlier work
     with pytest.raises(RuntimeError, match=r"^avg_pool2d: CUDA error from work queued before this op"):
         cuda.avg_pool2d(x, 2, None, "valid")
+
+
+def test_out_buffers_emulated(cuda):
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
+    out = D(np.full((3, 5), np.nan, np.float32))
+    got = cuda.softmax(D(x), out=out)
+    assert got is out
+    np.testing.assert_allclose(out.a, np.exp(x) / np.exp(x).sum(1, keepdims=True), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"^softmax: out must have shape \(3, 5\), got \(5, 3\)$"):
+        cuda.softmax(D(x), out=D(np.zeros((5, 3), np.float32)))
+    xd = D(x)
+    with pytest.raises(ValueError, match=r"^softmax: out must not share memory with x"):
+        cuda.softmax(xd, out=xd)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct ArrayDesc {
   bool contiguous = true;  // C order (size-1 axes and empty arrays count as contiguous)
   bool writeable = true;
   const void* data = nullptr;
+  int64_t itemsize = 4;
 
   int64_t ndim() const { return static_cast<int64_t>(shape.size()); }
   int64_t dim(int64_t i) const { return shape[static_cast<size_t>(i < 0 ? i + ndim() : i)]; }
@@ -90,6 +92,27 @@ inline void require_shape(const ArrayDesc& a, const char* op, const char* name, 
   if (a.shape != want)
     value_error(op, ": ", name, " must have shape ", shape_str(want), why ? " " : "", why ? why : "", ", got ",
                 shape_str(a.shape));
+}
+
+// Whether two arrays' memory ranges intersect (empty arrays never do).
+inline bool overlaps(const ArrayDesc& a, const ArrayDesc& b) {
+  const int64_t na = a.size() * a.itemsize, nb = b.size() * b.itemsize;
+  if (na == 0 || nb == 0 || !a.data || !b.data) return false;
+  const auto p = reinterpret_cast<uintptr_t>(a.data), q = reinterpret_cast<uintptr_t>(b.data);
+  return p < q + static_cast<uintptr_t>(nb) && q < p + static_cast<uintptr_t>(na);
+}
+
+// A caller's output buffer (out=): float32, C-contiguous, writeable, exactly the output's shape, and
+// sharing no memory with any input (the kernels read their inputs while writing outputs). `name` is
+// how messages call it, e.g. "out" or "out[1] (h_T)".
+inline void require_out(const ArrayDesc& o, const char* op, const std::string& name, const Shape& shape,
+                        const std::vector<const ArrayDesc*>& inputs, const std::vector<std::string>& input_names) {
+  require(o, op, name.c_str(), DType::F32, static_cast<int>(shape.size()));
+  if (o.shape != shape) value_error(op, ": ", name, " must have shape ", shape_str(shape), ", got ", shape_str(o.shape));
+  if (!o.writeable) value_error(op, ": ", name, " must be writeable");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i] && overlaps(o, *inputs[i]))
+      value_error(op, ": ", name, " must not share memory with ", input_names[i], " (the op reads it while writing)");
 }
 
 // Element count of a shape the op is about to allocate, checked (its bytes too) against int64.

@@ -9,7 +9,8 @@ namespace forgenet::bind::cuda {
 namespace {
 
 py::object conv2d(const py::handle& x_in, const py::handle& k_in, const py::handle& bias_in,
-                  const py::handle& strides, const py::handle& padding, uintptr_t stream, const py::handle& alloc) {
+                  const py::handle& strides, const py::handle& padding, uintptr_t stream, const py::handle& alloc,
+                  const py::handle& out) {
   const char* op = "conv2d";
   const DeviceArray x = device_array(x_in, op, "x"), k = device_array(k_in, op, "kernel");
   DeviceArray bias;
@@ -17,7 +18,8 @@ py::object conv2d(const py::handle& x_in, const py::handle& k_in, const py::hand
   const auto p = contract::conv_forward(op, x.d, k.d, bias_in.is_none() ? nullptr : &bias.d,
                                         pair_arg(strides, op, "strides"), padding_arg(padding, op));
   require_same_device(op, {{"x", &x}, {"kernel", &k}, {"bias", bias_in.is_none() ? nullptr : &bias}});
-  const DeviceArray y = allocate(alloc, contract::out_shape(p.g, p.cout), op, "y");
+  const DeviceArray y = output(alloc, contract::out_shape(p.g, p.cout), op, "y", out, 0, 1,
+                               {{"x", &x}, {"kernel", &k}, {"bias", bias_in.is_none() ? nullptr : &bias}});
   const int64_t ws_n = gpu::conv2d_forward_workspace_floats(p.g, p.cout);
   const DeviceArray ws = ws_n > 0 ? allocate(alloc, {ws_n}, op, "workspace") : DeviceArray{};
   launch(op, stream, [&] {
@@ -29,14 +31,16 @@ py::object conv2d(const py::handle& x_in, const py::handle& k_in, const py::hand
 
 py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const py::handle& k_in,
                           const py::handle& strides, const py::handle& padding, uintptr_t stream,
-                          const py::handle& alloc, bool need_dx) {
+                          const py::handle& alloc, bool need_dx, const py::handle& out) {
   const char* op = "conv2d_backward";
   const DeviceArray dy = device_array(dy_in, op, "dy"), x = device_array(x_in, op, "x"), k = device_array(k_in, op, "kernel");
   const auto p = contract::conv_backward(op, dy.d, x.d, k.d, pair_arg(strides, op, "strides"), padding_arg(padding, op));
   require_same_device(op, {{"dy", &dy}, {"x", &x}, {"kernel", &k}});
-  const DeviceArray dx = need_dx ? allocate(alloc, x.shape, op, "dx") : DeviceArray{};
-  const DeviceArray dk = allocate(alloc, k.shape, op, "dkernel");
-  const DeviceArray db = allocate(alloc, {p.cout}, op, "dbias");
+  const std::vector<std::pair<const char*, const DeviceArray*>> in{{"dy", &dy}, {"x", &x}, {"kernel", &k}};
+  if (!need_dx && !out_arg(out, 0, 3, op).is_none()) value_error(op, ": out[0] (dx) must be None when need_dx=False");
+  const DeviceArray dx = need_dx ? output(alloc, x.shape, op, "dx", out, 0, 3, in) : DeviceArray{};
+  const DeviceArray dk = output(alloc, k.shape, op, "dkernel", out, 1, 3, in);
+  const DeviceArray db = output(alloc, {p.cout}, op, "dbias", out, 2, 3, in);
   const int64_t ws_n = gpu::conv2d_backward_workspace_floats(p.g, p.cout, need_dx);
   const DeviceArray ws = ws_n > 0 ? allocate(alloc, {ws_n}, op, "workspace") : DeviceArray{};
   launch(op, stream, [&] {
@@ -51,10 +55,11 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
 
 void bind_conv2d(py::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("kernel"), py::arg("bias") = py::none(), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("stream"), py::arg("alloc"));
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("stream"), py::arg("alloc"),
+        py::arg("out") = py::none());
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("stream"), py::arg("alloc"),
-        py::arg("need_dx") = true);
+        py::arg("need_dx") = true, py::arg("out") = py::none());
 }
 
 }  // namespace forgenet::bind::cuda

@@ -25,15 +25,18 @@ struct LstmInputs {
 
 py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in, const py::handle& kernel_in,
                const py::handle& rk_in, const py::handle& bias_in, bool training, uintptr_t stream,
-               const py::handle& alloc) {
+               const py::handle& alloc, const py::handle& out) {
   const char* op = "lstm";
   const LstmInputs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
   const LstmShape d = contract::lstm_forward(op, a.desc());
   require_same_device(op, a.named());
-  const DeviceArray y = allocate(alloc, {d.n, d.t, d.u}, op, "y");
-  const DeviceArray hT = allocate(alloc, {d.n, d.u}, op, "h_T");
-  const DeviceArray cT = allocate(alloc, {d.n, d.u}, op, "c_T");
-  const DeviceArray reserve = allocate(alloc, contract::lstm_reserve_shape(d), op, "reserve");
+  const auto in = a.named();
+  const size_t count = training ? 4 : 3;  // the reserve is an output only when training
+  const DeviceArray y = output(alloc, {d.n, d.t, d.u}, op, "y", out, 0, count, in);
+  const DeviceArray hT = output(alloc, {d.n, d.u}, op, "h_T", out, 1, count, in);
+  const DeviceArray cT = output(alloc, {d.n, d.u}, op, "c_T", out, 2, count, in);
+  const DeviceArray reserve = training ? output(alloc, contract::lstm_reserve_shape(d), op, "reserve", out, 3, count, in)
+                                       : allocate(alloc, contract::lstm_reserve_shape(d), op, "reserve");
   const int64_t ws_n = gpu::lstm_forward_workspace_floats(d.n, d.t, d.d, d.u);
   const DeviceArray ws = ws_n > 0 ? allocate(alloc, {ws_n}, op, "workspace") : DeviceArray{};
   launch(op, stream, [&] {
@@ -47,7 +50,8 @@ py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle
 py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const py::handle& dcT_in,
                         const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
                         const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in,
-                        const py::handle& reserve_in, uintptr_t stream, const py::handle& alloc) {
+                        const py::handle& reserve_in, uintptr_t stream, const py::handle& alloc,
+                        const py::handle& out) {
   const char* op = "lstm_backward";
   const LstmInputs a(op, x_in, h0_in, c0_in, kernel_in, rk_in, bias_in);
   const DeviceArray reserve = device_array(reserve_in, op, "reserve");
@@ -63,12 +67,12 @@ py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const
                                {"dc_T", has_dc ? &dcT : nullptr}});
   named.push_back({"reserve", &reserve});
   require_same_device(op, named);
-  const DeviceArray dx = allocate(alloc, {d.n, d.t, d.d}, op, "dx");
-  const DeviceArray dh0 = allocate(alloc, {d.n, d.u}, op, "dh0");
-  const DeviceArray dc0 = allocate(alloc, {d.n, d.u}, op, "dc0");
-  const DeviceArray dk = allocate(alloc, a.kernel.shape, op, "dkernel");
-  const DeviceArray drk = allocate(alloc, a.rk.shape, op, "drecurrent_kernel");
-  const DeviceArray db = allocate(alloc, a.bias.shape, op, "dbias");
+  const DeviceArray dx = output(alloc, {d.n, d.t, d.d}, op, "dx", out, 0, 6, named);
+  const DeviceArray dh0 = output(alloc, {d.n, d.u}, op, "dh0", out, 1, 6, named);
+  const DeviceArray dc0 = output(alloc, {d.n, d.u}, op, "dc0", out, 2, 6, named);
+  const DeviceArray dk = output(alloc, a.kernel.shape, op, "dkernel", out, 3, 6, named);
+  const DeviceArray drk = output(alloc, a.rk.shape, op, "drecurrent_kernel", out, 4, 6, named);
+  const DeviceArray db = output(alloc, a.bias.shape, op, "dbias", out, 5, 6, named);
   const int64_t ws_n = gpu::lstm_backward_workspace_floats(d.n, d.t, d.d, d.u);
   const DeviceArray ws = ws_n > 0 ? allocate(alloc, {ws_n}, op, "workspace") : DeviceArray{};
   launch(op, stream, [&] {
@@ -95,10 +99,10 @@ py::tuple lstm_activations(const py::handle& x_in, uintptr_t stream, const py::h
 void bind_lstm(py::module_& m) {
   m.def("lstm", &lstm, py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("kernel"), py::arg("recurrent_kernel"),
         py::arg("bias"), py::arg("training") = false, py::kw_only(), py::arg("stream"), py::arg("alloc"),
-        "LSTM over x (N,T,D) from h0, c0 (N,U), Keras gates i,f,c,o: (y, h_T, c_T[, reserve]) as forgenet._C.lstm.");
+        py::arg("out") = py::none(), "LSTM over x (N,T,D) from h0, c0 (N,U), Keras gates i,f,c,o: (y, h_T, c_T[, reserve]) as forgenet._C.lstm.");
   m.def("lstm_backward", &lstm_backward, py::arg("dy"), py::arg("dh_T"), py::arg("dc_T"), py::arg("x"), py::arg("h0"),
         py::arg("c0"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"), py::arg("reserve"),
-        py::kw_only(), py::arg("stream"), py::arg("alloc"),
+        py::kw_only(), py::arg("stream"), py::arg("alloc"), py::arg("out") = py::none(),
         "(dx, dh0, dc0, dkernel, drecurrent_kernel, dbias) as forgenet._C.lstm_backward.");
   m.def("_lstm_activations", &lstm_activations, py::arg("x"), py::kw_only(), py::arg("stream"), py::arg("alloc"));
 }

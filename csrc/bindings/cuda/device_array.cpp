@@ -110,6 +110,19 @@ DeviceArray allocate(const py::handle& alloc, const Shape& shape, const char* op
   return a;
 }
 
+DeviceArray output(const py::handle& alloc, const Shape& shape, const char* op, const char* what, const py::handle& out,
+                   size_t i, size_t count, const std::vector<std::pair<const char*, const DeviceArray*>>& inputs) {
+  py::object o = out_arg(out, i, count, op);
+  if (o.is_none()) return allocate(alloc, shape, op, what);
+  const std::string label = count == 1 ? std::string("out") : cat("out[", i, "] (", what, ")");
+  DeviceArray a = device_array(o, op, label.c_str());
+  std::vector<const ArrayDesc*> d;
+  std::vector<std::string> names;
+  for (const auto& [n, arr] : inputs) names.push_back(n), d.push_back(arr ? &arr->d : nullptr);
+  contract::require_out(a.d, op, label, shape, d, names);
+  return a;
+}
+
 void require_same_device(const char* op, const std::vector<std::pair<const char*, const DeviceArray*>>& arrays) {
   std::string why;
   if (gpu::device_count(&why) == 0) throw std::runtime_error(cat(op, ": no CUDA GPU found (", why, ")"));

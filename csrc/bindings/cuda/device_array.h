@@ -53,6 +53,12 @@ DeviceArray device_array(const py::handle& obj, const char* op, const char* name
 // its size is checked against int64 first, and an allocator's MemoryError names the op and the bytes.
 DeviceArray allocate(const py::handle& alloc, const Shape& shape, const char* op, const char* what);
 
+// Output i of `count` named `what`: the caller's buffer from out= (None, one array when count == 1, or a
+// tuple of `count` entries each None or an array; checked by contract::require_out, written in place)
+// or a new array from alloc. `inputs` are the arrays it must not overlap, with their names.
+DeviceArray output(const py::handle& alloc, const Shape& shape, const char* op, const char* what, const py::handle& out,
+                   size_t i, size_t count, const std::vector<std::pair<const char*, const DeviceArray*>>& inputs);
+
 // RuntimeError "op: no CUDA GPU found (...)" unless a GPU is present; then checks every non-empty array is
 // device memory on the current device. Call after the shape checks, before any launch.
 void require_same_device(const char* op, const std::vector<std::pair<const char*, const DeviceArray*>>& arrays);

@@ -129,6 +129,14 @@ def as_labels(op: str, name: str, a, n: int, num_classes: int):
     return xp.ascontiguousarray(a, dtype=np.int64)
 
 
+def out_kw(out) -> dict:
+    """The out= keyword for the extension call: absent when None. A given buffer goes down as is (never
+    converted: a converted copy would receive the result instead of the caller's array); the op's
+    contract checks it (float32, C-contiguous, writeable, the output's exact shape, no memory shared
+    with an input) and the kernel writes into it."""
+    return {} if out is None else {"out": out}
+
+
 def index(op: str, name: str, v) -> int:
     """A Python int from anything with __index__ (not floats, not bools), or TypeError naming it."""
     if isinstance(v, (bool, np.bool_)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from forgenet.kernels._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend, out_kw
 
 
 def _scale(op: str, scale):
@@ -21,26 +21,30 @@ def _scale(op: str, scale):
 
 # The shape rules (q, k, v against each other; o, do, lse against them) are the family's contract in
 # C++ (csrc/bindings/contracts/attention.h), shared by both devices; here only conversion and dispatch.
-def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = False):
+def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = False, out=None):
     """softmax(scale * q @ k^T [causal mask]) @ v; scale defaults to 1/sqrt(d).
 
     Returns o, or (o, lse) with lse (B, H, Nq) the log-sum-exp of each row's scaled scores, which
-    attention_backward needs.
+    attention_backward needs. out: o's buffer, or (o, lse) buffers with return_lse.
     """
     op = "attention"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))
-    o, lse = backend(op, q, k, v).attention(q, k, v, bool(causal), _scale(op, scale))
+    if out is not None and not return_lse:
+        out = (out, None)
+    o, lse = backend(op, q, k, v).attention(q, k, v, bool(causal), _scale(op, scale), **out_kw(out))
     return (o, lse) if return_lse else o
 
 
-def attention_backward(do, q, k, v, o, lse, *, causal: bool = False, scale=None):
+def attention_backward(do, q, k, v, o, lse, *, causal: bool = False, scale=None, out=None):
     """Gradients (dq, dk, dv) of attention given dO and the forward's o and lse.
 
     Scores are recomputed tile by tile (P = exp(scale * S - lse)), so memory stays O(N d) per head.
+    out: (dq, dk, dv) buffers, each None or an array.
     """
     op = "attention_backward"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))
     do = as_f32(op, "do", do, ndim=4)
     o = as_f32(op, "o", o, ndim=4)
     lse = as_f32(op, "lse", lse, ndim=3)
-    return backend(op, do, q, k, v, o, lse).attention_backward(do, q, k, v, o, lse, bool(causal), _scale(op, scale))
+    return backend(op, do, q, k, v, o, lse).attention_backward(do, q, k, v, o, lse, bool(causal), _scale(op, scale),
+                                                            **out_kw(out))

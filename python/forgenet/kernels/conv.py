@@ -1,16 +1,17 @@
 """2-D convolution on NHWC arrays, forward and backward (im2col + GEMM in the C++ kernels)."""
 from __future__ import annotations
 
-from forgenet.kernels._array import as_f32, backend, pair, padding_word
+from forgenet.kernels._array import as_f32, backend, out_kw, pair, padding_word
 
 
 # The geometry rules (kernel vs input and channels, bias and dy shapes) are the family's contract in
 # C++ (csrc/bindings/contracts/window.h), shared by both devices; here only conversion and dispatch.
-def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid"):
+def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", out=None):
     """Cross-correlation of x (N,H,W,Cin) with kernel (KH,KW,Cin,Cout), plus bias (Cout,) -> (N,Ho,Wo,Cout).
 
     padding 'valid': Ho = (H - KH) // SH + 1. 'same' (TensorFlow's rule): Ho = ceil(H / SH), the input
     zero-padded by max((Ho - 1) * SH + KH - H, 0) rows, the odd one at the bottom (likewise for W).
+    out: a float32 C-contiguous (N, Ho, Wo, Cout) buffer to write y into.
     """
     op = "conv2d"
     x = as_f32(op, "x", x, ndim=4)
@@ -18,13 +19,14 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid"):
     strides, padding = pair(op, "strides", strides), padding_word(op, padding)
     if bias is not None:
         bias = as_f32(op, "bias", bias, ndim=1)
-    return backend(op, x, kernel, bias).conv2d(x, kernel, bias, strides=strides, padding=padding)
+    return backend(op, x, kernel, bias).conv2d(x, kernel, bias, strides=strides, padding=padding, **out_kw(out))
 
 
-def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=True):
+def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=True, out=None):
     """Gradients of sum(dy * conv2d(x, kernel, bias)): returns (dx, dkernel, dbias) shaped as x, kernel, (Cout,).
 
     need_dx=False skips the input gradient (dx is then None), as for a network's first layer.
+    out: (dx, dkernel, dbias) buffers, each None or an array (dx's None when need_dx=False).
     """
     op = "conv2d_backward"
     dy = as_f32(op, "dy", dy, ndim=4)
@@ -32,4 +34,4 @@ def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=T
     kernel = as_f32(op, "kernel", kernel, ndim=4)
     strides, padding = pair(op, "strides", strides), padding_word(op, padding)
     return backend(op, dy, x, kernel).conv2d_backward(dy, x, kernel, strides=strides, padding=padding,
-                                                       need_dx=bool(need_dx))
+                                                       need_dx=bool(need_dx), **out_kw(out))

@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from forgenet.kernels._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend, out_kw
 
 
 def _affine(op: str, name: str, p, x, fill: float):
@@ -25,11 +25,11 @@ def _x(op: str, x):
     return as_f32(op, "x", x)
 
 
-def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3):
+def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3, out=None):
     """y = (x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis.
 
     Returns (y, mean, rstd); mean and rstd (shape x.shape[:-1]) are what layer_norm_backward needs.
-    gamma or beta may be None (no scale / no centre).
+    gamma or beta may be None (no scale / no centre). out: (y, mean, rstd) buffers, each None or an array.
     """
     op = "layer_norm"
     x = _x(op, x)
@@ -37,11 +37,12 @@ def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3):
     beta = _affine(op, "beta", beta, x, 0.0)
     if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon >= 0:
         raise ValueError(f"{op}: epsilon must be a number >= 0, got {epsilon!r}")
-    return backend(op, x, gamma, beta).layer_norm(x, gamma, beta, float(epsilon))
+    return backend(op, x, gamma, beta).layer_norm(x, gamma, beta, float(epsilon), **out_kw(out))
 
 
-def layer_norm_backward(dy, x, gamma, mean, rstd):
-    """Gradients (dx, dgamma, dbeta) of layer_norm given dy and the forward's mean and rstd."""
+def layer_norm_backward(dy, x, gamma, mean, rstd, *, out=None):
+    """Gradients (dx, dgamma, dbeta) of layer_norm given dy and the forward's mean and rstd (into the
+    out= buffers, each None or an array, when given)."""
     op = "layer_norm_backward"
     x = _x(op, x)
     dy = as_f32(op, "dy", dy)
@@ -55,4 +56,4 @@ def layer_norm_backward(dy, x, gamma, mean, rstd):
         # as_f32 makes 0-d arrays 1-d (ascontiguousarray does); a 1-d x has 0-d statistics.
         stats.append(as_f32(op, name, a).reshape(x.shape[:-1]))
     mean, rstd = stats
-    return backend(op, dy, x, gamma, mean, rstd).layer_norm_backward(dy, x, gamma, mean, rstd)
+    return backend(op, dy, x, gamma, mean, rstd).layer_norm_backward(dy, x, gamma, mean, rstd, **out_kw(out))
