@@ -53,8 +53,8 @@ PYBIND11_MODULE(_C, m) {
     omp_set_num_threads(static_cast<int>(n));
   }, py::arg("n"));
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
-  m.def("max_threads", &max_threads, "The largest count set_num_threads accepts.");
-  m.def("forked_single_threaded", []() { return g_forked.load(); },
+  m.def("_max_threads", &max_threads, "The largest count set_num_threads accepts.");
+  m.def("_forked_single_threaded", []() { return g_forked.load(); },
         "True in a child forked from this process: the kernels run on one thread there.");
   m.def("isa", []() { return std::string(forgenet::isa_name(forgenet::best_isa())); },
         "The SIMD instruction set the kernels use on this CPU.");

@@ -76,11 +76,11 @@ def test_sync_mode_names_the_op_that_faulted(emu, cuda, monkeypatch):
     monkeypatch.setenv("FORGENET_CUDA_SYNC", "1")
     x = D(np.zeros((1, 4, 4, 2), np.float32))
     cuda.max_pool2d(x, 2, None, "valid")  # a clean op syncs cleanly
-    _lib(emu).forgenet_emu_fail_next_sync()  # the fault only a synchronisation reveals
+    _lib(emu).forgenet_emu_fail_sync_in(2)  # a fault only the sync after the op reveals (the 1st is before it)
     with pytest.raises(RuntimeError, match=r"^max_pool2d: CUDA error while max_pool2d ran \(FORGENET_CUDA_SYNC=1"):
         cuda.max_pool2d(x, 2, None, "valid")
     monkeypatch.delenv("FORGENET_CUDA_SYNC")
-    _lib(emu).forgenet_emu_fail_next_sync()  # without the mode nothing synchronises: the op returns
+    _lib(emu).forgenet_emu_fail_sync_in(1)  # without the mode nothing synchronises: the op returns
     cuda.max_pool2d(x, 2, None, "valid")
     monkeypatch.setenv("FORGENET_CUDA_SYNC", "1")  # and the next op in the mode blames earlier work
     with pytest.raises(RuntimeError, match=r"^avg_pool2d: CUDA error from work queued before this op"):

@@ -21,7 +21,7 @@ def child(_):
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         forgenet.set_num_threads(4)      # cannot take effect after fork: a warning, one thread
-    assert _C.forked_single_threaded() and forgenet.get_num_threads() == 1
+    assert _C._forked_single_threaded() and forgenet.get_num_threads() == 1
     assert any("fork" in str(m.message) for m in w), [str(m.message) for m in w]
     return bool(np.array_equal(K.gemm(a, a), ref)) and bool(np.allclose(K.conv2d(x, k, padding="same"), ref_c))
 
@@ -60,7 +60,7 @@ def test_set_num_threads_bounds(n):
 
     with pytest.raises(ValueError, match=r"set_num_threads: n must"):
         forgenet.set_num_threads(n)
-    assert 1 <= forgenet.get_num_threads() <= _C.max_threads()
+    assert 1 <= forgenet.get_num_threads() <= _C._max_threads()
 
 
 @pytest.mark.parametrize("bad", [2.5, "4", None])
@@ -75,7 +75,7 @@ def test_set_num_threads_top_of_range_works():
     ok("""
 import forgenet, numpy as np, forgenet.kernels as K
 from forgenet import _C
-forgenet.set_num_threads(_C.max_threads())
+forgenet.set_num_threads(_C._max_threads())
 a = np.ones((64, 64), np.float32)
 assert np.allclose(K.gemm(a, a), 64)
 forgenet.set_num_threads(1)
