@@ -1,3 +1,4 @@
+// conv2d on numpy arrays: the contract (contracts/window.h) checks, this file allocates and calls.
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
 #include "bindings/window_args.h"
@@ -7,66 +8,41 @@ namespace forgenet::bind {
 
 namespace {
 
-// Checks x (N,H,W,Cin) against kernel (KH,KW,Cin,Cout) and returns the geometry.
-Window2d conv_geometry(const char* op, const py::array& x, const py::array& k, const py::handle& strides_in,
-                       const py::handle& padding_in) {
-  const Pair s = pair_arg(strides_in, op, "strides");
-  const bool same = padding_arg(padding_in, op);
-  const int64_t h = x.shape(1), w = x.shape(2), kh = k.shape(0), kw = k.shape(1);
-  if (kh < 1 || kw < 1) value_error(op, ": kernel must be at least 1x1, got shape ", shape_str(k));
-  if (x.shape(3) != k.shape(2))
-    value_error(op, ": x has ", x.shape(3), " channels but kernel ", shape_str(k), " expects ", k.shape(2));
-  if (!same && (kh > h || kw > w))
-    value_error(op, ": kernel (", kh, ", ", kw, ") larger than input (", h, ", ", w, ") with padding='valid'");
-  return make_window2d(x.shape(0), h, w, x.shape(3), kh, kw, s.first, s.second, same);
-}
-
 py::array_t<float> conv2d(const py::handle& x_in, const py::handle& k_in, const py::handle& bias_in,
-                          const py::handle& strides, const py::handle& padding) {
+                          const py::handle& strides, const py::handle& padding, const py::handle& out) {
   const char* op = "conv2d";
-  auto x = checked(x_in, op, "x", 4);
-  auto k = checked(k_in, op, "kernel", 4);
-  const Window2d g = conv_geometry(op, x, k, strides, padding);
-  const int64_t cout = k.shape(3);
-  py::array bias;
-  if (!bias_in.is_none()) {
-    bias = checked(bias_in, op, "bias", 1);
-    if (bias.shape(0) != cout) value_error(op, ": bias must have shape (", cout, ",), got ", shape_str(bias));
-  }
-  auto y = empty_f32({g.n, g.ho, g.wo, cout});
-  const float* b = bias_in.is_none() ? nullptr : fptr(bias);
-  {
-    py::gil_scoped_release nogil;
-    conv2d_forward(g, cout, fptr(x), fptr(k), b, fptr_mut(y));
-  }
+  const Arg x(x_in, op, "x"), k(k_in, op, "kernel");
+  Arg bias;
+  if (!bias_in.is_none()) bias = Arg(bias_in, op, "bias");
+  const auto p = contract::conv_forward(op, x.d, k.d, bias_in.is_none() ? nullptr : &bias.d,
+                                        pair_arg(strides, op, "strides"), padding_arg(padding, op));
+  auto y = output(op, "y", contract::out_shape(p.g, p.cout), out, 0, 1,
+                  {{"x", &x.d}, {"kernel", &k.d}, {"bias", bias_in.is_none() ? nullptr : &bias.d}});
+  const float* b = bias_in.is_none() ? nullptr : bias.f();
+  run(op, [&] { conv2d_forward(p.g, p.cout, x.f(), k.f(), b, fptr_mut(y)); });
   return y;
 }
 
 py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const py::handle& k_in,
-                          const py::handle& strides, const py::handle& padding, bool need_dx) {
+                          const py::handle& strides, const py::handle& padding, bool need_dx,
+                          const py::handle& out) {
   const char* op = "conv2d_backward";
-  auto dy = checked(dy_in, op, "dy", 4);
-  auto x = checked(x_in, op, "x", 4);
-  auto k = checked(k_in, op, "kernel", 4);
-  const Window2d g = conv_geometry(op, x, k, strides, padding);
-  const int64_t cout = k.shape(3);
-  if (dy.shape(0) != g.n || dy.shape(1) != g.ho || dy.shape(2) != g.wo || dy.shape(3) != cout)
-    value_error(op, ": dy must have the forward output's shape (", g.n, ", ", g.ho, ", ", g.wo, ", ", cout,
-                "), got ", shape_str(dy));
+  const Arg dy(dy_in, op, "dy"), x(x_in, op, "x"), k(k_in, op, "kernel");
+  const auto p = contract::conv_backward(op, dy.d, x.d, k.d, pair_arg(strides, op, "strides"), padding_arg(padding, op));
   // a first layer's input needs no gradient: skipping dx saves its GEMM and the col2im pass
+  const Inputs in{{"dy", &dy.d}, {"x", &x.d}, {"kernel", &k.d}};
   py::object dx = py::none();
   float* dx_ptr = nullptr;
   if (need_dx) {
-    auto a = empty_f32(dims(x));
+    auto a = output(op, "dx", x.d.shape, out, 0, 3, in);
     dx_ptr = fptr_mut(a);
     dx = a;
+  } else if (!out_arg(out, 0, 3, op).is_none()) {
+    value_error(op, ": out[0] (dx) must be None when need_dx=False");
   }
-  auto dk = empty_f32(dims(k));
-  auto db = empty_f32({cout});
-  {
-    py::gil_scoped_release nogil;
-    conv2d_backward(g, cout, fptr(dy), fptr(x), fptr(k), dx_ptr, fptr_mut(dk), fptr_mut(db));
-  }
+  auto dk = output(op, "dkernel", k.d.shape, out, 1, 3, in);
+  auto db = output(op, "dbias", {p.cout}, out, 2, 3, in);
+  run(op, [&] { conv2d_backward(p.g, p.cout, dy.f(), x.f(), k.f(), dx_ptr, fptr_mut(dk), fptr_mut(db)); });
   return py::make_tuple(dx, dk, db);
 }
 
@@ -74,9 +50,10 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
 
 void bind_conv2d(py::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("kernel"), py::arg("bias") = py::none(), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("out") = py::none());
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true);
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true,
+        py::arg("out") = py::none());
 }
 
 }  // namespace forgenet::bind

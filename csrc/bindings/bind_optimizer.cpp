@@ -9,75 +9,53 @@
 
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
+#include "bindings/contracts/optimizer.h"
 #include "cpu/optimizer.h"
 
 namespace forgenet::bind {
 
 namespace {
 
-struct Arg {
-  const char* name;
-  py::array a;
-  bool written;
-};
+using contract::UpdateArg;
 
-py::array inplace(const py::handle& obj, const char* op, const char* name) {
-  auto a = checked(obj, op, name, -1);
-  if (!a.writeable()) value_error(op, ": ", name, " must be writeable (it is updated in place)");
-  return a;
-}
-
-// Same shape as args[0]; no written array overlaps another argument.
-void check_group(const char* op, const std::vector<Arg>& args) {
-  const py::array& ref = args[0].a;
-  for (const auto& [name, a, written] : args) {
-    if (a.ndim() != ref.ndim() || !std::equal(a.shape(), a.shape() + a.ndim(), ref.shape()))
-      value_error(op, ": ", name, " must have the shape of ", args[0].name, " ", shape_str(ref), ", got ",
-                  shape_str(a));
+// An optional slot: None or an array.
+struct Slot {
+  bool given;
+  Arg arg;
+  Slot(const py::handle& obj, const char* op, const char* name) : given(!obj.is_none()) {
+    if (given) arg = Arg(obj, op, name);
   }
-  if (ref.size() == 0) return;
-  const auto bytes = static_cast<uintptr_t>(ref.size()) * sizeof(float);
-  for (size_t i = 0; i < args.size(); ++i)
-    for (size_t j = i + 1; j < args.size(); ++j) {
-      if (!args[i].written && !args[j].written) continue;
-      const auto p = reinterpret_cast<uintptr_t>(args[i].a.data()), q = reinterpret_cast<uintptr_t>(args[j].a.data());
-      if (p < q + bytes && q < p + bytes)
-        value_error(op, ": ", args[i].name, " and ", args[j].name, " must not share memory");
-    }
-}
+  float* ptr() { return given ? arg.fm() : nullptr; }
+};
 
 void adam_update(const py::handle& var_in, const py::handle& grad_in, const py::handle& m_in, const py::handle& v_in,
                  const py::handle& vhat_in, double alpha, double beta_1, double beta_2, double epsilon) {
   const char* op = "adam_update";
-  std::vector<Arg> args{{"var", inplace(var_in, op, "var"), true},
-                        {"grad", checked(grad_in, op, "grad", -1), false},
-                        {"m", inplace(m_in, op, "m"), true},
-                        {"v", inplace(v_in, op, "v"), true}};
-  const bool amsgrad = !vhat_in.is_none();
-  if (amsgrad) args.push_back({"vhat", inplace(vhat_in, op, "vhat"), true});
-  check_group(op, args);
-  float* vhat = amsgrad ? fptr_mut(args[4].a) : nullptr;
+  Arg var(var_in, op, "var"), grad(grad_in, op, "grad"), m(m_in, op, "m"), v(v_in, op, "v");
+  Slot vhat(vhat_in, op, "vhat");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"m", &m.d, true}, {"v", &v.d, true}};
+  if (vhat.given) args.push_back({"vhat", &vhat.arg.d, true});
+  const int64_t n = contract::update_group(op, args);
   // The numpy code rounded each Python float to float32 where it met the arrays: 1 - beta is formed in double first.
   const auto a = static_cast<float>(alpha), c1 = static_cast<float>(1.0 - beta_1),
              c2 = static_cast<float>(1.0 - beta_2), eps = static_cast<float>(epsilon);
-  py::gil_scoped_release nogil;
-  forgenet::adam_update(fptr_mut(args[0].a), fptr(args[1].a), fptr_mut(args[2].a), fptr_mut(args[3].a), vhat,
-                        args[0].a.size(), a, c1, c2, eps);
+  run(op, [&] { forgenet::adam_update(var.fm(), grad.f(), m.fm(), v.fm(), vhat.ptr(), n, a, c1, c2, eps); });
 }
 
 // m: the momentum slot, or None for plain SGD (then momentum must be 0).
 void sgd_update(const py::handle& var_in, const py::handle& grad_in, const py::handle& m_in, double learning_rate,
                 double momentum, bool nesterov) {
   const char* op = "sgd_update";
-  std::vector<Arg> args{{"var", inplace(var_in, op, "var"), true}, {"grad", checked(grad_in, op, "grad", -1), false}};
-  const bool has_m = !m_in.is_none();
-  if (has_m) args.push_back({"m", inplace(m_in, op, "m"), true});
-  check_group(op, args);
-  if (!has_m && momentum != 0.0) value_error(op, ": m is None (plain SGD) but momentum is ", momentum);
-  float* m = has_m ? fptr_mut(args[2].a) : nullptr;
-  py::gil_scoped_release nogil;
-  forgenet::sgd_update(fptr_mut(args[0].a), fptr(args[1].a), m, args[0].a.size(), static_cast<float>(learning_rate),
-                       static_cast<float>(momentum), nesterov);
+  Arg var(var_in, op, "var"), grad(grad_in, op, "grad");
+  Slot m(m_in, op, "m");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}};
+  if (m.given) args.push_back({"m", &m.arg.d, true});
+  const int64_t n = contract::update_group(op, args);
+  if (!m.given && momentum != 0.0) value_error(op, ": m is None (plain SGD) but momentum is ", momentum);
+  run(op, [&] {
+    forgenet::sgd_update(var.fm(), grad.f(), m.ptr(), n, static_cast<float>(learning_rate), static_cast<float>(momentum),
+                         nesterov);
+  });
 }
 
 // avg: the average gradient (centered), mom: the momentum slot; None when unused (then momentum must be 0).
@@ -85,20 +63,18 @@ void rmsprop_update(const py::handle& var_in, const py::handle& grad_in, const p
                     const py::handle& avg_in, const py::handle& mom_in, double learning_rate, double rho,
                     double momentum, double epsilon) {
   const char* op = "rmsprop_update";
-  std::vector<Arg> args{{"var", inplace(var_in, op, "var"), true},
-                        {"grad", checked(grad_in, op, "grad", -1), false},
-                        {"v", inplace(v_in, op, "v"), true}};
-  const bool centered = !avg_in.is_none(), has_mom = !mom_in.is_none();
-  if (centered) args.push_back({"avg", inplace(avg_in, op, "avg"), true});
-  if (has_mom) args.push_back({"mom", inplace(mom_in, op, "mom"), true});
-  check_group(op, args);
-  if (!has_mom && momentum != 0.0) value_error(op, ": mom is None but momentum is ", momentum);
-  float* avg = centered ? fptr_mut(args[3].a) : nullptr;
-  float* mom = has_mom ? fptr_mut(args.back().a) : nullptr;
-  py::gil_scoped_release nogil;
-  forgenet::rmsprop_update(fptr_mut(args[0].a), fptr(args[1].a), fptr_mut(args[2].a), avg, mom, args[0].a.size(),
-                           static_cast<float>(learning_rate), static_cast<float>(rho), static_cast<float>(1.0 - rho),
-                           static_cast<float>(momentum), static_cast<float>(epsilon));
+  Arg var(var_in, op, "var"), grad(grad_in, op, "grad"), v(v_in, op, "v");
+  Slot avg(avg_in, op, "avg"), mom(mom_in, op, "mom");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"v", &v.d, true}};
+  if (avg.given) args.push_back({"avg", &avg.arg.d, true});
+  if (mom.given) args.push_back({"mom", &mom.arg.d, true});
+  const int64_t n = contract::update_group(op, args);
+  if (!mom.given && momentum != 0.0) value_error(op, ": mom is None but momentum is ", momentum);
+  run(op, [&] {
+    forgenet::rmsprop_update(var.fm(), grad.f(), v.fm(), avg.ptr(), mom.ptr(), n, static_cast<float>(learning_rate),
+                             static_cast<float>(rho), static_cast<float>(1.0 - rho), static_cast<float>(momentum),
+                             static_cast<float>(epsilon));
+  });
 }
 
 // kind: common/optimizer_math.h's opt::Kind; s1 None for the one-slot kinds; consts as that step lists them.
@@ -110,16 +86,14 @@ void fused_update(int kind, const py::handle& var_in, const py::handle& grad_in,
     value_error(op, ": kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts.size());
   const bool two = opt::kSlots[kind] == 2;
   if (two == s1_in.is_none()) value_error(op, ": kind ", kind, " takes ", opt::kSlots[kind], " slot arrays");
-  std::vector<Arg> args{{"var", inplace(var_in, op, "var"), true},
-                        {"grad", checked(grad_in, op, "grad", -1), false},
-                        {"s0", inplace(s0_in, op, "s0"), true}};
-  if (two) args.push_back({"s1", inplace(s1_in, op, "s1"), true});
-  check_group(op, args);
+  Arg var(var_in, op, "var"), grad(grad_in, op, "grad"), s0(s0_in, op, "s0");
+  Slot s1(s1_in, op, "s1");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"s0", &s0.d, true}};
+  if (s1.given) args.push_back({"s1", &s1.arg.d, true});
+  const int64_t n = contract::update_group(op, args);
   opt::Consts c{};
   for (size_t i = 0; i < consts.size(); ++i) c.k[i] = static_cast<float>(consts[i]);
-  float* s1 = two ? fptr_mut(args[3].a) : nullptr;
-  py::gil_scoped_release nogil;
-  forgenet::fused_update(kind, fptr_mut(args[0].a), fptr(args[1].a), fptr_mut(args[2].a), s1, args[0].a.size(), c);
+  run(op, [&] { forgenet::fused_update(kind, var.fm(), grad.f(), s0.fm(), s1.ptr(), n, c); });
 }
 
 }  // namespace

@@ -1,94 +1,153 @@
-// Validation shared by every binding. The Python ops layer already checks and converts its inputs,
-// but the extension is also called directly (by other frameworks, by tests), so every array that
-// crosses into C++ is checked again here: dtype, rank, contiguity, sizes. Errors name the op and the
-// argument, say what was expected and what came, and surface in Python as TypeError / ValueError.
+// The numpy side of the bindings (forgenet._C): the adapter from numpy arrays to the contracts'
+// neutral ArrayDesc (bindings/contracts/array.h), output allocation, and the one way every binding
+// runs a kernel. The ops layer already checks and converts its inputs, but the extension is also called
+// directly (by other frameworks, by tests), so every array that crosses into C++ goes through a
+// family's contract here. Nothing is converted: a wrong dtype is a TypeError and a non-contiguous
+// array a ValueError, so a caller never pays for a hidden copy.
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "bindings/contracts/array.h"
+#include "common/errors.h"
 
 namespace forgenet::bind {
 
 namespace py = pybind11;
 
-template <typename... Parts>
-std::string cat(const Parts&... parts) {
-  std::ostringstream s;
-  (s << ... << parts);
-  return s.str();
-}
+using contract::ArrayDesc;
+using contract::DType;
+using forgenet::cat;
+using forgenet::type_error;
+using forgenet::value_error;
 
-template <typename... Parts>
-[[noreturn]] void value_error(const Parts&... parts) {
-  throw py::value_error(cat(parts...));
-}
-
-template <typename... Parts>
-[[noreturn]] void type_error(const Parts&... parts) {
-  throw py::type_error(cat(parts...));
+inline std::string type_name(const py::handle& obj) {
+  return std::string(py::str(py::type::handle_of(obj).attr("__name__")));
 }
 
 inline std::string shape_str(const py::array& a) {
-  std::ostringstream s;
-  s << "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) s << (i ? ", " : "") << a.shape(i);
-  if (a.ndim() == 1) s << ",";
-  s << ")";
-  return s.str();
+  return contract::shape_str(contract::Shape(a.shape(), a.shape() + a.ndim()));
 }
 
-// Returns obj as a float32 (or int64 when `integer`) C-contiguous array of the given rank (-1: any).
-// Nothing is converted: a wrong dtype is a TypeError and a non-contiguous array a ValueError, so a
-// caller never pays for a hidden copy.
-inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank,
-                         bool integer = false) {
-  if (!py::isinstance<py::array>(obj))
-    type_error(op, ": ", name, " must be a numpy array, got ", std::string(py::str(py::type::of(obj).attr("__name__"))));
-  auto a = py::reinterpret_borrow<py::array>(obj);
-  const bool ok = integer ? a.dtype().is(py::dtype::of<int64_t>()) : a.dtype().is(py::dtype::of<float>());
-  if (!ok)
-    type_error(op, ": ", name, " must be ", integer ? "int64" : "float32", ", got ", std::string(py::str(a.dtype())));
-  if (rank >= 0 && a.ndim() != rank)
-    value_error(op, ": ", name, " must have rank ", rank, ", got shape ", shape_str(a));
-  if (!(a.flags() & py::array::c_style))
-    value_error(op, ": ", name, " must be C-contiguous");
-  return a;
+// The neutral description of a numpy array (dtype by kind, size and byte order).
+inline ArrayDesc describe(const py::array& a) {
+  ArrayDesc d;
+  const py::dtype t = a.dtype();
+  d.dtype = contract::classify(t.kind(), t.itemsize(), t.byteorder(), &d.dtype_name);
+  d.shape.assign(a.shape(), a.shape() + a.ndim());
+  d.contiguous = (a.flags() & py::array::c_style) != 0;
+  d.writeable = a.writeable();
+  d.data = a.data();
+  d.itemsize = t.itemsize();
+  return d;
 }
 
-inline std::vector<py::ssize_t> dims(const py::array& a) {
-  return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+// obj as a numpy array, or TypeError naming the op and the argument.
+inline py::array as_array(const py::handle& obj, const char* op, const char* name) {
+  if (!py::isinstance<py::array>(obj)) type_error(op, ": ", name, " must be a numpy array, got ", type_name(obj));
+  return py::reinterpret_borrow<py::array>(obj);
 }
+
+// An argument with its description, for the contracts.
+struct Arg {
+  py::array a;
+  ArrayDesc d;
+  Arg() = default;
+  Arg(const py::handle& obj, const char* op, const char* name) : a(as_array(obj, op, name)), d(describe(a)) {}
+  const float* f() const { return static_cast<const float*>(a.data()); }
+  float* fm() { return static_cast<float*>(a.mutable_data()); }
+  const int64_t* i64() const { return static_cast<const int64_t*>(a.data()); }
+};
+
+// A direct check of one array (dtype, rank -1: any, contiguity), for bindings outside a family contract.
+inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank, bool integer = false) {
+  Arg a(obj, op, name);
+  contract::require(a.d, op, name, integer ? DType::I64 : DType::F32, rank);
+  return a.a;
+}
+
+inline std::vector<py::ssize_t> dims(const py::array& a) { return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()); }
 
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }
 inline float* fptr_mut(py::array& a) { return static_cast<float*>(a.mutable_data()); }
 inline const int64_t* iptr(const py::array& a) { return static_cast<const int64_t*>(a.data()); }
 
-inline py::array_t<float> empty_f32(const std::vector<py::ssize_t>& shape) {
-  return py::array_t<float>(shape);
+// A new float32 array for the op's output `name`; its size is checked against int64 and a failed
+// allocation is a MemoryError naming the op, the output and the bytes asked for.
+inline py::array_t<float> empty_f32(const char* op, const char* name, const contract::Shape& shape) {
+  const int64_t n = contract::output_size(op, name, shape);
+  try {
+    return py::array_t<float>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  } catch (py::error_already_set& e) {
+    if (e.matches(PyExc_MemoryError))
+      throw OutOfMemory(cat(op, ": cannot allocate ", bytes_str(bytes_of(n, 4)), " for ", name, " of shape ",
+                            contract::shape_str(shape)));
+    if (e.matches(PyExc_ValueError))  // numpy's own limit on a shape (e.g. dimensions past its index range)
+      value_error(op, ": ", name, " of shape ", contract::shape_str(shape), " is beyond numpy's limits (",
+                  std::string(py::str(e.value())), ")");
+    throw;
+  }
 }
 
-inline py::array_t<float> zeros_f32(const std::vector<py::ssize_t>& shape) {
-  py::array_t<float> a(shape);
-  std::fill(a.mutable_data(), a.mutable_data() + a.size(), 0.0f);
-  return a;
+// The caller's out= argument for output i of `count`: None, one array (when count == 1), or a tuple or
+// list of `count` entries, each None (allocate that one) or an array. Returns None or the array.
+inline py::object out_arg(const py::handle& out, size_t i, size_t count, const char* op) {
+  if (out.is_none()) return py::none();
+  // a list for a one-output op is a (wrong) array, not a list of outputs
+  if (py::isinstance<py::tuple>(out) || (count > 1 && py::isinstance<py::list>(out))) {
+    auto seq = py::reinterpret_borrow<py::sequence>(out);
+    if (py::len(seq) != count)
+      value_error(op, ": out must be a tuple of ", count, " arrays (or None entries), got ", py::len(seq), " entries");
+    return seq[i];
+  }
+  if (count != 1) value_error(op, ": out must be a tuple of ", count, " arrays (or None entries), got ", type_name(out));
+  return py::reinterpret_borrow<py::object>(out);
 }
 
-// A (h, w) pair of positive ints, e.g. strides or pool_size.
-inline void check_pair(const std::pair<int64_t, int64_t>& p, const char* op, const char* name) {
-  if (p.first <= 0 || p.second <= 0)
-    value_error(op, ": ", name, " must be positive, got (", p.first, ", ", p.second, ")");
+// Inputs an out= buffer must not overlap, with their names.
+struct Inputs {
+  std::vector<const ArrayDesc*> d;
+  std::vector<std::string> names;
+  Inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> l) {
+    for (const auto& [n, a] : l) names.push_back(n), d.push_back(a);
+  }
+};
+
+// Output i of `count` named `name`: the caller's buffer from out= (checked by contract::require_out and
+// written in place, never a copy after the fact) or a new array.
+inline py::array_t<float> output(const char* op, const char* name, const contract::Shape& shape, const py::handle& out,
+                                 size_t i, size_t count, const Inputs& inputs) {
+  py::object o = out_arg(out, i, count, op);
+  if (o.is_none()) return empty_f32(op, name, shape);
+  const std::string label = count == 1 ? std::string("out") : cat("out[", i, "] (", name, ")");
+  py::array a = as_array(o, op, label.c_str());
+  contract::require_out(describe(a), op, label, shape, inputs.d, inputs.names);
+  return py::reinterpret_borrow<py::array_t<float>>(a);
 }
 
-// "valid" or "same" (TensorFlow's rule); returns true for same.
-inline bool parse_padding(const std::string& padding, const char* op) {
-  if (padding == "same") return true;
-  if (padding == "valid") return false;
-  value_error(op, ": padding must be 'valid' or 'same', got '", padding, "'");
+inline py::array_t<float> empty_like_f32(const char* op, const char* name, const py::array& a) {
+  return empty_f32(op, name, contract::Shape(a.shape(), a.shape() + a.ndim()));
+}
+
+// Runs a kernel without the GIL. Allocation failures inside come out as MemoryError naming the op (and,
+// from the kernels' own workspace helper, what was being allocated and its size).
+template <typename F>
+auto run(const char* op, F&& kernel) -> decltype(kernel()) {
+  try {
+    py::gil_scoped_release nogil;
+    return kernel();
+  } catch (const OutOfMemory& e) {
+    throw OutOfMemory(cat(op, ": ", e.what()));
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(cat(op, ": out of memory for the kernel's workspace"));
+  } catch (const std::length_error&) {
+    throw OutOfMemory(cat(op, ": the kernel's workspace would exceed the largest allocation possible"));
+  }
 }
 
 }  // namespace forgenet::bind

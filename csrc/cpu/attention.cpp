@@ -2,10 +2,36 @@
 // attention_tiles.h; the SIMD micro-kernels in attention_avx2.cpp / attention_avx512.cpp.
 #include "cpu/attention.h"
 
+#include <algorithm>
+
+#include "common/workspace.h"
 #include "cpu/attention_tiles.h"
 #include "cpu/cpu_features.h"
 
 namespace forgenet {
+
+float* attention_alloc(int64_t n, bool zero, const char* what) {
+  if (n < 0) out_of_memory(what, -1);
+  return aligned_floats(n, what, zero);
+}
+
+int* attention_alloc_states(int64_t n) {
+  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(n, 1)), sizeof(int));
+  if (!p) out_of_memory("attention's tile states", bytes_of(n, sizeof(int)));
+  return static_cast<int*>(p);
+}
+
+void attention_free(void* p) { std::free(p); }
+
+int64_t attention_size_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return a < 0 || b < 0 || !mul_fits(a, b, &r) ? -1 : r;
+}
+
+int64_t attention_size_add(int64_t a, int64_t b) {
+  int64_t r;
+  return a < 0 || b < 0 || !add_fits(a, b, &r) ? -1 : r;
+}
 
 namespace {
 
@@ -84,6 +110,12 @@ void attention_backward_avx512(const AttnShape& s, const float* a, const float* 
 
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,
                        float* lse) {
+  if (s.bh == 0 || s.nq == 0) return;  // nothing to write, however large the other dimensions
+  if (s.nk == 0) {  // no keys: o = 0, lse = -inf (torch's answer for an empty key set)
+    std::fill(o, o + s.bh * s.nq * s.dv, 0.0f);
+    if (lse) std::fill(lse, lse + s.bh * s.nq, kNegInf);
+    return;
+  }
   switch (best_isa()) {
     case Isa::avx512: return attention_forward_avx512(s, q, k, v, o, lse);
     case Isa::avx2: return attention_forward_avx2(s, q, k, v, o, lse);
@@ -94,6 +126,13 @@ void attention_forward(const AttnShape& s, const float* q, const float* k, const
 void attention_backward(const AttnShape& s, const float* do_, const float* q, const float* k,
                         const float* v, const float* o, const float* lse, float* dq, float* dk,
                         float* dv) {
+  if (s.bh == 0) return;
+  if (s.nq == 0 || s.nk == 0) {  // no scores: every gradient is zero
+    std::fill(dq, dq + s.bh * s.nq * s.d, 0.0f);
+    std::fill(dk, dk + s.bh * s.nk * s.d, 0.0f);
+    std::fill(dv, dv + s.bh * s.nk * s.dv, 0.0f);
+    return;
+  }
   switch (best_isa()) {
     case Isa::avx512: return attention_backward_avx512(s, do_, q, k, v, o, lse, dq, dk, dv);
     case Isa::avx2: return attention_backward_avx2(s, do_, q, k, v, o, lse, dq, dk, dv);

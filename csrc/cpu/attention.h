@@ -8,13 +8,18 @@
 #pragma once
 #include <cstdint>
 
+#include "common/shapes.h"  // AttnShape
+
 namespace forgenet {
 
-struct AttnShape {
-  int64_t bh, nq, nk, d, dv;
-  float scale;
-  bool causal;
-};
+// Scratch for the tile loops (attention_tiles.h), defined once in attention.cpp so that no ISA
+// variant carries its own copy of the error path: n floats (zeroed when asked), or OutOfMemory naming
+// `what`; n < 0 means the size overflowed. attention_size_* return -1 on overflow (or when given -1).
+float* attention_alloc(int64_t n, bool zero, const char* what);
+int* attention_alloc_states(int64_t n);
+void attention_free(void* p);
+int64_t attention_size_mul(int64_t a, int64_t b);
+int64_t attention_size_add(int64_t a, int64_t b);
 
 // lse may be null when the caller does not need it.
 void attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,

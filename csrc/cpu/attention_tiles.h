@@ -37,18 +37,32 @@ inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 constexpr float kNegInf = -__builtin_inff();
 
 // Scratch, 64-byte aligned, zero-filled unless the caller writes every element before reading it
-// (padding columns must read as 0, never garbage).
+// (padding columns must read as 0, never garbage). Allocated by attention_alloc (attention.cpp,
+// compiled once), which throws OutOfMemory with the size: always before a parallel region, never in
+// one, where an exception would terminate the process.
 struct Scratch {
   float* p = nullptr;
-  explicit Scratch(int64_t n, bool zero = true) {
-    size_t bytes = static_cast<size_t>(round_up(n > 0 ? n : 1, 16)) * sizeof(float);
-    p = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (!p) throw std::bad_alloc();  // only ever thrown outside parallel regions (big buffers live there)
-    if (zero) std::memset(p, 0, bytes);
-  }
-  ~Scratch() { std::free(p); }
+  explicit Scratch(int64_t n, bool zero = true, const char* what = "attention's scratch")
+      : p(attention_alloc(n, zero, what)) {}
+  ~Scratch() { attention_free(p); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
+};
+
+// Per-thread buffers carved out of one Scratch allocated before the parallel region: part i of
+// thread t starts at t * stride + offset[i]. Sizes are rounded to 16 floats (64 bytes).
+template <int N>
+struct ThreadSlabs {
+  int64_t offset[N] = {}, stride = 0;
+  explicit ThreadSlabs(const int64_t (&sizes)[N]) {
+    for (int i = 0; i < N; ++i) {
+      offset[i] = stride;
+      stride = attention_size_add(stride, round_up(sizes[i] > 0 ? sizes[i] : 1, 16));
+    }
+  }
+};
+struct View {
+  float* p;
 };
 
 // dst (cols x ldd) = src rows [0, rows) (row stride `cols`) transposed, scaled; columns >= rows are 0.
@@ -86,10 +100,9 @@ inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k
 struct TileStates {
   int* st = nullptr;
   explicit TileStates(int64_t n) {
-    st = static_cast<int*>(std::calloc(n > 0 ? n : 1, sizeof(int)));
-    if (!st) throw std::bad_alloc();
+    st = attention_alloc_states(n);
   }
-  ~TileStates() { std::free(st); }
+  ~TileStates() { attention_free(st); }
   TileStates(const TileStates&) = delete;
   TileStates& operator=(const TileStates&) = delete;
   // Where to pack tile t: `shared` if this thread won it, `own` if another thread is packing it now,
@@ -118,13 +131,19 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   // first thread to need a tile packs it; one that finds it being packed packs its own private copy
   // rather than wait, so there is no barrier (a barrier costs a scheduler tick on a busy machine).
   const int64_t nkb = (nk + Bk - 1) / Bk, tile = d * bkp;
-  Scratch kt_all(sh.bh * nkb * tile, /*zero=*/false);  // each tile is written whole when packed
+  Scratch kt_all(attention_size_mul(attention_size_mul(sh.bh, nkb), tile), /*zero=*/false,
+                 "attention's packed K tiles");  // each tile is written whole when packed
   TileStates packed(sh.bh * nkb);
   const bool v_direct = dv == dvp;  // V rows can feed the GEMM unpadded
+  const int team = units > 1 ? omp_get_max_threads() : 1;
+  const ThreadSlabs<6> slab({Bq * d, v_direct ? 0 : Bk * dvp, Bq * bkp, Bq * dvp, 2 * Bq, tile});
+  Scratch per_thread(attention_size_mul(team, slab.stride), true, "attention's per-thread tiles");
 
-#pragma omp parallel if (units > 1)
+#pragma omp parallel num_threads(team) if (units > 1)
   {
-    Scratch qs(Bq * d), vp(v_direct ? 0 : Bk * dvp), s(Bq * bkp), oacc(Bq * dvp), ml(2 * Bq), own(tile);
+    float* const mine = per_thread.p + omp_get_thread_num() * slab.stride;
+    const View qs{mine + slab.offset[0]}, vp{mine + slab.offset[1]}, s{mine + slab.offset[2]},
+        oacc{mine + slab.offset[3]}, ml{mine + slab.offset[4]}, own{mine + slab.offset[5]};
     float* m = ml.p;
     float* l = ml.p + Bq;
     auto k_tile = [&](int64_t bh, int64_t kb) -> const float* {
@@ -200,13 +219,19 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const int threads = omp_get_max_threads();
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
-  Scratch dq_all(static_cast<int64_t>(threads) * nq * dp, /*zero=*/false);  // one dQ accumulator per thread, zeroed per head
+  // one dQ accumulator per thread, zeroed per head
+  Scratch dq_all(attention_size_mul(attention_size_mul(threads, nq), dp), /*zero=*/false, "attention's dQ accumulators");
+  const ThreadSlabs<10> slab({d * bkp, dv * bkp, d == dp ? 0 : kBk * dp, kBk * dp, kBk * dvp, kBq * bkp, kBq * bkp,
+                              d == dp ? 0 : kBq * dp, dv == dvp ? 0 : kBq * dvp, nq});
+  Scratch per_thread(attention_size_mul(threads, slab.stride), true, "attention_backward's per-thread tiles");
 
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
   {
     const int tid = omp_get_thread_num();
-    Scratch kt(d * bkp), vt(dv * bkp), kp(d == dp ? 0 : kBk * dp), dka(kBk * dp), dva(kBk * dvp),
-        s(kBq * bkp), dpb(kBq * bkp), qp(d == dp ? 0 : kBq * dp), dop(dv == dvp ? 0 : kBq * dvp), dl(nq);
+    float* const mine = per_thread.p + tid * slab.stride;
+    const View kt{mine + slab.offset[0]}, vt{mine + slab.offset[1]}, kp{mine + slab.offset[2]},
+        dka{mine + slab.offset[3]}, dva{mine + slab.offset[4]}, s{mine + slab.offset[5]}, dpb{mine + slab.offset[6]},
+        qp{mine + slab.offset[7]}, dop{mine + slab.offset[8]}, dl{mine + slab.offset[9]};
     float* const dqa = dq_all.p + tid * nq * dp;
 
     // D = rowsum(dO * O) of one head, the softmax backward's per-row constant. Each thread computes

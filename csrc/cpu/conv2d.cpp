@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/workspace.h"
 #include "cpu/gemm.h"
 
 namespace forgenet {
@@ -32,19 +33,9 @@ constexpr int64_t kParallelMin = 32768;         // floats of work below which th
 // faults (mmap + zeroed pages) comparable to the im2col itself. A thread holds at most kColumnBudget
 // plus a kernel copy. Slot 0: patches, 1: their gradients, 2: kernel with its bias row.
 float* scratch(int slot, int64_t n) {
-  struct Buffer {
-    std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
-    int64_t cap = 0;
-  };
-  thread_local Buffer buffers[3];
-  Buffer& b = buffers[slot];
-  if (n > b.cap) {
-    const int64_t cap = (n + 15) / 16 * 16;
-    b.p.reset(static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float))));
-    if (!b.p) throw std::bad_alloc();
-    b.cap = cap;
-  }
-  return b.p.get();
+  static const char* what[3] = {"conv2d's im2col columns", "conv2d's column gradients", "conv2d's kernel with its bias row"};
+  thread_local GrowBuffer buffers[3];  // consistent after a failed growth: the next call retries
+  return buffers[slot].get(n, what[slot]);
 }
 
 inline bool is_pointwise(const Window2d& g) {
@@ -202,7 +193,7 @@ void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const floa
 // result does not depend on scheduling.
 void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
   const int nt = rows * cols > kParallelMin ? omp_get_max_threads() : 1;
-  std::vector<double> part(static_cast<size_t>(nt) * cols, 0.0);
+  std::vector<double> part = workspace_vector<double>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
   int used = 1;
 #pragma omp parallel num_threads(nt)
   {
@@ -228,7 +219,8 @@ void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
 
 void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
                     const float* bias, float* y) {
-  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = g.kh * g.kw * g.c;
+  // mul_sat: with no output the window may be huge (an empty kernel), and nothing below runs
+  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
   if (M == 0 || cout == 0) return;
   if (K == 0) {  // no input channels: only the bias remains
     for (int64_t r = 0; r < M; ++r)
@@ -257,7 +249,7 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
 
 void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
                      const float* kernel, float* dx, float* dkernel, float* dbias) {
-  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = g.kh * g.kw * g.c;
+  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
   column_sums(dy, M, cout, dbias);
   if (K == 0) return;  // dx and dkernel are empty
   if (M == 0 || cout == 0) {

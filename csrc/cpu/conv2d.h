@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/window2d.h"
+#include "common/window2d.h"
 
 namespace forgenet {
 

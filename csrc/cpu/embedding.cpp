@@ -30,6 +30,7 @@ int64_t embedding_forward(const int64_t* ids, int64_t n, const float* table, int
                           int64_t dim, float* out) {
   const int64_t bad = first_bad(ids, n, vocab);
   if (bad >= 0) return bad;
+  if (dim == 0) return -1;
 #pragma omp parallel for schedule(static) if (n * dim > kParallelFloats)
   for (int64_t k = 0; k < n; ++k) std::memcpy(out + k * dim, table + ids[k] * dim, dim * sizeof(float));
   return -1;
@@ -39,6 +40,7 @@ int64_t embedding_backward(const float* dy, const int64_t* ids, int64_t n, int64
                            int64_t dim, float* dtable) {
   const int64_t bad = first_bad(ids, n, vocab);
   if (bad >= 0) return bad;
+  if (vocab == 0 || dim == 0) return -1;  // an empty table: no loop over a huge input_dim
   const bool par = (n + vocab) * dim > kParallelFloats;
 #pragma omp parallel if (par)
   {

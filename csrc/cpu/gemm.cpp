@@ -22,6 +22,7 @@
 
 #include "cpu/cpu_features.h"
 #include "cpu/gemm_kernels.h"
+#include "common/workspace.h"
 
 namespace forgenet {
 namespace gemm {
@@ -49,18 +50,7 @@ void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const flo
 
 // A growable 64-byte-aligned scratch buffer, one per thread and kind (OpenMP threads persist, so
 // steady-state calls never allocate).
-struct Scratch {
-  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      cap = (n + 15) & ~size_t(15);
-      p.reset(static_cast<float*>(std::aligned_alloc(64, cap * sizeof(float))));
-      if (!p) throw std::bad_alloc();
-    }
-    return p.get();
-  }
-};
+using Scratch = GrowBuffer;  // consistent after a failed growth (common/workspace.h)
 
 // Packing, with the panel width a compile-time constant so the copies vectorise and unroll.
 // Rows [0, m) of op(A) (block already offset), columns [0, k), into MR-row panels, zero-padded.
@@ -152,8 +142,8 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
   // much as using it: read full panels of A in place instead (unless rows 4 KiB apart would all
   // land in one L1 set).
   const bool in_place = N <= 2 * NR && lda % 1024 != 0;
-  float* ap = abuf.get(MC * KC);
-  float* bp = bbuf.get(KC * NC);
+  float* ap = abuf.get(MC * KC, "gemm's packed A panel");
+  float* bp = bbuf.get(KC * NC, "gemm's packed B panel");
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
@@ -241,7 +231,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   if (cost_n < cost_m && cost_n <= cost_k) split = kCols;
   else if (cost_k < cost_m && cost_k < cost_n) split = kDepth;
 
-  std::vector<float> partial(split == kDepth ? (T - 1) * M * N : 0);
+  std::vector<float> partial =
+      workspace_vector<float>(split == kDepth ? mul_sat(T - 1, mul_sat(M, N)) : 0, "gemm's split-K partial sums");
   // Thread t of nt computes its slab. For a K split, thread 0 writes alpha*A0B0 + beta*C into C and
   // the others their slice of K into private M x N buffers, summed into C once all are done.
   auto slab = [&](int t, int nt) {
@@ -268,16 +259,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     }
   };
 
-  bool failed = false;  // an exception may not leave an OpenMP region: note it, rethrow outside
+  ParallelErrors errors;  // an exception may not leave an OpenMP region: keep it, rethrow outside
 #pragma omp parallel num_threads(T)
   {
     const int nt = omp_get_num_threads();
-    try {
-      slab(omp_get_thread_num(), nt);
-    } catch (const std::bad_alloc&) {
-#pragma omp atomic write
-      failed = true;
-    }
+    errors.run([&] { slab(omp_get_thread_num(), nt); });
     if (split == kDepth) {
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -289,7 +275,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         }
     }
   }
-  if (failed) throw std::bad_alloc();
+  errors.rethrow();
 }
 
 }  // namespace forgenet

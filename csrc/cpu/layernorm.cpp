@@ -8,6 +8,8 @@
 #include <cmath>
 #include <vector>
 
+#include "common/workspace.h"
+
 namespace forgenet {
 
 namespace {
@@ -59,7 +61,7 @@ void layer_norm_backward(const float* dy, const float* x, const float* gamma, co
   const float inv_n = cols ? 1.0f / static_cast<float>(cols) : 0.0f;
   const int threads = rows * cols > 16384 ? omp_get_max_threads() : 1;
   // Per-thread partial dgamma/dbeta, summed in thread order: the same result for the same thread count.
-  std::vector<float> part(static_cast<size_t>(threads) * 2 * cols, 0.0f);
+  std::vector<float> part = workspace_vector<float>(mul_sat(threads, 2 * cols), "layer_norm_backward's per-thread sums");
   int used = 1;
 #pragma omp parallel num_threads(threads)
   {

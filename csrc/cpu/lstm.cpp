@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/workspace.h"
+
 #include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/lstm_pointwise.h"
@@ -139,12 +141,15 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
                   const float* recurrent_kernel, const float* bias, int64_t N, int64_t T, int64_t D,
                   int64_t U, float* y, float* h_T, float* c_T, float* reserve) {
   const int64_t G = 4 * U, RS = kLstmReserveGates * U;
+  if (N == 0) return;  // every output is empty, however many steps
+  if (U == 0) return;  // y, h_T, c_T and the reserve are all empty
   const FwdFn fwd = fwd_rows();
   if (N * T > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, kernel, G, 0.0f, reserve, RS);
   const Plan p = plan_loop(N, U);
   const int nt = p.threads;
   const int blocks = p.by_rows ? 1 : nt;  // unit blocks
-  std::vector<float> rb(blocks > 1 ? U * G : 0);  // recurrent_kernel regrouped per unit block
+  // recurrent_kernel regrouped per unit block
+  std::vector<float> rb = workspace_vector<float>(blocks > 1 ? U * G : 0, "lstm's regrouped recurrent_kernel");
   const float* R = recurrent_kernel;
   if (blocks > 1) {
     for (int k = 0; k < blocks; ++k) {
@@ -157,7 +162,7 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
     }
     R = rb.data();
   }
-  std::vector<float> zr(N * G);  // h_{t-1} R of one step, columns grouped as R's
+  std::vector<float> zr = workspace_vector<float>(N * G, "lstm's recurrent products");  // h_{t-1} R of one step
   // One step for samples [n0, n1) and units [u0, u1).
   auto step = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
     const int64_t m = n1 - n0, w = u1 - u0;
@@ -210,14 +215,24 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                    int64_t D, int64_t U, float* dx, float* dh0, float* dc0, float* dkernel,
                    float* drecurrent_kernel, float* dbias) {
   const int64_t G = 4 * U, RS = kLstmReserveGates * U;
+  if (N == 0 || U == 0 || T == 0) {  // no step runs: the gradients are zero (dh0, dc0 pass dh_T, dc_T through)
+    std::fill(dx, dx + N * T * D, 0.0f);
+    if (dh_T) std::copy(dh_T, dh_T + N * U, dh0); else std::fill(dh0, dh0 + N * U, 0.0f);
+    if (dc_T) std::copy(dc_T, dc_T + N * U, dc0); else std::fill(dc0, dc0 + N * U, 0.0f);
+    std::fill(dkernel, dkernel + D * G, 0.0f);
+    std::fill(drecurrent_kernel, drecurrent_kernel + U * G, 0.0f);
+    std::fill(dbias, dbias + G, 0.0f);
+    return;
+  }
   const BwdFn bwd = bwd_rows();
   // dh0 / dc0 double as the running gradients reaching h_t / c_t.
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
-  std::vector<float> dz(N * T * G);   // pre-activation gradients of every step, (N, T, 4U)
-  std::vector<float> hp(N * T * U);   // h_{t-1} of every step, (N, T, U), for drecurrent_kernel
+  // pre-activation gradients of every step, (N, T, 4U), and h_{t-1} of every step, (N, T, U)
+  std::vector<float> dz = workspace_vector<float>(mul_sat(N * T, G), "lstm_backward's gate gradients (batch, steps, 4*units)");
+  std::vector<float> hp = workspace_vector<float>(N * T * U, "lstm_backward's hidden states (batch, steps, units)");
   // recurrent_kernel^T (4U, U), so each step's GEMM reads plain column blocks of it.
-  std::vector<float> rt(G * U);
+  std::vector<float> rt = workspace_vector<float>(G * U, "lstm_backward's transposed recurrent_kernel");
   for (int64_t u = 0; u < U; ++u)
     for (int64_t j = 0; j < G; ++j) rt[j * U + u] = recurrent_kernel[u * G + j];
   auto pointwise = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {

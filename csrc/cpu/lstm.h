@@ -8,9 +8,9 @@
 #pragma once
 #include <cstdint>
 
-namespace forgenet {
+#include "common/shapes.h"  // kLstmReserveGates: reserve row = 5U floats
 
-inline constexpr int64_t kLstmReserveGates = 5;  // reserve row = 5U floats
+namespace forgenet {
 
 // y (N,T,U), h_T / c_T (N,U), reserve (N,T,5U): all written. Works for any N, T, D, U >= 0.
 void lstm_forward(const float* x, const float* h0, const float* c0, const float* kernel,

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "cpu/window2d.h"
+#include "common/window2d.h"
 
 namespace forgenet {
 
@@ -13,7 +13,7 @@ void max_pool2d_forward(const Window2d& g, const float* x, float* y);
 
 // dx (overwritten) from dy and x; the window's argmax is recomputed from x. Each output's gradient goes
 // to the FIRST maximal element of its window in row-major (kh, kw) order (the first NaN if any), and
-// overlapping windows accumulate. Needs KH * W < 2^31.
+// overlapping windows accumulate.
 void max_pool2d_backward(const Window2d& g, const float* dy, const float* x, float* dx);
 
 void avg_pool2d_forward(const Window2d& g, const float* x, float* y);

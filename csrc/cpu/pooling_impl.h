@@ -3,7 +3,8 @@
 // FORGENET_POOL_NS; pooling.cpp picks one at run time (cpu_features.h). Channels are innermost and
 // contiguous in NHWC, so every inner loop is a plain vector loop over C that the compiler widens to
 // the instruction set at hand. No std:: templates here: an out-of-line copy compiled with AVX-512 could
-// otherwise be shared with the generic file by the linker.
+// otherwise be shared with the generic file by the linker (max_backward_t is instantiated inside the
+// per-ISA namespace, so each copy stays its own).
 //
 // Threads take output lines (n, oh). How backward passes fill dx without races or atomics:
 //  - windows overlap nowhere (SH >= KH and SW >= KW, e.g. the usual 2x2 stride-2 pool): each input pixel
@@ -20,7 +21,8 @@
 
 #include <cstdint>
 
-#include "cpu/window2d.h"
+#include "common/checked.h"
+#include "common/window2d.h"
 
 namespace forgenet::FORGENET_POOL_NS {
 
@@ -47,11 +49,12 @@ inline void fill_zero(float* a, int64_t n) {
 template <typename F>
 void for_lines(const Window2d& g, bool exclusive, F&& f) {
   const int64_t phases = exclusive && g.sh < g.kh ? (g.kh + g.sh - 1) / g.sh : 1;
-  const int64_t work = g.wo * g.kh * g.kw * g.c;
+  // real window elements only (a 'same' window may be far larger than the input), saturating
+  const int64_t work = mul_sat(mul_sat(g.wo, g.kh < g.h ? g.kh : g.h), mul_sat(g.kw < g.w ? g.kw : g.w, g.c));
   for (int64_t ph = 0; ph < phases; ++ph) {
     const int64_t per_image = (g.ho - ph + phases - 1) / phases;
     const int64_t tasks = g.n * per_image;
-#pragma omp parallel for schedule(static) if (tasks * work > kParallelMin)
+#pragma omp parallel for schedule(static) if (mul_sat(tasks, work) > kParallelMin)
     for (int64_t t = 0; t < tasks; ++t) f(t / per_image, ph + (t % per_image) * phases);
   }
 }
@@ -111,32 +114,34 @@ inline void max_forward(const Window2d& g, const float* x, float* y) {
 }
 
 // The gradient of each window goes to its first maximum in row-major (kh, kw) order; the argmax is kept
-// as an int32 pixel offset from the window's origin (kh * W + kw), the float's width, so the select
-// vectorises without branches (random data makes a branch on "bigger?" mispredict half the time).
-inline void max_backward(const Window2d& g, const float* dy, const float* x, float* dx) {
+// as a pixel offset from the window's first real pixel ((kh - lo) * W + (kw - lo)), so that the select
+// vectorises without branches (random data makes a branch on "bigger?" mispredict half the time). The
+// offset is an int32, the float's width, whenever min(KH, H) * W fits one (always, in practice), else an
+// int64: no window the contract admits can overflow it.
+template <typename Off>
+inline void max_backward_t(const Window2d& g, const float* dy, const float* x, float* dx) {
   const int64_t C = g.c;
   zero_for_backward(g, dx);
   for_lines(g, true, [&](int64_t n, int64_t oh) {
     float m[kChannelBlock];
-    int32_t at[kChannelBlock];
+    Off at[kChannelBlock];
     const float* xn = x + n * g.h * g.w * C;
     float* dxn = dx + n * g.h * g.w * C;
     const Span r = span(oh, g.sh, g.pad_top, g.kh, g.h);
     prepare_own_rows(g, r, dxn);
     for (int64_t ow = 0; ow < g.wo; ++ow) {
       const Span q = span(ow, g.sw, g.pad_left, g.kw, g.w);
-      const int64_t origin = r.start * g.w + q.start;  // may point into the padding; origin + offset never does
-      const int32_t p0 = static_cast<int32_t>(r.lo * g.w + q.lo);
+      const int64_t base = (r.start + r.lo) * g.w + q.start + q.lo;  // the window's first real pixel
       for (int64_t c0 = 0; c0 < C; c0 += kChannelBlock) {
         const int64_t cb = C - c0 < kChannelBlock ? C - c0 : kChannelBlock;
         const float* d = dy + ((n * g.ho + oh) * g.wo + ow) * C + c0;
         const float* xc = xn + c0;
         float* dxc = dxn + c0;
-        for (int64_t c = 0; c < cb; ++c) m[c] = xc[(origin + p0) * C + c], at[c] = p0;
+        for (int64_t c = 0; c < cb; ++c) m[c] = xc[base * C + c], at[c] = 0;
         for (int64_t kh = r.lo; kh < r.hi; ++kh)
           for (int64_t kw = q.lo; kw < q.hi; ++kw) {
-            const int32_t p = static_cast<int32_t>(kh * g.w + kw);
-            const float* src = xc + (origin + p) * C;
+            const Off p = static_cast<Off>((kh - r.lo) * g.w + (kw - q.lo));
+            const float* src = xc + (base + p) * C;
 #pragma omp simd
             for (int64_t c = 0; c < cb; ++c) {
               const float v = src[c], cur = m[c];
@@ -148,8 +153,8 @@ inline void max_backward(const Window2d& g, const float* dy, const float* x, flo
         if (disjoint(g)) {  // every pixel of the window written once: dy at the argmax, 0 elsewhere
           for (int64_t kh = r.lo; kh < r.hi; ++kh)
             for (int64_t kw = q.lo; kw < q.hi; ++kw) {
-              const int32_t p = static_cast<int32_t>(kh * g.w + kw);
-              float* dst = dxc + (origin + p) * C;
+              const Off p = static_cast<Off>((kh - r.lo) * g.w + (kw - q.lo));
+              float* dst = dxc + (base + p) * C;
 #pragma omp simd
               for (int64_t c = 0; c < cb; ++c) {
                 const float dv = d[c];  // loaded unconditionally so that the select vectorises
@@ -157,11 +162,19 @@ inline void max_backward(const Window2d& g, const float* dy, const float* x, flo
               }
             }
         } else {
-          for (int64_t c = 0; c < cb; ++c) dxc[(origin + at[c]) * C + c] += d[c];
+          for (int64_t c = 0; c < cb; ++c) dxc[(base + at[c]) * C + c] += d[c];
         }
       }
     }
   });
+}
+
+inline void max_backward(const Window2d& g, const float* dy, const float* x, float* dx) {
+  const int64_t rows = g.kh < g.h ? g.kh : g.h;
+  if (mul_sat(rows, g.w) < (int64_t(1) << 31))
+    max_backward_t<int32_t>(g, dy, x, dx);
+  else
+    max_backward_t<int64_t>(g, dy, x, dx);
 }
 
 inline void avg_forward(const Window2d& g, const float* x, float* y) {
@@ -213,9 +226,21 @@ inline void avg_backward(const Window2d& g, const float* dy, float* dx) {
 }
 
 // The entry points pooling.cpp dispatches to (one set per instruction set, see FORGENET_POOL_ENTRY_POINTS).
-void max_pool2d_forward(const Window2d& g, const float* x, float* y) { max_forward(g, x, y); }
-void max_pool2d_backward(const Window2d& g, const float* dy, const float* x, float* dx) { max_backward(g, dy, x, dx); }
-void avg_pool2d_forward(const Window2d& g, const float* x, float* y) { avg_forward(g, x, y); }
-void avg_pool2d_backward(const Window2d& g, const float* dy, float* dx) { avg_backward(g, dy, dx); }
+// An empty output (or input) returns before any loop: with 0 channels H and W may be anything.
+inline bool nothing_out(const Window2d& g) { return g.n == 0 || g.c == 0 || g.ho == 0 || g.wo == 0; }
+inline bool nothing_in(const Window2d& g) { return g.n == 0 || g.c == 0 || g.h == 0 || g.w == 0; }
+
+void max_pool2d_forward(const Window2d& g, const float* x, float* y) {
+  if (!nothing_out(g)) max_forward(g, x, y);
+}
+void max_pool2d_backward(const Window2d& g, const float* dy, const float* x, float* dx) {
+  if (!nothing_in(g)) max_backward(g, dy, x, dx);
+}
+void avg_pool2d_forward(const Window2d& g, const float* x, float* y) {
+  if (!nothing_out(g)) avg_forward(g, x, y);
+}
+void avg_pool2d_backward(const Window2d& g, const float* dy, float* dx) {
+  if (!nothing_in(g)) avg_backward(g, dy, dx);
+}
 
 }  // namespace forgenet::FORGENET_POOL_NS

@@ -5,15 +5,12 @@
 // lse (BH, Nq). causal: query i sees keys j <= i (top-left aligned). With Nk == 0 every row gets
 // o = 0, lse = -inf and zero gradients, as on the CPU.
 #pragma once
+#include "common/shapes.h"
 #include "cuda/api.h"
 
 namespace forgenet::gpu {
 
-struct AttnShape {
-  int64_t bh, nq, nk, d, dv;
-  float scale;
-  bool causal;
-};
+using forgenet::AttnShape;  // one shape for both devices (common/shapes.h)
 
 // lse may be null when the caller does not need it.
 cudaError_t attention_forward(const AttnShape& s, const float* q, const float* k, const float* v, float* o,

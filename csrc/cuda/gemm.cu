@@ -34,7 +34,9 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   __shared__ float As[2][BK][BM + 4];
   __shared__ float Bs[2][BK][BN + 4];
   const int tid = threadIdx.x, tx = tid % TX, ty = tid / TX;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * BM, n0 = static_cast<int64_t>(blockIdx.y) * BN;
+  // every (m, n) tile in grid.x (limit 2^31 - 1; grid.y's 65535 would cap N at 4M columns), m fastest
+  const int64_t mtiles = (M + BM - 1) / BM;
+  const int64_t m0 = static_cast<int64_t>(blockIdx.x) % mtiles * BM, n0 = static_cast<int64_t>(blockIdx.x) / mtiles * BN;
   const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * k_per_split;
   const int64_t k_end = k_begin + k_per_split < K ? k_begin + k_per_split : K;
 
@@ -152,8 +154,7 @@ template <int BM, int BN, int TM, int TN, bool TA, bool TB>
 void launch(int64_t M, int64_t N, int64_t K, int64_t kps, int64_t splits, float alpha, const float* A, int64_t lda,
             const float* B, int64_t ldb, float beta, const float* c, int64_t ldc, float* out, int64_t ldo,
             float* partial, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>((M + BM - 1) / BM), static_cast<unsigned>((N + BN - 1) / BN),
-                  static_cast<unsigned>(splits));
+  const dim3 grid(static_cast<unsigned>(((M + BM - 1) / BM) * ((N + BN - 1) / BN)), 1, static_cast<unsigned>(splits));
   auto* kernel = &sgemm_kernel<BM, BN, 8, TM, TN, TA, TB>;
   FORGENET_LAUNCH(kernel, grid, (BM / TM) * (BN / TN), stream, M, N, K, kps, alpha, A, lda, B, ldb, beta, c, ldc,
                   out, ldo, partial);
@@ -192,6 +193,7 @@ cudaError_t sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
   }
   float* partial = splits > 1 ? workspace : nullptr;
   const Config cfg = pick(M, N);
+  if (tiles(cfg, M, N) > 0x7fffffff) return cudaErrorInvalidValue;  // beyond grid.x: a 2^31-tile output
   if (cfg.bm == 128)
     launch_any<128, 128, 8, 8>(trans_a, trans_b, M, N, K, kps, splits, alpha, A, lda, B, ldb, beta, c, ldc, out, ldo, partial, stream);
   else

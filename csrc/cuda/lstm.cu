@@ -11,6 +11,7 @@
 // The activations are the CPU's Cephes polynomials (common/activations.h, one source for both devices),
 // so both agree to a few float ulps and handle NaN / huge inputs alike.
 #include "common/activations.h"
+#include "common/shapes.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.h"
 #include "cuda/lstm.h"
@@ -22,7 +23,7 @@ namespace forgenet::gpu {
 
 namespace {
 
-constexpr int64_t kGates = 5;          // reserve row = 5U floats (cpu/lstm.h kLstmReserveGates)
+constexpr int64_t kGates = kLstmReserveGates;  // reserve row = 5U floats, the layout common/shapes.h fixes
 constexpr int64_t kBiasChunk = 1024;   // rows of dz per partial sum of dbias
 
 using act::sigmoid_approx;

@@ -7,6 +7,13 @@ std::string error_string(cudaError_t err) {
   return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
 }
 
+cudaError_t take_last_error() { return cudaGetLastError(); }
+
+cudaError_t sync_stream(cudaStream_t stream) {
+  const cudaError_t err = cudaStreamSynchronize(stream);
+  return err != cudaSuccess ? err : cudaGetLastError();
+}
+
 int device_count(std::string* why) {
   int n = 0;
   const cudaError_t err = cudaGetDeviceCount(&n);

@@ -18,6 +18,13 @@ int pointer_device(const void* ptr, std::string* why = nullptr);
 
 std::string error_string(cudaError_t err);  // "cudaErrorX: description"
 
+// The error an earlier launch left behind (clearing it, unless the context is broken for good), so that
+// an op does not report someone else's failure as its own; cudaSuccess when there was none.
+cudaError_t take_last_error();
+
+// Waits for everything queued on `stream` (FORGENET_CUDA_SYNC=1 mode) and returns its first error.
+cudaError_t sync_stream(cudaStream_t stream);
+
 int runtime_version();  // CUDA runtime this module was linked with, e.g. 13000
 int driver_version();   // highest CUDA version the installed driver supports, 0 when there is none
 

@@ -5,8 +5,14 @@ __version__ = "0.1.0"
 
 
 def set_num_threads(n: int) -> None:
-    """Number of OpenMP threads the CPU kernels use (default: all cores)."""
-    _C.set_num_threads(int(n))
+    """Number of OpenMP threads the CPU kernels use (default: all cores).
+
+    n must be an int in [1, 4 * cores] (at least 64 allowed): more threads than that only add
+    overhead, and far more exhaust the OpenMP runtime. In a process forked from one whose OpenMP
+    threads had started (multiprocessing's 'fork' start method), the kernels run on one thread and this
+    warns: OpenMP's thread pool does not survive fork (use 'spawn' or 'forkserver' for threaded workers).
+    """
+    _C.set_num_threads(n)
 
 
 def get_num_threads() -> int:

@@ -1,8 +1,9 @@
+// Embedding on CUDA arrays: the contract (contracts/embedding.h) checks, this file allocates and launches.
+#include "bindings/contracts/embedding.h"
 #include "bindings/cuda/bindings.h"
 #include "bindings/cuda/device_array.h"
+#include "bindings/window_args.h"
 #include "cuda/embedding.h"
-
-#include <algorithm>
 
 namespace forgenet::bind::cuda {
 
@@ -10,43 +11,31 @@ namespace {
 
 // ids: int64 of any shape; embeddings (input_dim, output_dim) -> (*ids.shape, output_dim). Unlike
 // forgenet._C, ids are not range-checked here (that needs a device sync): a bad id gives a NaN row.
-py::object embedding(const py::handle& ids_in, const py::handle& table_in, uintptr_t stream, const py::handle& alloc) {
+py::object embedding(const py::handle& ids_in, const py::handle& table_in, uintptr_t stream, const py::handle& alloc,
+                     const py::handle& out_in) {
   const char* op = "embedding";
-  const DeviceArray ids = device_array(ids_in, op, "ids", -1, /*integer=*/true);
-  const DeviceArray table = device_array(table_in, op, "embeddings", 2);
+  const DeviceArray ids = device_array(ids_in, op, "ids"), table = device_array(table_in, op, "embeddings");
+  const Shape shape = contract::embedding_forward(op, ids.d, table.d);
   require_same_device(op, {{"ids", &ids}, {"embeddings", &table}});
-  Shape shape = ids.shape;
-  shape.push_back(table.dim(1));
-  const DeviceArray out = allocate(alloc, shape, op, "output");
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::embedding_forward(ids.i64(), ids.size(), table.f(), table.dim(0), table.dim(1), out.fm(),
-                                 as_stream(stream));
-  }
-  check_cuda(err, op);
+  const DeviceArray out = output(alloc, shape, op, "output", out_in, 0, 1, {{"ids", &ids}, {"embeddings", &table}});
+  launch(op, stream, [&] {
+    return gpu::embedding_forward(ids.i64(), ids.size(), table.f(), table.dim(0), table.dim(1), out.fm(), as_stream(stream));
+  });
   return out.owner;
 }
 
 // (input_dim, output_dim); a bad id adds nothing.
-py::object embedding_backward(const py::handle& dy_in, const py::handle& ids_in, int64_t input_dim, uintptr_t stream,
-                              const py::handle& alloc) {
+py::object embedding_backward(const py::handle& dy_in, const py::handle& ids_in, const py::handle& input_dim_in,
+                              uintptr_t stream, const py::handle& alloc, const py::handle& out) {
   const char* op = "embedding_backward";
-  const DeviceArray dy = device_array(dy_in, op, "dy", -1);
-  const DeviceArray ids = device_array(ids_in, op, "ids", -1, /*integer=*/true);
-  if (input_dim < 0) value_error(op, ": input_dim must be >= 0, got ", input_dim);
-  if (dy.ndim() != ids.ndim() + 1 || !std::equal(ids.shape.begin(), ids.shape.end(), dy.shape.begin()))
-    value_error(op, ": dy must have shape ids.shape + (output_dim,) with ids ", shape_str(ids.shape), ", got ",
-                shape_str(dy.shape));
+  const DeviceArray dy = device_array(dy_in, op, "dy"), ids = device_array(ids_in, op, "ids");
+  const int64_t input_dim = int_arg(input_dim_in, op, "input_dim");
+  const Shape shape = contract::embedding_backward(op, dy.d, ids.d, input_dim);
   require_same_device(op, {{"dy", &dy}, {"ids", &ids}});
-  const int64_t dim = dy.dim(dy.ndim() - 1);
-  const DeviceArray dtable = allocate(alloc, {input_dim, dim}, op, "dembeddings");
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::embedding_backward(dy.f(), ids.i64(), ids.size(), input_dim, dim, dtable.fm(), as_stream(stream));
-  }
-  check_cuda(err, op);
+  const DeviceArray dtable = output(alloc, shape, op, "dembeddings", out, 0, 1, {{"dy", &dy}, {"ids", &ids}});
+  launch(op, stream, [&] {
+    return gpu::embedding_backward(dy.f(), ids.i64(), ids.size(), input_dim, shape[1], dtable.fm(), as_stream(stream));
+  });
   return dtable.owner;
 }
 
@@ -54,9 +43,9 @@ py::object embedding_backward(const py::handle& dy_in, const py::handle& ids_in,
 
 void bind_embedding(py::module_& m) {
   m.def("embedding", &embedding, py::arg("ids"), py::arg("embeddings"), py::kw_only(), py::arg("stream"),
-        py::arg("alloc"));
+        py::arg("alloc"), py::arg("out") = py::none());
   m.def("embedding_backward", &embedding_backward, py::arg("dy"), py::arg("ids"), py::arg("input_dim"), py::kw_only(),
-        py::arg("stream"), py::arg("alloc"));
+        py::arg("stream"), py::arg("alloc"), py::arg("out") = py::none());
 }
 
 }  // namespace forgenet::bind::cuda

@@ -1,12 +1,13 @@
 // Fused optimizer updates (csrc/cuda/optimizer.h) on GPU arrays, in place, with forgenet._C's arguments
 // and checks (float32, C-contiguous, the weight's shape, written arrays overlapping no other argument).
-// `alloc` is unused: nothing is allocated. device_array.h does not expose the __cuda_array_interface__
-// read-only flag, so a read-only array is not caught here.
+// `alloc` is unused: nothing is allocated. The checks are contracts/optimizer.h's, as on the CPU (a
+// read-only __cuda_array_interface__ is refused for the written arrays).
 #include <cstdint>
 #include <vector>
 
 #include <pybind11/stl.h>
 
+#include "bindings/contracts/optimizer.h"
 #include "bindings/cuda/bindings.h"
 #include "bindings/cuda/device_array.h"
 #include "cuda/optimizer.h"
@@ -15,74 +16,60 @@ namespace forgenet::bind::cuda {
 
 namespace {
 
-struct Arg {
-  const char* name;
-  DeviceArray a;
-  bool written;
+using contract::UpdateArg;
+
+// An optional slot: None or a device array.
+struct Slot {
+  bool given;
+  DeviceArray arg;
+  Slot(const py::handle& obj, const char* op, const char* name) : given(!obj.is_none()) {
+    if (given) arg = device_array(obj, op, name);
+  }
+  float* ptr() const { return given ? arg.fm() : nullptr; }
 };
 
-void check_group(const char* op, const std::vector<Arg>& args) {
-  const Shape& ref = args[0].a.shape;
-  for (const auto& [name, a, written] : args)
-    if (a.shape != ref)
-      value_error(op, ": ", name, " must have the shape of ", args[0].name, " ", shape_str(ref), ", got ",
-                  shape_str(a.shape));
+// The contract, then the device check over every array of the group.
+int64_t check_group(const char* op, const std::vector<UpdateArg>& args, const std::vector<const DeviceArray*>& arrays) {
+  const int64_t n = contract::update_group(op, args);
   std::vector<std::pair<const char*, const DeviceArray*>> all;
-  for (const auto& arg : args) all.push_back({arg.name, &arg.a});
+  for (size_t i = 0; i < args.size(); ++i) all.push_back({args[i].name, arrays[i]});
   require_same_device(op, all);
-  const int64_t n = args[0].a.size();
-  if (n == 0) return;
-  const auto bytes = static_cast<uintptr_t>(n) * sizeof(float);
-  for (size_t i = 0; i < args.size(); ++i)
-    for (size_t j = i + 1; j < args.size(); ++j) {
-      if (!args[i].written && !args[j].written) continue;
-      const auto p = reinterpret_cast<uintptr_t>(args[i].a.ptr), q = reinterpret_cast<uintptr_t>(args[j].a.ptr);
-      if (p < q + bytes && q < p + bytes)
-        value_error(op, ": ", args[i].name, " and ", args[j].name, " must not share memory");
-    }
+  return n;
 }
 
 void adam_update(const py::handle& var_in, const py::handle& grad_in, const py::handle& m_in, const py::handle& v_in,
                  const py::handle& vhat_in, double alpha, double beta_1, double beta_2, double epsilon,
                  uintptr_t stream, const py::handle& /*alloc*/) {
   const char* op = "adam_update";
-  std::vector<Arg> args{{"var", device_array(var_in, op, "var", -1), true},
-                        {"grad", device_array(grad_in, op, "grad", -1), false},
-                        {"m", device_array(m_in, op, "m", -1), true},
-                        {"v", device_array(v_in, op, "v", -1), true}};
-  const bool amsgrad = !vhat_in.is_none();
-  if (amsgrad) args.push_back({"vhat", device_array(vhat_in, op, "vhat", -1), true});
-  check_group(op, args);
-  float* vhat = amsgrad ? args[4].a.fm() : nullptr;
+  const DeviceArray var = device_array(var_in, op, "var"), grad = device_array(grad_in, op, "grad"),
+                    m = device_array(m_in, op, "m"), v = device_array(v_in, op, "v");
+  const Slot vhat(vhat_in, op, "vhat");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"m", &m.d, true}, {"v", &v.d, true}};
+  std::vector<const DeviceArray*> arrays{&var, &grad, &m, &v};
+  if (vhat.given) args.push_back({"vhat", &vhat.arg.d, true}), arrays.push_back(&vhat.arg);
+  const int64_t n = check_group(op, args, arrays);
   const auto a = static_cast<float>(alpha), c1 = static_cast<float>(1.0 - beta_1),
              c2 = static_cast<float>(1.0 - beta_2), eps = static_cast<float>(epsilon);
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::adam_update(args[0].a.fm(), args[1].a.f(), args[2].a.fm(), args[3].a.fm(), vhat, args[0].a.size(), a,
-                           c1, c2, eps, as_stream(stream));
-  }
-  check_cuda(err, op);
+  launch(op, stream, [&] {
+    return gpu::adam_update(var.fm(), grad.f(), m.fm(), v.fm(), vhat.ptr(), n, a, c1, c2, eps, as_stream(stream));
+  });
 }
 
 // m: the momentum slot, or None for plain SGD (then momentum must be 0).
 void sgd_update(const py::handle& var_in, const py::handle& grad_in, const py::handle& m_in, double learning_rate,
                 double momentum, bool nesterov, uintptr_t stream, const py::handle& /*alloc*/) {
   const char* op = "sgd_update";
-  std::vector<Arg> args{{"var", device_array(var_in, op, "var", -1), true},
-                        {"grad", device_array(grad_in, op, "grad", -1), false}};
-  const bool has_m = !m_in.is_none();
-  if (has_m) args.push_back({"m", device_array(m_in, op, "m", -1), true});
-  check_group(op, args);
-  if (!has_m && momentum != 0.0) value_error(op, ": m is None (plain SGD) but momentum is ", momentum);
-  float* m = has_m ? args[2].a.fm() : nullptr;
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::sgd_update(args[0].a.fm(), args[1].a.f(), m, args[0].a.size(), static_cast<float>(learning_rate),
-                          static_cast<float>(momentum), nesterov, as_stream(stream));
-  }
-  check_cuda(err, op);
+  const DeviceArray var = device_array(var_in, op, "var"), grad = device_array(grad_in, op, "grad");
+  const Slot m(m_in, op, "m");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}};
+  std::vector<const DeviceArray*> arrays{&var, &grad};
+  if (m.given) args.push_back({"m", &m.arg.d, true}), arrays.push_back(&m.arg);
+  const int64_t n = check_group(op, args, arrays);
+  if (!m.given && momentum != 0.0) value_error(op, ": m is None (plain SGD) but momentum is ", momentum);
+  launch(op, stream, [&] {
+    return gpu::sgd_update(var.fm(), grad.f(), m.ptr(), n, static_cast<float>(learning_rate), static_cast<float>(momentum),
+                           nesterov, as_stream(stream));
+  });
 }
 
 // avg: the average gradient (centered), mom: the momentum slot; None when unused (then momentum must be 0).
@@ -90,25 +77,20 @@ void rmsprop_update(const py::handle& var_in, const py::handle& grad_in, const p
                     const py::handle& avg_in, const py::handle& mom_in, double learning_rate, double rho,
                     double momentum, double epsilon, uintptr_t stream, const py::handle& /*alloc*/) {
   const char* op = "rmsprop_update";
-  std::vector<Arg> args{{"var", device_array(var_in, op, "var", -1), true},
-                        {"grad", device_array(grad_in, op, "grad", -1), false},
-                        {"v", device_array(v_in, op, "v", -1), true}};
-  const bool centered = !avg_in.is_none(), has_mom = !mom_in.is_none();
-  if (centered) args.push_back({"avg", device_array(avg_in, op, "avg", -1), true});
-  if (has_mom) args.push_back({"mom", device_array(mom_in, op, "mom", -1), true});
-  check_group(op, args);
-  if (!has_mom && momentum != 0.0) value_error(op, ": mom is None but momentum is ", momentum);
-  float* avg = centered ? args[3].a.fm() : nullptr;
-  float* mom = has_mom ? args.back().a.fm() : nullptr;
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::rmsprop_update(args[0].a.fm(), args[1].a.f(), args[2].a.fm(), avg, mom, args[0].a.size(),
-                              static_cast<float>(learning_rate), static_cast<float>(rho),
-                              static_cast<float>(1.0 - rho), static_cast<float>(momentum),
-                              static_cast<float>(epsilon), as_stream(stream));
-  }
-  check_cuda(err, op);
+  const DeviceArray var = device_array(var_in, op, "var"), grad = device_array(grad_in, op, "grad"),
+                    v = device_array(v_in, op, "v");
+  const Slot avg(avg_in, op, "avg"), mom(mom_in, op, "mom");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"v", &v.d, true}};
+  std::vector<const DeviceArray*> arrays{&var, &grad, &v};
+  if (avg.given) args.push_back({"avg", &avg.arg.d, true}), arrays.push_back(&avg.arg);
+  if (mom.given) args.push_back({"mom", &mom.arg.d, true}), arrays.push_back(&mom.arg);
+  const int64_t n = check_group(op, args, arrays);
+  if (!mom.given && momentum != 0.0) value_error(op, ": mom is None but momentum is ", momentum);
+  launch(op, stream, [&] {
+    return gpu::rmsprop_update(var.fm(), grad.f(), v.fm(), avg.ptr(), mom.ptr(), n, static_cast<float>(learning_rate),
+                               static_cast<float>(rho), static_cast<float>(1.0 - rho), static_cast<float>(momentum),
+                               static_cast<float>(epsilon), as_stream(stream));
+  });
 }
 
 // kind: common/optimizer_math.h's opt::Kind; s1 None for the one-slot kinds; consts as that step lists them.
@@ -121,21 +103,18 @@ void fused_update(int kind, const py::handle& var_in, const py::handle& grad_in,
     value_error(op, ": kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts.size());
   const bool two = opt::kSlots[kind] == 2;
   if (two == s1_in.is_none()) value_error(op, ": kind ", kind, " takes ", opt::kSlots[kind], " slot arrays");
-  std::vector<Arg> args{{"var", device_array(var_in, op, "var", -1), true},
-                        {"grad", device_array(grad_in, op, "grad", -1), false},
-                        {"s0", device_array(s0_in, op, "s0", -1), true}};
-  if (two) args.push_back({"s1", device_array(s1_in, op, "s1", -1), true});
-  check_group(op, args);
+  const DeviceArray var = device_array(var_in, op, "var"), grad = device_array(grad_in, op, "grad"),
+                    s0 = device_array(s0_in, op, "s0");
+  const Slot s1(s1_in, op, "s1");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"s0", &s0.d, true}};
+  std::vector<const DeviceArray*> arrays{&var, &grad, &s0};
+  if (s1.given) args.push_back({"s1", &s1.arg.d, true}), arrays.push_back(&s1.arg);
+  const int64_t n = check_group(op, args, arrays);
   opt::Consts c{};
   for (size_t i = 0; i < consts.size(); ++i) c.k[i] = static_cast<float>(consts[i]);
-  float* s1 = two ? args[3].a.fm() : nullptr;
-  cudaError_t err;
-  {
-    py::gil_scoped_release nogil;
-    err = gpu::fused_update(kind, args[0].a.fm(), args[1].a.f(), args[2].a.fm(), s1, args[0].a.size(), c,
-                            as_stream(stream));
-  }
-  check_cuda(err, op);
+  launch(op, stream, [&] {
+    return gpu::fused_update(kind, var.fm(), grad.f(), s0.fm(), s1.ptr(), n, c, as_stream(stream));
+  });
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // linked statically and finds the driver at first use); device_count() is then 0.
 #include "bindings/cuda/bindings.h"
 #include "bindings/cuda/device_array.h"
+#include "bindings/translate.h"
 #include "cuda/runtime.h"
 
 namespace py = pybind11;
@@ -9,6 +10,7 @@ namespace gpu = forgenet::gpu;
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "forgenet CUDA kernels (ops on __cuda_array_interface__ arrays; see forgenet._cuda_backend)";
+  forgenet::bind::register_translators();
   m.def("device_count", []() { return gpu::device_count(); },
         "Number of CUDA GPUs; 0 when there is no GPU or no (new enough) driver.");
   m.def("device_status", []() {

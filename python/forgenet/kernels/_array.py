@@ -6,6 +6,7 @@ the same everywhere: they name the op and the argument, say what was expected an
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -41,22 +42,71 @@ def _refuse_tensor(op: str, name: str, a):
                         "forgenet.functional on Tensors, or pass tensor.numpy() to cut it from the graph)")
 
 
+def _from_torch(op: str, name: str, t):
+    """A CPU float32-or-integer torch tensor as a numpy array without a copy, or forgenet's error for
+    what DLPack cannot (or should not) carry: autograd tensors, sparse or quantized layouts, other
+    devices, meta tensors. torch's own BufferError / RuntimeError never reaches the caller."""
+    if getattr(t, "requires_grad", False):
+        raise TypeError(f"{op}: {name} is a torch tensor that requires grad; forgenet.kernels record no torch "
+                        "gradients, so pass {name}.detach() (or use forgenet.ops on forgenet Tensors)".replace("{name}", name))
+    layout = str(getattr(t, "layout", "torch.strided"))
+    if layout != "torch.strided":
+        raise TypeError(f"{op}: {name} must be a dense (strided) tensor, got a torch tensor with layout {layout} "
+                        f"(convert with {name}.to_dense())")
+    device = getattr(t, "device", None)
+    if device is not None and getattr(device, "type", "cpu") != "cpu":
+        raise TypeError(f"{op}: {name} is a torch tensor on {device}; forgenet.kernels take CPU tensors (numpy, or "
+                        f"anything with __dlpack__ on the CPU) or CuPy arrays on the GPU (pass {name}.cpu())")
+    if getattr(t, "is_quantized", False):
+        raise TypeError(f"{op}: {name} is a quantized torch tensor ({t.dtype}); dequantize it first")
+    dtype = str(getattr(t, "dtype", ""))
+    if dtype in ("torch.bfloat16", "torch.complex32") or dtype.startswith(("torch.float8", "torch.qu", "torch.qi")):
+        raise TypeError(f"{op}: {name} must be float32, got {dtype} (convert with {name}.float())")
+    if getattr(t, "is_conj", lambda: False)() or getattr(t, "is_neg", lambda: False)():
+        t = t.resolve_conj().resolve_neg()
+    return _dlpack(op, name, t)
+
+
+def _dlpack(op: str, name: str, a):
+    try:
+        return np.from_dlpack(a)  # e.g. a torch CPU tensor, without a copy
+    except Exception as e:  # noqa: BLE001 - any producer's refusal becomes forgenet's error
+        raise TypeError(f"{op}: {name} ({type(a).__name__}) cannot be read as a CPU array through DLPack: "
+                        f"{type(e).__name__}: {e}") from None
+
+
+def _as_numpy(op: str, name: str, a):
+    """a (numpy array, torch tensor, DLPack producer, nested sequence) as a numpy array, or TypeError
+    naming the op and the argument (never a foreign exception)."""
+    if isinstance(a, np.ndarray):
+        return a
+    if type(a).__module__.split(".")[0] == "torch":
+        return _from_torch(op, name, a)
+    if hasattr(a, "__dlpack__") and not isinstance(a, (list, tuple)):
+        return _dlpack(op, name, a)
+    try:
+        return np.asarray(a)
+    except Exception as e:  # noqa: BLE001 - ragged lists, objects whose __array__ raises, ...
+        raise TypeError(f"{op}: {name} must be an array, got {type(a).__name__} that numpy cannot convert: "
+                        f"{type(e).__name__}: {e}") from None
+
+
 def as_f32(op: str, name: str, a, ndim: int | None = None):
-    """Return `a` as a C-contiguous float32 array of rank `ndim`; never casts other dtypes."""
+    """Return `a` as a C-contiguous float32 array of rank `ndim` in native byte order; never casts other
+    dtypes (a float32 array in the other byte order, or one that came through pickle, is float32)."""
     _refuse_tensor(op, name, a)
     if _kind(a) == "cupy":
         import cupy as xp
     else:
         xp = np
-        if not isinstance(a, np.ndarray):
-            if hasattr(a, "__dlpack__") and not isinstance(a, (list, tuple)):
-                a = np.from_dlpack(a)  # e.g. a torch CPU tensor, without a copy
-            else:
-                a = np.asarray(a)
-    if a.dtype != np.float32:
-        raise TypeError(f"{op}: {name} must be float32, got {a.dtype}")
+        a = _as_numpy(op, name, a)
+    dt = a.dtype
+    if not (dt.kind == "f" and dt.itemsize == 4):
+        raise TypeError(f"{op}: {name} must be float32, got {dt}")
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{op}: {name} must have rank {ndim}, got shape {tuple(a.shape)}")
+    if not dt.isnative:
+        a = a.astype(np.float32)  # the same values in this machine's byte order
     # not ascontiguousarray, which would turn a 0-d array into a 1-d one
     return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
 
@@ -68,7 +118,7 @@ def as_labels(op: str, name: str, a, n: int, num_classes: int):
     if _kind(a) == "cupy":
         import cupy as xp
     else:
-        a = np.asarray(a)
+        a = _as_numpy(op, name, a)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be integer class ids, got {a.dtype}")
     if a.ndim != 1 or a.shape[0] != n:
@@ -77,6 +127,24 @@ def as_labels(op: str, name: str, a, n: int, num_classes: int):
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise ValueError(f"{op}: {name} must be in [0, {num_classes}), got {bad}")
     return xp.ascontiguousarray(a, dtype=np.int64)
+
+
+def out_kw(out) -> dict:
+    """The out= keyword for the extension call: absent when None. A given buffer goes down as is (never
+    converted: a converted copy would receive the result instead of the caller's array); the op's
+    contract checks it (float32, C-contiguous, writeable, the output's exact shape, no memory shared
+    with an input) and the kernel writes into it."""
+    return {} if out is None else {"out": out}
+
+
+def index(op: str, name: str, v) -> int:
+    """A Python int from anything with __index__ (not floats, not bools), or TypeError naming it."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be an int, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}") from None
 
 
 def pair(op: str, name: str, v) -> tuple[int, int]:

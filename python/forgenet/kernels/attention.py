@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from forgenet.kernels._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend, out_kw
 
 
 def _scale(op: str, scale):
@@ -19,23 +19,13 @@ def _scale(op: str, scale):
     return float(scale)
 
 
-def _check(op: str, q, k, v):
-    if q.shape[:2] != k.shape[:2] or q.shape[:2] != v.shape[:2]:
-        raise ValueError(f"{op}: q, k and v must share batch and head sizes (axes 0, 1), "
-                         f"got q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}")
-    if k.shape[2] != v.shape[2]:
-        raise ValueError(f"{op}: k and v must have the same length (axis 2), got k {tuple(k.shape)} and v {tuple(v.shape)}")
-    if q.shape[3] != k.shape[3]:
-        raise ValueError(f"{op}: q and k must have the same head dim (axis 3), got q {tuple(q.shape)} and k {tuple(k.shape)}")
-    if q.shape[3] < 1:
-        raise ValueError(f"{op}: the head dim of q and k must be >= 1, got q {tuple(q.shape)}")
-
-
-def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = False):
+# The shape rules (q, k, v against each other; o, do, lse against them) are the family's contract in
+# C++ (csrc/bindings/contracts/attention.h), shared by both devices; here only conversion and dispatch.
+def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = False, out=None):
     """softmax(scale * q @ k^T [causal mask]) @ v; scale defaults to 1/sqrt(d).
 
     Returns o, or (o, lse) with lse (B, H, Nq) the log-sum-exp of each row's scaled scores, which
-    attention_backward needs.
+    attention_backward needs. out: o's buffer, or (o, lse) buffers with return_lse.
 
     Arrays: q (B, H, Nq, d), k (B, H, Nk, d), v (B, H, Nk, dv): float32, C order, torch's SDPA layout (batch,
     heads, sequence, head dim); numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind.
@@ -43,31 +33,26 @@ def attention(q, k, v, *, causal: bool = False, scale=None, return_lse: bool = F
     """
     op = "attention"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))
-    _check(op, q, k, v)
-    o, lse = backend(op, q, k, v).attention(q, k, v, bool(causal), _scale(op, scale))
+    if out is not None and not return_lse:
+        out = (out, None)
+    o, lse = backend(op, q, k, v).attention(q, k, v, bool(causal), _scale(op, scale), **out_kw(out))
     return (o, lse) if return_lse else o
 
 
-def attention_backward(do, q, k, v, o, lse, *, causal: bool = False, scale=None):
+def attention_backward(do, q, k, v, o, lse, *, causal: bool = False, scale=None, out=None):
     """Gradients (dq, dk, dv) of attention given dO and the forward's o and lse.
 
     Scores are recomputed tile by tile (P = exp(scale * S - lse)), so memory stays O(N d) per head.
+    out: (dq, dk, dv) buffers, each None or an array.
 
     Arrays: do and o (B, H, Nq, dv), q (B, H, Nq, d), k (B, H, Nk, d), v (B, H, Nk, dv), lse (B, H, Nq):
-    float32, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns dq,
-    dk, dv float32, shaped as q, k, v.
+    float32, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns dq, dk,
+    dv float32, shaped as q, k, v.
     """
     op = "attention_backward"
     q, k, v = (as_f32(op, n, a, ndim=4) for n, a in (("q", q), ("k", k), ("v", v)))
-    _check(op, q, k, v)
     do = as_f32(op, "do", do, ndim=4)
     o = as_f32(op, "o", o, ndim=4)
     lse = as_f32(op, "lse", lse, ndim=3)
-    want = tuple(q.shape[:3]) + (v.shape[3],)
-    if tuple(o.shape) != want:
-        raise ValueError(f"{op}: o must have shape {want}, got {tuple(o.shape)}")
-    if tuple(do.shape) != want:
-        raise ValueError(f"{op}: do must have shape {want}, got {tuple(do.shape)}")
-    if tuple(lse.shape) != want[:3]:
-        raise ValueError(f"{op}: lse must have shape {want[:3]}, got {tuple(lse.shape)}")
-    return backend(op, do, q, k, v, o, lse).attention_backward(do, q, k, v, o, lse, bool(causal), _scale(op, scale))
+    return backend(op, do, q, k, v, o, lse).attention_backward(do, q, k, v, o, lse, bool(causal), _scale(op, scale),
+                                                            **out_kw(out))

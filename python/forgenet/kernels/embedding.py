@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from forgenet.kernels._array import _kind, as_f32, backend
+from forgenet.kernels._array import _as_numpy, _kind, as_f32, backend, index, out_kw
 
 
 def _ids(op, ids):
     if _kind(ids) == "cupy":
         import cupy as xp
     else:
-        xp, ids = np, np.asarray(ids)
+        xp, ids = np, _as_numpy(op, "ids", ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"{op}: ids must be integers, got {ids.dtype}")
     return xp.asarray(ids, dtype=np.int64, order="C")  # (ascontiguousarray would make a scalar 1-d)
@@ -28,9 +28,10 @@ def _in_range(op, ids, input_dim):
         raise ValueError(f"{op}: ids must be in [0, {input_dim}), got {bad} at flat index {k}")
 
 
-def embedding(ids, embeddings):
+def embedding(ids, embeddings, *, out=None):
     """embeddings[ids]: ids of any shape and integer dtype, embeddings (input_dim, output_dim) ->
-    (*ids.shape, output_dim). An id outside [0, input_dim) is a ValueError naming it.
+    (*ids.shape, output_dim). An id outside [0, input_dim) is a ValueError naming it. out: a buffer of
+    the result's shape to write into.
 
     Arrays: ids any integer dtype (converted to int64), embeddings float32 (input_dim, output_dim), C order;
     numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns float32 (*ids.shape,
@@ -39,11 +40,12 @@ def embedding(ids, embeddings):
     ids = _ids("embedding", ids)
     embeddings = as_f32("embedding", "embeddings", embeddings, ndim=2)
     _in_range("embedding", ids, embeddings.shape[0])
-    return backend("embedding", ids, embeddings).embedding(ids, embeddings)
+    return backend("embedding", ids, embeddings).embedding(ids, embeddings, **out_kw(out))
 
 
-def embedding_backward(dy, ids, input_dim):
-    """Gradient of the embedding table: (input_dim, output_dim), rows of repeated ids summed.
+def embedding_backward(dy, ids, input_dim, *, out=None):
+    """Gradient of the embedding table: (input_dim, output_dim), rows of repeated ids summed (into out=
+    when given).
 
     Arrays: dy float32 (*ids.shape, output_dim), ids integer; numpy (CPU) or CuPy (GPU) on one device, results
     new arrays of that kind. Returns float32 (input_dim, output_dim).
@@ -51,5 +53,6 @@ def embedding_backward(dy, ids, input_dim):
     op = "embedding_backward"
     ids = _ids(op, ids)
     dy = as_f32(op, "dy", dy)
-    _in_range(op, ids, int(input_dim))
-    return backend(op, dy, ids).embedding_backward(dy, ids, int(input_dim))
+    input_dim = index(op, "input_dim", input_dim)
+    _in_range(op, ids, input_dim)
+    return backend(op, dy, ids).embedding_backward(dy, ids, input_dim, **out_kw(out))

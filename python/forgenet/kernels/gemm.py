@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from forgenet.kernels._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend, out_kw
 
 
 def _flag(name: str, v) -> bool:
@@ -20,29 +20,25 @@ def _scalar(name: str, v) -> float:
     return float(v)
 
 
-def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
+def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None):
     """alpha * op(a) @ op(b) + beta * c, with op(x) = x.T when trans_x; a new (M, N) float32 array.
 
     a, b (and c) are 2-D float32 arrays; op(a) is (M, K), op(b) is (K, N), c is (M, N). With beta == 0
     c is not read at all (NaN in it does not leak, as in BLAS) and may be omitted. The gradients of
     y = a @ b are gemm(dy, b, trans_b=True) for a and gemm(a, dy, trans_a=True) for b.
 
-    Arrays: a (M, K), or (K, M) with trans_a; b (K, N), or (N, K) with trans_b; c (M, N). float32, row-major
-    (C order; other strides are copied); numpy (CPU) or CuPy (GPU) on one device, results new arrays of that
-    kind. Returns (M, N) float32.
+    out: an (M, N) float32 C-contiguous array to write the result into (and return); it may be c itself
+    (BLAS's C in, C out) but may not otherwise share memory with a, b or c.
+
+    Arrays: a (M, K), or (K, M) with trans_a; b (K, N), or (N, K) with trans_b; c (M, N). float32, row-major (C
+    order; other strides are copied); numpy (CPU) or CuPy (GPU) on one device, results new arrays of that kind.
+    Returns (M, N) float32.
     """
     trans_a, trans_b = _flag("trans_a", trans_a), _flag("trans_b", trans_b)
     alpha, beta = _scalar("alpha", alpha), _scalar("beta", beta)
     a = as_f32("gemm", "a", a, ndim=2)
     b = as_f32("gemm", "b", b, ndim=2)
-    (m, k), (kb, n) = (a.shape[::-1] if trans_a else a.shape), (b.shape[::-1] if trans_b else b.shape)
-    if k != kb:
-        raise ValueError(f"gemm: inner dimensions must match, got op(a) of shape {(m, k)} and op(b) of shape {(kb, n)}")
-    if c is None:
-        if beta != 0.0:
-            raise ValueError(f"gemm: c is required when beta != 0 (beta={beta})")
-    else:
+    if c is not None:
         c = as_f32("gemm", "c", c, ndim=2)
-        if c.shape != (m, n):
-            raise ValueError(f"gemm: c must have shape {(m, n)} to match op(a) @ op(b), got {tuple(c.shape)}")
-    return backend("gemm", a, b, c).gemm(a, b, c, trans_a, trans_b, alpha, beta)
+    # shapes (inner dimensions, c) are the contract's (csrc/bindings/contracts/gemm.h), on both devices
+    return backend("gemm", a, b, c).gemm(a, b, c, trans_a, trans_b, alpha, beta, **out_kw(out))

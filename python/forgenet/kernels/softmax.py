@@ -1,7 +1,7 @@
 """Softmax and the fused softmax-cross-entropy (the classifier head's forward and backward in one pass)."""
 from __future__ import annotations
 
-from forgenet.kernels._array import as_f32, as_labels, backend
+from forgenet.kernels._array import as_f32, as_labels, backend, out_kw
 
 
 def _last_axis(x, axis: int, op: str):
@@ -21,25 +21,33 @@ def _xp(x):
     return numpy
 
 
-def softmax(x, axis: int = -1):
+def _out_needs_last(op, axis, ndim, out):
+    if out is not None and axis != ndim - 1:
+        raise ValueError(f"{op}: out= needs axis=-1 (the result along another axis is a moved view), got axis={axis}")
+
+
+def softmax(x, axis: int = -1, *, out=None):
     """exp(x) / sum(exp(x)) along `axis`, computed stably (max subtracted). NaN rows stay NaN.
 
-    Arrays: x float32 of any rank >= 1, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays
-    of that kind. Returns float32 of x's shape.
+    out: a float32 C-contiguous array of x's shape to write into (axis=-1 only).
+
+    Arrays: x float32 of any rank >= 1, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of
+    that kind. Returns float32 of x's shape.
     """
     x = as_f32("softmax", "x", x)
     if x.ndim == 0:
         raise ValueError("softmax: x must have rank >= 1, got a scalar")
     axis = _last_axis(x, axis, "softmax")
+    _out_needs_last("softmax", axis, x.ndim, out)
     mod = backend("softmax", x)
     if axis == x.ndim - 1:
-        return mod.softmax(x)
+        return mod.softmax(x, **out_kw(out))
     xp = _xp(x)
     y = mod.softmax(xp.ascontiguousarray(xp.moveaxis(x, axis, -1)))
     return xp.moveaxis(y, -1, axis)
 
 
-def softmax_backward(dy, y, axis: int = -1):
+def softmax_backward(dy, y, axis: int = -1, *, out=None):
     """Gradient of softmax given its output y: y * (dy - sum(dy * y, axis)).
 
     Arrays: dy and y float32 of one shape (rank >= 1), C order; numpy (CPU) or CuPy (GPU) on one device,
@@ -52,20 +60,22 @@ def softmax_backward(dy, y, axis: int = -1):
     if y.ndim == 0:
         raise ValueError("softmax_backward: y must have rank >= 1, got a scalar")
     axis = _last_axis(y, axis, "softmax_backward")
+    _out_needs_last("softmax_backward", axis, y.ndim, out)
     mod = backend("softmax_backward", dy, y)
     if axis == y.ndim - 1:
-        return mod.softmax_backward(dy, y)
+        return mod.softmax_backward(dy, y, **out_kw(out))
     xp = _xp(y)
     move = lambda a: xp.ascontiguousarray(xp.moveaxis(a, axis, -1))  # noqa: E731
     return xp.moveaxis(mod.softmax_backward(move(dy), move(y)), -1, axis)
 
 
-def softmax_cross_entropy(logits, target):
+def softmax_cross_entropy(logits, target, *, out=None):
     """Per-sample cross-entropy of softmax(logits) against `target`, and its gradient.
 
     logits (N, C) float32; target either integer labels (N,) or probabilities (N, C).
     Returns (loss (N,), grad (N, C)) with grad = softmax(logits) - target: the derivative of each
-    sample's loss with respect to its logits (scale by dloss / N for a mean).
+    sample's loss with respect to its logits (scale by dloss / N for a mean). out: (loss, grad) buffers
+    (either may be None).
 
     Arrays: logits (N, C) float32, C order; target int (N,) in [0, C) or float32 (N, C); numpy (CPU) or CuPy
     (GPU) on one device, results new arrays of that kind. Returns loss (N,) float32 and grad (N, C) float32.
@@ -86,4 +96,4 @@ def softmax_cross_entropy(logits, target):
         t = as_f32(op, "target", t, ndim=2)
         if t.shape != logits.shape:
             raise ValueError(f"{op}: target must have the shape of logits {tuple(logits.shape)}, got {tuple(t.shape)}")
-    return backend(op, logits, t).softmax_cross_entropy(logits, t)
+    return backend(op, logits, t).softmax_cross_entropy(logits, t, **out_kw(out))

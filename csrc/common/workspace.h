@@ -1,0 +1,98 @@
+// Kernel scratch memory that fails cleanly. Every allocation a CPU kernel makes goes through these, so
+// that a failure (a) is an OutOfMemory naming what was being allocated and its size (the binding adds
+// the op's name), (b) leaves the buffer's state consistent (a grow-only buffer never remembers a
+// capacity it does not have), and (c) never happens inside an OpenMP parallel region (an exception
+// escaping one terminates the process): allocate before the region, or run the region's body through
+// ParallelErrors.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/checked.h"
+#include "common/errors.h"
+
+namespace forgenet {
+
+// 64-byte aligned floats (n >= 0; zero-filled when asked), or OutOfMemory naming `what`.
+inline float* aligned_floats(int64_t n, const char* what, bool zero = false) {
+  const int64_t count = (std::max<int64_t>(n, 1) + 15) / 16 * 16;
+  const int64_t bytes = bytes_of(count, sizeof(float));
+  void* p = bytes > 0 ? std::aligned_alloc(64, static_cast<size_t>(bytes)) : nullptr;
+  if (!p) out_of_memory(what, bytes);
+  if (zero) std::memset(p, 0, static_cast<size_t>(bytes));
+  return static_cast<float*>(p);
+}
+
+// An owned aligned block.
+struct AlignedBuffer {
+  float* p = nullptr;
+  AlignedBuffer() = default;
+  AlignedBuffer(int64_t n, const char* what, bool zero = true) : p(aligned_floats(n, what, zero)) {}
+  ~AlignedBuffer() { std::free(p); }
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p(o.p) { o.p = nullptr; }
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    std::swap(p, o.p);
+    return *this;
+  }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+};
+
+// A grow-only aligned buffer (kept per thread by gemm and conv2d: page faults of fresh megabytes per call
+// cost as much as the work). After a failed growth it is empty, never a freed pointer with a capacity.
+struct GrowBuffer {
+  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
+  int64_t cap = 0;
+  float* get(int64_t n, const char* what) {
+    if (n > cap) {
+      p.reset();
+      cap = 0;
+      p.reset(aligned_floats(n, what));
+      cap = (n + 15) / 16 * 16;
+    }
+    return p.get();
+  }
+};
+
+// std::vector<T>(n), or OutOfMemory naming `what` with its size.
+template <typename T>
+std::vector<T> workspace_vector(int64_t n, const char* what) {
+  try {
+    return std::vector<T>(static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {
+    out_of_memory(what, bytes_of(n, sizeof(T)));
+  } catch (const std::length_error&) {
+    out_of_memory(what, bytes_of(n, sizeof(T)));
+  }
+}
+
+// Collects the first exception thrown by any thread of a parallel region; rethrow() after the region.
+// Only for region bodies that contain no worksharing construct or barrier a failed thread would skip.
+class ParallelErrors {
+ public:
+  template <typename F>
+  void run(F&& f) noexcept {
+    try {
+      f();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!first_) first_ = std::current_exception();
+    }
+  }
+  void rethrow() {
+    if (first_) std::rethrow_exception(first_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::exception_ptr first_;
+};
+
+}  // namespace forgenet
