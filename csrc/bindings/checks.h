@@ -94,6 +94,15 @@ inline py::array_t<float> empty_f32(const char* op, const char* name, const cont
   }
 }
 
+// The families bound before the contracts (gru, simple_rnn, batchnorm, depthwise) still allocate by shape
+// alone; their sizes come from checked shapes already. TODO(contracts): move them onto contracts/ and out=.
+inline py::array_t<float> empty_f32(std::initializer_list<int64_t> shape) {
+  return empty_f32("forgenet", "output", contract::Shape(shape.begin(), shape.end()));
+}
+inline py::array_t<float> empty_f32(const std::vector<py::ssize_t>& shape) {
+  return empty_f32("forgenet", "output", contract::Shape(shape.begin(), shape.end()));
+}
+
 // The caller's out= argument for output i of `count`: None, one array (when count == 1), or a tuple or
 // list of `count` entries, each None (allocate that one) or an array. Returns None or the array.
 inline py::object out_arg(const py::handle& out, size_t i, size_t count, const char* op) {

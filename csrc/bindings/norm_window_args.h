@@ -52,18 +52,18 @@ inline DepthwiseGeom depthwise_geometry(const char* op, const Dims& x, const Dim
   const Pair s = pair_arg(strides_in, op, "strides");
   const Pair d = pair_arg(dilation_in, op, "dilation_rate");
   const bool same = padding_arg(padding_in, op);
-  if ((s.first > 1 && d.first > 1) || (s.second > 1 && d.second > 1))
+  if ((s.h > 1 && d.h > 1) || (s.w > 1 && d.w > 1))
     value_error(op, ": strides > 1 with dilation_rate > 1 on the same axis is not supported (as Keras), got strides (",
-                s.first, ", ", s.second, ") and dilation_rate (", d.first, ", ", d.second, ")");
+                s.h, ", ", s.w, ") and dilation_rate (", d.h, ", ", d.w, ")");
   if (k[0] < 1 || k[1] < 1) value_error(op, ": kernel must be at least 1x1, got shape ", dims_str(k));
   if (k[3] < 1) value_error(op, ": kernel's depth multiplier (last axis) must be >= 1, got shape ", dims_str(k));
   if (x[3] != k[2])
     value_error(op, ": x has ", x[3], " channels but kernel ", dims_str(k), " expects ", k[2]);
-  const int64_t eh = (k[0] - 1) * d.first + 1, ew = (k[1] - 1) * d.second + 1;
+  const int64_t eh = (k[0] - 1) * d.h + 1, ew = (k[1] - 1) * d.w + 1;
   if (!same && (eh > x[1] || ew > x[2]))
     value_error(op, ": dilated kernel (", eh, ", ", ew, ") larger than input (", x[1], ", ", x[2],
                 ") with padding='valid'");
-  return make_depthwise_geom(x[0], x[1], x[2], x[3], k[3], k[0], k[1], s.first, s.second, d.first, d.second, same);
+  return make_depthwise_geom(x[0], x[1], x[2], x[3], k[3], k[0], k[1], s.h, s.w, d.h, d.w, same);
 }
 
 inline Dims depthwise_out(const DepthwiseGeom& g) { return {g.n, g.ho, g.wo, g.c * g.m}; }
