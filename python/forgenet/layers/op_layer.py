@@ -67,6 +67,15 @@ class TensorOp(Layer):
     def get_config(self):
         return {"name": self.name, "op": self.op}
 
+    def keras_serialized(self):
+        """Keras's form of a built-in operator (as keras.src.ops.numpy writes it), or None for an op
+        built on an arbitrary function, which only forgenet's own form can name."""
+        if self.op not in _FNS or self._fn is not _FNS[self.op]:
+            return None
+        name = self.keras_class_name
+        return {"module": self.keras_module, "class_name": name, "config": {"name": self.name},
+                "registered_name": name}
+
 
 def symbolic_op(name, *args):
     from forgenet.layers.base import _unique_name

@@ -180,7 +180,9 @@ class Trainer:
 
     def _vars_for_step(self):
         if self._step_vars is None:  # after the first forward pass: lazily built layers have weights now
-            self._step_vars = (self.trainable_weights, [w for w in self.weights if w.requires_grad])
+            # a cache of the sublayers' variables, not variables of the model's own (kept from the tracker)
+            object.__setattr__(self, "_step_vars",
+                               (self.trainable_weights, [w for w in self.weights if w.requires_grad]))
         return self._step_vars
 
     def train_step(self, data):

@@ -65,8 +65,8 @@ def _is_input_layer(obj) -> bool:
 
 
 def _own_variables(layer):
-    own = list(getattr(layer, "_own_weights", []))
-    return [v for v in own if v.trainable] + [v for v in own if not v.trainable]
+    # Keras's Layer.save_own_variables: the tracked lists as they stand, trainable list first
+    return list(getattr(layer, "_trainable_variables", [])) + list(getattr(layer, "_non_trainable_variables", []))
 
 
 def _join(path, name):

@@ -117,6 +117,9 @@ def serialize_keras_object(obj, _depth=0):
     if not hasattr(obj, "get_config"):
         raise TypeError(f"serialize_keras_object: cannot serialize {type(obj).__name__} {obj!r}: it has no "
                         "get_config()")
+    own_form = getattr(obj, "keras_serialized", None)  # an object Keras knows under another class (an op)
+    if callable(own_form) and (special := own_form()) is not None:
+        return special
     cls = type(obj)
     kind = _builtin_kind(cls)
     registered = reg.GLOBAL_CUSTOM_NAMES.get(cls)
@@ -128,9 +131,11 @@ def serialize_keras_object(obj, _depth=0):
         from forgenet.models.model import Model
 
         if isinstance(obj, Model):
-            module = "keras"  # keras.Sequential, keras.Model, Functional
+            module = "keras"  # keras.Sequential, keras.Model
             if class_name == "Model" and getattr(obj, "_is_functional", False):
                 class_name = "Functional"
+            if class_name == "Functional":  # not exported by Keras: it names its own module, as Keras writes it
+                module, registered = "keras.src.models.functional", "Functional"
     out = {"module": module,
            "class_name": class_name, "config": serialize_keras_object(obj.get_config(), _depth + 1),
            "registered_name": registered}
@@ -512,23 +517,35 @@ def layer_kwargs(cls, config, who=None) -> dict:
 
 
 def apply_build_config(obj, build_config, who):
-    """Keras's build_from_config: build a layer or model from the shapes its config recorded."""
-    from forgenet.saving.limits import checked_shape
-
+    """Keras's build_from_config: build(input_shape), or build(**shapes_dict) for a layer with named
+    inputs (MultiHeadAttention); a merge layer's input_shape is a list of shapes."""
     if hasattr(obj, "build_from_config"):
         obj.build_from_config(build_config)
         return
     if not isinstance(build_config, dict):
         raise _err(who, f"build_config must be a dict, got {build_config!r}")
-    if "input_shape" in build_config and build_config["input_shape"] is not None:
-        shape = build_config["input_shape"]
-        if isinstance(shape, list) and shape and all(isinstance(s, list) for s in shape):
-            raise _err(who, f"{getattr(obj, 'name', obj)}: building from several input shapes is not supported")
-        obj.build(checked_shape(shape, who))
+    if build_config.get("input_shape") is not None:
+        obj.build(_checked_shapes(build_config["input_shape"], who))
+    elif isinstance(build_config.get("shapes_dict"), dict):
+        obj.build(**{k: _checked_shapes(v, who) for k, v in build_config["shapes_dict"].items()})
     else:
-        shapes = {k: checked_shape(v, who) for k, v in build_config.items() if v is not None}
+        shapes = {k: _checked_shapes(v, who) for k, v in build_config.items() if v is not None}
         obj.build(**shapes)
     obj.built = True
+
+
+def _checked_shapes(shape, who):
+    """One recorded shape, or a (possibly nested) list / dict of them, each checked by checked_shape."""
+    from forgenet.saving.limits import checked_shape
+
+    if shape is None:
+        return None
+    if isinstance(shape, dict):
+        return {k: _checked_shapes(v, who) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)) and shape and all(isinstance(s, (list, tuple, dict)) or s is None
+                                                          for s in shape) and any(s is not None for s in shape):
+        return [_checked_shapes(s, who) for s in shape]
+    return checked_shape(shape, who)
 
 
 # ---- compile configs ---------------------------------------------------------------------------
