@@ -172,10 +172,8 @@ class Layer:
     def get_config(self) -> dict:
         from forgenet.saving.serialization_lib import DTYPE_POLICY
 
-        cfg = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
-        if self._input_shape_arg is not None:
-            cfg["input_shape"] = list(self._input_shape_arg)
-        return cfg
+        # no input_shape, as in Keras: a Sequential records it in its InputLayer entry
+        return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
 
     @classmethod
     def from_config(cls, config: dict):
