@@ -103,7 +103,7 @@ def test_depthwise_trains_in_a_model_step():
     (lambda: L.Conv2D(5, 3, groups=2), "filters must be evenly divisible by the number of groups"),
     (lambda: L.Conv1D(4, 3, padding="full"), "padding must be 'valid' or 'same'"),
     (lambda: L.Conv2D(4, 3, padding="causal"), "padding must be 'valid' or 'same'"),
-    (lambda: L.Conv2D(4, 3, kernel_regularizer="l2"), "kernel_regularizer is not supported yet"),
+    (lambda: L.Conv2D(4, 3, lora_rank=2), "lora_rank is not supported yet"),
     (lambda: L.Conv2DTranspose(4, 3, output_padding=1), "output_padding is not supported yet"),
     (lambda: L.UpSampling2D(interpolation="bicubic"), "interpolation must be 'nearest' or 'bilinear'"),
     (lambda: L.ZeroPadding2D(padding=(1, 2, 3)), "padding must be an int"),
@@ -112,6 +112,26 @@ def test_depthwise_trains_in_a_model_step():
 def test_bad_arguments(make, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):
         make()
+
+
+@pytest.mark.parametrize("conv, shape", [("Conv1D", (2, 7, 3)), ("Conv2D", (2, 6, 6, 3))])
+def test_conv_kernel_regularizer_adds_keras_penalty(conv, shape):
+    """Conv layers take Keras's weight options: the penalty reaches model.losses with Keras's value."""
+    import forgenet
+    from forgenet import regularizers
+
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    k = getattr(keras.layers, conv)(4, 3, kernel_regularizer=keras.regularizers.L2(0.1),
+                                     bias_regularizer=keras.regularizers.L1(0.2))
+    k(x)
+    m = forgenet.Sequential([getattr(L, conv)(4, 3, kernel_regularizer=regularizers.L2(0.1),
+                                              bias_regularizer=regularizers.L1(0.2))])
+    m(x)
+    k.set_weights([w + 0.5 for w in k.get_weights()])  # a non-zero bias, so both penalties count
+    m.set_weights(k.get_weights())
+    assert len(m.losses) == 2
+    want = sum(float(keras.ops.convert_to_numpy(v)) for v in k.losses)
+    np.testing.assert_allclose(sum(float(np.asarray(getattr(v, "data", v))) for v in m.losses), want, rtol=1e-5)
 
 
 def test_bad_inputs():

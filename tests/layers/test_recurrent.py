@@ -402,11 +402,12 @@ def test_unroll_is_accepted_and_changes_nothing(rng):
     assert a.get_config()["unroll"] is True
 
 
-def test_regularizers_are_refused_not_ignored():
-    with pytest.raises(NotImplementedError, match="kernel_regularizer is not supported"):
-        layers.GRU(3, kernel_regularizer="l2")
-    with pytest.raises(NotImplementedError, match="activity_regularizer"):
-        layers.SimpleRNN(3, activity_regularizer="l2")
+def test_weight_options_they_do_not_have_are_refused_not_ignored():
+    # the ones they have (kernel/recurrent/bias, activity) are tested in test_rnn_weight_options.py
+    with pytest.raises(TypeError, match="gamma_regularizer"):
+        layers.GRU(3, gamma_regularizer="l2")
+    with pytest.raises(ValueError, match="regularizer identifier: 'nope'"):
+        layers.SimpleRNN(3, activity_regularizer="nope")
 
 
 def test_model_with_recurrent_layers_saves_and_loads(rng, tmp_path):

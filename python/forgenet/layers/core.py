@@ -32,8 +32,14 @@ def initializer_config(init):
 
 def activation_config(fn):
     """An activation as it goes in a layer's config: its Keras name, or a registered function's dict."""
+    from forgenet import activations
     from forgenet.saving.serialization_lib import serialize_activation
 
+    # forgenet.activations' functions (elu, swish, ...) are not the saving registry's built-ins, yet
+    # Keras writes them by name; swish/hard_swish are aliases Keras writes as silu/hard_silu.
+    for k, v in activations._BY_NAME.items():
+        if v is fn:
+            return {"swish": "silu", "hard_swish": "hard_silu"}.get(k, k)
     return serialize_activation(fn)
 
 

@@ -19,9 +19,8 @@ class LSTM(FusedRNN):
                  activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, use_cudnn="auto", **kwargs):
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"LSTM: activity_regularizer is not supported yet (got {activity_regularizer!r})")
-        super().__init__(units, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
+        super().__init__(units, activity_regularizer=activity_regularizer,
+                         activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
                          bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
                          kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,

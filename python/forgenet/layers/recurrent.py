@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from forgenet import functional as F
+from forgenet import regularizers
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.layers.base import Layer
 from forgenet.layers.core import check_rank
+from forgenet.layers.weight_options import weight_options
 
 _NTD = "(batch, timesteps, features)"
 
@@ -35,7 +37,7 @@ def stack_steps(outs):
     return F.concatenate([F.reshape(o, (o.shape[0], 1) + tuple(o.shape[1:])) for o in outs], axis=1)
 
 
-class RNN(Layer):
+class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Keras)
     supports_masking = True
     _state_names = None  # e.g. ["h", "c"], for error messages; None: "state 0", "state 1", ...
 
@@ -232,14 +234,14 @@ class FusedRNN(RNN):
 
     def __init__(self, units, *, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, use_cudnn="auto", zero_output_for_mask=False, name=None, trainable=True, dtype=None,
-                 input_shape=None, input_dim=None, **cell_kwargs):
+                 input_shape=None, input_dim=None, activity_regularizer=None, **cell_kwargs):
         if use_cudnn not in ("auto", True, False):
             raise ValueError(f"{type(self).__name__}: use_cudnn must be 'auto', True or False, got {use_cudnn!r}")
         cell = self.cell_class(units, name=f"{_snake(type(self).__name__)}_cell", trainable=trainable, **cell_kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          zero_output_for_mask=zero_output_for_mask, name=name, trainable=trainable, dtype=dtype,
-                         input_shape=input_shape, input_dim=input_dim)
+                         input_shape=input_shape, input_dim=input_dim, activity_regularizer=activity_regularizer)
         self.use_cudnn = use_cudnn
 
     def __getattr__(self, name):
@@ -281,7 +283,9 @@ class FusedRNN(RNN):
         cell_cfg = self.cell.get_config()
         for k in ("name", "trainable", "input_shape"):
             cell_cfg.pop(k, None)
-        return {**cfg, **cell_cfg, "activity_regularizer": None, **self._rnn_config()}
+        act = self.activity_regularizer
+        return {**cfg, **cell_cfg, "activity_regularizer": None if act is None else regularizers.serialize(act),
+                **self._rnn_config()}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

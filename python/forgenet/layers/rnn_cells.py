@@ -16,9 +16,10 @@ import numbers
 import numpy as np
 
 from forgenet import functional as F
-from forgenet import initializers
+from forgenet import constraints, initializers, regularizers
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.layers.base import Layer
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import check_initializers, initializer_config, positive_int
 from forgenet.utils import get_rng
 
@@ -49,18 +50,11 @@ def check_seed(layer, seed):
     return seed
 
 
-def refuse_unsupported(layer, **kw):
-    """Regularizers and constraints are not implemented yet: refused by name, never ignored."""
-    for k, v in kw.items():
-        if v is not None:
-            raise NotImplementedError(f"{layer}: {k} is not supported yet (got {v!r}); leave it None")
-
-
 def _data(a):
     return a.data if isinstance(a, Tensor) else a
 
 
-class DropoutRNNCell(Layer):
+class DropoutRNNCell(weight_options(kernel="kernel", recurrent="recurrent_kernel", bias="bias"), Layer):
     """What the cells share: the dropout masks, made once per sequence (Keras: the same mask at every
     step) and dropped by the RNN layer after its call (`reset_dropout_mask`)."""
 
@@ -108,8 +102,11 @@ class DropoutRNNCell(Layer):
         return {"use_bias": self.use_bias, "kernel_initializer": initializer_config(self.kernel_initializer),
                 "recurrent_initializer": initializer_config(self.recurrent_initializer),
                 "bias_initializer": initializer_config(self.bias_initializer),
-                "kernel_regularizer": None, "recurrent_regularizer": None, "bias_regularizer": None,
-                "kernel_constraint": None, "recurrent_constraint": None, "bias_constraint": None}
+                # Keras writes every option, None when unset
+                **{f"{p}_{kind}": None if getattr(self, f"{p}_{kind}") is None else
+                   mod.serialize(getattr(self, f"{p}_{kind}"))
+                   for p in ("kernel", "recurrent", "bias")
+                   for kind, mod in (("regularizer", regularizers), ("constraint", constraints))}}
 
     def _init_weights_args(self, units, use_bias, kernel_initializer, recurrent_initializer, bias_initializer):
         self.units = positive_int(self.name, "units", units)
@@ -152,11 +149,10 @@ class SimpleRNNCell(DropoutRNNCell):
                  recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  **kwargs):
-        super().__init__(**kwargs)
-        refuse_unsupported(self.name, kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                           bias_constraint=bias_constraint)
+        super().__init__(kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self._init_weights_args(units, use_bias, kernel_initializer, recurrent_initializer, bias_initializer)
         self.activation = get_activation(self.name, "activation", activation)
         self._init_dropout(dropout, recurrent_dropout, seed)
@@ -209,11 +205,10 @@ class GRUCell(DropoutRNNCell):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  reset_after=True, seed=None, **kwargs):
         implementation = kwargs.pop("implementation", 2)
-        super().__init__(**kwargs)
-        refuse_unsupported(self.name, kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                           bias_constraint=bias_constraint)
+        super().__init__(kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self._init_weights_args(units, use_bias, kernel_initializer, recurrent_initializer, bias_initializer)
         self.activation = get_activation(self.name, "activation", activation)
         self.recurrent_activation = get_activation(self.name, "recurrent_activation", recurrent_activation)
@@ -296,11 +291,10 @@ class LSTMCell(DropoutRNNCell):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, **kwargs):
         implementation = kwargs.pop("implementation", 2)
-        super().__init__(**kwargs)
-        refuse_unsupported(self.name, kernel_regularizer=kernel_regularizer,
-                           recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-                           kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                           bias_constraint=bias_constraint)
+        super().__init__(kernel_regularizer=kernel_regularizer,
+                         recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
+                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self._init_weights_args(units, use_bias, kernel_initializer, recurrent_initializer, bias_initializer)
         self.activation = get_activation(self.name, "activation", activation)
         self.recurrent_activation = get_activation(self.name, "recurrent_activation", recurrent_activation)

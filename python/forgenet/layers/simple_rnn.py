@@ -19,10 +19,8 @@ class SimpleRNN(FusedRNN):
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0,
                  recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, **kwargs):
-        if activity_regularizer is not None:
-            raise NotImplementedError(f"SimpleRNN: activity_regularizer is not supported yet "
-                                      f"(got {activity_regularizer!r})")
-        super().__init__(units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+        super().__init__(units, activity_regularizer=activity_regularizer,
+                         activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,

@@ -12,6 +12,8 @@ Then:
 """
 from __future__ import annotations
 
+import inspect
+
 from forgenet import constraints, regularizers
 from forgenet.autograd.tensor import Tensor
 
@@ -51,7 +53,8 @@ class WeightOptions:
             outs = out if isinstance(out, (list, tuple)) else [out]
             losses = []
             for o in outs:
-                if isinstance(o, Tensor):
+                # eager calls on plain arrays give arrays back; Keras's penalty is owed on those too
+                if isinstance(o, Tensor) or (hasattr(o, "shape") and hasattr(o, "dtype")):
                     loss = self.activity_regularizer(o)
                     if o.ndim > 0 and o.shape[0]:
                         loss = loss * (1.0 / o.shape[0])
@@ -79,7 +82,18 @@ class WeightOptions:
 
 def weight_options(**names):
     """The mixin for a layer whose weights `names` (option prefix -> weight name) take the options."""
-    return type("WeightOptions", (WeightOptions,), {"_weight_options": dict(names)})
+
+    def __init__(self, *args, **kwargs):
+        WeightOptions.__init__(self, *args, **kwargs)
+
+    # the options are named in the signature so that from_config (saving.layer_kwargs) sees that this
+    # layer takes them, and does not refuse a set `<w>_regularizer` as a Keras-only argument
+    P = inspect.Parameter
+    opts = [f"{p}_{k}" for p in names for k in ("regularizer", "constraint")] + ["activity_regularizer"]
+    __init__.__signature__ = inspect.Signature(
+        [P("self", P.POSITIONAL_OR_KEYWORD), P("args", P.VAR_POSITIONAL)]
+        + [P(o, P.KEYWORD_ONLY, default=None) for o in opts] + [P("kwargs", P.VAR_KEYWORD)])
+    return type("WeightOptions", (WeightOptions,), {"_weight_options": dict(names), "__init__": __init__})
 
 
 def regularization_losses(layer) -> list:
