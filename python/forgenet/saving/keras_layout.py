@@ -9,9 +9,9 @@ the way Keras's saving_lib walks its objects (`_save_state` / `_walk_saveable`):
   _1, _2, ... for repeats;
 - an object already visited is skipped, so a layer lives at the first path that reaches it.
 
-Keras's layers whose variables sit in internal sublayers map here explicitly: an RNN's weights are
-in "<rnn>/cell", MultiHeadAttention's in "<mha>/query_dense", "key_dense", "value_dense",
-"output_dense". The optimizer is "optimizer/vars": iterations, learning_rate, then the slots, those
+An RNN's weights live in its `cell` sublayer, as in Keras, so the walk finds "<rnn>/cell" itself;
+MultiHeadAttention keeps its weights itself, where Keras has internal sublayers, so they map here
+explicitly to "<mha>/query_dense", "key_dense", "value_dense", "output_dense". The optimizer is "optimizer/vars": iterations, learning_rate, then the slots, those
 Keras creates together interleaved per variable (Adam: m0, v0, m1, v1, ...).
 """
 from __future__ import annotations
@@ -27,7 +27,6 @@ _SLOT_GROUPS = {"Adam": [("momentum", "velocity"), ("velocity_hat",)],
                 "AdamW": [("momentum", "velocity"), ("velocity_hat",)]}
 _MHA_PARTS = {"query": ("query_dense", "query"), "key": ("key_dense", "key"), "value": ("value_dense", "value"),
               "attention_output": ("output_dense", "attention_output")}
-_RNNS = ("LSTM", "GRU", "SimpleRNN")
 
 
 class Entry:
@@ -90,10 +89,6 @@ def entries(model, include_optimizer=True) -> list:
             return
         cls = type(obj).__name__
         name = getattr(obj, "name", None)
-        if cls in _RNNS and not isinstance(getattr(obj, "cell", None), Layer):
-            out.append(Entry(path, name, []))
-            out.append(Entry(_join(path, "cell"), f"{snake(cls)}_cell", _own_variables(obj)))
-            return
         if cls == "MultiHeadAttention" and not isinstance(getattr(obj, "query_dense", None), Layer):
             out.append(Entry(path, name, []))
             parts = {}
