@@ -45,6 +45,9 @@ def batch_norm(x, gamma, beta, *, axis: int = -1, epsilon: float = 1e-3):
     per-channel mean and biased variance over all axes but `axis`.
 
     Returns (y, mean, variance), the statistics shaped (C,). gamma or beta may be None.
+
+    Arrays: x float32 of any shape (C order), gamma and beta (C,) float32 or None; numpy (CPU) or CuPy (GPU) on
+    one device. Returns y (x's shape), mean (C,) and variance (C,) float32.
     """
     op = "batch_norm"
     x = _x(op, x)
@@ -54,7 +57,11 @@ def batch_norm(x, gamma, beta, *, axis: int = -1, epsilon: float = 1e-3):
 
 
 def batch_norm_inference(x, gamma, beta, mean, variance, *, axis: int = -1, epsilon: float = 1e-3):
-    """Inference-mode batch norm with given (moving) statistics (C,)."""
+    """Inference-mode batch norm with given (moving) statistics (C,).
+
+    Arrays: x float32 of any shape (C order), mean, variance, gamma, beta (C,) float32 (gamma/beta may be
+    None); numpy (CPU) or CuPy (GPU) on one device. Returns y float32 of x's shape.
+    """
     op = "batch_norm_inference"
     x = _x(op, x)
     axis = _axis(op, axis, x)
@@ -66,7 +73,11 @@ def batch_norm_inference(x, gamma, beta, mean, variance, *, axis: int = -1, epsi
 
 def batch_norm_backward(dy, x, gamma, mean, variance, *, axis: int = -1, epsilon: float = 1e-3, training=True):
     """Gradients (dx, dgamma, dbeta). training=True: mean and variance were the batch's own (the
-    forward was `batch_norm`); False: they were constants (`batch_norm_inference`), so dx = dy * gamma / std."""
+    forward was `batch_norm`); False: they were constants (`batch_norm_inference`), so dx = dy * gamma / std.
+
+    Arrays: dy and x float32 of one shape (C order), gamma, mean, variance (C,) float32; numpy (CPU) or CuPy
+    (GPU) on one device. Returns dx (x's shape), dgamma (C,), dbeta (C,) float32.
+    """
     op = "batch_norm_backward"
     x = _x(op, x)
     dy = as_f32(op, "dy", dy)

@@ -30,7 +30,11 @@ def _geometry(op, x, kernel, strides, padding, dilation_rate):
 
 def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     """x (N,H,W,C), kernel (KH,KW,C,M), bias (C*M,) -> (N,Ho,Wo,C*M): output channel c*M + m is input
-    channel c cross-correlated with kernel[:, :, c, m]. Padding as conv2d, on the dilated window."""
+    channel c cross-correlated with kernel[:, :, c, m]. Padding as conv2d, on the dilated window.
+
+    Arrays: x (N, H, W, C) NHWC, kernel (KH, KW, C, M), bias (C*M,) or None; float32, C order, numpy (CPU) or
+    CuPy (GPU) on one device. Returns (N, Ho, Wo, C*M) float32.
+    """
     op = "depthwise_conv2d"
     x = as_f32(op, "x", x, ndim=4)
     kernel = as_f32(op, "kernel", kernel, ndim=4)
@@ -46,7 +50,11 @@ def depthwise_conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", d
 def depthwise_conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                               need_dx=True):
     """Gradients (dx, dkernel, dbias) of sum(dy * depthwise_conv2d(x, kernel, bias)); dx is None when
-    need_dx=False."""
+    need_dx=False.
+
+    Arrays: dy (N, Ho, Wo, C*M), x (N, H, W, C), kernel (KH, KW, C, M); float32, C order, numpy (CPU) or CuPy
+    (GPU) on one device. Returns dx (x's shape or None), dkernel (kernel's shape), dbias (C*M,) float32.
+    """
     op = "depthwise_conv2d_backward"
     dy = as_f32(op, "dy", dy, ndim=4)
     x = as_f32(op, "x", x, ndim=4)

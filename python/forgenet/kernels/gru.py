@@ -27,6 +27,10 @@ def gru(x, h0, kernel, recurrent_kernel, bias, *, reset_after=True, training=Fal
     without it bias is (3U,) and hh = tanh(xh + (r * h_{t-1}) @ recurrent_kernel[:, 2U:]); in both
     h_t = z * h_{t-1} + (1 - z) * hh. Returns (y (N, T, U) holding every h_t, h_T); with training=True
     also `reserve`, an opaque float32 array of shape (N, T, 5U) to hand to gru_backward unchanged.
+
+    Arrays: x (N, T, D), h0 (N, U), kernel (D, 3U), recurrent_kernel (U, 3U), bias (2, 3U) with reset_after
+    else (3U,); all float32, C order, numpy (CPU) or CuPy (GPU) on one device. Returns y (N, T, U) and h_T (N,
+    U) float32 (plus reserve when training).
     """
     reset_after = bool(reset_after)
     args = _weights("gru", x, h0, kernel, recurrent_kernel, bias, reset_after)
@@ -37,6 +41,9 @@ def gru_backward(dy, dh_T, x, h0, kernel, recurrent_kernel, bias, reserve, *, re
     """Gradients of a gru(...) call given those of its outputs: dy (N, T, U) of y (None when only the
     final state is used), dh_T (N, U) of h_T (None: zeros); reserve is gru(..., training=True)'s 3rd
     output. Returns (dx, dh0, dkernel, drecurrent_kernel, dbias), dbias shaped like bias.
+
+    Arrays: float32, C order, shapes as in gru (reserve as gru returned it); numpy (CPU) or CuPy (GPU) on one
+    device. Returns dx (N, T, D), dh0 (N, U), dkernel, drecurrent_kernel and dbias in their weights' shapes.
     """
     op = "gru_backward"
     reset_after = bool(reset_after)

@@ -149,35 +149,59 @@ def ftrl_consts(learning_rate, learning_rate_power, l1, l2, l2_shrinkage, beta):
 
 
 def adagrad_update(var, grad, accumulator, learning_rate, epsilon):
-    """One Adagrad step in place (Keras 3): accumulator += grad^2; var -= grad lr / sqrt(accumulator + eps)."""
+    """One Adagrad step in place (Keras 3): accumulator += grad^2; var -= grad lr / sqrt(accumulator + eps).
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("adagrad_update", var, grad, [accumulator], adagrad_consts(_number("adagrad_update", "learning_rate",
                                                                               learning_rate), epsilon))
 
 
 def adadelta_update(var, grad, accumulated_grad, accumulated_delta_var, learning_rate, rho, epsilon):
-    """One Adadelta step in place (Keras 3's formulas; see csrc/common/optimizer_math.h)."""
+    """One Adadelta step in place (Keras 3's formulas; see csrc/common/optimizer_math.h).
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("adadelta_update", var, grad, [accumulated_grad, accumulated_delta_var],
            adadelta_consts(learning_rate, rho, epsilon))
 
 
 def adamax_update(var, grad, m, u, learning_rate, beta_1, beta_2, epsilon, step):
-    """One Adamax step in place; step is the 1-based iteration (for the 1 - beta_1^step correction)."""
+    """One Adamax step in place; step is the 1-based iteration (for the 1 - beta_1^step correction).
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("adamax_update", var, grad, [m, u], adamax_consts(learning_rate, beta_1, beta_2, epsilon, step))
 
 
 def nadam_update(var, grad, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product):
-    """One Nadam step in place; step is 1-based and u_product Keras's running momentum product including it."""
+    """One Nadam step in place; step is 1-based and u_product Keras's running momentum product including it.
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("nadam_update", var, grad, [m, v], nadam_consts(learning_rate, beta_1, beta_2, epsilon, step, u_product))
 
 
 def lion_update(var, grad, m, learning_rate, beta_1, beta_2):
-    """One Lion step in place: var -= lr sign(b1 m + (1 - b1) grad); m = b2 m + (1 - b2) grad."""
+    """One Lion step in place: var -= lr sign(b1 m + (1 - b1) grad); m = b2 m + (1 - b2) grad.
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("lion_update", var, grad, [m], lion_consts(learning_rate, beta_1, beta_2))
 
 
 def ftrl_update(var, grad, accumulator, linear, learning_rate, learning_rate_power, l1_regularization_strength,
                 l2_regularization_strength, l2_shrinkage_regularization_strength, beta):
-    """One FTRL-proximal step in place (Keras 3's formulas, l2 shrinkage and beta included)."""
+    """One FTRL-proximal step in place (Keras 3's formulas, l2 shrinkage and beta included).
+
+    Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
+    place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
+    """
     _fused("ftrl_update", var, grad, [accumulator, linear],
            ftrl_consts(learning_rate, learning_rate_power, l1_regularization_strength, l2_regularization_strength,
                        l2_shrinkage_regularization_strength, beta))

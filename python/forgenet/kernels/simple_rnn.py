@@ -23,7 +23,11 @@ def _activation(op, activation):
 
 def simple_rnn(x, h0, kernel, recurrent_kernel, bias, *, activation="tanh", training=False):
     """x (N, T, D), h0 (N, U), kernel (D, U), recurrent_kernel (U, U), bias (U,) -> (y (N, T, U), h_T);
-    with training=True also `reserve` (N, T, U) for simple_rnn_backward."""
+    with training=True also `reserve` (N, T, U) for simple_rnn_backward.
+
+    Arrays: x (N, T, D), h0 (N, U), kernel (D, U), recurrent_kernel (U, U), bias (U,); float32, C order, numpy
+    (CPU) or CuPy (GPU) on one device. Returns y (N, T, U), h_T (N, U) float32 (plus reserve when training).
+    """
     op = "simple_rnn"
     activation = _activation(op, activation)
     args = _weights(op, x, h0, kernel, recurrent_kernel, bias)
@@ -32,7 +36,11 @@ def simple_rnn(x, h0, kernel, recurrent_kernel, bias, *, activation="tanh", trai
 
 def simple_rnn_backward(dy, dh_T, x, h0, kernel, recurrent_kernel, bias, reserve, *, activation="tanh"):
     """Gradients of simple_rnn(...): dy (N, T, U) or None, dh_T (N, U) or None ->
-    (dx, dh0, dkernel, drecurrent_kernel, dbias)."""
+    (dx, dh0, dkernel, drecurrent_kernel, dbias).
+
+    Arrays: float32, C order, shapes as in simple_rnn; numpy (CPU) or CuPy (GPU) on one device. Returns dx (N,
+    T, D), dh0 (N, U) and the weights' gradients in their shapes.
+    """
     op = "simple_rnn_backward"
     activation = _activation(op, activation)
     args = _weights(op, x, h0, kernel, recurrent_kernel, bias)
