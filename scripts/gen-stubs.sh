@@ -9,7 +9,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mods=(forgenet._C)
 ls python/forgenet/_cuda*.so > /dev/null 2>&1 && mods+=(forgenet._cuda)
-(cd python && pybind11-stubgen "${mods[@]}" -o "$out" > /dev/null)
+(cd python && PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" pybind11-stubgen "${mods[@]}" -o "$out" > /dev/null)
 for m in "${mods[@]}"; do
   name=${m#forgenet.}
   cp "$out/forgenet/$name.pyi" "python/forgenet/$name.pyi"

@@ -2,33 +2,70 @@
 forgenet CPU kernels (C++17, OpenMP)
 """
 from __future__ import annotations
+import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'conv2d', 'conv2d_backward', 'embedding', 'embedding_backward', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+def _forked_single_threaded() -> bool:
+    """
+    True in a child forked from this process: the kernels run on one thread there.
+    """
 def _lstm_activations(x: typing.Any) -> tuple:
+    ...
+def _max_threads() -> int:
+    """
+    The largest count set_num_threads accepts.
+    """
+def _numpy_handler_set(capsule: typing.Any) -> typing.Any:
+    ...
+def _pool_close() -> None:
+    ...
+def _pool_handler() -> typing.Any:
+    ...
+def _pool_open() -> None:
+    ...
+def _pool_set_limit(bytes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def _pool_stats() -> dict:
+    ...
+def _pool_trim() -> None:
     ...
 def adam_update(var: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, vhat: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     Adam step in place on var, m, v (and vhat unless None: amsgrad); Keras 3's formulas in float32.
     """
-def attention(q: typing.Any, k: typing.Any, v: typing.Any, causal: bool = False, scale: typing.Any = None) -> tuple:
+def attention(q: typing.Any, k: typing.Any, v: typing.Any, causal: bool = False, scale: typing.Any = None, *, out: typing.Any = None) -> tuple:
     ...
-def attention_backward(do: typing.Any, q: typing.Any, k: typing.Any, v: typing.Any, o: typing.Any, lse: typing.Any, causal: bool = False, scale: typing.Any = None) -> tuple:
+def attention_backward(do: typing.Any, q: typing.Any, k: typing.Any, v: typing.Any, o: typing.Any, lse: typing.Any, causal: bool = False, scale: typing.Any = None, *, out: typing.Any = None) -> tuple:
     ...
-def avg_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+def avg_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def avg_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+def avg_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+def batch_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001) -> tuple:
     ...
-def conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', need_dx: bool = True) -> tuple:
+def batch_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, training: bool = True) -> tuple:
     ...
-def embedding(ids: typing.Any, embeddings: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+def batch_norm_inference(x: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def embedding_backward(dy: typing.Any, ids: typing.Any, input_dim: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+def conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
+def conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', need_dx: bool = True, out: typing.Any = None) -> tuple:
+    ...
+def depthwise_conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1)) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def depthwise_conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1), need_dx: bool = True) -> tuple:
+    ...
+def embedding(ids: typing.Any, embeddings: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def embedding_backward(dy: typing.Any, ids: typing.Any, input_dim: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def fused_update(kind: typing.SupportsInt | typing.SupportsIndex, var: typing.Any, grad: typing.Any, s0: typing.Any, s1: typing.Any, consts: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+    """
+    Adagrad/Adadelta/Adamax/Nadam/Lion/Ftrl step in place (common/optimizer_math.h); float32 constants.
+    """
+def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
     alpha * op(a) @ op(b) + beta * c (float32, row-major), op(x) = x.T when trans_x.
     """
@@ -42,35 +79,43 @@ def gemm_reference(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: 
     """
 def get_num_threads() -> int:
     ...
+def gru(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reset_after: bool = True, training: bool = False) -> tuple:
+    ...
+def gru_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, reset_after: bool = True) -> tuple:
+    ...
 def isa() -> str:
     """
     The SIMD instruction set the kernels use on this CPU.
     """
-def layer_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001) -> tuple:
+def layer_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, out: typing.Any = None) -> tuple:
     ...
-def layer_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, rstd: typing.Any) -> tuple:
+def layer_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, rstd: typing.Any, *, out: typing.Any = None) -> tuple:
     ...
-def lstm(x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, training: bool = False) -> tuple:
+def lstm(x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, training: bool = False, *, out: typing.Any = None) -> tuple:
     ...
-def lstm_backward(dy: typing.Any, dh_T: typing.Any, dc_T: typing.Any, x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any) -> tuple:
+def lstm_backward(dy: typing.Any, dh_T: typing.Any, dc_T: typing.Any, x: typing.Any, h0: typing.Any, c0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, *, out: typing.Any = None) -> tuple:
     ...
-def max_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+def max_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
-def max_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid') -> numpy.typing.NDArray[numpy.float32]:
+def max_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
 def rmsprop_update(var: typing.Any, grad: typing.Any, v: typing.Any, avg: typing.Any, mom: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     RMSprop step in place on var, v (and avg: centered, mom: momentum, unless None); Keras 3's formulas.
     """
-def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+def set_num_threads(n: typing.Any) -> None:
     ...
 def sgd_update(var: typing.Any, grad: typing.Any, m: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool) -> None:
     """
     SGD step in place on var (and the momentum slot m unless None); Keras 3's formulas in float32.
     """
-def softmax(x: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+def simple_rnn(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, activation: str = 'tanh', training: bool = False) -> tuple:
     ...
-def softmax_backward(dy: typing.Any, y: typing.Any) -> numpy.typing.NDArray[numpy.float32]:
+def simple_rnn_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, activation: str = 'tanh') -> tuple:
     ...
-def softmax_cross_entropy(logits: typing.Any, target: typing.Any) -> tuple:
+def softmax(x: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def softmax_backward(dy: typing.Any, y: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def softmax_cross_entropy(logits: typing.Any, target: typing.Any, *, out: typing.Any = None) -> tuple:
     ...
