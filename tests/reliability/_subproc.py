@@ -1,4 +1,4 @@
-"""Run a snippet of Python in a fresh interpreter with this tree's forgenet, under a timeout, so that a
+"""Run a snippet of Python in a fresh interpreter with the forgenet under test, under a timeout, so that a
 crash, an abort or a hang fails the calling test instead of the test run."""
 import os
 import pathlib
@@ -6,11 +6,14 @@ import subprocess
 import sys
 import textwrap
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import forgenet
+
+# the forgenet this test run imported (the installed package in CI, the tree under PYTHONPATH=python)
+FORGENET_PATH = str(pathlib.Path(forgenet.__file__).resolve().parents[1])
 
 
 def run_py(code: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
-    e = dict(os.environ, PYTHONPATH=str(REPO / "python"), OMP_NUM_THREADS="2")
+    e = dict(os.environ, PYTHONPATH=FORGENET_PATH, OMP_NUM_THREADS="2")
     e.update(env or {})
     try:
         return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, capture_output=True, text=True,

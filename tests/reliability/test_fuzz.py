@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from _subproc import FORGENET_PATH
 
 HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 FAMILIES = ["pooling", "conv", "gemm", "softmax", "lstm", "embedding", "attention", "layernorm", "optimizer"]
 EXAMPLES = int(os.environ.get("FORGENET_FUZZ_EXAMPLES", "30"))
 TIMEOUT = float(os.environ.get("FORGENET_FUZZ_TIMEOUT", str(max(60, EXAMPLES))))
@@ -18,7 +18,7 @@ TIMEOUT = float(os.environ.get("FORGENET_FUZZ_TIMEOUT", str(max(60, EXAMPLES))))
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_fuzz_family(family):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), str(HERE)]), OMP_NUM_THREADS="2")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([FORGENET_PATH, str(HERE)]), OMP_NUM_THREADS="2")
     try:
         p = subprocess.run([sys.executable, str(HERE / "fuzz_cases.py"), family, str(EXAMPLES)], env=env,
                            capture_output=True, text=True, timeout=TIMEOUT)
