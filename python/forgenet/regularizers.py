@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from forgenet import ops
+from forgenet._object_table import ObjectTable
 
 
 def _check(cls, name, v):
@@ -104,42 +105,10 @@ class OrthogonalRegularizer(Regularizer):
 
 
 l1, l2, l1_l2, orthogonal_regularizer = L1, L2, L1L2, OrthogonalRegularizer
-_CLASSES = {c.__name__: c for c in (L1, L2, L1L2, OrthogonalRegularizer, Regularizer)}
-_ALIASES = {"l1": L1, "l2": L2, "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
-
-
-def get(identifier):
-    """A regularizer from None, a Keras name ("l2"), a config dict, an instance or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown regularizer class {identifier.get('class_name')!r}; expected one of "
-                             f"{sorted(_CLASSES)}")
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = _ALIASES.get(identifier) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}; expected one of "
-                             f"{sorted(_ALIASES)}")
-        return cls()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
-
-
-def serialize(regularizer):
-    if regularizer is None:
-        return None
-    return {"module": "keras.regularizers", "class_name": type(regularizer).__name__,
-            "config": regularizer.get_config(), "registered_name": None}
-
-
-def deserialize(config, custom_objects=None):
-    if isinstance(config, dict) and custom_objects and config.get("class_name") in custom_objects:
-        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
-    return get(config)
+_TABLE = ObjectTable("regularizer", "keras.regularizers",
+                     (L1, L2, L1L2, OrthogonalRegularizer, Regularizer),
+                     {"l1": L1, "l2": L2, "l1_l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer})
+get, serialize, deserialize = _TABLE.get, _TABLE.serialize, _TABLE.deserialize
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
