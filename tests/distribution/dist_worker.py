@@ -26,6 +26,7 @@ ap.add_argument("--samples", type=int, default=80)  # 80 / 32: the last global b
 ap.add_argument("--raise-at-step", type=int, default=None)
 ap.add_argument("--checkpoint", default=None)
 ap.add_argument("--resume", default=None)
+ap.add_argument("--predict", action="store_true", help="also write predictions, sharded and in one process")
 args = ap.parse_args()
 
 if args.mode == "dp":
@@ -66,4 +67,9 @@ os.makedirs(args.out, exist_ok=True)
 np.savez(os.path.join(args.out, f"weights_{rank}.npz"), *model.get_weights())
 with open(os.path.join(args.out, f"history_{rank}.json"), "w") as f:
     json.dump({k: [float(v) for v in vs] for k, vs in history.history.items()}, f)
+if args.predict:  # sharded over the ranks (33: the last batch is uneven), then this rank alone
+    sharded = model.predict(x, batch_size=33, verbose=0)
+    forgenet.distribution.set_distribution(None)
+    alone = model.predict(x, batch_size=33, verbose=0)
+    np.savez(os.path.join(args.out, f"predict_{rank}.npz"), sharded=sharded, alone=alone)
 print(f"rank {rank} done", file=sys.stderr)

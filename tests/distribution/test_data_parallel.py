@@ -57,6 +57,15 @@ def test_two_ranks_match_one_process(tmp_path, model):
     np.testing.assert_allclose(h2["accuracy"], h1["accuracy"], atol=1e-6)
 
 
+def test_predict_is_sharded_and_every_rank_gets_all_rows(tmp_path):
+    r = _run(["dp", "cnn", str(tmp_path), "--epochs", "1", "--predict"], nranks=2)
+    assert r.returncode == 0, r.stderr[-3000:]
+    p0, p1 = np.load(tmp_path / "predict_0.npz"), np.load(tmp_path / "predict_1.npz")
+    assert p0["sharded"].shape == (80, 10)
+    np.testing.assert_array_equal(p0["sharded"], p1["sharded"])
+    np.testing.assert_allclose(p0["sharded"], p0["alone"], rtol=1e-5, atol=1e-7)
+
+
 def test_a_failing_rank_stops_the_job(tmp_path):
     r = _run(["dp", "cnn", str(tmp_path), "--raise-at-step", "1"], nranks=2, timeout=120)
     assert r.returncode != 0

@@ -51,6 +51,14 @@ class Group:
                 self.allreduce_(a)
                 return a.tolist()
 
+            def allgather_bytes(self, buf, counts):
+                assert buf.dtype == np.uint8 and buf.size == counts[rank]
+                group.slots[rank] = buf.copy()
+                group.barrier.wait()
+                out = np.concatenate(group.slots)
+                group.barrier.wait()
+                return out
+
         return E()
 
 
@@ -97,6 +105,23 @@ def test_local_parts_cover_the_batch_once():
             parts = _on_ranks(size, lambda dp: dp.local_part(n))
             rows = [i for p in parts for i in range(n)[p]]
             assert rows == list(range(n))
+
+
+def test_gather_rows_reassembles_uneven_parts_on_every_rank():
+    n = 7
+    full = {"a": np.arange(n * 3, dtype=np.float32).reshape(n, 3), "b": [np.arange(n, dtype=np.int64)]}
+
+    def fn(dp):
+        part = dp.local_part(n)
+        mine = {"a": full["a"][part], "b": [full["b"][0][part]]}
+        return dp.gather_rows(mine, n)
+
+    for got in _on_ranks(3, fn):
+        np.testing.assert_array_equal(got["a"], full["a"])
+        assert got["b"][0].dtype == np.int64
+        np.testing.assert_array_equal(got["b"][0], full["b"][0])
+    with pytest.raises(ValueError, match="one row per sample"):
+        _on_ranks(2, lambda dp: dp.gather_rows(np.zeros((5, 2), np.float32), n))
 
 
 def test_reduce_gradients_is_the_global_mean_with_uneven_shards():

@@ -63,9 +63,7 @@ class DataParallel:
     # ---- data ----------------------------------------------------------------------------------
     def local_part(self, n: int) -> slice:
         """My contiguous rows of a global batch of n: the first n % size ranks take one extra row."""
-        base, extra = divmod(int(n), self.size)
-        lo = self.rank * base + min(self.rank, extra)
-        return slice(lo, lo + base + (1 if self.rank < extra else 0))
+        return _part_of(self.rank, n, self.size)
 
     def shard(self, batch):
         """(my part of a global batch, my sample count): every array in the (x, y, sample_weight)
@@ -75,6 +73,26 @@ class DataParallel:
             return batch, 0
         part = self.local_part(len(first))
         return _slice(batch, part), part.stop - part.start
+
+    def gather_rows(self, out, n: int):
+        """The whole global batch's rows of a (structure of) host array(s) of which this rank holds
+        local_part(n), on every rank, in row order (predict's outputs: each rank returns all of them)."""
+        if self.size == 1:
+            return out
+        parts = [_part_of(r, n, self.size) for r in range(self.size)]
+
+        def one(a):
+            a = np.ascontiguousarray(a)
+            row = int(np.prod(a.shape[1:], dtype=np.int64)) * a.itemsize
+            counts = [(p.stop - p.start) * row for p in parts]
+            if a.shape[0] != parts[self.rank].stop - parts[self.rank].start:
+                raise ValueError(f"forgenet.distribution: predict_step returned {a.shape[0]} rows for this rank's "
+                                 f"{parts[self.rank].stop - parts[self.rank].start} samples; predictions must have "
+                                 "one row per sample to be gathered")
+            full = self.engine.allgather_bytes(a.reshape(-1).view(np.uint8), counts)
+            return full.view(a.dtype).reshape((n,) + a.shape[1:])
+
+        return _map_arrays(one, out)
 
     def same_everywhere(self, perm: np.ndarray) -> np.ndarray:
         """Rank 0's copy of an int array (the epoch's shuffle), so every rank slices the same batches."""
@@ -209,6 +227,20 @@ def _leaf_metrics(metrics) -> list:
         else:
             out.append(m)
     return out
+
+
+def _part_of(rank: int, n: int, size: int) -> slice:
+    base, extra = divmod(int(n), size)
+    lo = rank * base + min(rank, extra)
+    return slice(lo, lo + base + (1 if rank < extra else 0))
+
+
+def _map_arrays(fn, x):
+    if isinstance(x, dict):
+        return {k: _map_arrays(fn, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_map_arrays(fn, v) for v in x)
+    return fn(x)
 
 
 def _first_array(x):

@@ -28,6 +28,9 @@ class SingleEngine:
     def allreduce_object_sum(self, values):
         return list(values)
 
+    def allgather_bytes(self, buf, counts):
+        return buf
+
     def barrier(self) -> None:
         pass
 
@@ -61,6 +64,13 @@ class MPIEngine:
         buf = np.asarray(values, np.float64).copy()
         self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self.MPI.SUM)
         return buf.tolist()
+
+    def allgather_bytes(self, buf, counts):
+        """Every rank's uint8 buffer, concatenated in rank order; counts[r] bytes come from rank r."""
+        out = np.empty(int(sum(counts)), np.uint8)
+        displs = np.concatenate([[0], np.cumsum(counts[:-1])]).astype(np.int64)
+        self.comm.Allgatherv(buf, [out, (list(map(int, counts)), list(map(int, displs))), self.MPI.BYTE])
+        return out
 
     def barrier(self) -> None:
         self.comm.Barrier()
@@ -100,6 +110,9 @@ class NCCLEngine:
 
     def allreduce_object_sum(self, values):
         return self.bootstrap.allreduce_object_sum(values)
+
+    def allgather_bytes(self, buf, counts):  # predictions come back to the host anyway
+        return self.bootstrap.allgather_bytes(buf, counts)
 
     def barrier(self) -> None:
         self.cupy.cuda.get_current_stream().synchronize()

@@ -396,6 +396,9 @@ class Trainer:
         if isinstance(adapter, da.ArrayAdapter) and adapter.num_samples == 0:
             return self._predict_empty(adapter)
         it = da.EpochIterator(adapter, steps, who)
+        dist = _distribution()
+        if dist is not None and not dist.is_chief:
+            verbose = 0  # only rank 0 prints
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
                            steps=it.num_batches)
         want = cbs.needs("on_predict_batch_end")
@@ -406,8 +409,13 @@ class Trainer:
         try:
             for step, data in batches:
                 cbs.on_predict_batch_begin(step)
+                n = _batch_rows(data) if dist is not None else None
+                if n is not None and n >= dist.size:  # each rank predicts its rows; all get the whole batch
+                    data, _ = dist.shard(data)
                 with no_grad():
                     out = da.map_structure(_numpy, self.predict_step(self._tensors(data)))
+                if n is not None and n >= dist.size:
+                    out = dist.gather_rows(out, n)
                 outputs.append(out)
                 if want:
                     cbs.on_predict_batch_end(step, {"outputs": out})
@@ -475,6 +483,14 @@ def _params(fn):
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _batch_rows(data):
+    """Rows of a batch's first input array (None when it has none: nothing to shard)."""
+    from forgenet.distribution.data_parallel import _first_array
+
+    first = _first_array(data)
+    return None if first is None else int(first.shape[0])
 
 
 def _numpy(a):
