@@ -12,12 +12,19 @@ import numpy as np
 
 from forgenet import _C
 
+_F32 = np.dtype(np.float32)  # numpy's canonical float32 (an unpickled one may be another object: slow path)
+
 
 def backend(op: str, *arrays):
     """The extension module that runs `op` on these arrays: `_C` for numpy, `_cuda` for CuPy.
 
     Mixing array kinds is an error rather than a silent transfer.
     """
+    for a in arrays:  # the common case (numpy arrays only), checked on every op call, kept cheap
+        if a is not None and type(a) is not np.ndarray:
+            break
+    else:
+        return _C
     kinds = {_kind(a) for a in arrays if a is not None}
     if len(kinds) > 1:
         raise TypeError(f"{op}: all arrays must be on the same device, got a mix of {sorted(kinds)}")
@@ -94,6 +101,8 @@ def _as_numpy(op: str, name: str, a):
 def as_f32(op: str, name: str, a, ndim: int | None = None):
     """Return `a` as a C-contiguous float32 array of rank `ndim` in native byte order; never casts other
     dtypes (a float32 array in the other byte order, or one that came through pickle, is float32)."""
+    if type(a) is np.ndarray and a.dtype is _F32 and a.flags.c_contiguous and (ndim is None or a.ndim == ndim):
+        return a  # already what the kernels take: the per-call cost of the common case stays small
     _refuse_tensor(op, name, a)
     if _kind(a) == "cupy":
         import cupy as xp
