@@ -167,3 +167,24 @@ def padding_word(op: str, padding) -> str:
     if p not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
     return p
+
+
+def real(op: str, name: str, v) -> float:
+    """A Python float from a real number (not a bool), or TypeError naming it; its range is the contract's."""
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":  # a 0-d array from a schedule
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(v).__name__} {v!r}")
+    return float(v)
+
+
+def channel_fill(x, axis, p, fill: float):
+    """p, or for None (Keras's scale=False / center=False) a float32 vector of `fill` as long as x's `axis`, on
+    x's device. An x or axis the contract will refuse gets an empty one: the contract's message then names
+    the real problem."""
+    if p is not None:
+        return p
+    ok = getattr(x, "ndim", 0) >= 1 and isinstance(axis, numbers.Integral) and -x.ndim <= axis < x.ndim
+    c = x.shape[axis] if ok else 0
+    xp = __import__("cupy") if _kind(x) == "cupy" else np
+    return xp.full((c,), fill, dtype=np.float32)

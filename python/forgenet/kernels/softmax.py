@@ -1,7 +1,7 @@
 """Softmax and the fused softmax-cross-entropy (the classifier head's forward and backward in one pass)."""
 from __future__ import annotations
 
-from forgenet.kernels._array import as_f32, as_labels, backend, out_kw
+from forgenet.kernels._array import as_f32, as_labels, backend, index, out_kw
 
 
 def _last_axis(x, axis: int, op: str):
@@ -34,14 +34,13 @@ def softmax(x, axis: int = -1, *, out=None):
     Arrays: x float32 of any rank >= 1, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of
     that kind. Returns float32 of x's shape.
     """
-    x = as_f32("softmax", "x", x)
-    if x.ndim == 0:
-        raise ValueError("softmax: x must have rank >= 1, got a scalar")
+    x, axis = as_f32("softmax", "x", x), index("softmax", "axis", axis)
+    mod = backend("softmax", x)
+    # the last axis is the kernel's own; the contract (csrc/bindings/contracts/softmax.h) refuses a scalar
+    if x.ndim == 0 or axis in (-1, x.ndim - 1):
+        return mod.softmax(x, **out_kw(out))
     axis = _last_axis(x, axis, "softmax")
     _out_needs_last("softmax", axis, x.ndim, out)
-    mod = backend("softmax", x)
-    if axis == x.ndim - 1:
-        return mod.softmax(x, **out_kw(out))
     xp = _xp(x)
     y = mod.softmax(xp.ascontiguousarray(xp.moveaxis(x, axis, -1)))
     return xp.moveaxis(y, -1, axis)
@@ -54,16 +53,13 @@ def softmax_backward(dy, y, axis: int = -1, *, out=None):
     results new arrays of that kind. Returns dx, float32 of y's shape.
     """
     dy = as_f32("softmax_backward", "dy", dy)
-    y = as_f32("softmax_backward", "y", y)
-    if dy.shape != y.shape:
-        raise ValueError(f"softmax_backward: dy and y must have the same shape, got {tuple(dy.shape)} and {tuple(y.shape)}")
-    if y.ndim == 0:
-        raise ValueError("softmax_backward: y must have rank >= 1, got a scalar")
+    y, axis = as_f32("softmax_backward", "y", y), index("softmax_backward", "axis", axis)
+    mod = backend("softmax_backward", dy, y)
+    # the contract refuses mismatched shapes and a scalar whatever the axis
+    if dy.shape != y.shape or y.ndim == 0 or axis in (-1, y.ndim - 1):
+        return mod.softmax_backward(dy, y, **out_kw(out))
     axis = _last_axis(y, axis, "softmax_backward")
     _out_needs_last("softmax_backward", axis, y.ndim, out)
-    mod = backend("softmax_backward", dy, y)
-    if axis == y.ndim - 1:
-        return mod.softmax_backward(dy, y, **out_kw(out))
     xp = _xp(y)
     move = lambda a: xp.ascontiguousarray(xp.moveaxis(a, axis, -1))  # noqa: E731
     return xp.moveaxis(mod.softmax_backward(move(dy), move(y)), -1, axis)
