@@ -1,96 +1,68 @@
+// GRU on numpy arrays: the contract (contracts/gru.h) checks, this file allocates and calls.
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
+#include "bindings/contracts/gru.h"
 #include "cpu/gru.h"
 
 namespace forgenet::bind {
 
 namespace {
 
-struct Dims { int64_t N, T, D, U; };
-
-// The five arrays forward and backward share, checked for dtype and rank, then shapes (U comes from
-// recurrent_kernel (U, 3U) as in Keras; the bias is (2, 3U) with reset_after, (3U,) without).
-struct GruArgs {
-  py::array x, h0, kernel, rk, bias;
-  Dims d;
-  GruArgs(const char* op, const py::handle& x_in, const py::handle& h0_in, const py::handle& kernel_in,
-          const py::handle& rk_in, const py::handle& bias_in, bool reset_after)
-      : x(checked(x_in, op, "x", 3)),
-        h0(checked(h0_in, op, "h0", 2)),
-        kernel(checked(kernel_in, op, "kernel", 2)),
-        rk(checked(rk_in, op, "recurrent_kernel", 2)),
-        bias(checked(bias_in, op, "bias", reset_after ? 2 : 1)) {
-    const int64_t N = x.shape(0), T = x.shape(1), D = x.shape(2), U = rk.shape(0);
-    if (rk.shape(1) != 3 * U)
-      value_error(op, ": recurrent_kernel must have shape (units, 3*units), got ", shape_str(rk));
-    if (kernel.shape(0) != D || kernel.shape(1) != 3 * U)
-      value_error(op, ": kernel must have shape (", D, ", ", 3 * U, ") for x ", shape_str(x), " and units=", U,
-                  ", got ", shape_str(kernel));
-    if (reset_after && (bias.shape(0) != 2 || bias.shape(1) != 3 * U))
-      value_error(op, ": bias must have shape (2, ", 3 * U, ") for units=", U, " with reset_after=True, got ",
-                  shape_str(bias));
-    if (!reset_after && bias.shape(0) != 3 * U)
-      value_error(op, ": bias must have shape (", 3 * U, ",) for units=", U, " with reset_after=False, got ",
-                  shape_str(bias));
-    if (h0.shape(0) != N || h0.shape(1) != U)
-      value_error(op, ": h0 must have shape (", N, ", ", U, ") (batch, units), got ", shape_str(h0));
-    d = {N, T, D, U};
+// The five arrays forward and backward both take.
+struct GruInputs {
+  Arg x, h0, kernel, rk, bias;
+  GruInputs(const char* op, const py::handle& x_in, const py::handle& h0_in, const py::handle& kernel_in,
+            const py::handle& rk_in, const py::handle& bias_in)
+      : x(x_in, op, "x"), h0(h0_in, op, "h0"), kernel(kernel_in, op, "kernel"), rk(rk_in, op, "recurrent_kernel"),
+        bias(bias_in, op, "bias") {}
+  contract::GruArgs desc() const { return {&x.d, &h0.d, &kernel.d, &rk.d, &bias.d}; }
+  Inputs inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> more = {}) const {
+    Inputs in{{"x", &x.d}, {"h0", &h0.d}, {"kernel", &kernel.d}, {"recurrent_kernel", &rk.d}, {"bias", &bias.d}};
+    for (const auto& [n, a] : more) in.names.push_back(n), in.d.push_back(a);
+    return in;
   }
 };
 
 py::tuple gru(const py::handle& x_in, const py::handle& h0_in, const py::handle& kernel_in, const py::handle& rk_in,
-              const py::handle& bias_in, bool reset_after, bool training) {
+              const py::handle& bias_in, bool reset_after, bool training, const py::handle& out) {
   const char* op = "gru";
-  const GruArgs a(op, x_in, h0_in, kernel_in, rk_in, bias_in, reset_after);
-  const Dims& d = a.d;
-  auto y = empty_f32({d.N, d.T, d.U});
-  auto hT = empty_f32({d.N, d.U});
-  auto reserve = empty_f32({d.N, d.T, kGruReserveGates * d.U});
-  {
-    py::gil_scoped_release nogil;
-    const float* b = fptr(a.bias);
-    gru_forward(fptr(a.x), fptr(a.h0), fptr(a.kernel), fptr(a.rk), b, reset_after ? b + 3 * d.U : nullptr,
-                reset_after, d.N, d.T, d.D, d.U, fptr_mut(y), fptr_mut(hT), fptr_mut(reserve));
-  }
+  const GruInputs a(op, x_in, h0_in, kernel_in, rk_in, bias_in);
+  const RnnShape d = contract::gru_forward(op, a.desc(), reset_after);
+  const Inputs in = a.inputs();
+  const size_t count = training ? 3 : 2;  // the reserve is an output only when training
+  auto y = output(op, "y", {d.n, d.t, d.u}, out, 0, count, in);
+  auto hT = output(op, "h_T", {d.n, d.u}, out, 1, count, in);
+  const auto rs = contract::reserve_shape(contract::kGruCell, d);
+  auto reserve = training ? output(op, "reserve", rs, out, 2, count, in) : empty_f32(op, "reserve", rs);
+  run(op, [&] {
+    const float* b = a.bias.f();
+    gru_forward(a.x.f(), a.h0.f(), a.kernel.f(), a.rk.f(), b, reset_after ? b + kGruGates * d.u : nullptr, reset_after,
+                d.n, d.t, d.d, d.u, fptr_mut(y), fptr_mut(hT), fptr_mut(reserve));
+  });
   if (training) return py::make_tuple(y, hT, reserve);
   return py::make_tuple(y, hT);
 }
 
-const float* optional_f32(const py::handle& obj, py::array& keep, const char* op, const char* name,
-                          const std::vector<py::ssize_t>& want) {
-  if (obj.is_none()) return nullptr;
-  keep = checked(obj, op, name, static_cast<int>(want.size()));
-  if (dims(keep) != want)
-    value_error(op, ": ", name, " must have shape (", want[0], ", ", want[1],
-                want.size() == 3 ? cat(", ", want[2]) : std::string(), "), got ", shape_str(keep));
-  return fptr(keep);
-}
-
 py::tuple gru_backward(const py::handle& dy_in, const py::handle& dhT_in, const py::handle& x_in,
                        const py::handle& h0_in, const py::handle& kernel_in, const py::handle& rk_in,
-                       const py::handle& bias_in, const py::handle& reserve_in, bool reset_after) {
+                       const py::handle& bias_in, const py::handle& reserve_in, bool reset_after, const py::handle& out) {
   const char* op = "gru_backward";
-  const GruArgs a(op, x_in, h0_in, kernel_in, rk_in, bias_in, reset_after);
-  const Dims& d = a.d;
-  auto reserve = checked(reserve_in, op, "reserve", 3);
-  if (reserve.shape(0) != d.N || reserve.shape(1) != d.T || reserve.shape(2) != kGruReserveGates * d.U)
-    value_error(op, ": reserve must have shape (", d.N, ", ", d.T, ", ", kGruReserveGates * d.U,
-                ") (batch, steps, 5*units) as returned by gru(..., training=True), got ", shape_str(reserve));
-  py::array dy_a, dh_a;
-  const float* dy = optional_f32(dy_in, dy_a, op, "dy", {d.N, d.T, d.U});
-  const float* dhT = optional_f32(dhT_in, dh_a, op, "dh_T", {d.N, d.U});
-  auto dx = empty_f32({d.N, d.T, d.D});
-  auto dh0 = empty_f32({d.N, d.U});
-  auto dk = empty_f32({d.D, 3 * d.U});
-  auto drk = empty_f32({d.U, 3 * d.U});
-  auto db = reset_after ? empty_f32({2, 3 * d.U}) : empty_f32({3 * d.U});
-  {
-    py::gil_scoped_release nogil;
+  const GruInputs a(op, x_in, h0_in, kernel_in, rk_in, bias_in);
+  const Arg reserve(reserve_in, op, "reserve");
+  const OptArg dy(dy_in, op, "dy"), dhT(dhT_in, op, "dh_T");
+  const RnnShape d = contract::gru_backward(op, a.desc(), reset_after, reserve.d, dy.d(), dhT.d());
+  const Inputs in = a.inputs({{"reserve", &reserve.d}, {"dy", dy.d()}, {"dh_T", dhT.d()}});
+  auto dx = output(op, "dx", {d.n, d.t, d.d}, out, 0, 5, in);
+  auto dh0 = output(op, "dh0", {d.n, d.u}, out, 1, 5, in);
+  auto dk = output(op, "dkernel", a.kernel.d.shape, out, 2, 5, in);
+  auto drk = output(op, "drecurrent_kernel", a.rk.d.shape, out, 3, 5, in);
+  auto db = output(op, "dbias", a.bias.d.shape, out, 4, 5, in);
+  run(op, [&] {
     float* b = fptr_mut(db);
-    forgenet::gru_backward(dy, dhT, fptr(a.x), fptr(a.h0), fptr(a.kernel), fptr(a.rk), fptr(reserve), reset_after,
-                           d.N, d.T, d.D, d.U, fptr_mut(dx), fptr_mut(dh0), fptr_mut(dk), fptr_mut(drk), b,
-                           reset_after ? b + 3 * d.U : nullptr);
-  }
+    forgenet::gru_backward(dy.f(), dhT.f(), a.x.f(), a.h0.f(), a.kernel.f(), a.rk.f(), reserve.f(), reset_after, d.n,
+                           d.t, d.d, d.u, fptr_mut(dx), fptr_mut(dh0), fptr_mut(dk), fptr_mut(drk), b,
+                           reset_after ? b + kGruGates * d.u : nullptr);
+  });
   return py::make_tuple(dx, dh0, dk, drk, db);
 }
 
@@ -98,10 +70,10 @@ py::tuple gru_backward(const py::handle& dy_in, const py::handle& dhT_in, const 
 
 void bind_gru(py::module_& m) {
   m.def("gru", &gru, py::arg("x"), py::arg("h0"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-        py::arg("reset_after") = true, py::arg("training") = false);
+        py::arg("reset_after") = true, py::arg("training") = false, py::kw_only(), py::arg("out") = py::none());
   m.def("gru_backward", &gru_backward, py::arg("dy"), py::arg("dh_T"), py::arg("x"), py::arg("h0"),
         py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"), py::arg("reserve"),
-        py::arg("reset_after") = true);
+        py::arg("reset_after") = true, py::kw_only(), py::arg("out") = py::none());
 }
 
 }  // namespace forgenet::bind

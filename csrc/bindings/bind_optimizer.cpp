@@ -80,16 +80,12 @@ void rmsprop_update(const py::handle& var_in, const py::handle& grad_in, const p
 // kind: common/optimizer_math.h's opt::Kind; s1 None for the one-slot kinds; consts as that step lists them.
 void fused_update(int kind, const py::handle& var_in, const py::handle& grad_in, const py::handle& s0_in,
                   const py::handle& s1_in, const std::vector<double>& consts) {
-  const char* op = "fused_update";
-  if (kind < 0 || kind >= opt::kNumKinds) value_error(op, ": unknown optimizer kind ", kind);
-  if (static_cast<int>(consts.size()) != opt::kConsts[kind])
-    value_error(op, ": kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts.size());
-  const bool two = opt::kSlots[kind] == 2;
-  if (two == s1_in.is_none()) value_error(op, ": kind ", kind, " takes ", opt::kSlots[kind], " slot arrays");
-  Arg var(var_in, op, "var"), grad(grad_in, op, "grad"), s0(s0_in, op, "s0");
-  Slot s1(s1_in, op, "s1");
-  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {"s0", &s0.d, true}};
-  if (s1.given) args.push_back({"s1", &s1.arg.d, true});
+  const auto& k = contract::fused_kind(kind, consts.size(), !s1_in.is_none());
+  const char* op = k.op;
+  Arg var(var_in, op, "var"), grad(grad_in, op, "grad"), s0(s0_in, op, k.slots[0]);
+  Slot s1(s1_in, op, k.slots[1] ? k.slots[1] : "s1");
+  std::vector<UpdateArg> args{{"var", &var.d, true}, {"grad", &grad.d, false}, {k.slots[0], &s0.d, true}};
+  if (s1.given) args.push_back({k.slots[1], &s1.arg.d, true});
   const int64_t n = contract::update_group(op, args);
   opt::Consts c{};
   for (size_t i = 0; i < consts.size(); ++i) c.k[i] = static_cast<float>(consts[i]);

@@ -64,6 +64,17 @@ struct Arg {
   const int64_t* i64() const { return static_cast<const int64_t*>(a.data()); }
 };
 
+// An array argument the caller may leave as None (an optional gradient, a bias).
+struct OptArg {
+  bool given = false;
+  Arg arg;
+  OptArg(const py::handle& obj, const char* op, const char* name) : given(!obj.is_none()) {
+    if (given) arg = Arg(obj, op, name);
+  }
+  const ArrayDesc* d() const { return given ? &arg.d : nullptr; }
+  const float* f() const { return given ? arg.f() : nullptr; }
+};
+
 // A direct check of one array (dtype, rank -1: any, contiguity), for bindings outside a family contract.
 inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank, bool integer = false) {
   Arg a(obj, op, name);
@@ -92,15 +103,6 @@ inline py::array_t<float> empty_f32(const char* op, const char* name, const cont
                   std::string(py::str(e.value())), ")");
     throw;
   }
-}
-
-// The families bound before the contracts (gru, simple_rnn, batchnorm, depthwise) still allocate by shape
-// alone; their sizes come from checked shapes already. TODO(contracts): move them onto contracts/ and out=.
-inline py::array_t<float> empty_f32(std::initializer_list<int64_t> shape) {
-  return empty_f32("forgenet", "output", contract::Shape(shape.begin(), shape.end()));
-}
-inline py::array_t<float> empty_f32(const std::vector<py::ssize_t>& shape) {
-  return empty_f32("forgenet", "output", contract::Shape(shape.begin(), shape.end()));
 }
 
 // The caller's out= argument for output i of `count`: None, one array (when count == 1), or a tuple or

@@ -16,8 +16,15 @@ struct AttnShape {
 // The reserve (N, T, 5U) holds, per sample and step, the four activated gates [i f c~ o] and c_t.
 inline constexpr int64_t kLstmGates = 4;
 inline constexpr int64_t kLstmReserveGates = 5;  // reserve row = 5U floats
-struct LstmShape {
+// Every fused recurrent family (LSTM, GRU, SimpleRNN): x (N, T, D), states (N, U).
+struct RnnShape {
   int64_t n, t, d, u;
 };
+using LstmShape = RnnShape;
+
+// GRU: kernel (D, 3U), recurrent_kernel (U, 3U) in the gate order z, r, h. The reserve (N, T, 5U) holds,
+// per sample and step, [z, r, hh, q, h_t].
+inline constexpr int64_t kGruGates = 3;
+inline constexpr int64_t kGruReserveGates = 5;  // reserve row = 5U floats
 
 }  // namespace forgenet

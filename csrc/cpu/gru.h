@@ -13,9 +13,9 @@
 #pragma once
 #include <cstdint>
 
-namespace forgenet {
+#include "common/shapes.h"  // kGruReserveGates: the reserve layout both devices share
 
-inline constexpr int64_t kGruReserveGates = 5;  // reserve row = 5U floats
+namespace forgenet {
 
 // b_rec is read only when reset_after (then b_in, b_rec are the two rows of Keras's (2, 3U) bias).
 // Writes y (N,T,U), h_T (N,U), reserve (N,T,5U). Any N, T, D, U >= 0.

@@ -8,6 +8,7 @@
 //             and the bias gradients as deterministic column sums.
 // The activations are common/activations.h's, shared with the CPU, so both devices agree to float ulps.
 #include "common/activations.h"
+#include "common/shapes.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.h"
 #include "cuda/gru.h"
@@ -19,7 +20,7 @@ namespace forgenet::gpu {
 
 namespace {
 
-constexpr int64_t kRS = 5;  // reserve row = 5U floats (cpu/gru.h kGruReserveGates)
+constexpr int64_t kRS = kGruReserveGates;  // reserve row = 5U floats (common/shapes.h)
 
 using act::sigmoid_approx;
 using act::tanh_approx;

@@ -19,19 +19,19 @@ def avg_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.An
     ...
 def avg_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> typing.Any:
     ...
-def batch_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def batch_norm(x: typing.Any, gamma: typing.Any, beta: typing.Any, axis: typing.Any = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     ...
-def batch_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, training: bool = True, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def batch_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.Any = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, training: bool = True, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     ...
-def batch_norm_inference(x: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.SupportsInt | typing.SupportsIndex = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> typing.Any:
+def batch_norm_inference(x: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.Any = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> typing.Any:
     ...
 def conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> typing.Any:
     ...
 def conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, need_dx: bool = True, out: typing.Any = None) -> tuple:
     ...
-def depthwise_conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1), stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> typing.Any:
+def depthwise_conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1), stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> typing.Any:
     ...
-def depthwise_conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1), need_dx: bool = True, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def depthwise_conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', dilation_rate: typing.Any = (1, 1), need_dx: bool = True, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     ...
 def device_count() -> int:
     """
@@ -57,11 +57,11 @@ def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = Fal
     """
     alpha * op(a) @ op(b) + beta * c (float32, row-major), op(x) = x.T when trans_x.
     """
-def gru(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reset_after: bool = True, training: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def gru(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reset_after: bool = True, training: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     """
     GRU over x (N,T,D) from h0 (N,U), Keras gates z,r,h: (y, h_T[, reserve]) as forgenet._C.gru.
     """
-def gru_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, reset_after: bool = True, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def gru_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, reset_after: bool = True, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     """
     (dx, dh0, dkernel, drecurrent_kernel, dbias) as forgenet._C.gru_backward.
     """
@@ -93,11 +93,11 @@ def sgd_update(var: typing.Any, grad: typing.Any, m: typing.Any, learning_rate: 
     """
     SGD step in place on var (and the momentum slot m unless None); Keras 3's formulas in float32.
     """
-def simple_rnn(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, activation: str = 'tanh', training: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def simple_rnn(x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, activation: typing.Any = 'tanh', training: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     """
     SimpleRNN over x (N,T,D): (y, h_T[, reserve]) as forgenet._C.simple_rnn.
     """
-def simple_rnn_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, activation: str = 'tanh', *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any) -> tuple:
+def simple_rnn_backward(dy: typing.Any, dh_T: typing.Any, x: typing.Any, h0: typing.Any, kernel: typing.Any, recurrent_kernel: typing.Any, bias: typing.Any, reserve: typing.Any, activation: typing.Any = 'tanh', *, stream: typing.SupportsInt | typing.SupportsIndex, alloc: typing.Any, out: typing.Any = None) -> tuple:
     """
     (dx, dh0, dkernel, drecurrent_kernel, dbias) as forgenet._C.simple_rnn_backward.
     """

@@ -98,3 +98,42 @@ def test_out_buffers_emulated(cuda):
     xd = D(x)
     with pytest.raises(ValueError, match=r"^softmax: out must not share memory with x"):
         cuda.softmax(xd, out=xd)
+
+
+_r = np.random.default_rng(1)
+
+
+def _f(*s):
+    return _r.standard_normal(s).astype(np.float32)
+
+
+_GRU = (_f(2, 3, 4), _f(2, 5), _f(4, 15), _f(5, 15), _f(2, 15))
+_RNN = (_f(2, 3, 4), _f(2, 5), _f(4, 5), _f(5, 5), _f(5))
+_BN = (_f(4, 3, 5), _f(3), _f(3))
+_DW = (_f(2, 5, 6, 3), _f(3, 3, 3, 2), _f(6))
+# (op, positional args, keyword args): the later families' out= on the emulated module, against forgenet._C
+OUT_CASES = [
+    ("gru", _GRU + (True, True), {}),
+    ("simple_rnn", _RNN + ("relu", True), {}),
+    ("batch_norm", _BN + (1,), {}),
+    ("batch_norm_inference", _BN + (_BN[1], _BN[1] ** 2, 1), {}),
+    ("depthwise_conv2d", _DW, {"padding": "same", "dilation_rate": 2}),
+]
+
+
+@pytest.mark.parametrize("op, args, kw", OUT_CASES, ids=[c[0] for c in OUT_CASES])
+def test_out_buffers_of_later_families_emulated(cuda, op, args, kw):
+    from forgenet import _C
+
+    want = getattr(_C, op)(*args, **kw)
+    want_t = want if isinstance(want, tuple) else (want,)
+    outs = tuple(D(np.full_like(w, np.nan)) for w in want_t)
+    dargs = tuple(D(a) if isinstance(a, np.ndarray) else a for a in args)
+    got = getattr(cuda, op)(*dargs, **kw, out=outs if isinstance(want, tuple) else outs[0])
+    got_t = got if isinstance(got, tuple) else (got,)
+    for g, o, w in zip(got_t, outs, want_t):
+        assert g is o
+        np.testing.assert_allclose(o.a, w, rtol=1e-4, atol=1e-5, err_msg=op)
+    with pytest.raises(ValueError, match=rf"^{op}: out"):
+        getattr(cuda, op)(*dargs, **kw, out=(D(np.zeros((1,), np.float32)),) * len(want_t) if len(want_t) > 1
+                          else D(np.zeros((1,), np.float32)))

@@ -34,15 +34,15 @@ def test_binding_matches_cpu(ops, rng, kind, consts, nslots, n):
 def test_binding_checks(emu, rng):
     w = np.zeros(4, np.float32)
     c = [float(x) for x in KINDS[0][1]]
-    with pytest.raises(ValueError, match="fused_update: unknown optimizer kind 9"):
+    with pytest.raises(ValueError, match=r"^fused_update: kind must be in \[0, 6\), got 9$"):
         emu.module.fused_update(9, D(w), D(w.copy()), D(w.copy()), None, c, stream=0, alloc=None)
-    with pytest.raises(ValueError, match="takes 2 constants, got 1"):
+    with pytest.raises(ValueError, match=r"^adagrad_update: fused_update kind 0 takes 2 constants, got 1$"):
         emu.module.fused_update(0, D(w), D(w.copy()), D(w.copy()), None, c[:1], stream=0, alloc=None)
-    with pytest.raises(ValueError, match="takes 2 slot arrays"):
+    with pytest.raises(ValueError, match=r"^adamax_update: takes 2 slot arrays, got 1$"):
         emu.module.fused_update(2, D(w), D(w.copy()), D(w.copy()), None, [0.0] * 5, stream=0, alloc=None)
-    with pytest.raises(ValueError, match="s0 must have the shape of var"):
+    with pytest.raises(ValueError, match=r"^adagrad_update: accumulator must have the shape of var \(4,\), got \(3,\)$"):
         emu.module.fused_update(0, D(w), D(w.copy()), D(np.zeros(3, np.float32)), None, c, stream=0, alloc=None)
-    with pytest.raises(ValueError, match="var and s0 must not share memory"):
+    with pytest.raises(ValueError, match=r"^adagrad_update: var and accumulator must not share memory$"):
         d = D(w)
         emu.module.fused_update(0, d, D(w.copy()), d, None, c, stream=0, alloc=None)
 

@@ -114,12 +114,18 @@ def test_bad_inputs():
     x, g = np.zeros((4, 3), np.float32), np.ones(3, np.float32)
     with pytest.raises(ValueError, match=r"batch_norm: axis 2 is out of range for x of shape \(4, 3\)"):
         kernels.batch_norm(x, g, g, axis=2)
-    with pytest.raises(ValueError, match=r"batch_norm: gamma must have shape \(3,\) to match x \(4, 3\) on axis -1"):
+    with pytest.raises(ValueError, match=r"batch_norm: gamma must have shape \(3,\) to match x \(4, 3\) on its channel axis, got \(2,\)"):
         kernels.batch_norm(x, g[:2], g)
     with pytest.raises(TypeError, match="batch_norm: x must be float32, got float64"):
         kernels.batch_norm(x.astype(np.float64), g, g)
-    with pytest.raises(ValueError, match="batch_norm: epsilon must be a number >= 0"):
+    with pytest.raises(ValueError, match="batch_norm: epsilon must be >= 0, got -1"):
         kernels.batch_norm(x, g, g, epsilon=-1)
+    with pytest.raises(TypeError, match="batch_norm: epsilon must be a real number, got str"):
+        kernels.batch_norm(x, g, g, epsilon="1e-3")
+    with pytest.raises(TypeError, match="batch_norm: axis must be an int, got float"):
+        kernels.batch_norm(x, g, g, axis=1.0)
+    with pytest.raises(ValueError, match=r"batch_norm: axis 2 is out of range for x of shape \(4, 3\)"):
+        kernels.batch_norm(x, None, None, axis=2)  # the None fill does not hide the contract's message
     with pytest.raises(ValueError, match="batch_norm: x must have rank >= 1, got a scalar"):
         kernels.batch_norm(np.float32(1.0), g, g)
     with pytest.raises(ValueError, match=r"batch_norm_backward: dy must have the shape of x \(4, 3\)"):

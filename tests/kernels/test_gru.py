@@ -247,8 +247,10 @@ def test_simple_rnn_matches_torch_nn_rnn(rng):
 
 def test_simple_rnn_bad_activation_and_shapes(rng):
     x, h0, W, R, b = make_rnn(rng, 2, 3, 4, 5)
-    with pytest.raises(ValueError, match="simple_rnn: activation must be one of"):
+    with pytest.raises(ValueError, match="simple_rnn: activation must be 'tanh', 'relu', 'sigmoid' or 'linear', got 'elu'"):
         kernels.simple_rnn(x, h0, W, R, b, activation="elu")
+    with pytest.raises(TypeError, match="simple_rnn: activation must be a str, got NoneType"):
+        kernels.simple_rnn(x, h0, W, R, b, activation=None)
     with pytest.raises(ValueError, match="simple_rnn: activation must be 'tanh', 'relu', 'sigmoid' or 'linear'"):
         _C.simple_rnn(x, h0, W, R, b, "elu")
     with pytest.raises(ValueError, match=r"simple_rnn: recurrent_kernel must have shape \(units, units\)"):

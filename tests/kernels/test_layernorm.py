@@ -100,12 +100,14 @@ def test_bad_inputs_raise(rng):
         kernels.layer_norm(x, g, b[None])
     with pytest.raises(ValueError, match="layer_norm: x must have rank >= 1, got a scalar"):
         kernels.layer_norm(np.float32(1.0), g, b)
-    with pytest.raises(ValueError, match="layer_norm: epsilon must be a number >= 0"):
+    with pytest.raises(TypeError, match="layer_norm: epsilon must be a real number, got str"):
+        kernels.layer_norm(x, g, b, epsilon="0.1")
+    with pytest.raises(ValueError, match="layer_norm: epsilon must be >= 0, got -1"):
         kernels.layer_norm(x, g, b, epsilon=-1.0)
     _, mean, rstd = kernels.layer_norm(x, g, b)
     with pytest.raises(ValueError, match=r"layer_norm_backward: dy must have the shape of x \(4, 6\)"):
         kernels.layer_norm_backward(x[:3], x, g, mean, rstd)
-    with pytest.raises(ValueError, match=r"layer_norm_backward: rstd must have shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"layer_norm_backward: mean and rstd must have shape x.shape\[:-1\] for x \(4, 6\), got \(4,\) and \(2,\)"):
         kernels.layer_norm_backward(x, x, g, mean, rstd[:2])
     with pytest.raises(ValueError, match=r"layer_norm: gamma must have shape \(6,\) to match x \(4, 6\), got \(3,\)"):
         _C.layer_norm(x, g[:3], b, 1e-3)

@@ -22,6 +22,13 @@ x4, k4, b = f32(2, 6, 5, 3), f32(3, 3, 3, 4), f32(4)
 q, kk, v = f32(1, 2, 5, 8), f32(1, 2, 7, 8), f32(1, 2, 7, 6)
 lstm_args = (f32(2, 3, 4), f32(2, 5), f32(2, 5), f32(4, 20), f32(5, 20), f32(20))
 ln_x, ln_g, ln_b = f32(3, 7), f32(7), f32(7)
+gru_args = (f32(2, 3, 4), f32(2, 5), f32(4, 15), f32(5, 15), f32(2, 15))
+rnn_args = (f32(2, 3, 4), f32(2, 5), f32(4, 5), f32(5, 5), f32(5))
+_, _, gru_reserve = K.gru(*gru_args, training=True)
+_, _, rnn_reserve = K.simple_rnn(*rnn_args, training=True)
+bn_x, bn_c = f32(4, 3, 5), f32(3)
+dw_x, dw_k = f32(2, 5, 6, 3), f32(3, 3, 3, 2)
+g_dy, g_dh, g_b1, bn_dy, dw_b, dw_dy = f32(2, 3, 5), f32(2, 5), f32(15), f32(4, 3, 5), f32(6), f32(2, 2, 2, 6)
 CALLS = {
     "gemm": lambda out=None: K.gemm(f32(3, 4) * 0 + 1, np.arange(8, dtype=np.float32).reshape(4, 2), out=out),
     "softmax": lambda out=None: K.softmax(ln_x, out=out),
@@ -36,6 +43,18 @@ CALLS = {
     "embedding": lambda out=None: K.embedding(np.array([[1, 0], [2, 2]]), f32(3, 4) * 0 + 2, out=out),
     "embedding_backward": lambda out=None: K.embedding_backward(np.ones((2, 2, 4), np.float32), np.array([[1, 0], [2, 2]]), 3, out=out),
     "lstm": lambda out=None: K.lstm(*lstm_args, training=True, out=out),
+    "gru": lambda out=None: K.gru(*gru_args, training=True, out=out),
+    "gru_backward": lambda out=None: K.gru_backward(g_dy, g_dh, *gru_args, gru_reserve, out=out),
+    "gru_reset_before": lambda out=None: K.gru(*gru_args[:4], g_b1, reset_after=False, out=out),
+    "simple_rnn": lambda out=None: K.simple_rnn(*rnn_args, activation="relu", training=True, out=out),
+    "simple_rnn_backward": lambda out=None: K.simple_rnn_backward(None, g_dh, *rnn_args, rnn_reserve, out=out),
+    "batch_norm": lambda out=None: K.batch_norm(bn_x, bn_c, None, axis=1, out=out),
+    "batch_norm_inference": lambda out=None: K.batch_norm_inference(bn_x, None, bn_c, bn_c, bn_c * bn_c, axis=1, out=out),
+    "batch_norm_backward": lambda out=None: K.batch_norm_backward(bn_dy, bn_x, bn_c, bn_c, bn_c * bn_c, axis=1,
+                                                                  out=out),
+    "depthwise_conv2d": lambda out=None: K.depthwise_conv2d(dw_x, dw_k, dw_b, padding="same", dilation_rate=2, out=out),
+    "depthwise_conv2d_backward": lambda out=None: K.depthwise_conv2d_backward(dw_dy, dw_x, dw_k, strides=2,
+                                                                              out=out),
 }
 
 
@@ -94,3 +113,20 @@ def test_read_only_and_overlapping_out_refused():
                           out=(np.zeros_like(x4), None, None))
     with pytest.raises(ValueError, match=r"^softmax: out= needs axis=-1"):
         K.softmax(ln_x, axis=0, out=np.zeros((3, 7), np.float32))
+
+
+def test_new_families_refuse_bad_out():
+    with pytest.raises(ValueError, match=r"^gru: out\[1\] \(h_T\) must have shape \(2, 5\), got \(5, 2\)$"):
+        K.gru(*gru_args, out=(None, np.zeros((5, 2), np.float32)))
+    with pytest.raises(ValueError, match=r"^simple_rnn: out must be a tuple of 3 arrays"):
+        K.simple_rnn(*rnn_args, training=True, out=(None, None))
+    with pytest.raises(ValueError, match=r"^batch_norm_inference: out must not share memory with x"):
+        K.batch_norm_inference(bn_x, None, None, bn_c, bn_c, axis=1, out=bn_x)
+    with pytest.raises(TypeError, match=r"^gru_backward: out\[4\] \(dbias\) must be float32, got float64$"):
+        K.gru_backward(None, None, *gru_args, gru_reserve, out=(None,) * 4 + (np.zeros((2, 15)),))
+    with pytest.raises(ValueError, match=r"^depthwise_conv2d_backward: out\[0\] \(dx\) must be None when need_dx=False$"):
+        K.depthwise_conv2d_backward(f32(2, 3, 4, 6), dw_x, dw_k, need_dx=False, out=(np.zeros_like(dw_x), None, None))
+    ro = np.zeros(3, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^batch_norm: out\[1\] \(mean\) must be writeable$"):
+        K.batch_norm(bn_x, None, None, axis=1, out=(None, ro, None))

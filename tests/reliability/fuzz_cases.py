@@ -239,6 +239,102 @@ def fam_optimizer(d):
     check("adam_update", K.adam_update, var, grad, m, v, None, 1e-3, 0.9, 0.999, 1e-7)
     check("sgd_update", K.sgd_update, var, grad, d(st.one_of(st.none(), st.just(m))), 0.1, 0.0, False)
     check("rmsprop_update", K.rmsprop_update, var, grad, v, None, None, 0.1, 0.9, 0.0, 1e-7)
+    lr = d(st.sampled_from([0.1, 0.0, -1.0, float("nan"), "x", None]))
+    _say("fused", var, grad, m, v, lr)
+    check("adagrad_update", K.adagrad_update, var, grad, m, lr, 1e-7)
+    check("adadelta_update", K.adadelta_update, var, grad, m, v, lr, 0.95, 1e-7)
+    check("adamax_update", K.adamax_update, var, grad, m, v, lr, 0.9, 0.999, 1e-7, 1)
+    check("nadam_update", K.nadam_update, var, grad, m, v, lr, 0.9, 0.999, 1e-7, 1, 0.9)
+    check("lion_update", K.lion_update, var, grad, m, lr, 0.9, 0.99)
+    check("ftrl_update", K.ftrl_update, var, grad, m, v, lr, -0.5, 0.0, 0.0, 0.0, 0.0)
+
+
+def _recurrent_args(d, weights):
+    """The (N, T, D, U) of a recurrent case (T may be 2^40 when N is 0) and its arrays from `weights`, one of
+    them sometimes replaced by anything from the argument space."""
+    n, t, dd, u = (d(st.sampled_from([0, 1, 2, 3] + ([2**40] if i == 1 else []))) for i in range(4))
+    if n and t > 64:
+        t = 3
+    f = lambda *s: np.zeros(s, np.float32) if 0 in s else np.random.default_rng(0).standard_normal(s).astype(np.float32)  # noqa: E731
+    args = [f(*s) for s in weights(n, t, dd, u)]
+    i = d(st.integers(-1, len(args) - 1))
+    if i >= 0:
+        args[i] = d(arrays())
+    return (n, t, dd, u), f, args
+
+
+def fam_gru(d):
+    import forgenet.kernels as K
+    from forgenet import _C
+
+    reset_after = d(st.booleans())
+    (n, t, _, u), f, args = _recurrent_args(d, lambda n, t, dd, u: [(n, t, dd), (n, u), (dd, 3 * u), (u, 3 * u),
+                                                                    (2, 3 * u) if reset_after else (3 * u,)])
+    _say("gru", *args, reset_after)
+    check("gru", K.gru, *args, reset_after=reset_after, training=True)
+    check("gru", _C.gru, *args, reset_after, True)
+    reserve = d(st.one_of(arrays(rank=3), st.just(f(n, t, 5 * u))))
+    dy = d(st.one_of(st.none(), arrays(rank=3), st.just(f(n, t, u))))
+    dh = d(st.one_of(st.none(), arrays(rank=2), st.just(f(n, u))))
+    _say("gru_backward", dy, dh, *args, reserve, reset_after)
+    check("gru_backward", K.gru_backward, dy, dh, *args, reserve, reset_after=reset_after)
+    check("gru_backward", _C.gru_backward, dy, dh, *args, reserve, reset_after)
+
+
+def fam_simple_rnn(d):
+    import forgenet.kernels as K
+    from forgenet import _C
+
+    (n, t, _, u), f, args = _recurrent_args(d, lambda n, t, dd, u: [(n, t, dd), (n, u), (dd, u), (u, u), (u,)])
+    act = d(st.sampled_from(["tanh", "relu", "sigmoid", "linear", "gelu", 3, None]))
+    _say("simple_rnn", *args, act)
+    check("simple_rnn", K.simple_rnn, *args, activation=act, training=True)
+    check("simple_rnn", _C.simple_rnn, *args, act, True)
+    reserve = d(st.one_of(arrays(rank=3), st.just(f(n, t, u))))
+    dy = d(st.one_of(st.none(), arrays(rank=3), st.just(f(n, t, u))))
+    _say("simple_rnn_backward", dy, *args, reserve, act)
+    check("simple_rnn_backward", K.simple_rnn_backward, dy, None, *args, reserve, activation=act)
+    check("simple_rnn_backward", _C.simple_rnn_backward, dy, None, *args, reserve, act)
+
+
+def fam_batchnorm(d):
+    import forgenet.kernels as K
+    from forgenet import _C
+
+    x = d(arrays())
+    axis = d(st.one_of(st.integers(-6, 6), st.sampled_from([2**63 - 1, -(2**63)]), st.floats(), st.none()))
+    c = x.shape[axis] if isinstance(x, np.ndarray) and isinstance(axis, int) and -x.ndim <= axis < x.ndim else 3
+    vec = lambda: d(st.one_of(st.just(np.ones(c, np.float32)), arrays(rank=1), st.none()))  # noqa: E731
+    g, b, m, v = vec(), vec(), vec(), vec()
+    eps = d(st.sampled_from([1e-3, 0.0, -1.0, float("nan"), "x"]))
+    _say("batch_norm", x, g, b, m, v, axis, eps)
+    check("batch_norm", K.batch_norm, x, g, b, axis=axis, epsilon=eps)
+    check("batch_norm_inference", K.batch_norm_inference, x, g, b, m, v, axis=axis, epsilon=eps)
+    check("batch_norm", _C.batch_norm, x, g, b, axis, eps)
+    check("batch_norm_inference", _C.batch_norm_inference, x, g, b, m, v, axis, eps)
+    dy = d(st.one_of(arrays(), st.just(x)))
+    _say("batch_norm_backward", dy, x, g, m, v, axis, eps)
+    check("batch_norm_backward", K.batch_norm_backward, dy, x, g, m, v, axis=axis, epsilon=eps,
+          training=d(st.booleans()))
+
+
+def fam_depthwise(d):
+    import forgenet.kernels as K
+    from forgenet import _C
+
+    x, k = d(arrays(rank=4)), d(arrays(rank=4))
+    bias = d(st.one_of(st.none(), arrays(rank=1)))
+    strides, dilation = d(scalar_arg), d(st.one_of(st.just(1), st.just((1, 2)), scalar_arg))
+    padding = d(st.sampled_from(["valid", "same", "bogus"]))
+    kw = dict(strides=strides, padding=padding, dilation_rate=dilation)
+    _say("depthwise_conv2d", x, k, bias, kw)
+    out = check("depthwise_conv2d", K.depthwise_conv2d, x, k, bias, **kw)
+    check("depthwise_conv2d", _C.depthwise_conv2d, x, k, bias, **kw)
+    dy = d(st.one_of(arrays(rank=4), st.just(out if out is not None else np.zeros((1, 1, 1, 1), np.float32))))
+    need_dx = d(st.booleans())
+    _say("depthwise_conv2d_backward", dy, x, k, kw, need_dx)
+    check("depthwise_conv2d_backward", K.depthwise_conv2d_backward, dy, x, k, need_dx=need_dx, **kw)
+    check("depthwise_conv2d_backward", _C.depthwise_conv2d_backward, dy, x, k, need_dx=need_dx, **kw)
 
 
 FAMILIES = {name[4:]: fn for name, fn in globals().items() if name.startswith("fam_")}

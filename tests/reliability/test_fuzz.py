@@ -11,7 +11,8 @@ import pytest
 from _subproc import FORGENET_PATH
 
 HERE = pathlib.Path(__file__).resolve().parent
-FAMILIES = ["pooling", "conv", "gemm", "softmax", "lstm", "embedding", "attention", "layernorm", "optimizer"]
+FAMILIES = ["pooling", "conv", "gemm", "softmax", "lstm", "embedding", "attention", "layernorm", "optimizer", "gru",
+            "simple_rnn", "batchnorm", "depthwise"]
 EXAMPLES = int(os.environ.get("FORGENET_FUZZ_EXAMPLES", "30"))
 TIMEOUT = float(os.environ.get("FORGENET_FUZZ_TIMEOUT", str(max(60, EXAMPLES))))
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bindings/contracts/array.h"
+#include "common/optimizer_math.h"
 
 namespace forgenet::contract {
 
@@ -37,6 +38,30 @@ inline int64_t update_group(const char* op, const std::vector<UpdateArg>& args) 
       if (p < q + bytes && q < p + bytes) value_error(op, ": ", args[i].name, " and ", args[j].name, " must not share memory");
     }
   return n;
+}
+
+// The fused kinds (common/optimizer_math.h's opt::Kind) by the public op that runs each and its slots' names,
+// so that fused_update's messages read as that op's (forgenet.kernels.adagrad_update, ...).
+struct FusedKind {
+  const char* op;
+  const char* slots[2];
+};
+
+// kind, the number of constants and of slot arrays, checked; the kind's names.
+inline const FusedKind& fused_kind(int kind, size_t consts, bool has_s1) {
+  static const FusedKind kinds[opt::kNumKinds] = {
+      {"adagrad_update", {"accumulator", nullptr}},       {"adadelta_update", {"accumulated_grad", "accumulated_delta_var"}},
+      {"adamax_update", {"m", "u"}},                      {"nadam_update", {"m", "v"}},
+      {"lion_update", {"m", nullptr}},                    {"ftrl_update", {"accumulator", "linear"}}};
+  if (kind < 0 || kind >= opt::kNumKinds)
+    value_error("fused_update: kind must be in [0, ", opt::kNumKinds, "), got ", kind);
+  const FusedKind& k = kinds[kind];
+  if (static_cast<int>(consts) != opt::kConsts[kind])
+    value_error(k.op, ": fused_update kind ", kind, " takes ", opt::kConsts[kind], " constants, got ", consts);
+  if (has_s1 != (opt::kSlots[kind] == 2))
+    value_error(k.op, ": takes ", opt::kSlots[kind], " slot array", opt::kSlots[kind] == 2 ? "s" : "", ", got ",
+                has_s1 ? 2 : 1);
+  return k;
 }
 
 }  // namespace forgenet::contract

@@ -120,8 +120,9 @@ def as_f32(op: str, name: str, a, ndim: int | None = None):
     return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
 
 
-def as_labels(op: str, name: str, a, n: int, num_classes: int):
-    """Integer class labels as a contiguous int64 vector of length n with values in [0, num_classes)."""
+def as_labels(op: str, name: str, a, num_classes: int):
+    """Integer class labels as a contiguous int64 vector with values in [0, num_classes): the range is checked
+    here because a GPU kernel cannot raise; the vector's length against the logits is the contract's."""
     _refuse_tensor(op, name, a)
     xp = np
     if _kind(a) == "cupy":
@@ -130,9 +131,7 @@ def as_labels(op: str, name: str, a, n: int, num_classes: int):
         a = _as_numpy(op, name, a)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: {name} must be integer class ids, got {a.dtype}")
-    if a.ndim != 1 or a.shape[0] != n:
-        raise ValueError(f"{op}: {name} must have shape ({n},), got {tuple(a.shape)}")
-    if n and (int(a.min()) < 0 or int(a.max()) >= num_classes):
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= num_classes):
         bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
         raise ValueError(f"{op}: {name} must be in [0, {num_classes}), got {bad}")
     return xp.ascontiguousarray(a, dtype=np.int64)
@@ -176,3 +175,24 @@ def padding_word(op: str, padding) -> str:
     if p not in ("valid", "same"):
         raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
     return p
+
+
+def real(op: str, name: str, v) -> float:
+    """A Python float from a real number (not a bool), or TypeError naming it; its range is the contract's."""
+    if isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "fiu":  # a 0-d array from a schedule
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {type(v).__name__} {v!r}")
+    return float(v)
+
+
+def channel_fill(x, axis, p, fill: float):
+    """p, or for None (Keras's scale=False / center=False) a float32 vector of `fill` as long as x's `axis`, on
+    x's device. An x or axis the contract will refuse gets an empty one: the contract's message then names
+    the real problem."""
+    if p is not None:
+        return p
+    ok = getattr(x, "ndim", 0) >= 1 and isinstance(axis, numbers.Integral) and -x.ndim <= axis < x.ndim
+    c = x.shape[axis] if ok else 0
+    xp = __import__("cupy") if _kind(x) == "cupy" else np
+    return xp.full((c,), fill, dtype=np.float32)

@@ -6,18 +6,20 @@ the h-gate product). Activations are sigmoid and tanh (Keras defaults).
 """
 from __future__ import annotations
 
-from forgenet.kernels._array import as_f32, backend
+from forgenet.kernels._array import as_f32, backend, out_kw
 
 RESERVE_GATES = 5  # reserve is (N, T, 5*U): [z, r, hh, q, h_t] per step
 
 
-def _weights(op, x, h0, kernel, recurrent_kernel, bias, reset_after):
-    return (as_f32(op, "x", x, ndim=3), as_f32(op, "h0", h0, ndim=2), as_f32(op, "kernel", kernel, ndim=2),
-            as_f32(op, "recurrent_kernel", recurrent_kernel, ndim=2),
-            as_f32(op, "bias", bias, ndim=2 if reset_after else 1))
+# The shape rules (units from recurrent_kernel, the bias for reset_after, the reserve and gradient shapes) are
+# the family's contract in C++ (csrc/bindings/contracts/gru.h), shared by both devices; here only conversion
+# and dispatch.
+def _weights(op, x, h0, kernel, recurrent_kernel, bias):
+    return (as_f32(op, "x", x), as_f32(op, "h0", h0), as_f32(op, "kernel", kernel),
+            as_f32(op, "recurrent_kernel", recurrent_kernel), as_f32(op, "bias", bias))
 
 
-def gru(x, h0, kernel, recurrent_kernel, bias, *, reset_after=True, training=False):
+def gru(x, h0, kernel, recurrent_kernel, bias, *, reset_after=True, training=False, out=None):
     """Run a GRU over x (N, T, D) from state h0 (N, U).
 
     kernel (D, 3U), recurrent_kernel (U, 3U), gates in the order z, r, h. With reset_after (Keras 3's
@@ -27,28 +29,30 @@ def gru(x, h0, kernel, recurrent_kernel, bias, *, reset_after=True, training=Fal
     without it bias is (3U,) and hh = tanh(xh + (r * h_{t-1}) @ recurrent_kernel[:, 2U:]); in both
     h_t = z * h_{t-1} + (1 - z) * hh. Returns (y (N, T, U) holding every h_t, h_T); with training=True
     also `reserve`, an opaque float32 array of shape (N, T, 5U) to hand to gru_backward unchanged.
+    out: buffers for those 2 (or 3) outputs, each None or an array.
 
     Arrays: x (N, T, D), h0 (N, U), kernel (D, 3U), recurrent_kernel (U, 3U), bias (2, 3U) with reset_after
-    else (3U,); all float32, C order, numpy (CPU) or CuPy (GPU) on one device. Returns y (N, T, U) and h_T (N,
-    U) float32 (plus reserve when training).
+    else (3U,); all float32, C order (batch-major x), numpy (CPU) or CuPy (GPU) on one device, results new
+    arrays of that kind. Returns y (N, T, U) and h_T (N, U) float32 (plus reserve (N, T, 5U) when training).
     """
-    reset_after = bool(reset_after)
-    args = _weights("gru", x, h0, kernel, recurrent_kernel, bias, reset_after)
-    return tuple(backend("gru", *args).gru(*args, reset_after, bool(training)))
+    args = _weights("gru", x, h0, kernel, recurrent_kernel, bias)
+    return tuple(backend("gru", *args).gru(*args, bool(reset_after), bool(training), **out_kw(out)))
 
 
-def gru_backward(dy, dh_T, x, h0, kernel, recurrent_kernel, bias, reserve, *, reset_after=True):
+def gru_backward(dy, dh_T, x, h0, kernel, recurrent_kernel, bias, reserve, *, reset_after=True, out=None):
     """Gradients of a gru(...) call given those of its outputs: dy (N, T, U) of y (None when only the
     final state is used), dh_T (N, U) of h_T (None: zeros); reserve is gru(..., training=True)'s 3rd
-    output. Returns (dx, dh0, dkernel, drecurrent_kernel, dbias), dbias shaped like bias.
+    output. Returns (dx, dh0, dkernel, drecurrent_kernel, dbias), dbias shaped like bias, into the out=
+    buffers when given (a tuple of 5, each None or an array).
 
     Arrays: float32, C order, shapes as in gru (reserve as gru returned it); numpy (CPU) or CuPy (GPU) on one
-    device. Returns dx (N, T, D), dh0 (N, U), dkernel, drecurrent_kernel and dbias in their weights' shapes.
+    device, results new arrays of that kind. Returns dx (N, T, D), dh0 (N, U), dkernel (D, 3U),
+    drecurrent_kernel (U, 3U) and dbias (bias's shape), float32.
     """
     op = "gru_backward"
-    reset_after = bool(reset_after)
-    args = _weights(op, x, h0, kernel, recurrent_kernel, bias, reset_after)
-    dy = None if dy is None else as_f32(op, "dy", dy, ndim=3)
-    dh_T = None if dh_T is None else as_f32(op, "dh_T", dh_T, ndim=2)
-    reserve = as_f32(op, "reserve", reserve, ndim=3)
-    return tuple(backend(op, dy, dh_T, *args, reserve).gru_backward(dy, dh_T, *args, reserve, reset_after))
+    args = _weights(op, x, h0, kernel, recurrent_kernel, bias)
+    dy = None if dy is None else as_f32(op, "dy", dy)
+    dh_T = None if dh_T is None else as_f32(op, "dh_T", dh_T)
+    reserve = as_f32(op, "reserve", reserve)
+    return tuple(backend(op, dy, dh_T, *args, reserve).gru_backward(dy, dh_T, *args, reserve, bool(reset_after),
+                                                                    **out_kw(out)))

@@ -1,30 +1,12 @@
 """Layer normalisation over the last axis (Keras LayerNormalization with axis=-1)."""
 from __future__ import annotations
 
-import numbers
-
-import numpy as np
-
-from forgenet.kernels._array import as_f32, backend, out_kw
+from forgenet.kernels._array import as_f32, backend, channel_fill, out_kw, real
 
 
-def _affine(op: str, name: str, p, x, fill: float):
-    c = x.shape[-1]
-    if p is None:  # Keras's scale=False / center=False
-        xp = np if type(x).__module__.startswith("numpy") else __import__("cupy")
-        return xp.full((c,), fill, dtype=np.float32)
-    p = as_f32(op, name, p, ndim=1)
-    if p.shape[0] != c:
-        raise ValueError(f"{op}: {name} must have shape ({c},) to match x {tuple(x.shape)}, got {tuple(p.shape)}")
-    return p
-
-
-def _x(op: str, x):
-    if np.ndim(x) == 0:  # checked first: as_f32 would make a scalar 1-d
-        raise ValueError(f"{op}: x must have rank >= 1, got a scalar")
-    return as_f32(op, "x", x)
-
-
+# The rules (x of rank >= 1, gamma/beta (C,), dy's shape, mean/rstd x.shape[:-1], epsilon >= 0) are the
+# family's contract in C++ (csrc/bindings/contracts/layernorm.h), shared by both devices; here only conversion
+# (None gamma/beta: Keras's scale=False / center=False) and dispatch.
 def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3, out=None):
     """y = (x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis.
 
@@ -35,12 +17,10 @@ def layer_norm(x, gamma, beta, *, epsilon: float = 1e-3, out=None):
     one device, results new arrays of that kind. Returns y (x's shape), mean and rstd (x.shape[:-1]), float32.
     """
     op = "layer_norm"
-    x = _x(op, x)
-    gamma = _affine(op, "gamma", gamma, x, 1.0)
-    beta = _affine(op, "beta", beta, x, 0.0)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon >= 0:
-        raise ValueError(f"{op}: epsilon must be a number >= 0, got {epsilon!r}")
-    return backend(op, x, gamma, beta).layer_norm(x, gamma, beta, float(epsilon), **out_kw(out))
+    x, eps = as_f32(op, "x", x), real(op, "epsilon", epsilon)
+    gamma = as_f32(op, "gamma", channel_fill(x, -1, gamma, 1.0))
+    beta = as_f32(op, "beta", channel_fill(x, -1, beta, 0.0))
+    return backend(op, x, gamma, beta).layer_norm(x, gamma, beta, eps, **out_kw(out))
 
 
 def layer_norm_backward(dy, x, gamma, mean, rstd, *, out=None):
@@ -52,16 +32,7 @@ def layer_norm_backward(dy, x, gamma, mean, rstd, *, out=None):
     float32.
     """
     op = "layer_norm_backward"
-    x = _x(op, x)
-    dy = as_f32(op, "dy", dy)
-    if dy.shape != x.shape:
-        raise ValueError(f"{op}: dy must have the shape of x {tuple(x.shape)}, got {tuple(dy.shape)}")
-    gamma = _affine(op, "gamma", gamma, x, 1.0)
-    stats = []
-    for name, a in (("mean", mean), ("rstd", rstd)):
-        if tuple(getattr(a, "shape", np.shape(a))) != tuple(x.shape[:-1]):
-            raise ValueError(f"{op}: {name} must have shape {tuple(x.shape[:-1])} (x.shape[:-1]), got {tuple(np.shape(a))}")
-        # as_f32 makes 0-d arrays 1-d (ascontiguousarray does); a 1-d x has 0-d statistics.
-        stats.append(as_f32(op, name, a).reshape(x.shape[:-1]))
-    mean, rstd = stats
+    dy, x = as_f32(op, "dy", dy), as_f32(op, "x", x)
+    gamma = as_f32(op, "gamma", channel_fill(x, -1, gamma, 1.0))
+    mean, rstd = as_f32(op, "mean", mean), as_f32(op, "rstd", rstd)
     return backend(op, dy, x, gamma, mean, rstd).layer_norm_backward(dy, x, gamma, mean, rstd, **out_kw(out))

@@ -1,43 +1,15 @@
 """Fused optimizer updates: one pass per weight over the weight and its slots, in place.
 
 The weight and slot arrays are updated in place, so they are never copied: they must already be
-float32, C-contiguous, writeable and of one shape. Only the gradient, which is read, is made
-contiguous when it is not.
+float32, C-contiguous, writeable and of one shape (the family's contract in C++,
+csrc/bindings/contracts/optimizer.h, checks that on both devices). Only the gradient, which is read, is
+converted here (made contiguous when it is not); scalars become floats.
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from forgenet.kernels._array import as_f32, backend
-
-
-def _inplace(op, name, a, shape):
-    if not hasattr(a, "dtype") or not hasattr(a, "flags"):
-        raise TypeError(f"{op}: {name} must be a numpy or CuPy array (it is updated in place), got {type(a).__name__}")
-    if a.dtype != np.float32:
-        raise TypeError(f"{op}: {name} must be float32, got {a.dtype}")
-    if shape is not None and tuple(a.shape) != shape:
-        raise ValueError(f"{op}: {name} must have the shape of var {shape}, got {tuple(a.shape)}")
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{op}: {name} must be C-contiguous (it is updated in place)")
-    if not getattr(a.flags, "writeable", True):  # CuPy arrays have no such flag: always writeable
-        raise ValueError(f"{op}: {name} must be writeable (it is updated in place)")
-    return a
-
-
-def _number(op, name, x):
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
-        raise TypeError(f"{op}: {name} must be a real number, got {x!r}")
-    return float(x)
-
-
-def _grad(op, grad, shape):
-    grad = as_f32(op, "grad", grad)
-    if tuple(grad.shape) != shape:
-        raise ValueError(f"{op}: grad must have the shape of var {shape}, got {tuple(grad.shape)}")
-    return grad
+from forgenet.kernels._array import as_f32, backend, real
 
 
 def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
@@ -49,13 +21,8 @@ def adam_update(var, grad, m, v, vhat, alpha, beta_1, beta_2, epsilon):
     float32 of that shape (copied if not contiguous); numpy (CPU) or CuPy (GPU), one device.
     """
     op = "adam_update"
-    var = _inplace(op, "var", var, None)
-    shape = tuple(var.shape)
-    grad = _grad(op, grad, shape)
-    m, v = _inplace(op, "m", m, shape), _inplace(op, "v", v, shape)
-    if vhat is not None:
-        vhat = _inplace(op, "vhat", vhat, shape)
-    args = [_number(op, n, x) for n, x in
+    grad = as_f32(op, "grad", grad)
+    args = [real(op, n, x) for n, x in
             (("alpha", alpha), ("beta_1", beta_1), ("beta_2", beta_2), ("epsilon", epsilon))]
     backend(op, var, grad, m, v, vhat).adam_update(var, grad, m, v, vhat, *args)
 
@@ -69,12 +36,8 @@ def sgd_update(var, grad, m, learning_rate, momentum, nesterov):
     that shape; numpy (CPU) or CuPy (GPU), one device.
     """
     op = "sgd_update"
-    var = _inplace(op, "var", var, None)
-    shape = tuple(var.shape)
-    grad = _grad(op, grad, shape)
-    if m is not None:
-        m = _inplace(op, "m", m, shape)
-    lr, mom = _number(op, "learning_rate", learning_rate), _number(op, "momentum", momentum)
+    grad = as_f32(op, "grad", grad)
+    lr, mom = real(op, "learning_rate", learning_rate), real(op, "momentum", momentum)
     backend(op, var, grad, m).sgd_update(var, grad, m, lr, mom, bool(nesterov))
 
 
@@ -89,13 +52,8 @@ def rmsprop_update(var, grad, v, avg, mom, learning_rate, rho, momentum, epsilon
     float32 of that shape; numpy (CPU) or CuPy (GPU), one device.
     """
     op = "rmsprop_update"
-    var = _inplace(op, "var", var, None)
-    shape = tuple(var.shape)
-    grad = _grad(op, grad, shape)
-    v = _inplace(op, "v", v, shape)
-    avg = None if avg is None else _inplace(op, "avg", avg, shape)
-    mom = None if mom is None else _inplace(op, "mom", mom, shape)
-    args = [_number(op, n, x) for n, x in
+    grad = as_f32(op, "grad", grad)
+    args = [real(op, n, x) for n, x in
             (("learning_rate", learning_rate), ("rho", rho), ("momentum", momentum), ("epsilon", epsilon))]
     backend(op, var, grad, v, avg, mom).rmsprop_update(var, grad, v, avg, mom, *args)
 
@@ -107,15 +65,15 @@ _KIND = {"adagrad": 0, "adadelta": 1, "adamax": 2, "nadam": 3, "lion": 4, "ftrl"
 f32 = np.float32
 
 
+def _reals(op, **scalars):
+    """The op's scalar arguments as floats, in order (a non-number is refused by name)."""
+    return [real(op, name, v) for name, v in scalars.items()]
+
+
 def _fused(op, var, grad, slots, consts):
-    var = _inplace(op, "var", var, None)
-    shape = tuple(var.shape)
-    grad = _grad(op, grad, shape)
-    names = {"adagrad": ("accumulator",), "adadelta": ("accumulated_grad", "accumulated_delta_var"),
-             "adamax": ("m", "u"), "nadam": ("m", "v"), "lion": ("m",), "ftrl": ("accumulator", "linear")}[op[:-7]]
-    slots = [_inplace(op, n, s, shape) for n, s in zip(names, slots)]
-    s0, s1 = (slots + [None])[:2]
-    backend(op, var, grad, *slots).fused_update(_KIND[op[:-7]], var, grad, s0, s1, [float(c) for c in consts])
+    grad = as_f32(op, "grad", grad)
+    slots = slots + [None] * (2 - len(slots))
+    backend(op, var, grad, *slots).fused_update(_KIND[op[:-7]], var, grad, slots[0], slots[1], [float(c) for c in consts])
 
 
 def adagrad_consts(learning_rate, epsilon):
@@ -154,8 +112,8 @@ def adagrad_update(var, grad, accumulator, learning_rate, epsilon):
     Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
-    _fused("adagrad_update", var, grad, [accumulator], adagrad_consts(_number("adagrad_update", "learning_rate",
-                                                                              learning_rate), epsilon))
+    _fused("adagrad_update", var, grad, [accumulator], adagrad_consts(
+        *_reals("adagrad_update", learning_rate=learning_rate, epsilon=epsilon)))
 
 
 def adadelta_update(var, grad, accumulated_grad, accumulated_delta_var, learning_rate, rho, epsilon):
@@ -165,7 +123,7 @@ def adadelta_update(var, grad, accumulated_grad, accumulated_delta_var, learning
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
     _fused("adadelta_update", var, grad, [accumulated_grad, accumulated_delta_var],
-           adadelta_consts(learning_rate, rho, epsilon))
+           adadelta_consts(*_reals("adadelta_update", learning_rate=learning_rate, rho=rho, epsilon=epsilon)))
 
 
 def adamax_update(var, grad, m, u, learning_rate, beta_1, beta_2, epsilon, step):
@@ -174,7 +132,8 @@ def adamax_update(var, grad, m, u, learning_rate, beta_1, beta_2, epsilon, step)
     Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
-    _fused("adamax_update", var, grad, [m, u], adamax_consts(learning_rate, beta_1, beta_2, epsilon, step))
+    _fused("adamax_update", var, grad, [m, u], adamax_consts(
+        *_reals("adamax_update", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, step=step)))
 
 
 def nadam_update(var, grad, m, v, learning_rate, beta_1, beta_2, epsilon, step, u_product):
@@ -183,7 +142,9 @@ def nadam_update(var, grad, m, v, learning_rate, beta_1, beta_2, epsilon, step, 
     Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
-    _fused("nadam_update", var, grad, [m, v], nadam_consts(learning_rate, beta_1, beta_2, epsilon, step, u_product))
+    _fused("nadam_update", var, grad, [m, v], nadam_consts(
+        *_reals("nadam_update", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, step=step,
+                u_product=u_product)))
 
 
 def lion_update(var, grad, m, learning_rate, beta_1, beta_2):
@@ -192,7 +153,8 @@ def lion_update(var, grad, m, learning_rate, beta_1, beta_2):
     Arrays: var, grad and the slots float32 of one shape (var and slots C-contiguous and writeable: updated in
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
-    _fused("lion_update", var, grad, [m], lion_consts(learning_rate, beta_1, beta_2))
+    _fused("lion_update", var, grad, [m], lion_consts(
+        *_reals("lion_update", learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)))
 
 
 def ftrl_update(var, grad, accumulator, linear, learning_rate, learning_rate_power, l1_regularization_strength,
@@ -203,5 +165,7 @@ def ftrl_update(var, grad, accumulator, linear, learning_rate, learning_rate_pow
     place); numpy (CPU) or CuPy (GPU) on one device. Returns None.
     """
     _fused("ftrl_update", var, grad, [accumulator, linear],
-           ftrl_consts(learning_rate, learning_rate_power, l1_regularization_strength, l2_regularization_strength,
-                       l2_shrinkage_regularization_strength, beta))
+           ftrl_consts(*_reals("ftrl_update", learning_rate=learning_rate, learning_rate_power=learning_rate_power,
+                               l1_regularization_strength=l1_regularization_strength,
+                               l2_regularization_strength=l2_regularization_strength,
+                               l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength, beta=beta)))

@@ -1,7 +1,7 @@
 """Softmax and the fused softmax-cross-entropy (the classifier head's forward and backward in one pass)."""
 from __future__ import annotations
 
-from forgenet.kernels._array import as_f32, as_labels, backend, out_kw
+from forgenet.kernels._array import as_f32, as_labels, backend, index, out_kw
 
 
 def _last_axis(x, axis: int, op: str):
@@ -34,14 +34,13 @@ def softmax(x, axis: int = -1, *, out=None):
     Arrays: x float32 of any rank >= 1, C order; numpy (CPU) or CuPy (GPU) on one device, results new arrays of
     that kind. Returns float32 of x's shape.
     """
-    x = as_f32("softmax", "x", x)
-    if x.ndim == 0:
-        raise ValueError("softmax: x must have rank >= 1, got a scalar")
+    x, axis = as_f32("softmax", "x", x), index("softmax", "axis", axis)
+    mod = backend("softmax", x)
+    # the last axis is the kernel's own; the contract (csrc/bindings/contracts/softmax.h) refuses a scalar
+    if x.ndim == 0 or axis in (-1, x.ndim - 1):
+        return mod.softmax(x, **out_kw(out))
     axis = _last_axis(x, axis, "softmax")
     _out_needs_last("softmax", axis, x.ndim, out)
-    mod = backend("softmax", x)
-    if axis == x.ndim - 1:
-        return mod.softmax(x, **out_kw(out))
     xp = _xp(x)
     y = mod.softmax(xp.ascontiguousarray(xp.moveaxis(x, axis, -1)))
     return xp.moveaxis(y, -1, axis)
@@ -54,16 +53,13 @@ def softmax_backward(dy, y, axis: int = -1, *, out=None):
     results new arrays of that kind. Returns dx, float32 of y's shape.
     """
     dy = as_f32("softmax_backward", "dy", dy)
-    y = as_f32("softmax_backward", "y", y)
-    if dy.shape != y.shape:
-        raise ValueError(f"softmax_backward: dy and y must have the same shape, got {tuple(dy.shape)} and {tuple(y.shape)}")
-    if y.ndim == 0:
-        raise ValueError("softmax_backward: y must have rank >= 1, got a scalar")
+    y, axis = as_f32("softmax_backward", "y", y), index("softmax_backward", "axis", axis)
+    mod = backend("softmax_backward", dy, y)
+    # the contract refuses mismatched shapes and a scalar whatever the axis
+    if dy.shape != y.shape or y.ndim == 0 or axis in (-1, y.ndim - 1):
+        return mod.softmax_backward(dy, y, **out_kw(out))
     axis = _last_axis(y, axis, "softmax_backward")
     _out_needs_last("softmax_backward", axis, y.ndim, out)
-    mod = backend("softmax_backward", dy, y)
-    if axis == y.ndim - 1:
-        return mod.softmax_backward(dy, y, **out_kw(out))
     xp = _xp(y)
     move = lambda a: xp.ascontiguousarray(xp.moveaxis(a, axis, -1))  # noqa: E731
     return xp.moveaxis(mod.softmax_backward(move(dy), move(y)), -1, axis)
@@ -83,17 +79,15 @@ def softmax_cross_entropy(logits, target, *, out=None):
     op = "softmax_cross_entropy"
     logits = as_f32(op, "logits", logits, ndim=2)
     n, c = logits.shape
-    if c < 1:
+    if c < 1:  # the contract's rule too, but first here: the label range below needs a class
         raise ValueError(f"{op}: logits must have at least one class, got shape {tuple(logits.shape)}")
     xp = _xp(logits)
     t = target if type(target).__module__.startswith("cupy") else xp.asarray(target)
     if t.ndim == 1 and t.dtype.kind in "iu":
-        t = as_labels(op, "labels", t, n, c)
+        t = as_labels(op, "labels", t, c)  # its shape is the contract's (csrc/bindings/contracts/softmax.h)
     elif t.dtype.kind in "iu" or t.ndim != 2:
         raise ValueError(f"{op}: target must be int labels of shape ({n},) or float32 probabilities of shape {tuple(logits.shape)}, "
                          f"got {t.dtype} of shape {tuple(t.shape)}")
     else:
         t = as_f32(op, "target", t, ndim=2)
-        if t.shape != logits.shape:
-            raise ValueError(f"{op}: target must have the shape of logits {tuple(logits.shape)}, got {tuple(t.shape)}")
     return backend(op, logits, t).softmax_cross_entropy(logits, t, **out_kw(out))
