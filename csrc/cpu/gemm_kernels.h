@@ -19,13 +19,26 @@ using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float*
 // packing (row-major A, transposed B). nullptr: the plain loop.
 using Transpose8 = void (*)(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
 
+// The implicit-GEMM form (convolution): op(A) is not stored, each of its rows is gathered. Row i's k-th
+// element is rows[i][off[q] + p], the q-th of `pieces` runs of len[q] floats taken in order (p <
+// len[q]); Bp holds sum(len) steps of NR floats. C[0:m, 0:n] = init + A @ Bp, with init C itself when
+// `accumulate`, else bias[0:NR] down every row (bias null: 0). rows[i] for i >= m must be readable.
+using GatherKernel = void (*)(const float* const* rows, int pieces, const int64_t* off, const int64_t* len,
+                              const float* bp, float* c, int64_t ldc, const float* bias, bool accumulate,
+                              int m, int n);
+
 struct Kernel {
   const char* name;
   int mr, nr;             // register tile
   int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc, Bp is kc x nc (L2); one A panel sits in L1
   MicroKernel run, run_rows;
   Transpose8 transpose8;
+  GatherKernel gather;
 };
+
+// Packs rows [0, k) and columns [0, n) of op(B) into NR-column panels of k steps each, zero-padded
+// (NR * k floats per panel, ceil(n / NR) panels): the layout the micro-kernels read.
+void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst);
 
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
 // best_isa()): the set's first tile, unless another pads M x N to over 7% less work.
