@@ -244,11 +244,15 @@ void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const floa
   sgemm(false, false, rows, cout, K, 1.0f, A, K, kernel, cout, bias ? 1.0f : 0.0f, C, cout);
 }
 
-// out[c] = sum_r dy[r, c], double accumulators, per-thread partials summed in thread order so the
-// result does not depend on scheduling.
+// out[c] = sum_r dy[r, c]: float sums over blocks of 64 rows (vectorised, float's own width), added
+// into double accumulators; per-thread partials summed in thread order so the result does not depend
+// on scheduling.
 void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t kBlock = 64;
   const int nt = rows * cols > kParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> part = workspace_vector<double>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
+  std::vector<float> blk = workspace_vector<float>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
   int used = 1;
 #pragma omp parallel num_threads(nt)
   {
@@ -256,11 +260,17 @@ void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
 #pragma omp single
     used = omp_get_num_threads();
     double* acc = part.data() + t * cols;
+    float* b = blk.data() + t * cols;
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* d = dy + r * cols;
+    for (int64_t k = 0; k < blocks; ++k) {
+      const int64_t r1 = std::min(rows, (k + 1) * kBlock);
+      std::fill(b, b + cols, 0.0f);
+      for (int64_t r = k * kBlock; r < r1; ++r) {
+        const float* d = dy + r * cols;
 #pragma omp simd
-      for (int64_t c = 0; c < cols; ++c) acc[c] += d[c];
+        for (int64_t c = 0; c < cols; ++c) b[c] += d[c];
+      }
+      for (int64_t c = 0; c < cols; ++c) acc[c] += b[c];
     }
   }
   for (int64_t c = 0; c < cols; ++c) {
@@ -305,8 +315,8 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
   const int MR = kr.mr, NR = kr.nr;
   const int64_t KP = kr.kc, panels = ceil_div(cout, NR);
   const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), ceil_div(P, KP)));
-  // per thread: B block (KP x panels*NR), A panel (KP x MR), KP corner pointers
-  const int64_t per_thread = KP * panels * NR + KP * MR + KP * 2;
+  // per thread: dy's partial panel (KP x NR), A panel (KP x MR), KP corner pointers
+  const int64_t per_thread = KP * NR + KP * MR + KP * 2;
   float* panels_buf = scratch(kThreadPanels, T * per_thread);
   float* partials = T > 1 ? scratch(kPartials, (T - 1) * K * cout) : nullptr;
   std::vector<char> started(T, 0);
@@ -322,12 +332,14 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
       const int t = omp_get_thread_num(), nt = omp_get_num_threads();
       float* part = t == 0 ? dkernel : partials + (t - 1) * K * cout;
       float* bp = panels_buf + t * per_thread;
-      float* ap = bp + KP * panels * NR;
+      float* ap = bp + KP * NR;
       const float** corners = reinterpret_cast<const float**>(ap + KP * MR);
       const int64_t p_lo = Pc * t / nt, p_hi = Pc * (t + 1) / nt;
       for (int64_t p0 = p_lo; p0 < p_hi; p0 += KP) {
         const int64_t kp = std::min(KP, p_hi - p0);
-        gemm::pack_b(kr, false, kp, cout, dyc + p0 * cout, cout, bp);
+        // dy's full panels are read in place (rows cout apart), only a partial last one is packed
+        const int64_t nfull = cout / NR * NR;
+        if (nfull < cout) gemm::pack_b(kr, false, kp, cout - nfull, dyc + p0 * cout + nfull, cout, bp);
         for (int64_t p = 0; p < kp; ++p) corners[p] = corner(g, s, p0 + p);
         const float beta = started[t] ? 1.0f : 0.0f;
         for (int64_t i0 = 0; i0 < K; i0 += MR) {
@@ -335,8 +347,9 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
           pack_patches(MR, corners, kp, koff.data() + i0, mr, ap);
           for (int64_t jp = 0; jp < panels; ++jp) {
             const int n = static_cast<int>(std::min<int64_t>(NR, cout - jp * NR));
-            kr.run(kp, ap, MR, bp + jp * kp * NR, part + i0 * cout + jp * NR, cout, 1.0f, beta,
-                   static_cast<int>(mr), n);
+            const bool packed = jp * NR >= nfull;
+            kr.run(kp, ap, MR, packed ? bp : dyc + p0 * cout + jp * NR, packed ? NR : cout,
+                   part + i0 * cout + jp * NR, cout, 1.0f, beta, static_cast<int>(mr), n);
           }
         }
         started[t] = 1;

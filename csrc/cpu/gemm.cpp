@@ -35,10 +35,10 @@ inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 constexpr int GMR = 4, GNR = 8;
 
 template <bool ROWS>
-void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
                      float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   float acc[GMR][GNR] = {};
-  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += GNR)
+  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += sb)
     for (int i = 0; i < GMR; ++i)
       for (int j = 0; j < GNR; ++j) acc[i][j] += (ROWS ? a[i * sa] : a[i]) * b[j];
   for (int i = 0; i < m; ++i)
@@ -106,12 +106,13 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
   for (int64_t j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
-      for (int64_t p = 0; p < k; ++p) {
-        const float* src = B + p * ldb + j0;
-        float* d = dst + p * NR;
-        if (nr == NR) {
-          for (int j = 0; j < NR; ++j) d[j] = src[j];
-        } else {
+      // (a fixed-size memcpy: GCC turns the plain loop into scalar moves, a third of a skinny GEMM)
+      if (nr == NR) {
+        for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+      } else {
+        for (int64_t p = 0; p < k; ++p) {
+          const float* src = B + p * ldb + j0;
+          float* d = dst + p * NR;
           for (int j = 0; j < NR; ++j) d[j] = j < nr ? src[j] : 0.0f;
         }
       }
@@ -165,6 +166,9 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
   // way, and packing it would be a transpose of MR rows costing about as much as a narrow C's use of
   // it (unless rows 4 KiB apart would all land in one L1 set).
   const bool in_place = !ta && lda % 1024 != 0;
+  // With few rows of C each B panel meets only a few tiles, so packing it (an L2-bound copy) would
+  // cost a fifth of the product: a row-major op(B) is then read in place, its rows ldb apart.
+  const bool b_in_place = !tb && M <= 8 * MR;
   float* ap = abuf.get(MC * KC, "gemm's packed A panel");
   float* bp = bbuf.get(KC * NC, "gemm's packed B panel");
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -172,7 +176,11 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;  // later K blocks accumulate onto the first
-      pack_b(kr, tb, kc, nc, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, bp);
+      // Full panels of B read in place (skinny M; only the partial last panel packed).
+      const int64_t nfull = b_in_place ? nc / NR * NR : 0;
+      if (nfull < nc)
+        pack_b(kr, tb, kc, nc - nfull, tb ? B + (jc + nfull) * ldb + pc : B + pc * ldb + jc + nfull, ldb,
+               bp + nfull * kc);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         // A read in place (row-major, full tiles only); the one partial tile at the bottom is packed.
@@ -185,10 +193,12 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             float* c = C + (ic + ir) * ldc + jc + jr;
+            const float* b = jr < nfull ? B + pc * ldb + jc + jr : bp + jr * kc;
+            const int64_t sb = jr < nfull ? ldb : NR;
             if (ir < full)
-              kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, bp + jr * kc, c, ldc, alpha, beta_k, m, n);
+              kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, m, n);
             else
-              kr.run(kc, ap + ir * kc, MR, bp + jr * kc, c, ldc, alpha, beta_k, m, n);
+              kr.run(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, m, n);
           }
         }
       }

@@ -8,7 +8,7 @@ namespace forgenet::gemm {
 namespace {
 
 template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
              float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   constexpr int NR = 8 * NV;
   __m256 acc[MR][NV];
@@ -21,7 +21,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
   for (int64_t p = 0; p < k; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
@@ -29,7 +29,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += ROWS ? 1 : sa;
-    b += NR;
+    b += sb;
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);

@@ -12,7 +12,7 @@ namespace forgenet::gemm {
 namespace {
 
 template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
              float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   constexpr int NR = 16 * NV;
   __m512 acc[MR][NV];
@@ -28,7 +28,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
   for (int64_t p = 0; p < k; ++p) {
     __m512 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
@@ -36,7 +36,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += ROWS ? 1 : sa;
-    b += NR;
+    b += sb;
   }
 
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);

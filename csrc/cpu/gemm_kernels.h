@@ -8,11 +8,12 @@
 namespace forgenet::gemm {
 
 // C[0:m, 0:n] = alpha * op(A)[0:MR, 0:k] @ Bp + beta * C for m <= MR, n <= NR (edge tiles store only
-// m x n). Bp holds k steps of NR floats, 64-byte aligned.
+// m x n). Bp holds k steps of NR floats, sb floats apart (NR: a packed panel; ldb: a row-major op(B)
+// read in place).
 // A is read as a[p * sa + i] (`run`: a packed panel with sa = MR, or a transposed A used in place) or
 // as a[i * sa + p] (`run_rows`: a row-major A used in place, sa = lda); A is used in place only for
 // full MR-row tiles. beta == 0 never reads C.
-using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, float* c,
+using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, int64_t sb, float* c,
                              int64_t ldc, float alpha, float beta, int m, int n);
 
 // dst[p * ldd + r] = src[r * lds + p] for r < 8, p < k: interleaves 8 rows, the transposing half of
