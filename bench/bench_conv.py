@@ -162,13 +162,15 @@ if __name__ == "__main__":
     ap.add_argument("--cpu-time", action="store_true",
                     help="time by the calling thread's CPU clock (with --threads 1 only): immune to other load")
     ap.add_argument("--only", default="", help="substring of the shape names to run")
+    ap.add_argument("--stat", choices=("median", "min"), default="median",
+                    help="figure per implementation: min is the one least bent by other load")
     ap.add_argument("--pools", action="store_true", help="also the seed CNN's pools (batch 32)")
     args = ap.parse_args()
     THREADS = args.threads
     assert not args.cpu_time or THREADS == 1, "--cpu-time counts one thread only"
     clock = time.thread_time if args.cpu_time else time.perf_counter
     _threads()
-    print(f"{THREADS} thread(s), {'thread CPU time' if args.cpu_time else 'wall time'}, median of {args.reps} "
+    print(f"{THREADS} thread(s), {'thread CPU time' if args.cpu_time else 'wall time'}, {args.stat} of {args.reps} "
           f"interleaved samples; isa {forgenet._C.isa()}; load {os.getloadavg()[0]:.2f}")
     print(f"{'case':36s}" + "".join(f"{i:>12s}" for i in IMPLS) + "   forgenet / best torch")
     for name, xs, ks, padding, stride, need_dx in SHAPES:
@@ -177,7 +179,7 @@ if __name__ == "__main__":
         for direction in ("forward", "backward"):
             fns = _shape_runners(xs, ks, padding, stride, need_dx, direction)
             t = timing.alternate(fns, reps=args.reps, warmup=2, min_sample_s=0.05, timer=clock)
-            ms = [1e3 * t[i].median for i in IMPLS]
+            ms = [1e3 * getattr(t[i], args.stat) for i in IMPLS]
             print(f"{name + ' ' + direction[:3]:36s}" + "".join(f"{m:10.3f}ms" for m in ms)
                   + f"   {ms[0] / min(ms[1:]):.2f}", flush=True)
     if args.pools:

@@ -104,14 +104,18 @@ inline const float* corner(const Window2d& g, const Source& s, int64_t q) {
 }
 
 // The runs of patch elements [k0, k1) (k = (kh * KW + kw) * Cin + c) as (offset from the window's
-// corner, length): one per kernel row the range meets.
-void patch_runs(const Window2d& g, int64_t src_w, int64_t k0, int64_t k1, std::vector<int64_t>& off,
-                std::vector<int64_t>& len) {
+// corner, length, kernel row, first k): one per kernel row the range meets.
+struct Runs {
+  std::vector<int64_t> off, len, kh, k;
+};
+void patch_runs(const Window2d& g, int64_t src_w, int64_t k0, int64_t k1, Runs& r) {
   const int64_t S = g.kw * g.c;
   for (int64_t kh = k0 / S; kh * S < k1; ++kh) {
     const int64_t lo = std::max(k0, kh * S), hi = std::min(k1, (kh + 1) * S);
-    off.push_back(kh * src_w * g.c + lo - kh * S);
-    len.push_back(hi - lo);
+    r.off.push_back(kh * src_w * g.c + lo - kh * S);
+    r.len.push_back(hi - lo);
+    r.kh.push_back(kh);
+    r.k.push_back(lo);
   }
 }
 
@@ -119,17 +123,20 @@ void patch_runs(const Window2d& g, int64_t src_w, int64_t k0, int64_t k1, std::v
 // y (chunk's pixels, cout) = patches @ B + bias, B (K x cout) packed by gemm::pack_b into panels of K
 // steps, biasp (ceil(cout / NR) * NR floats, zero-padded) or null.
 // Blocks: K in blocks of <= 512 (an A tile of MR rows stays in L1), cout in blocks whose B block fits
-// in half of L2; threads take contiguous ranges of tiles.
+// in half of L2; threads take contiguous ranges of tiles. A tile skips the kernel rows that fall in the
+// top or bottom padding for all of its pixels (they would multiply zeros): for dx of a 'valid' conv,
+// which is a convolution of dy padded by KH-1 rows each side, that is a sixth of the work.
 void implicit_gemm(const Kernel& kr, const Window2d& g, int64_t cout, const Source& s, int64_t nimg,
                    const float* bp, const float* biasp, float* y) {
   const int MR = kr.mr, NR = kr.nr;
   const int64_t K = g.kh * g.kw * g.c, P = nimg * g.ho * g.wo, tiles = ceil_div(P, MR);
   const int64_t nkb = ceil_div(K, 512), kc = ceil_div(K, nkb);
   const int64_t NC = std::max<int64_t>(NR, (65536 / kc) / NR * NR);
-  std::vector<int64_t> off, len, first(1, 0);  // runs of K block b: [first[b], first[b + 1])
+  Runs runs;
+  std::vector<int64_t> first(1, 0);  // runs of K block b: [first[b], first[b + 1])
   for (int64_t pc = 0; pc < K; pc += kc) {
-    patch_runs(g, s.w, pc, std::min(K, pc + kc), off, len);
-    first.push_back(static_cast<int64_t>(off.size()));
+    patch_runs(g, s.w, pc, std::min(K, pc + kc), runs);
+    first.push_back(static_cast<int64_t>(runs.off.size()));
   }
   const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), tiles));
 #pragma omp parallel num_threads(T)
@@ -140,17 +147,26 @@ void implicit_gemm(const Kernel& kr, const Window2d& g, int64_t cout, const Sour
     for (int64_t jc = 0; jc < cout; jc += NC) {
       const int64_t nc = std::min(NC, cout - jc);
       for (int64_t b = 0, pc = 0; pc < K; ++b, pc += kc) {
-        const int pieces = static_cast<int>(first[b + 1] - first[b]);
-        const int64_t* o = off.data() + first[b];
-        const int64_t* l = len.data() + first[b];
         for (int64_t tile = t0; tile < t1; ++tile) {
           const int64_t q0 = tile * MR;
           const int m = static_cast<int>(std::min<int64_t>(MR, P - q0));
-          for (int i = 0; i < MR; ++i) rows[i] = corner(g, s, q0 + std::min(i, m - 1));
+          int64_t kh_lo = g.kh, kh_hi = 0;  // kernel rows inside the input for some pixel of the tile
+          for (int i = 0; i < MR; ++i) {
+            const int64_t q = q0 + std::min(i, m - 1), oh = (q % (g.ho * g.wo)) / g.wo;
+            rows[i] = corner(g, s, q);
+            const int64_t top = g.pad_top - oh * g.sh;  // kh = top lands on input row 0
+            kh_lo = std::min(kh_lo, std::max<int64_t>(top, 0));
+            kh_hi = std::max(kh_hi, std::min(g.kh, top + g.h));
+          }
+          int64_t q_lo = first[b], q_hi = first[b + 1];
+          while (q_lo < q_hi && runs.kh[q_lo] < kh_lo) ++q_lo;
+          while (q_hi > q_lo && runs.kh[q_hi - 1] >= kh_hi) --q_hi;
+          const int64_t skip = q_lo < q_hi ? runs.k[q_lo] - pc : 0;
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int64_t j = jc + jr;
             const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-            kr.gather(rows, pieces, o, l, bp + ((j / NR) * K + pc) * NR, y + q0 * cout + j, cout,
+            kr.gather(rows, static_cast<int>(q_hi - q_lo), runs.off.data() + q_lo, runs.len.data() + q_lo,
+                      bp + ((j / NR) * K + pc + skip) * NR, y + q0 * cout + j, cout,
                       pc == 0 && biasp ? biasp + j : nullptr, pc > 0, m, n);
           }
         }
