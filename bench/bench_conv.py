@@ -1,7 +1,9 @@
 """The article's MNIST CNN convolutions and pools at batch 32: forgenet beside torch (CPU), 2 threads each.
 
     python -m pytest bench/bench_conv.py --benchmark-group-by=param:case   # pytest-benchmark tables
-    python bench/bench_conv.py [--threads 1 --cpu-time]                    # quick best-of-N table with ratios
+    python bench/bench_conv.py [--threads 1 --cpu-time] [--reps 9] [--stat min] [--only conv2] [--pools]
+        # the seed CNN's convs at batch 32/128/256 and ResNet's 3x3 64->64 on 56x56 (batch 8), forward and
+        # backward, forgenet beside torch NCHW and channels_last, samples taken in turns (forgenet.bench)
 
 Shapes: 28x28x1 -> conv 3x3x32 (26x26x32) -> maxpool 2 (13x13x32) -> conv 3x3x64 (11x11x64) -> maxpool 2 (5x5x64).
 torch runs on its own layouts: NCHW ('torch') and channels_last ('torch_cl'); both are timed because

@@ -2,9 +2,13 @@
 // kc x NR column panels, op(A) into MR x kc row panels, so every transpose combination looks the same
 // to the micro-kernel (gemm_kernels.h), which holds an MR x NR tile of C in registers.
 //
-//   jc over N by nc:  pc over K by kc:  pack B block     (kc x nc, stays in L2)
-//     ic over M by mc:  pack A block                     (mc x kc)
-//       ir over mc by MR:  jr over nc by NR:  micro-kernel   (A panel stays in L1, B panels stream)
+//   jc over N by nc:  pc over K by kc:  pack B block     (kc x nc)
+//     ic over M by mc:  pack A block                     (mc x kc, stays in L2)
+//       jr over nc by NR:  ir over mc by MR:  micro-kernel   (B panel stays in L1, A panels stream)
+//
+// Two operands are not packed at all, because the micro-kernel reads each element of them once per
+// use either way: a row-major op(A) (broadcast element by element; packing it is a transpose), and,
+// when C has few rows so that each B panel meets only a few tiles, a row-major op(B) (rows ldb apart).
 //
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
