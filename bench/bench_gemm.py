@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")  # in case threadpoolctl is missing and numpy not yet loaded
+os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "2")  # in case threadpoolctl is missing and numpy not yet loaded
 
 import numpy as np  # noqa: E402
 
@@ -47,7 +47,13 @@ SHAPES = [
     (32, 64, 1600, False, False, "dense fwd: x @ W"),
     (1600, 64, 32, True, False, "dense dW: x^T @ dY"),
     (32, 1600, 64, False, True, "dense dx: dY @ W^T"),
+    (32, 128, 512, False, False, "LSTM step: h @ U"),
+    (32, 512, 128, False, False, "skinny"),
+    (32, 1600, 64, False, False, "skinny"),
+    (1280, 64, 512, False, False, "im2col"),
+    (3136, 576, 64, False, False, "im2col"),
 ]
+IMPLS = ["forgenet", "numpy", "torch"]
 
 
 def operands(m, n, k, ta, tb, seed=0):
@@ -57,16 +63,31 @@ def operands(m, n, k, ta, tb, seed=0):
     return a, b
 
 
-def runner(impl, m, n, k, ta, tb):
+def runner(impl, m, n, k, ta, tb, raw=False):
+    """One product on one implementation, each writing into a preallocated result (out=)."""
     a, b = operands(m, n, k, ta, tb)
+    out = np.empty((m, n), np.float32)
     if impl == "forgenet":
-        return lambda: kernels.gemm(a, b, trans_a=ta, trans_b=tb)
+        gemm = forgenet._C.gemm if raw else kernels.gemm  # raw: without the Python wrapper's checks
+        return lambda: gemm(a, b, trans_a=ta, trans_b=tb, out=out)
     A, B = (a.T if ta else a), (b.T if tb else b)  # numpy sees the transposes as strided views
-    return lambda: np.matmul(A, B)
+    if impl == "torch":
+        import torch
+
+        At, Bt, ot = torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b)), torch.from_numpy(out)
+        At, Bt = (At.T if ta else At), (Bt.T if tb else Bt)
+        return lambda: torch.mm(At, Bt, out=ot)
+    return lambda: np.matmul(A, B, out=out)
 
 
 def _limits():
     forgenet.set_num_threads(THREADS)
+    try:
+        import torch
+
+        torch.set_num_threads(THREADS)
+    except ImportError:  # pragma: no cover
+        pass
     return threadpool_limits(THREADS) if threadpool_limits else _Null()
 
 
@@ -99,10 +120,10 @@ except ImportError:  # pragma: no cover
     pass
 
 
-def _gflops(fns, flops, timer, per_thread):
-    """GFLOP/s of each runner from the median of forgenet.bench's timing core (samples taken in turns)."""
-    times = timing.alternate(fns, reps=5, warmup=1, min_sample_s=0.1, timer=timer)
-    return {k: flops / (t.median / (THREADS if per_thread else 1)) / 1e9 for k, t in times.items()}
+def _gflops(fns, flops, timer, per_thread, reps=5, stat="median"):
+    """GFLOP/s of each runner from forgenet.bench's timing core (samples taken in turns)."""
+    times = timing.alternate(fns, reps=reps, warmup=1, min_sample_s=0.05, timer=timer)
+    return {k: flops / (getattr(t, stat) / (THREADS if per_thread else 1)) / 1e9 for k, t in times.items()}
 
 
 def main(argv):
@@ -110,7 +131,9 @@ def main(argv):
     cpu = "--cpu" in argv
     if "--threads" in argv:
         THREADS = int(argv[argv.index("--threads") + 1])
-    timer = time.process_time if cpu else time.perf_counter
+    # one thread: the calling thread's own clock (process time would count idle pool threads spinning)
+    timer = (time.thread_time if THREADS == 1 else time.process_time) if cpu else time.perf_counter
+    cpu = cpu and THREADS > 1
     with _limits():
         if threadpool_info:
             blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
@@ -120,13 +143,28 @@ def main(argv):
         print(f"forgenet kernel: {forgenet._C.gemm_kernel()}, threads={forgenet.get_num_threads()}, ISA {info['isa']} "
               f"(FORGENET_ISA={info['forgenet_isa_env'] or 'unset'}), {info['cpu']}, "
               f"timer={'process CPU time / threads' if cpu else 'wall'}")
-        print(f"{'shape':>22} {'forgenet':>9} {'numpy':>9} {'ratio':>6}  GFLOP/s")
+        reps = int(argv[argv.index("--reps") + 1]) if "--reps" in argv else 5
+        stat = "min" if "--min" in argv else "median"
+        raw = "--raw" in argv
+        peers = [i for i in IMPLS[1:] if i != "torch" or _has_torch()]
+        print(f"{stat} of {reps} interleaved samples; forgenet {'_C.gemm (raw)' if raw else 'kernels.gemm'}; "
+              f"load {os.getloadavg()[0]:.2f}")
+        print(f"{'shape':>22} {'forgenet':>9}" + "".join(f" {p:>9}" for p in peers) + "  vs best  GFLOP/s")
         for s in SHAPES:
             m, n, k, ta, tb, what = s
-            g = _gflops({impl: runner(impl, m, n, k, ta, tb) for impl in ("forgenet", "numpy")}, 2 * m * n * k,
-                        timer, cpu)
-            ours, peer = g["forgenet"], g["numpy"]
-            print(f"{_id(s):>22} {ours:9.1f} {peer:9.1f} {ours / peer:6.2f}  {what}")
+            g = _gflops({impl: runner(impl, m, n, k, ta, tb, raw) for impl in ["forgenet"] + peers},
+                        2 * m * n * k, timer, cpu, reps, stat)
+            best = max(g[p] for p in peers)
+            print(f"{_id(s):>22} {g['forgenet']:9.1f}" + "".join(f" {g[p]:9.1f}" for p in peers)
+                  + f"  {g['forgenet'] / best:6.2f}  {what}", flush=True)
+
+
+def _has_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover
+        return False
+    return True
 
 
 if __name__ == "__main__":

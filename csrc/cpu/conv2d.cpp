@@ -1,13 +1,15 @@
-// Convolution as im2col + large GEMMs (forgenet::sgemm).
-// A row of the column matrix is one output pixel (n, oh, ow), in y's own order, so the GEMM
-// cols (rows, KH*KW*Cin [+1]) @ kernel (KH*KW*Cin [+1], Cout) writes y in place; the optional extra
-// column of ones meets a bias row appended to the kernel, so the bias costs no pass of its own. In NHWC
-// a patch row is KH runs of KW*Cin contiguous floats of x, so im2col is KH copies per pixel (or, when
-// the runs are a few floats, one strided walk per kernel tap and line). Work goes in chunks of whole
-// output lines (n, oh), as many as fit kColumnBudget, so the buffer stays bounded for any batch while
-// the GEMMs stay as large as possible. A 1x1 stride-1 conv needs no im2col: x already is the matrix.
-// Backward: dkernel = cols^T @ dy, dbias = column sums of dy, dx = col2im(dy @ kernel^T), where
-// col2im gathers per input line so threads never write the same element.
+// Convolution as implicit GEMM: y (pixels, Cout) = patches (pixels, KH*KW*Cin) @ kernel (KH*KW*Cin, Cout)
+// without ever storing the patch matrix. In NHWC a pixel's patch is KH runs of KW*Cin contiguous floats
+// of x, at the same offsets from the pixel's corner for every pixel, so the micro-kernel
+// (gemm_kernels.h, GatherKernel) broadcasts A's elements straight from x through one pointer per tile
+// row and a list of runs; only the kernel is packed. Padding is handled once by a zero-padded copy of
+// the input (chunks of whole images within kColumnBudget), after which every window lies inside.
+// The bias initialises the accumulators.
+// Backward: dkernel = patches^T @ dy, blocked over pixels, its A panels packed straight from x (a
+// pixel's MR consecutive patch elements are mostly one contiguous copy); dbias = column sums of dy; dx,
+// for stride 1, is the 'full' convolution of dy with the kernel flipped in space and transposed in
+// channels (the forward engine again), and for larger strides col2im(dy @ kernel^T), gathered per input
+// line so threads never write the same element. A 1x1 stride-1 conv is one GEMM on x itself.
 #include "cpu/conv2d.h"
 
 #include <omp.h>
@@ -15,26 +17,32 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <new>
-#include <memory>
 #include <vector>
 
 #include "common/workspace.h"
+#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_kernels.h"
 
 namespace forgenet {
 
 namespace {
 
-constexpr int64_t kColumnBudget = 32ll << 20;  // bytes of column buffers per call
+using gemm::Kernel;
+
+constexpr int64_t kColumnBudget = 32ll << 20;  // bytes of padded-input or column buffers per call
 constexpr int64_t kParallelMin = 32768;         // floats of work below which threads cost more than they save
+constexpr double kGemmParallelMin = 2.5e5;      // multiply-adds below which one thread runs a product
+
+inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 
 // Grow-only, 64-byte aligned buffers kept per calling thread: allocating megabytes per call costs page
-// faults (mmap + zeroed pages) comparable to the im2col itself. A thread holds at most kColumnBudget
-// plus a kernel copy. Slot 0: patches, 1: their gradients, 2: kernel with its bias row.
-float* scratch(int slot, int64_t n) {
-  static const char* what[3] = {"conv2d's im2col columns", "conv2d's column gradients", "conv2d's kernel with its bias row"};
-  thread_local GrowBuffer buffers[3];  // consistent after a failed growth: the next call retries
+// faults (mmap + zeroed pages) comparable to the work.
+enum Slot { kSource, kPacked, kColumns, kThreadPanels, kPartials, kSlots };
+float* scratch(Slot slot, int64_t n) {
+  static const char* what[kSlots] = {"conv2d's padded input", "conv2d's packed kernel", "conv2d's column gradients",
+                                     "conv2d's per-thread panels", "conv2d's per-thread kernel gradients"};
+  thread_local GrowBuffer buffers[kSlots];  // consistent after a failed growth: the next call retries
   return buffers[slot].get(n, what[slot]);
 }
 
@@ -42,24 +50,148 @@ inline bool is_pointwise(const Window2d& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;  // no padding either way
 }
 
-// Whole output lines per chunk when each line costs `line_bytes` of buffer (at least one line).
-inline int64_t chunk_lines(int64_t line_bytes, int64_t budget) {
-  return std::max<int64_t>(1, budget / std::max<int64_t>(line_bytes, 1));
+int threads_for(double madds) {
+  if (omp_in_parallel() || madds < kGemmParallelMin) return 1;
+  return omp_get_max_threads();
 }
 
-// Copies n floats. Runs in im2col are often tiny (KW * Cin = 3 for a grayscale 3x3 kernel), where a
-// memcpy call costs more than the copy, so short runs are fixed-size moves (a plain loop would be
-// turned back into a memcpy call by the compiler).
-inline void copy_run(float* __restrict dst, const float* __restrict src, int64_t n) {
-  if (n >= 64) {
-    std::memcpy(dst, src, n * sizeof(float));
-    return;
+// ------------------------------------------------------------------------------------ the input
+// Images [n0, n0 + count) of x as the implicit GEMM reads them: x itself when every window already lies
+// inside, else a zero-padded copy (pad_top rows and pad_left columns before, as many after as the last
+// window reaches). h, w: the rows and columns of one image of `data`.
+struct Source {
+  const float* data;
+  int64_t h, w;
+};
+
+inline int64_t reach_h(const Window2d& g) { return (g.ho - 1) * g.sh + g.kh; }
+inline int64_t reach_w(const Window2d& g) { return (g.wo - 1) * g.sw + g.kw; }
+inline bool needs_padding(const Window2d& g) {
+  return g.pad_top > 0 || g.pad_left > 0 || reach_h(g) > g.h || reach_w(g) > g.w;
+}
+
+// Images per chunk: all of them unless a padded copy is needed, then as many as fit the budget.
+int64_t images_per_chunk(const Window2d& g) {
+  if (!needs_padding(g)) return std::max<int64_t>(g.n, 1);
+  return std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(reach_h(g) * reach_w(g) * g.c * 4, 1));
+}
+
+Source source(const Window2d& g, const float* x, int64_t n0, int64_t count) {
+  const int64_t C = g.c;
+  if (!needs_padding(g)) return {x + n0 * g.h * g.w * C, g.h, g.w};
+  const int64_t hp = reach_h(g), wp = reach_w(g);
+  float* dst = scratch(kSource, count * hp * wp * C);
+  const int64_t cols = std::max<int64_t>(0, std::min(g.w, wp - g.pad_left));  // x columns that land inside
+#pragma omp parallel for schedule(static) if (count * hp * wp * C > kParallelMin)
+  for (int64_t r = 0; r < count * hp; ++r) {
+    const int64_t n = n0 + r / hp, ih = r % hp - g.pad_top;
+    float* d = dst + r * wp * C;
+    if (ih < 0 || ih >= g.h) {
+      std::fill(d, d + wp * C, 0.0f);
+      continue;
+    }
+    std::fill(d, d + g.pad_left * C, 0.0f);
+    std::memcpy(d + g.pad_left * C, x + ((n * g.h + ih) * g.w) * C, cols * C * sizeof(float));
+    std::fill(d + (g.pad_left + cols) * C, d + wp * C, 0.0f);
   }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
-  if (n & 4) std::memcpy(dst + i, src + i, 4 * sizeof(float)), i += 4;
-  if (n & 2) std::memcpy(dst + i, src + i, 2 * sizeof(float)), i += 2;
-  if (n & 1) dst[i] = src[i];
+  return {dst, hp, wp};
+}
+
+// Pixel q (of the chunk; q = (n * Ho + oh) * Wo + ow) -> the corner of its window in the source.
+inline const float* corner(const Window2d& g, const Source& s, int64_t q) {
+  const int64_t hw = g.ho * g.wo, n = q / hw, r = q % hw, oh = r / g.wo, ow = r % g.wo;
+  return s.data + ((n * s.h + oh * g.sh) * s.w + ow * g.sw) * g.c;
+}
+
+// The runs of patch elements [k0, k1) (k = (kh * KW + kw) * Cin + c) as (offset from the window's
+// corner, length, kernel row, first k): one per kernel row the range meets.
+struct Runs {
+  std::vector<int64_t> off, len, kh, k;
+};
+void patch_runs(const Window2d& g, int64_t src_w, int64_t k0, int64_t k1, Runs& r) {
+  const int64_t S = g.kw * g.c;
+  for (int64_t kh = k0 / S; kh * S < k1; ++kh) {
+    const int64_t lo = std::max(k0, kh * S), hi = std::min(k1, (kh + 1) * S);
+    r.off.push_back(kh * src_w * g.c + lo - kh * S);
+    r.len.push_back(hi - lo);
+    r.kh.push_back(kh);
+    r.k.push_back(lo);
+  }
+}
+
+// ------------------------------------------------------------------------- forward (implicit GEMM)
+// y (chunk's pixels, cout) = patches @ B + bias, B (K x cout) packed by gemm::pack_b into panels of K
+// steps, biasp (ceil(cout / NR) * NR floats, zero-padded) or null.
+// Blocks: K in blocks of <= 512 (an A tile of MR rows stays in L1), cout in blocks whose B block fits
+// in half of L2; threads take contiguous ranges of tiles. A tile skips the kernel rows that fall in the
+// top or bottom padding for all of its pixels (they would multiply zeros): for dx of a 'valid' conv,
+// which is a convolution of dy padded by KH-1 rows each side, that is a sixth of the work.
+void implicit_gemm(const Kernel& kr, const Window2d& g, int64_t cout, const Source& s, int64_t nimg,
+                   const float* bp, const float* biasp, float* y) {
+  const int MR = kr.mr, NR = kr.nr;
+  const int64_t K = g.kh * g.kw * g.c, P = nimg * g.ho * g.wo, tiles = ceil_div(P, MR);
+  const int64_t nkb = ceil_div(K, 512), kc = ceil_div(K, nkb);
+  const int64_t NC = std::max<int64_t>(NR, (65536 / kc) / NR * NR);
+  Runs runs;
+  std::vector<int64_t> first(1, 0);  // runs of K block b: [first[b], first[b + 1])
+  for (int64_t pc = 0; pc < K; pc += kc) {
+    patch_runs(g, s.w, pc, std::min(K, pc + kc), runs);
+    first.push_back(static_cast<int64_t>(runs.off.size()));
+  }
+  const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), tiles));
+#pragma omp parallel num_threads(T)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+    const float* rows[16];
+    for (int64_t jc = 0; jc < cout; jc += NC) {
+      const int64_t nc = std::min(NC, cout - jc);
+      for (int64_t b = 0, pc = 0; pc < K; ++b, pc += kc) {
+        for (int64_t tile = t0; tile < t1; ++tile) {
+          const int64_t q0 = tile * MR;
+          const int m = static_cast<int>(std::min<int64_t>(MR, P - q0));
+          int64_t kh_lo = g.kh, kh_hi = 0;  // kernel rows inside the input for some pixel of the tile
+          for (int i = 0; i < MR; ++i) {
+            const int64_t q = q0 + std::min(i, m - 1), oh = (q % (g.ho * g.wo)) / g.wo;
+            rows[i] = corner(g, s, q);
+            const int64_t top = g.pad_top - oh * g.sh;  // kh = top lands on input row 0
+            kh_lo = std::min(kh_lo, std::max<int64_t>(top, 0));
+            kh_hi = std::max(kh_hi, std::min(g.kh, top + g.h));
+          }
+          int64_t q_lo = first[b], q_hi = first[b + 1];
+          while (q_lo < q_hi && runs.kh[q_lo] < kh_lo) ++q_lo;
+          while (q_hi > q_lo && runs.kh[q_hi - 1] >= kh_hi) --q_hi;
+          const int64_t skip = q_lo < q_hi ? runs.k[q_lo] - pc : 0;
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int64_t j = jc + jr;
+            const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+            kr.gather(rows, static_cast<int>(q_hi - q_lo), runs.off.data() + q_lo, runs.len.data() + q_lo,
+                      bp + ((j / NR) * K + pc + skip) * NR, y + q0 * cout + j, cout,
+                      pc == 0 && biasp ? biasp + j : nullptr, pc > 0, m, n);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Runs the implicit GEMM chunk by chunk of images; y holds the output of all g.n images.
+void implicit_conv(const Kernel& kr, const Window2d& g, int64_t cout, const float* x, const float* bp,
+                   const float* biasp, float* y) {
+  const int64_t step = images_per_chunk(g);
+  for (int64_t n0 = 0; n0 < g.n; n0 += step) {
+    const int64_t count = std::min(step, g.n - n0);
+    implicit_gemm(kr, g, cout, source(g, x, n0, count), count, bp, biasp, y + n0 * g.ho * g.wo * cout);
+  }
+}
+
+// Packs ncols columns of a (K x ncols) operand into kr's panels, panel by panel in parallel;
+// pack_panel(jp, dst) fills panel jp (K * NR floats).
+template <typename F>
+void pack_panels(int64_t K, int64_t ncols, const Kernel& kr, float* dst, F&& pack_panel) {
+  const int64_t panels = ceil_div(ncols, kr.nr);
+#pragma omp parallel for schedule(static) if (K * ncols > 4 * kParallelMin)
+  for (int64_t jp = 0; jp < panels; ++jp) pack_panel(jp, dst + jp * K * kr.nr);
 }
 
 // Output columns [lo, hi) whose kernel column kw lands inside the input: 0 <= ow * SW - pad_left + kw < W.
@@ -69,70 +201,9 @@ inline void tap_columns(const Window2d& g, int64_t kw, int64_t& lo, int64_t& hi)
   hi = std::max(lo, std::min(g.wo, b > 0 ? (b + g.sw - 1) / g.sw : 0));
 }
 
-// When KW * Cin is a few floats (a grayscale or RGB first layer), a copy per pixel and kernel row is
-// mostly overhead; im2col and col2im then walk one kernel tap across a whole line instead.
+// When KW * Cin is a few floats, a copy per pixel and kernel row is mostly overhead; col2im then
+// walks one kernel tap across a whole line instead.
 constexpr int64_t kTapWalkBelow = 16;
-
-// One output line's patch rows (row stride ld), tap by tap.
-void im2col_line_by_tap(const Window2d& g, const float* xn, int64_t oh, int64_t ld, float* rows) {
-  const int64_t C = g.c;
-  for (int64_t kh = 0; kh < g.kh; ++kh) {
-    const int64_t ih = oh * g.sh - g.pad_top + kh;
-    for (int64_t kw = 0; kw < g.kw; ++kw) {
-      float* col = rows + (kh * g.kw + kw) * C;
-      int64_t lo = g.wo, hi = g.wo;
-      if (ih >= 0 && ih < g.h) tap_columns(g, kw, lo, hi);
-      for (int64_t ow = 0; ow < lo; ++ow)
-        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
-      if (hi > lo) {
-        const int64_t base = (ih * g.w - g.pad_left + kw) * C;  // + ow * SW * C is inside x for ow in [lo, hi)
-        if (C == 1) {
-          for (int64_t ow = lo; ow < hi; ++ow) col[ow * ld] = xn[base + ow * g.sw];
-        } else {
-          for (int64_t ow = lo; ow < hi; ++ow)
-            for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = xn[base + ow * g.sw * C + c];
-        }
-      }
-      for (int64_t ow = hi; ow < g.wo; ++ow)
-        for (int64_t c = 0; c < C; ++c) col[ow * ld + c] = 0.0f;
-    }
-  }
-}
-
-// Patches of output lines [l0, l1) (line = n * Ho + oh) into cols, one row of `ld` floats per output
-// pixel: KH*KW*Cin patch values, then (when `ones`) a 1 that multiplies the bias row of the kernel.
-void im2col(const Window2d& g, const float* x, int64_t l0, int64_t l1, int64_t ld, bool ones, float* cols) {
-  const int64_t C = g.c, run = g.kw * C;
-#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * ld > kParallelMin)
-  for (int64_t l = l0; l < l1; ++l) {
-    const int64_t n = l / g.ho, oh = l % g.ho;
-    const float* xn = x + n * g.h * g.w * C;
-    float* rows = cols + (l - l0) * g.wo * ld;
-    if (run < kTapWalkBelow) {
-      im2col_line_by_tap(g, xn, oh, ld, rows);
-      if (ones)
-        for (int64_t ow = 0; ow < g.wo; ++ow) rows[ow * ld + g.kh * run] = 1.0f;
-      continue;
-    }
-    for (int64_t ow = 0; ow < g.wo; ++ow) {
-      float* row = rows + ow * ld;
-      const int64_t iw0 = ow * g.sw - g.pad_left;
-      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(g.kw, g.w - iw0);
-      for (int64_t kh = 0; kh < g.kh; ++kh) {
-        float* dst = row + kh * run;
-        const int64_t ih = oh * g.sh - g.pad_top + kh;
-        if (ih < 0 || ih >= g.h || kw1 <= kw0) {
-          std::fill(dst, dst + run, 0.0f);
-          continue;
-        }
-        std::fill(dst, dst + kw0 * C, 0.0f);
-        copy_run(dst + kw0 * C, xn + (ih * g.w + iw0 + kw0) * C, (kw1 - kw0) * C);
-        std::fill(dst + kw1 * C, dst + run, 0.0f);
-      }
-      if (ones) row[g.kh * run] = 1.0f;
-    }
-  }
-}
 
 // dx += col2im(dcols) for output lines [l0, l1). Each thread owns whole input lines (n, ih) and
 // adds every patch run that lands on them, so no two threads ever write the same element of dx.
@@ -189,11 +260,15 @@ void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const floa
   sgemm(false, false, rows, cout, K, 1.0f, A, K, kernel, cout, bias ? 1.0f : 0.0f, C, cout);
 }
 
-// out[c] = sum_r dy[r, c], double accumulators, per-thread partials summed in thread order so the
-// result does not depend on scheduling.
+// out[c] = sum_r dy[r, c]: float sums over blocks of 64 rows (vectorised, float's own width), added
+// into double accumulators; per-thread partials summed in thread order so the result does not depend
+// on scheduling.
 void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t kBlock = 64;
   const int nt = rows * cols > kParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> part = workspace_vector<double>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
+  std::vector<float> blk = workspace_vector<float>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
   int used = 1;
 #pragma omp parallel num_threads(nt)
   {
@@ -201,11 +276,17 @@ void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
 #pragma omp single
     used = omp_get_num_threads();
     double* acc = part.data() + t * cols;
+    float* b = blk.data() + t * cols;
 #pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* d = dy + r * cols;
+    for (int64_t k = 0; k < blocks; ++k) {
+      const int64_t r1 = std::min(rows, (k + 1) * kBlock);
+      std::fill(b, b + cols, 0.0f);
+      for (int64_t r = k * kBlock; r < r1; ++r) {
+        const float* d = dy + r * cols;
 #pragma omp simd
-      for (int64_t c = 0; c < cols; ++c) acc[c] += d[c];
+        for (int64_t c = 0; c < cols; ++c) b[c] += d[c];
+      }
+      for (int64_t c = 0; c < cols; ++c) acc[c] += b[c];
     }
   }
   for (int64_t c = 0; c < cols; ++c) {
@@ -215,12 +296,131 @@ void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
   }
 }
 
+// ------------------------------------------------------------------------------ kernel gradient
+// dkernel (K, cout) = patches^T @ dy: a GEMM whose inner dimension is the pixels. Threads split the
+// pixels (each its own partial dkernel, summed in thread order); each takes them in blocks of kc, packs
+// that block of dy as B panels, and for each MR patch elements gathers an A panel (kc x MR) from x.
+template <int MR>
+void pack_patch_panel(const float* const* corners, int64_t kp, const int64_t* koff, int64_t mr, float* dst) {
+  const bool run = mr == MR && koff[MR - 1] - koff[0] == MR - 1;  // MR elements contiguous in x
+  for (int64_t p = 0; p < kp; ++p, dst += MR) {
+    const float* src = corners[p];
+    if (run) {
+      std::memcpy(dst, src + koff[0], MR * sizeof(float));
+      continue;
+    }
+    for (int i = 0; i < MR; ++i) dst[i] = i < mr ? src[koff[i]] : 0.0f;
+  }
+}
+
+void pack_patches(int mr_tile, const float* const* corners, int64_t kp, const int64_t* koff, int64_t mr,
+                  float* dst) {
+  switch (mr_tile) {
+    case 4: return pack_patch_panel<4>(corners, kp, koff, mr, dst);
+    case 6: return pack_patch_panel<6>(corners, kp, koff, mr, dst);
+    case 8: return pack_patch_panel<8>(corners, kp, koff, mr, dst);
+    case 12: return pack_patch_panel<12>(corners, kp, koff, mr, dst);
+    case 16: return pack_patch_panel<16>(corners, kp, koff, mr, dst);
+  }
+  std::abort();  // a micro-kernel with a tile height not listed here
+}
+
+void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const float* x, float* dkernel) {
+  const int64_t K = g.kh * g.kw * g.c, P = g.n * g.ho * g.wo;
+  const Kernel& kr = gemm::kernel_for(best_isa(), K, cout);
+  const int MR = kr.mr, NR = kr.nr;
+  const int64_t KP = kr.kc, panels = ceil_div(cout, NR);
+  const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), ceil_div(P, KP)));
+  // per thread: dy's partial panel (KP x NR), A panel (KP x MR), KP corner pointers
+  const int64_t per_thread = KP * NR + KP * MR + KP * 2;
+  float* panels_buf = scratch(kThreadPanels, T * per_thread);
+  float* partials = T > 1 ? scratch(kPartials, (T - 1) * K * cout) : nullptr;
+  std::vector<char> started(T, 0);
+  std::vector<int64_t> koff(K + MR);
+  const int64_t step = images_per_chunk(g), hw = g.ho * g.wo;
+  for (int64_t n0 = 0; n0 < g.n; n0 += step) {
+    const int64_t count = std::min(step, g.n - n0), Pc = count * hw;
+    const Source s = source(g, x, n0, count);
+    for (int64_t k = 0; k < K; ++k) koff[k] = (k / (g.kw * g.c)) * s.w * g.c + k % (g.kw * g.c);
+    const float* dyc = dy + n0 * hw * cout;
+#pragma omp parallel num_threads(T)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      float* part = t == 0 ? dkernel : partials + (t - 1) * K * cout;
+      float* bp = panels_buf + t * per_thread;
+      float* ap = bp + KP * NR;
+      const float** corners = reinterpret_cast<const float**>(ap + KP * MR);
+      const int64_t p_lo = Pc * t / nt, p_hi = Pc * (t + 1) / nt;
+      for (int64_t p0 = p_lo; p0 < p_hi; p0 += KP) {
+        const int64_t kp = std::min(KP, p_hi - p0);
+        // dy's full panels are read in place (rows cout apart), only a partial last one is packed
+        const int64_t nfull = cout / NR * NR;
+        if (nfull < cout) gemm::pack_b(kr, false, kp, cout - nfull, dyc + p0 * cout + nfull, cout, bp);
+        for (int64_t p = 0; p < kp; ++p) corners[p] = corner(g, s, p0 + p);
+        const float beta = started[t] ? 1.0f : 0.0f;
+        for (int64_t i0 = 0; i0 < K; i0 += MR) {
+          const int64_t mr = std::min<int64_t>(MR, K - i0);
+          pack_patches(MR, corners, kp, koff.data() + i0, mr, ap);
+          for (int64_t jp = 0; jp < panels; ++jp) {
+            const int n = static_cast<int>(std::min<int64_t>(NR, cout - jp * NR));
+            const bool packed = jp * NR >= nfull;
+            kr.run(kp, ap, MR, packed ? bp : dyc + p0 * cout + jp * NR, packed ? NR : cout,
+                   part + i0 * cout + jp * NR, cout, 1.0f, beta, static_cast<int>(mr), n);
+          }
+        }
+        started[t] = 1;
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    if (!started[t]) std::fill(t == 0 ? dkernel : partials + (t - 1) * K * cout, (t == 0 ? dkernel : partials + (t - 1) * K * cout) + K * cout, 0.0f);
+  for (int t = 1; t < T; ++t) {
+    const float* src = partials + (t - 1) * K * cout;
+#pragma omp parallel for schedule(static) if (K * cout > kParallelMin)
+    for (int64_t i = 0; i < K * cout; ++i) dkernel[i] += src[i];
+  }
+}
+
+// ------------------------------------------------------------------------------- input gradient
+// Stride 1: dx[n, ih, iw, c] = sum over (kh, kw, co) of dy[n, ih + pt - kh, iw + pl - kw, co] *
+// kernel[kh, kw, c, co], a 'valid' convolution of dy padded by KH-1-pt rows and KW-1-pl columns with
+// the kernel flipped in space and transposed in channels.
+void input_gradient_stride1(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
+  Window2d t{g.n, g.ho, g.wo, cout, g.kh, g.kw, 1, 1, g.h, g.w, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left};
+  const int64_t K = g.kh * g.kw * cout, taps = g.kh * g.kw, cin = g.c;
+  const Kernel& kr = gemm::kernel_for(best_isa(), g.n * g.h * g.w, cin);
+  const int NR = kr.nr;
+  float* bp = scratch(kPacked, ceil_div(cin, NR) * NR * K);
+  pack_panels(K, cin, kr, bp, [&](int64_t jp, float* dst) {
+    const int64_t j0 = jp * NR, nr = std::min<int64_t>(NR, cin - j0);
+    for (int64_t tap = 0; tap < taps; ++tap)  // tap of the flipped kernel: (taps - 1 - tap) of kernel
+      gemm::pack_b(kr, true, cout, nr, kernel + (taps - 1 - tap) * cin * cout + j0 * cout, cout,
+                   dst + tap * cout * NR);
+  });
+  implicit_conv(kr, t, cin, dy, bp, nullptr, dx);
+}
+
+// Any stride: dx = col2im(dy @ kernel^T), in chunks of output lines.
+void input_gradient_col2im(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
+  const int64_t lines = g.n * g.ho, K = g.kh * g.kw * g.c;
+  const int64_t total = g.n * g.h * g.w * g.c;
+#pragma omp parallel for schedule(static) if (total > kParallelMin)
+  for (int64_t i = 0; i < total; ++i) dx[i] = 0.0f;
+  const int64_t step = std::min(lines, std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(g.wo * K * 4, 1)));
+  float* dcols = scratch(kColumns, step * g.wo * K);
+  for (int64_t l0 = 0; l0 < lines; l0 += step) {
+    const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
+    sgemm(false, true, rows, K, cout, 1.0f, dy + l0 * g.wo * cout, cout, kernel, cout, 0.0f, dcols, K);
+    col2im_add(g, dcols, l0, l1, dx);
+  }
+}
+
 }  // namespace
 
 void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
                     const float* bias, float* y) {
   // mul_sat: with no output the window may be huge (an empty kernel), and nothing below runs
-  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
+  const int64_t M = g.n * g.ho * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
   if (M == 0 || cout == 0) return;
   if (K == 0) {  // no input channels: only the bias remains
     for (int64_t r = 0; r < M; ++r)
@@ -228,28 +428,25 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
     return;
   }
   if (is_pointwise(g)) return gemm_bias(M, K, cout, x, kernel, bias, y);
-  // With a bias, each patch row gets a trailing 1 and the kernel a trailing bias row, so the GEMM
-  // adds the bias for free instead of a separate pass over y.
-  const int64_t ld = bias ? K + 1 : K;
-  const float* kb = kernel;
+  const Kernel& kr = gemm::kernel_for(best_isa(), M, cout);
+  const int NR = kr.nr;
+  const int64_t padded = ceil_div(cout, NR) * NR;
+  float* bp = scratch(kPacked, padded * K + padded);
+  pack_panels(K, cout, kr, bp, [&](int64_t jp, float* dst) {
+    gemm::pack_b(kr, false, K, std::min<int64_t>(NR, cout - jp * NR), kernel + jp * NR, cout, dst);
+  });
+  float* biasp = nullptr;
   if (bias) {
-    float* k1 = scratch(2, ld * cout);
-    std::copy(kernel, kernel + K * cout, k1);
-    std::copy(bias, bias + cout, k1 + K * cout);
-    kb = k1;
+    biasp = bp + padded * K;
+    std::copy(bias, bias + cout, biasp);
+    std::fill(biasp + cout, biasp + padded, 0.0f);
   }
-  const int64_t step = std::min(lines, chunk_lines(g.wo * ld * 4, kColumnBudget));
-  float* cols = scratch(0, step * g.wo * ld);
-  for (int64_t l0 = 0; l0 < lines; l0 += step) {
-    const int64_t l1 = std::min(lines, l0 + step);
-    im2col(g, x, l0, l1, ld, bias != nullptr, cols);
-    sgemm(false, false, (l1 - l0) * g.wo, cout, ld, 1.0f, cols, ld, kb, cout, 0.0f, y + l0 * g.wo * cout, cout);
-  }
+  implicit_conv(kr, g, cout, x, bp, biasp, y);
 }
 
 void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
                      const float* kernel, float* dx, float* dkernel, float* dbias) {
-  const int64_t lines = g.n * g.ho, M = lines * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
+  const int64_t M = g.n * g.ho * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
   column_sums(dy, M, cout, dbias);
   if (K == 0) return;  // dx and dkernel are empty
   if (M == 0 || cout == 0) {
@@ -262,27 +459,10 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
     if (dx) sgemm(false, true, M, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, dx, K);
     return;
   }
-  if (dx) {
-    const int64_t total = g.n * g.h * g.w * g.c;
-#pragma omp parallel for schedule(static) if (total > kParallelMin)
-    for (int64_t i = 0; i < total; ++i) dx[i] = 0.0f;
-  }
-  // Two buffers (patches and their gradients) share the budget.
-  const int64_t step = std::min(lines, chunk_lines(g.wo * K * 4, dx ? kColumnBudget / 2 : kColumnBudget));
-  float* cols = scratch(0, step * g.wo * K);
-  float* dcols = dx ? scratch(1, step * g.wo * K) : nullptr;
-  for (int64_t l0 = 0; l0 < lines; l0 += step) {
-    const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
-    const float* dyc = dy + l0 * g.wo * cout;
-    im2col(g, x, l0, l1, K, false, cols);
-    // dkernel (K, cout) += cols^T @ dy, summed over chunks.
-    sgemm(true, false, K, cout, rows, 1.0f, cols, K, dyc, cout, l0 == 0 ? 0.0f : 1.0f, dkernel, cout);
-    if (dx) {
-      // dcols (rows, K) = dy @ kernel^T, then scattered back onto the pixels each patch came from.
-      sgemm(false, true, rows, K, cout, 1.0f, dyc, cout, kernel, cout, 0.0f, dcols, K);
-      col2im_add(g, dcols, l0, l1, dx);
-    }
-  }
+  weight_gradient(g, cout, dy, x, dkernel);
+  if (!dx) return;
+  if (g.sh == 1 && g.sw == 1) input_gradient_stride1(g, cout, dy, kernel, dx);
+  else input_gradient_col2im(g, cout, dy, kernel, dx);
 }
 
 }  // namespace forgenet

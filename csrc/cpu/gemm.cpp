@@ -2,9 +2,13 @@
 // kc x NR column panels, op(A) into MR x kc row panels, so every transpose combination looks the same
 // to the micro-kernel (gemm_kernels.h), which holds an MR x NR tile of C in registers.
 //
-//   jc over N by nc:  pc over K by kc:  pack B block     (kc x nc, stays in L2)
-//     ic over M by mc:  pack A block                     (mc x kc)
-//       ir over mc by MR:  jr over nc by NR:  micro-kernel   (A panel stays in L1, B panels stream)
+//   jc over N by nc:  pc over K by kc:  pack B block     (kc x nc)
+//     ic over M by mc:  pack A block                     (mc x kc, stays in L2)
+//       jr over nc by NR:  ir over mc by MR:  micro-kernel   (B panel stays in L1, A panels stream)
+//
+// Two operands are not packed at all, because the micro-kernel reads each element of them once per
+// use either way: a row-major op(A) (broadcast element by element; packing it is a transpose), and,
+// when C has few rows so that each B panel meets only a few tiles, a row-major op(B) (rows ldb apart).
 //
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
@@ -35,10 +39,10 @@ inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 constexpr int GMR = 4, GNR = 8;
 
 template <bool ROWS>
-void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
                      float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   float acc[GMR][GNR] = {};
-  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += GNR)
+  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += sb)
     for (int i = 0; i < GMR; ++i)
       for (int j = 0; j < GNR; ++j) acc[i][j] += (ROWS ? a[i * sa] : a[i]) * b[j];
   for (int i = 0; i < m; ++i)
@@ -46,6 +50,25 @@ void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const flo
       float& cij = c[i * ldc + j];
       cij = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cij;
     }
+}
+
+template <int MR, int NR>
+void gather_generic(const float* const* rows, int pieces, const int64_t* off, const int64_t* len,
+                    const float* __restrict b, float* __restrict c, int64_t ldc, const float* bias,
+                    bool accumulate, int m, int n) {
+  float acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j)
+      acc[i][j] = accumulate ? (i < m && j < n ? c[i * ldc + j] : 0.0f) : bias ? bias[j] : 0.0f;
+  for (int q = 0; q < pieces; ++q) {
+    const float* a[MR];
+    for (int i = 0; i < MR; ++i) a[i] = rows[i] + off[q];
+    for (int64_t p = 0; p < len[q]; ++p, b += NR)
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < NR; ++j) acc[i][j] += a[i][p] * b[j];
+  }
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc[i][j];
 }
 
 // A growable 64-byte-aligned scratch buffer, one per thread and kind (OpenMP threads persist, so
@@ -87,12 +110,13 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
   for (int64_t j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
-      for (int64_t p = 0; p < k; ++p) {
-        const float* src = B + p * ldb + j0;
-        float* d = dst + p * NR;
-        if (nr == NR) {
-          for (int j = 0; j < NR; ++j) d[j] = src[j];
-        } else {
+      // (a fixed-size memcpy: GCC turns the plain loop into scalar moves, a third of a skinny GEMM)
+      if (nr == NR) {
+        for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+      } else {
+        for (int64_t p = 0; p < k; ++p) {
+          const float* src = B + p * ldb + j0;
+          float* d = dst + p * NR;
           for (int j = 0; j < NR; ++j) d[j] = j < nr ? src[j] : 0.0f;
         }
       }
@@ -109,6 +133,19 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
   }
 }
 
+}  // namespace
+
+void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
+  switch (kr.nr) {
+    case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst, kr.transpose8);
+  }
+  std::abort();
+}
+
+namespace {
+
 void pack_a(const Kernel& kr, bool trans, int64_t m, int64_t k, const float* A, int64_t lda, float* dst) {
   switch (kr.mr) {
     case 4: return pack_a_t<4>(trans, m, k, A, lda, dst, kr.transpose8);
@@ -120,15 +157,6 @@ void pack_a(const Kernel& kr, bool trans, int64_t m, int64_t k, const float* A, 
   std::abort();  // a micro-kernel with a tile height not listed here
 }
 
-void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst) {
-  switch (kr.nr) {
-    case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst, kr.transpose8);
-    case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst, kr.transpose8);
-    case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst, kr.transpose8);
-  }
-  std::abort();
-}
-
 // Single-threaded blocked GEMM on one slab; A, B, C already offset to the slab's origin.
 void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
@@ -138,10 +166,13 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
   const int64_t KC = std::min(kr.kc, K);
   const int64_t NC = std::min(kr.nc, ceil_to(N, NR));
   const int64_t MC = std::min(kr.mc, ceil_to(M, MR));
-  // When C is narrow each A panel meets only a tile or two of B, so packing A would cost about as
-  // much as using it: read full panels of A in place instead (unless rows 4 KiB apart would all
-  // land in one L1 set).
-  const bool in_place = N <= 2 * NR && lda % 1024 != 0;
+  // A row-major op(A) is read in place: the micro-kernel broadcasts its elements one at a time either
+  // way, and packing it would be a transpose of MR rows costing about as much as a narrow C's use of
+  // it (unless rows 4 KiB apart would all land in one L1 set).
+  const bool in_place = !ta && lda % 1024 != 0;
+  // With few rows of C each B panel meets only a few tiles, so packing it (an L2-bound copy) would
+  // cost a fifth of the product: a row-major op(B) is then read in place, its rows ldb apart.
+  const bool b_in_place = !tb && M <= 8 * MR;
   float* ap = abuf.get(MC * KC, "gemm's packed A panel");
   float* bp = bbuf.get(KC * NC, "gemm's packed B panel");
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -149,27 +180,29 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;  // later K blocks accumulate onto the first
-      pack_b(kr, tb, kc, nc, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, bp);
+      // Full panels of B read in place (skinny M; only the partial last panel packed).
+      const int64_t nfull = b_in_place ? nc / NR * NR : 0;
+      if (nfull < nc)
+        pack_b(kr, tb, kc, nc - nfull, tb ? B + (jc + nfull) * ldb + pc : B + pc * ldb + jc + nfull, ldb,
+               bp + nfull * kc);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
+        // A read in place (row-major, full tiles only); the one partial tile at the bottom is packed.
+        const int64_t full = in_place ? mc / MR * MR : 0;
         if (!in_place) pack_a(kr, ta, mc, kc, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, ap);
-        for (int64_t ir = 0; ir < mc; ir += MR) {
-          const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-          const int64_t i = ic + ir;
-          const float* a = ap + ir * kc;
-          int64_t sa = MR;
-          MicroKernel run = kr.run;
-          if (in_place && m == MR) {
-            a = ta ? A + pc * lda + i : A + i * lda + pc;
-            sa = lda;
-            if (!ta) run = kr.run_rows;
-          } else if (in_place) {
-            pack_a(kr, ta, m, kc, ta ? A + pc * lda + i : A + i * lda + pc, lda, ap);
-            a = ap;
-          }
-          for (int64_t jr = 0; jr < nc; jr += NR) {
-            const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-            run(kc, a, sa, bp + jr * kc, C + i * ldc + jc + jr, ldc, alpha, beta_k, m, n);
+        else if (full < mc) pack_a(kr, ta, mc - full, kc, A + (ic + full) * lda + pc, lda, ap + full * kc);
+        // BLIS's order: one B micro-panel (kc x NR) stays in L1 while the A block (L2) streams.
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            float* c = C + (ic + ir) * ldc + jc + jr;
+            const float* b = jr < nfull ? B + pc * ldb + jc + jr : bp + jr * kc;
+            const int64_t sb = jr < nfull ? ldb : NR;
+            if (ir < full)
+              kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, m, n);
+            else
+              kr.run(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, m, n);
           }
         }
       }
@@ -186,7 +219,7 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
   static const Kernel generic{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
-                              ukernel_generic<true>, nullptr};
+                              ukernel_generic<true>, nullptr, gather_generic<GMR, GNR>};
   const Kernel* list = &generic;
   int count = 1;
 #if defined(FORGENET_X86)

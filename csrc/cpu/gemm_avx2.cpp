@@ -8,7 +8,7 @@ namespace forgenet::gemm {
 namespace {
 
 template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b,
+void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
              float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   constexpr int NR = 8 * NV;
   __m256 acc[MR][NV];
@@ -21,7 +21,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
   for (int64_t p = 0; p < k; ++p) {
     __m256 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
@@ -29,7 +29,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += ROWS ? 1 : sa;
-    b += NR;
+    b += sb;
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -57,6 +57,60 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       float& cij = c[i * ldc + j];
       cij = beta == 0.0f ? tile[i][j] : tile[i][j] + beta * cij;
     }
+}
+
+// The implicit-GEMM form (gemm_kernels.h): the same register tile, A's rows gathered from MR pointers.
+template <int MR, int NV>
+void gather(const float* const* rows, int pieces, const int64_t* off, const int64_t* len,
+            const float* __restrict b, float* __restrict c, int64_t ldc, const float* bias, bool accumulate,
+            int m, int n) {
+  constexpr int NR = 8 * NV;
+  const bool full = m == MR && n == NR;
+  alignas(32) float tile[MR][NR];
+  __m256 acc[MR][NV];
+  if (accumulate && !full) {
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) tile[i][j] = i < m && j < n ? c[i * ldc + j] : 0.0f;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = accumulate ? (full ? _mm256_loadu_ps(c + i * ldc + 8 * v) : _mm256_load_ps(tile[i] + 8 * v))
+                  : bias     ? _mm256_loadu_ps(bias + 8 * v)
+                             : _mm256_setzero_ps();
+  for (int q = 0; q < pieces; ++q) {
+    const float* a[MR];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) a[i] = rows[i] + off[q];
+    const int64_t k = len[q];
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < k; ++p) {
+      __m256 bv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
+#pragma GCC unroll 12
+      for (int i = 0; i < MR; ++i) {
+        const __m256 ai = _mm256_broadcast_ss(a[i] + p);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      b += NR;
+    }
+  }
+  if (full) {
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + i * ldc + 8 * v, acc[i][v]);
+    return;
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, acc[i][v]);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) c[i * ldc + j] = tile[i][j];
 }
 
 }  // namespace
@@ -89,8 +143,10 @@ void transpose8_avx2(int64_t k, const float* src, int64_t lds, float* dst, int64
 int kernels_avx2(const Kernel** list) {
   static const Kernel k[2] = {
       // {name, mr, nr, mc, kc, nc, ...}
-      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2},
-      {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2}};
+      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2,
+       gather<6, 2>},
+      {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2,
+       gather<12, 1>}};
   *list = k;
   return 2;
 }

@@ -8,16 +8,25 @@
 namespace forgenet::gemm {
 
 // C[0:m, 0:n] = alpha * op(A)[0:MR, 0:k] @ Bp + beta * C for m <= MR, n <= NR (edge tiles store only
-// m x n). Bp holds k steps of NR floats, 64-byte aligned.
+// m x n). Bp holds k steps of NR floats, sb floats apart (NR: a packed panel; ldb: a row-major op(B)
+// read in place).
 // A is read as a[p * sa + i] (`run`: a packed panel with sa = MR, or a transposed A used in place) or
 // as a[i * sa + p] (`run_rows`: a row-major A used in place, sa = lda); A is used in place only for
 // full MR-row tiles. beta == 0 never reads C.
-using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, float* c,
+using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, int64_t sb, float* c,
                              int64_t ldc, float alpha, float beta, int m, int n);
 
 // dst[p * ldd + r] = src[r * lds + p] for r < 8, p < k: interleaves 8 rows, the transposing half of
 // packing (row-major A, transposed B). nullptr: the plain loop.
 using Transpose8 = void (*)(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
+
+// The implicit-GEMM form (convolution): op(A) is not stored, each of its rows is gathered. Row i's k-th
+// element is rows[i][off[q] + p], the q-th of `pieces` runs of len[q] floats taken in order (p <
+// len[q]); Bp holds sum(len) steps of NR floats. C[0:m, 0:n] = init + A @ Bp, with init C itself when
+// `accumulate`, else bias[0:NR] down every row (bias null: 0). rows[i] for i >= m must be readable.
+using GatherKernel = void (*)(const float* const* rows, int pieces, const int64_t* off, const int64_t* len,
+                              const float* bp, float* c, int64_t ldc, const float* bias, bool accumulate,
+                              int m, int n);
 
 struct Kernel {
   const char* name;
@@ -25,7 +34,12 @@ struct Kernel {
   int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc, Bp is kc x nc (L2); one A panel sits in L1
   MicroKernel run, run_rows;
   Transpose8 transpose8;
+  GatherKernel gather;
 };
+
+// Packs rows [0, k) and columns [0, n) of op(B) into NR-column panels of k steps each, zero-padded
+// (NR * k floats per panel, ceil(n / NR) panels): the layout the micro-kernels read.
+void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst);
 
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
 // best_isa()): the set's first tile, unless another pads M x N to over 7% less work.

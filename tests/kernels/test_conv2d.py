@@ -279,3 +279,64 @@ def test_conv2d_backward_can_skip_dx(rng):
     assert none is None and dx.shape == x.shape
     np.testing.assert_array_equal(dk, dk2)
     np.testing.assert_array_equal(db, db2)
+
+
+# The implicit GEMM's edges: K (= KH*KW*Cin) over one 512 block, Cout over one column block (~240) and
+# not a multiple of the register tile, Cin = 1, 'same' and 'valid', strides, and tiles whose pixels
+# skip kernel rows in the padding (which, with K blocks, can leave a tile nothing in a block).
+EDGE_CASES = [
+    (1, 6, 6, 60, 3, 3, 250, (1, 1), "same"),
+    (2, 7, 5, 60, 3, 3, 19, (1, 1), "valid"),
+    (1, 9, 9, 70, 3, 3, 5, (2, 2), "same"),
+    (3, 5, 8, 1, 5, 3, 17, (1, 1), "same"),
+    (2, 12, 3, 2, 7, 1, 3, (1, 1), "same"),    # tall kernel: most rows of most tiles in the padding
+    (2, 4, 4, 3, 1, 1, 33, (2, 2), "same"),    # strided 1x1
+    (1, 1, 1, 1, 1, 1, 1, (1, 1), "valid"),
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CASES, ids=str)
+def test_conv2d_implicit_gemm_edges(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    y = kernels.conv2d(x, k, b, strides=strides, padding=padding)
+    assert_close(y, ref_conv2d(x, k, b, strides, padding), rtol=1e-4, atol=1e-5, what="forward")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what="dkernel")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-4, what="dbias")
+
+
+@pytest.mark.slow  # the float64 reference takes ~15 s on two cores
+def test_conv2d_padded_copies_in_chunks_of_images(rng):
+    """A padded image over half the 32 MiB budget goes one image per chunk: the second image's output,
+    kernel gradient and input gradient must not notice."""
+    x, k, b = make(rng, 2, 800, 800, 8, 3, 3, 1)
+    y = kernels.conv2d(x, k, b, padding="same")
+    assert_close(y, ref_conv2d(x, k, b, (1, 1), "same"), rtol=1e-4, atol=1e-4, what="forward")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, padding="same")
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, (1, 1), "same")
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-2, what="dkernel")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-2, what="dbias")
+
+
+def test_conv2d_threads_agree(rng):
+    """Threads split tiles (forward, dx) and pixels (dkernel, summed in thread order): one thread and
+    all of them give the same results to float32 rounding."""
+    import forgenet
+
+    x, k, b = make(rng, 6, 15, 15, 16, 3, 3, 24)
+    dy = rng.standard_normal((6, 15, 15, 24)).astype(np.float32)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = (kernels.conv2d(x, k, b, padding="same"),) + kernels.conv2d_backward(dy, x, k, padding="same")
+    finally:
+        forgenet.set_num_threads(before)
+    many = (kernels.conv2d(x, k, b, padding="same"),) + kernels.conv2d_backward(dy, x, k, padding="same")
+    for a, c, what in zip(one, many, ["y", "dx", "dk", "db"]):
+        assert_close(c, a, rtol=1e-5, atol=1e-4, what=what)

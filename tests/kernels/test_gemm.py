@@ -212,3 +212,16 @@ def test_bad_flags_and_scalars_and_layout():
         _C.gemm(a, [[1.0]], None, False, False, 1.0, 0.0)
     with pytest.raises(ValueError, match="gemm_reference: inner dimensions must match"):
         _C.gemm_reference(a, a, None, False, False, 1.0, 0.0)
+
+
+# Skinny products read row-major A and B in place (no packing): full tiles and panels straight from the
+# operands, the partial last ones packed; K beyond one block accumulates onto C; rows 4 KiB apart
+# (K = 1024) fall back to packing A. Every transpose combination, alpha and beta.
+@pytest.mark.parametrize("m,n,k", [(32, 130, 600), (47, 100, 513), (6, 16, 1), (7, 17, 257), (32, 64, 1024),
+                                   (1, 1600, 64), (48, 31, 40)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
+def test_skinny_gemm_in_place_operands(rng, m, n, k, ta, tb):
+    a, b = operands(rng, m, n, k, ta, tb)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    got = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.5, beta=-1.5)
+    assert_gemm_close(got, a, b, c, ta, tb, 0.5, -1.5, what=f"{m}x{n}x{k} {ta} {tb}")
