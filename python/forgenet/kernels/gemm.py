@@ -9,12 +9,16 @@ from forgenet.kernels._array import as_f32, backend, out_kw
 
 
 def _flag(name: str, v) -> bool:
+    if v is True or v is False:  # the common case first: the ABC checks below cost microseconds a call
+        return v
     if not isinstance(v, (bool, np.bool_, numbers.Integral)) or v not in (0, 1):
         raise TypeError(f"gemm: {name} must be a bool, got {v!r}")
     return bool(v)
 
 
 def _scalar(name: str, v) -> float:
+    if type(v) is float or type(v) is int:
+        return float(v)
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"gemm: {name} must be a real number, got {v!r}")
     return float(v)
