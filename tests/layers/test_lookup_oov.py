@@ -58,3 +58,15 @@ def test_bad_oov_options():
         L.IntegerLookup(num_oov_indices=2, salt=1)
     with pytest.raises(NotImplementedError, match="salt"):
         L.IntegerLookup(num_oov_indices=2, oov_method="farmhash", salt=[1, 2])
+
+
+def test_text_vectorization_one_hot_one_token_per_text():
+    layer = L.TextVectorization(output_mode="one_hot", split=None, standardize="lower")
+    layer.adapt(np.array(["Red", "green", "red", "blue", "red", "green"]))
+    assert layer.get_vocabulary() == ["[UNK]", "red", "green", "blue"]  # no mask slot outside 'int' (Keras)
+    out = np.asarray(layer(np.array(["RED", "blue", "teal", ""])))
+    want = np.zeros((4, 4), np.float32)
+    want[0, 1] = want[1, 3] = want[2, 0] = 1.0  # the empty text is the mask token: an all-zero row
+    np.testing.assert_array_equal(out, want)
+    with pytest.raises(NotImplementedError, match="output_mode='one_hot' is supported with split=None"):
+        L.TextVectorization(output_mode="one_hot")

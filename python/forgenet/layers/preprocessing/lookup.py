@@ -299,6 +299,10 @@ class TextVectorization(_IndexLookup):
             raise ValueError("TextVectorization: ragged=True is only supported with the TensorFlow backend (as Keras)")
         if output_sequence_length is not None and output_mode != "int":
             raise ValueError("TextVectorization: output_sequence_length is only valid with output_mode='int'")
+        if output_mode == "one_hot" and (split is not None or ngrams):
+            # Keras one-hots each token of a split text into a ragged (batch, tokens, vocab) TensorFlow tensor
+            raise NotImplementedError("TextVectorization: output_mode='one_hot' is supported with split=None and no "
+                                      "ngrams (one token per text) only; use 'multi_hot' or 'count' for split texts")
         if isinstance(ngrams, numbers.Integral):
             ngrams = tuple(range(1, int(ngrams) + 1))
         self.standardize, self.split, self.ngrams = standardize, split, None if ngrams is None else tuple(ngrams)
@@ -348,10 +352,8 @@ class TextVectorization(_IndexLookup):
         out = np.zeros((len(rows), depth), np.float32)
         for i, r in enumerate(rows):
             np.add.at(out[i], np.asarray(r, np.int64), 1.0)
-        if self.output_mode == "multi_hot":
+        if self.output_mode in ("multi_hot", "one_hot"):  # one_hot: one token per text (split=None)
             out = np.minimum(out, 1.0)
-        elif self.output_mode == "one_hot":
-            raise ValueError(f"{self.name}: output_mode='one_hot' is not supported for TextVectorization (as Keras)")
         if self.output_mode == "tf_idf":
             out = out * self.idf_weights[:depth]
         return Tensor(out)
