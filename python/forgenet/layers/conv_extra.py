@@ -1,8 +1,8 @@
 """Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (Keras 3, channels_last).
 
 Conv2DTranspose is the input gradient of a convolution (kernel (KH, KW, filters, Cin), no flip), run on
-the conv2d kernels; 'same' crops as TensorFlow does (Keras's torch backend warns that it differs for
-some odd kernel/stride pairs). DepthwiseConv2D runs on its own fused kernel; SeparableConv2D is that
+the conv2d kernels: the full output of the (dilated) kernel, then cropped or zero-padded per side by
+Keras 3's rule for padding and output_padding (the window TensorFlow and JAX compute). DepthwiseConv2D runs on its own fused kernel; SeparableConv2D is that
 followed by a 1x1 convolution.
 """
 from __future__ import annotations
