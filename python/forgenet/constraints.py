@@ -14,6 +14,7 @@ def _arr(w):
 
 def _norms(w, axis):
     xp = array_module(w)
+    axis = tuple(axis) if isinstance(axis, list) else axis  # Keras configs hold lists (axis=[0, 1, 2])
     return xp.sqrt((w * w).sum(axis=axis, keepdims=True))
 
 

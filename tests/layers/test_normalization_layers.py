@@ -120,8 +120,8 @@ def test_normalization_bad_arguments():
         L.BatchNormalization(synchronized=True)
     with pytest.raises(ValueError, match="axis 4 is out of range"):
         L.BatchNormalization(axis=4)(X4)
-    with pytest.raises(NotImplementedError, match="gamma_regularizer is not supported yet"):
-        L.BatchNormalization(gamma_regularizer="l2")
+    with pytest.raises(NotImplementedError, match="renorm_clipping is not supported yet"):
+        L.BatchNormalization(renorm_clipping={"rmax": 2.0})
 
 
 # ---- noise layers ----------------------------------------------------------------------------------

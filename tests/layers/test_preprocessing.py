@@ -169,8 +169,10 @@ def test_text_vectorization():
 def test_preprocessing_bad_arguments():
     with pytest.raises(ValueError, match="output_mode must be one of"):
         L.StringLookup(output_mode="binary")
-    with pytest.raises(NotImplementedError, match="num_oov_indices=1"):
-        L.StringLookup(num_oov_indices=2)
+    with pytest.raises(ValueError, match="num_oov_indices must be an int >= 0"):
+        L.StringLookup(num_oov_indices=-1)
+    with pytest.raises(NotImplementedError, match="salt .* is not supported yet"):
+        L.StringLookup(num_oov_indices=2, salt=7)
     with pytest.raises(ValueError, match="num_tokens must be a positive integer"):
         L.CategoryEncoding()
     with pytest.raises(ValueError, match="repeated tokens"):

@@ -266,8 +266,7 @@ def test_rnn_rejects_cells_without_state_size():
 
     with pytest.raises(ValueError, match="state_size must be specified"):
         layers.RNN(NoState())
-    with pytest.raises(NotImplementedError, match="StackedRNNCells"):
-        layers.RNN([layers.GRUCell(3), layers.GRUCell(3)])
+    assert isinstance(layers.RNN([layers.GRUCell(3), layers.GRUCell(3)]).cell, layers.StackedRNNCells)
 
 
 # ---- Bidirectional and TimeDistributed ---------------------------------------------------------------

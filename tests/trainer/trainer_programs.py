@@ -350,3 +350,187 @@ def add_loss_penalty(K):
 
 PROGRAMS = [custom_train_step, custom_test_step_and_compute_loss, gan, generators, py_dataset, weights_and_classes,
             torch_tensors, multi_input, multi_output_dict, multi_output_list, add_loss_penalty]
+
+
+# ---- the catalogue's everyday models (issue 10) -------------------------------------------------
+def _tokens(n=24, t=10, vocab=20, seed=3):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, t)).astype(np.int64)
+    y = ((x[:, :3] > vocab // 2).sum(1) >= 2).astype(np.int64)
+    return x, y
+
+
+def text_conv1d(K):
+    """Text classification: Embedding -> Conv1D -> global max and average pooling -> Dense."""
+    x, y = _tokens()
+    inp = K.Input(shape=(10,), dtype="int32")
+    e = K.layers.Embedding(20, 6)(inp)
+    c = K.layers.Conv1D(5, 3, activation="relu", padding="same")(e)
+    c = K.layers.MaxPooling1D(2)(c)
+    c = K.layers.Conv1D(4, 2, activation="relu")(c)
+    pooled = K.layers.concatenate([K.layers.GlobalMaxPooling1D()(c), K.layers.GlobalAveragePooling1D()(c)])
+    out = K.layers.Dense(2, activation="softmax")(pooled)
+    model = K.Model(inp, out)
+    init_weights(model)
+    model.compile(optimizer=K.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return {"history": hist.history, "pred": model.predict(x, verbose=0)}
+
+
+def bidirectional_gru(K):
+    """A bidirectional GRU over embedded tokens (masked by mask_zero), then a second GRU layer."""
+    x, y = _tokens()
+    x[::3, -3:] = 0  # padded tails: the mask must keep them out of both directions
+    inp = K.Input(shape=(None,), dtype="int32")
+    e = K.layers.Embedding(20, 5, mask_zero=True)(inp)
+    h = K.layers.Bidirectional(K.layers.GRU(4, return_sequences=True))(e)
+    h = K.layers.Bidirectional(K.layers.GRU(3), merge_mode="sum")(h)
+    out = K.layers.Dense(1, activation="sigmoid")(h)
+    model = K.Model(inp, out)
+    init_weights(model)
+    model.compile(optimizer=K.optimizers.RMSprop(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y.astype(np.float32), batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return {"history": hist.history, "pred": model.predict(x, verbose=0)}
+
+
+def batchnorm_cnn(K):
+    """Conv2D + BatchNormalization + ReLU + pooling: training, moving statistics, then inference."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 8, 8, 2)).astype(np.float32) * 2.0 + 0.5
+    y = (x[:, :4, :, 0].mean((1, 2)) > 0.5).astype(np.int64)
+    model = K.Sequential([
+        K.Input(shape=(8, 8, 2)),
+        K.layers.Conv2D(4, 3, padding="same", use_bias=False),
+        K.layers.BatchNormalization(momentum=0.8),
+        K.layers.ReLU(),
+        K.layers.MaxPooling2D(2),
+        K.layers.Conv2D(3, 3),
+        K.layers.BatchNormalization(),
+        K.layers.Activation("relu"),
+        K.layers.GlobalAveragePooling2D(),
+        K.layers.Dense(2, activation="softmax"),
+    ])
+    init_weights(model)
+    for layer in model.layers:  # moving variance must start positive
+        if isinstance(layer, K.layers.BatchNormalization):
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([1.0 + 0.1 * g, b, m, np.abs(v) + 0.5])
+    model.compile(optimizer=K.optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    moving = [w for layer in model.layers if isinstance(layer, K.layers.BatchNormalization)
+              for w in layer.get_weights()[2:]]
+    return {"history": hist.history, "moving": moving, "pred": model.predict(x, verbose=0),
+            "evaluate": model.evaluate(x, y, verbose=0)}
+
+
+def transformer_classifier(K):
+    """The Keras text-classification-with-Transformer example, small: token + position embedding,
+    one block (MultiHeadAttention, LayerNormalization, feed-forward), GlobalAveragePooling1D."""
+    x, y = _tokens(t=8)
+
+    class Block(K.layers.Layer):
+        def __init__(self, d, heads, ff, **kw):
+            super().__init__(**kw)
+            self.att = K.layers.MultiHeadAttention(num_heads=heads, key_dim=d // heads)
+            self.ffn = K.Sequential([K.layers.Dense(ff, activation="relu"), K.layers.Dense(d)])
+            self.ln1 = K.layers.LayerNormalization(epsilon=1e-6)
+            self.ln2 = K.layers.LayerNormalization(epsilon=1e-6)
+
+        def call(self, inputs):
+            h = self.ln1(inputs + self.att(inputs, inputs))
+            return self.ln2(h + self.ffn(h))
+
+    class TokenAndPosition(K.layers.Layer):
+        def __init__(self, maxlen, vocab, d, **kw):
+            super().__init__(**kw)
+            self.tok = K.layers.Embedding(vocab, d)
+            self.pos = K.layers.Embedding(maxlen, d)
+
+        def call(self, x):
+            positions = K.ops.arange(0, K.ops.shape(x)[-1], 1)
+            return self.tok(x) + self.pos(positions)
+
+    inp = K.Input(shape=(8,), dtype="int32")
+    h = TokenAndPosition(8, 20, 8)(inp)
+    h = Block(8, 2, 12)(h)
+    h = K.layers.GlobalAveragePooling1D()(h)
+    out = K.layers.Dense(2, activation="softmax")(h)
+    model = K.Model(inp, out)
+    init_weights(model)
+    model.compile(optimizer=K.optimizers.Adam(0.005), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return {"history": hist.history, "pred": model.predict(x, verbose=0)}
+
+
+def seq2seq_lstm(K):
+    """The Keras character-level seq2seq guide: an LSTM encoder's states start an LSTM decoder
+    (return_state / initial_state); trained with teacher forcing, then the guide's inference models
+    decode step by step from the returned states."""
+    enc_tokens, dec_tokens, latent = 5, 4, 6
+    rng = np.random.default_rng(6)
+    enc_x = np.eye(enc_tokens, dtype=np.float32)[rng.integers(0, enc_tokens, (12, 5))]
+    dec_x = np.eye(dec_tokens, dtype=np.float32)[rng.integers(0, dec_tokens, (12, 4))]
+    dec_y = np.roll(dec_x, -1, axis=1)
+    encoder_inputs = K.Input(shape=(None, enc_tokens))
+    encoder = K.layers.LSTM(latent, return_state=True)
+    _, state_h, state_c = encoder(encoder_inputs)
+    decoder_inputs = K.Input(shape=(None, dec_tokens))
+    decoder_lstm = K.layers.LSTM(latent, return_sequences=True, return_state=True)
+    decoder_outputs, _, _ = decoder_lstm(decoder_inputs, initial_state=[state_h, state_c])
+    decoder_dense = K.layers.Dense(dec_tokens, activation="softmax")
+    model = K.Model([encoder_inputs, decoder_inputs], decoder_dense(decoder_outputs))
+    init_weights(model)
+    model.compile(optimizer=K.optimizers.RMSprop(0.01), loss="categorical_crossentropy", metrics=["accuracy"])
+    hist = model.fit([enc_x, dec_x], dec_y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+
+    encoder_model = K.Model(encoder_inputs, [state_h, state_c])
+    state_in = [K.Input(shape=(latent,)), K.Input(shape=(latent,))]
+    step_out, h, c = decoder_lstm(decoder_inputs, initial_state=state_in)
+    decoder_model = K.Model([decoder_inputs] + state_in, [decoder_dense(step_out), h, c])
+    states = encoder_model.predict(enc_x[:3], verbose=0)
+    token = np.zeros((3, 1, dec_tokens), np.float32)
+    token[:, 0, 0] = 1.0
+    decoded = []
+    for _ in range(3):
+        probs, h, c = decoder_model.predict([token] + list(states), verbose=0)
+        decoded.append(probs[:, -1])
+        token = np.eye(dec_tokens, dtype=np.float32)[np.argmax(probs[:, -1], -1)][:, None]
+        states = [h, c]
+    return {"history": hist.history, "pred": model.predict([enc_x, dec_x], verbose=0), "decoded": decoded}
+
+
+def preprocessing_layers(K):
+    """Preprocessing inside a model: Normalization.adapt on numbers, CategoryEncoding of an integer
+    feature (one_hot) and of a bag of ids (multi_hot and count), Rescaling; three inputs merged.
+    (Keras's StringLookup / IntegerLookup / TextVectorization need TensorFlow, absent here: their
+    parity is checked against Keras's documented outputs in tests/layers/test_preprocessing.py.)"""
+    rng = np.random.default_rng(7)
+    nums = (rng.standard_normal((20, 3)) * [1.0, 5.0, 0.2] + [0.0, 10.0, -1.0]).astype(np.float32)
+    colour = rng.integers(0, 4, (20, 1)).astype(np.int64)
+    bag = rng.integers(0, 6, (20, 5)).astype(np.int64)
+    pixels = rng.integers(0, 256, (20, 4)).astype(np.float32)
+    y = ((nums[:, 0] > 0) ^ (colour[:, 0] == 2)).astype(np.float32)
+
+    norm = K.layers.Normalization()
+    norm.adapt(nums)
+    num_in, col_in, bag_in, pix_in = K.Input(shape=(3,)), K.Input(shape=(1,)), K.Input(shape=(5,)), K.Input(shape=(4,))
+    h = K.layers.concatenate([norm(num_in), K.layers.CategoryEncoding(4, output_mode="one_hot")(col_in),
+                              K.layers.CategoryEncoding(6, output_mode="multi_hot")(bag_in),
+                              K.layers.CategoryEncoding(6, output_mode="count")(bag_in),
+                              K.layers.Rescaling(1.0 / 255, offset=-0.5)(pix_in)])
+    h = K.layers.Dense(6, activation="relu")(h)
+    out = K.layers.Dense(1, activation="sigmoid")(h)
+    model = K.Model([num_in, col_in, bag_in, pix_in], out)
+    for i, layer in enumerate(model.layers):  # the Dense layers only: the adapted statistics stay
+        if isinstance(layer, K.layers.Dense):
+            init_weights(layer, seed=i)
+    model.compile(optimizer=K.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    feats = [nums, colour, bag, pixels]
+    hist = model.fit(feats, y, batch_size=5, epochs=2, shuffle=False, verbose=0)
+    return {"history": hist.history, "pred": model.predict(feats, verbose=0),
+            "mean": to_np(K, norm.mean), "variance": to_np(K, norm.variance)}
+
+
+PROGRAMS += [text_conv1d, bidirectional_gru, batchnorm_cnn, transformer_classifier, seq2seq_lstm,
+             preprocessing_layers]

@@ -34,6 +34,9 @@ CASES = [
     ("BinaryFocalCrossentropy", {}, BIN_T, SIG_P),
     ("BinaryFocalCrossentropy", {"from_logits": True, "apply_class_balancing": True, "alpha": 0.4}, BIN_T, REG_P),
     ("BinaryFocalCrossentropy", {"label_smoothing": 0.2, "gamma": 1.0}, BIN_T, SIG_P),
+    ("Dice", {}, BIN_T, SIG_P), ("Dice", {"axis": -1}, BIN_T, SIG_P), ("Dice", {"axis": [1]}, BIN_T[:, :, None], SIG_P[:, :, None]),
+    ("Tversky", {}, BIN_T, SIG_P), ("Tversky", {"alpha": 0.7, "beta": 0.3, "axis": -1}, BIN_T, SIG_P),
+    ("Tversky", {"alpha": 0.2, "beta": 0.9, "axis": 1}, BIN_T[:, :1], SIG_P[:, :1]),
 ]
 
 
@@ -71,6 +74,15 @@ def test_matches_keras(name, kw, t, p, reduction):
 
 @pytest.mark.parametrize("name,kw,t,p", CASES[:6], ids=[c[0] for c in CASES[:6]])
 def test_sample_weight(name, kw, t, p):
+    _weighted(name, kw, t, p)
+
+
+@pytest.mark.parametrize("name,kw", [("Dice", {"axis": -1}), ("Tversky", {"alpha": 0.3, "beta": 0.6, "axis": 1})])
+def test_sample_weight_per_sample_overlap_losses(name, kw):
+    _weighted(name, kw, BIN_T, SIG_P)
+
+
+def _weighted(name, kw, t, p):
     sw = R.uniform(0, 2, N).astype(np.float32)
     kv, kg = _keras_value_and_grad(getattr(keras.losses, name)(**kw), t, p, sw)
     fv, fg = _ours_value_and_grad(getattr(losses, name)(**kw), t, p, sw)
@@ -81,9 +93,9 @@ def test_sample_weight(name, kw, t, p):
 @pytest.mark.parametrize("fn", ["huber", "log_cosh", "kl_divergence", "poisson", "cosine_similarity", "hinge",
                                 "squared_hinge", "categorical_hinge", "mean_absolute_percentage_error",
                                 "mean_squared_logarithmic_error", "categorical_focal_crossentropy",
-                                "binary_focal_crossentropy"])
+                                "binary_focal_crossentropy", "dice", "tversky"])
 def test_function_forms(fn):
-    t, p = (BIN_T, SIG_P) if "binary" in fn or "hinge" in fn else (ONEHOT, PROB_P)
+    t, p = (BIN_T, SIG_P) if "binary" in fn or "hinge" in fn or fn in ("dice", "tversky") else (ONEHOT, PROB_P)
     ours = getattr(losses, fn)(t, p)
     assert isinstance(ours, np.ndarray)
     np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(getattr(keras.losses, fn)(t, p)), rtol=1e-5, atol=1e-6)
@@ -91,7 +103,7 @@ def test_function_forms(fn):
 
 @pytest.mark.parametrize("alias", ["huber", "log_cosh", "kld", "kl_divergence", "poisson", "cosine_similarity", "hinge",
                                    "squared_hinge", "categorical_hinge", "mape", "msle",
-                                   "categorical_focal_crossentropy", "binary_focal_crossentropy"])
+                                   "categorical_focal_crossentropy", "binary_focal_crossentropy", "dice", "tversky"])
 def test_string_aliases(alias):
     got = losses.get(alias)
     assert isinstance(got, losses.Loss)

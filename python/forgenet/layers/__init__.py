@@ -25,6 +25,7 @@ from forgenet.layers.gru import GRU
 from forgenet.layers.simple_rnn import SimpleRNN
 from forgenet.layers.recurrent import RNN
 from forgenet.layers.rnn_cells import GRUCell, LSTMCell, SimpleRNNCell
+from forgenet.layers.stacked_cells import StackedRNNCells
 from forgenet.layers.wrappers import Bidirectional, TimeDistributed
 from forgenet.layers.positional import PositionalEmbedding, PositionEmbedding, TokenAndPositionEmbedding
 from forgenet.layers.pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
@@ -34,7 +35,7 @@ from forgenet.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAverageP
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "Reshape", "Dropout", "Conv2D", "MaxPooling2D",
            "AveragePooling2D", "MaxPool2D", "AvgPool2D", "MultiHeadAttention", "LayerNormalization", "Embedding",
-           "LSTM", "GRU", "SimpleRNN", "RNN", "LSTMCell", "GRUCell", "SimpleRNNCell", "Bidirectional",
+           "LSTM", "GRU", "SimpleRNN", "RNN", "LSTMCell", "GRUCell", "SimpleRNNCell", "StackedRNNCells", "Bidirectional",
            "TimeDistributed", "PositionEmbedding", "TokenAndPositionEmbedding",
            "PositionalEmbedding",
            # convolution, pooling, reshaping

@@ -26,7 +26,7 @@ from collections import defaultdict
 import numpy as np
 
 from forgenet import initializers
-from forgenet.autograd.tensor import Tensor, Variable, get_keras_mask, no_grad, set_keras_mask
+from forgenet.autograd.tensor import Tensor, Variable, get_keras_mask, grad_enabled, no_grad, set_keras_mask
 from forgenet.layers.node import KerasTensor, Node, any_symbolic, flatten, map_structure
 
 _names = defaultdict(int)
@@ -391,6 +391,10 @@ class Layer:
         # plain Python values pass through untouched
         kwargs = {k: self._prepare(v) if hasattr(v, "dtype") and "mask" not in k else v for k, v in kwargs.items()}
         eager = not any(isinstance(a, Tensor) for a in flat)
+        if eager and getattr(_call_ctx, "depth", 0) and grad_enabled() and self._records_on_constants(args, kwargs):
+            # inside another layer's training call, a layer fed only constants (Embedding(positions)
+            # on ops.arange) still owes its weights their gradients, as in Keras
+            args, kwargs, eager = _wrap(args), _wrap(kwargs), False
         # binding call's signature costs a little on every call: only when a mask travels with an input
         masked = not eager and any(isinstance(t, Tensor) and t._keras_mask is not None for t in flat)
         # training is inherited from the enclosing layer's call when not given (Keras 3)
@@ -406,6 +410,13 @@ class Layer:
         shape = tuple(out.shape) if hasattr(out, "shape") else (_shape_of(out) if _all_have_shape(out) else None)
         object.__setattr__(self, "_output_shape", shape)
         return out
+
+    def _records_on_constants(self, args, kwargs):
+        if not self.built:
+            first = args[0] if args else next(iter(kwargs.values()))
+            self.build(_shape_of(first))
+            self.built = True
+        return bool(self.trainable_weights)
 
     def _call_with_masks(self, args, kwargs, training, outer, masked):
         first = args[0] if args else next(iter(kwargs.values()))

@@ -1,52 +1,88 @@
 """Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (Keras 3, channels_last).
 
 Conv2DTranspose is the input gradient of a convolution (kernel (KH, KW, filters, Cin), no flip), run on
-the conv2d kernels; 'same' crops as TensorFlow does (Keras's torch backend warns that it differs for
-some odd kernel/stride pairs). DepthwiseConv2D runs on its own fused kernel; SeparableConv2D is that
+the conv2d kernels: the full output of the (dilated) kernel, then cropped or zero-padded per side by
+Keras 3's rule for padding and output_padding (the window TensorFlow and JAX compute). DepthwiseConv2D runs on its own fused kernel; SeparableConv2D is that
 followed by a 1x1 convolution.
 """
 from __future__ import annotations
+
+import numbers
 
 from forgenet import functional as F
 from forgenet.functional import depthwise as D
 from forgenet.functional import reshaping as R
 from forgenet.layers.base import Layer
-from forgenet.layers.convolutional import (_NHWC, check_strides_dilation, effective, unsupported, window_fits,
-                                           window_out)
+from forgenet.layers.convolutional import _NHWC, check_strides_dilation, effective, window_fits, window_out
 from forgenet.layers.core import (activation_config, channels_last, check_initializers, check_rank, get_activation,
                                   initializer_config, positive_int)
 from forgenet.kernels._array import pair, padding_word
+from forgenet.layers.weight_options import weight_options
 
 
-class Conv2DTranspose(Layer):
+def _non_negative_pair(layer, v):
+    try:
+        h, w = (v, v) if isinstance(v, numbers.Integral) else tuple(v)
+        if not (isinstance(h, numbers.Integral) and isinstance(w, numbers.Integral)):
+            raise TypeError
+    except (TypeError, ValueError):
+        raise ValueError(f"{layer}: output_padding must be an int or a pair of ints, got {v!r}") from None
+    if h < 0 or w < 0:
+        raise ValueError(f"{layer}: output_padding must be >= 0, got {v!r}")
+    return int(h), int(w)
+
+
+def _transpose_crops(k, s, d, padding, output_padding):
+    """Keras 3's (left, right) crop of the full transposed output ((size-1)*s + dilated k) along one axis;
+    a negative crop is zero padding (keras.src.backend.common.backend_utils, the torch backend's rule)."""
+    k = (k - 1) * d + 1
+    if padding == "valid":
+        op = max(k, s) - k if output_padding is None else output_padding
+        left, right = k - 1, k - 1 + op
+    else:
+        pad_len = s + k - 2 if output_padding is None else k + k % 2 - 2 + output_padding
+        left = min(pad_len // 2 + pad_len % 2, k - 1)
+        right = pad_len - left
+    return (k - 1) - left, (k - 1) - right
+
+
+class Conv2DTranspose(weight_options(kernel="kernel", bias="bias"), Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", output_padding=None, data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         n = self.name
-        unsupported(n, output_padding=output_padding, kernel_regularizer=kernel_regularizer,
-                    bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                    kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.filters = positive_int(n, "filters", filters)
         self.kernel_size = pair(n, "kernel_size", kernel_size)
         self.strides = pair(n, "strides", strides)
         self.padding = padding_word(n, padding)
-        self.output_padding = None
+        self.output_padding = None if output_padding is None else _non_negative_pair(n, output_padding)
+        if self.output_padding is not None and any(op >= s for op, s in zip(self.output_padding, self.strides)):
+            raise ValueError(f"{n}: output_padding must be strictly less than strides on each axis, got "
+                             f"output_padding={self.output_padding} and strides={self.strides}")
         self.data_format = channels_last(n, data_format)
-        if pair(n, "dilation_rate", dilation_rate) != (1, 1):
-            raise NotImplementedError(f"{n}: dilation_rate other than (1, 1) is not supported yet, got {dilation_rate!r}")
-        self.dilation_rate = (1, 1)
+        self.dilation_rate = pair(n, "dilation_rate", dilation_rate)
+        check_strides_dilation(n, self.strides, self.dilation_rate)
         self.activation = get_activation(n, activation)
         self.use_bias = bool(use_bias)
         check_initializers(n, kernel_initializer, bias_initializer)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel = self.bias = None
 
-    def _out(self, size, k, s):
+    def _crops(self, axis):
+        op = None if self.output_padding is None else self.output_padding[axis]
+        return _transpose_crops(self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis],
+                                self.padding, op)
+
+    def _out(self, size, axis):
         if size is None:
             return None
-        return size * s if self.padding == "same" else (size - 1) * s + max(k, s)
+        left, right = self._crops(axis)
+        full = (size - 1) * self.strides[axis] + (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1
+        return full - left - right
 
     def build(self, input_shape):
         check_rank(self.name, input_shape, 4, _NHWC)
@@ -63,21 +99,27 @@ class Conv2DTranspose(Layer):
         if inputs.shape[3] != self.kernel.shape[3]:
             raise ValueError(f"{self.name}: expected input with {self.kernel.shape[3]} channels (last axis), "
                              f"got shape {tuple(inputs.shape)}")
-        out_hw = (self._out(inputs.shape[1], self.kernel_size[0], self.strides[0]),
-                  self._out(inputs.shape[2], self.kernel_size[1], self.strides[1]))
-        y = R.conv2d_transpose(inputs, self.kernel, out_hw, self.strides, self.padding)
+        kernel = R.dilate_kernel(self.kernel, self.dilation_rate)
+        full_hw = tuple((inputs.shape[1 + a] - 1) * self.strides[a] + kernel.shape[a] for a in (0, 1))
+        y = R.conv2d_transpose(inputs, kernel, full_hw, self.strides, "valid")
+        crops = [self._crops(0), self._crops(1)]
+        if any(c < 0 for lr in crops for c in lr):
+            y = R.pad(y, [(0, 0)] + [(max(-a, 0), max(-b, 0)) for a, b in crops] + [(0, 0)])
+        if any(c > 0 for lr in crops for c in lr):
+            y = R.slice_axes(y, (slice(None),) + tuple(slice(max(a, 0), y.shape[1 + i] - max(b, 0))
+                                                      for i, (a, b) in enumerate(crops)) + (slice(None),))
         if self.use_bias:
             y = y + self.bias
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
-        return (n, self._out(h, self.kernel_size[0], self.strides[0]), self._out(w, self.kernel_size[1], self.strides[1]),
-                self.filters)
+        return (n, self._out(h, 0), self._out(w, 1), self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "output_padding": None,
+                "strides": list(self.strides), "padding": self.padding,
+                "output_padding": None if self.output_padding is None else list(self.output_padding),
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
                 "activation": activation_config(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializer_config(self.kernel_initializer),
@@ -129,8 +171,8 @@ class _Depthwise(Layer):
         return (window_out(input_shape[1], eff[0], self.strides[0], self.padding),
                 window_out(input_shape[2], eff[1], self.strides[1], self.padding))
 
-    def _config(self):
-        return {**Layer.get_config(self), "depth_multiplier": self.depth_multiplier,
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides), "padding": self.padding,
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
                 "activation": activation_config(self.activation), "use_bias": self.use_bias,
@@ -138,7 +180,7 @@ class _Depthwise(Layer):
                 "bias_initializer": initializer_config(self.bias_initializer)}
 
 
-class DepthwiseConv2D(_Depthwise):
+class DepthwiseConv2D(weight_options(depthwise="kernel", bias="bias"), _Depthwise):
     """Each input channel convolved with its own depth_multiplier filters: kernel (KH, KW, C, M),
     bias (C*M,), output channel c*M + m."""
 
@@ -146,10 +188,9 @@ class DepthwiseConv2D(_Depthwise):
                  dilation_rate=(1, 1), activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        unsupported(self.name, depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
-                    activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
-                    bias_constraint=bias_constraint)
+        super().__init__(depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self._init_depthwise(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
                              use_bias, depthwise_initializer, bias_initializer)
         self.kernel = None
@@ -167,11 +208,9 @@ class DepthwiseConv2D(_Depthwise):
         c = None if input_shape[3] is None else input_shape[3] * self.depth_multiplier
         return (input_shape[0],) + self._out_hw(input_shape) + (c,)
 
-    def get_config(self):
-        return self._config()
 
-
-class SeparableConv2D(_Depthwise):
+class SeparableConv2D(weight_options(depthwise="depthwise_kernel", pointwise="pointwise_kernel",
+                                     bias="bias"), _Depthwise):
     """DepthwiseConv2D (no bias) then a 1x1 convolution to `filters`: weights depthwise_kernel
     (KH, KW, C, M), pointwise_kernel (1, 1, C*M, filters), bias (filters,)."""
 
@@ -182,11 +221,10 @@ class SeparableConv2D(_Depthwise):
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
-        super().__init__(**kwargs)
-        unsupported(self.name, depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
-                    bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                    depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint,
-                    bias_constraint=bias_constraint)
+        super().__init__(depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self._init_depthwise(kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
                              use_bias, depthwise_initializer, bias_initializer)
         self.filters = positive_int(self.name, "filters", filters)
@@ -212,7 +250,7 @@ class SeparableConv2D(_Depthwise):
         return (input_shape[0],) + self._out_hw(input_shape) + (self.filters,)
 
     def get_config(self):
-        return {**self._config(), "filters": self.filters,
+        return {**super().get_config(), "filters": self.filters,
                 "pointwise_initializer": initializer_config(self.pointwise_initializer)}
 
 

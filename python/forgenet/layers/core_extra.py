@@ -14,7 +14,7 @@ from forgenet import functional as F
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.functional import activations_extra as AX
 from forgenet.layers.base import Layer
-from forgenet.layers.convolutional import unsupported
+from forgenet.layers.weight_options import weight_options
 from forgenet.layers.core import check_initializers, initializer_config
 
 
@@ -221,13 +221,12 @@ class ELU(_Act):
         return {**super().get_config(), "alpha": self.alpha}
 
 
-class PReLU(_Act):
+class PReLU(weight_options(alpha="alpha"), _Act):
     """relu(x) - alpha * relu(-x) with a learned alpha of shape input_shape[1:] (size 1 on shared_axes)."""
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):
-        super().__init__(**kwargs)
-        unsupported(self.name, alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint)
+        super().__init__(alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint, **kwargs)
         check_initializers(self.name, alpha_initializer)
         self.alpha_initializer = alpha_initializer
         if shared_axes is None:

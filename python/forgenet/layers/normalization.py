@@ -14,17 +14,22 @@ from forgenet.functional import batchnorm as BN
 from forgenet.layers.base import Layer
 from forgenet.layers.convolutional import unsupported
 from forgenet.layers.core import check_initializers, initializer_config
+from forgenet.layers.weight_options import weight_options
+
+_GAMMA_BETA = weight_options(gamma="gamma", beta="beta")
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(_GAMMA_BETA, Layer):
     """Normalises over `axis` (default the last) to zero mean and unit variance, then scales by gamma
     and shifts by beta: y = (x - mean) / sqrt(var + epsilon) * gamma + beta."""
 
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", **kwargs):
-        super().__init__(**kwargs)
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint, **kwargs)
         axes = [axis] if isinstance(axis, numbers.Integral) else list(axis) if isinstance(axis, (list, tuple)) else None
         if not axes or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axes):
             raise ValueError(f"{self.name}: axis must be an int or a list of ints, got {axis!r}")
@@ -110,7 +115,7 @@ def _check_eps(layer, epsilon):
     return float(epsilon)
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(_GAMMA_BETA, Layer):
     """Normalises each channel (`axis`) with the batch's statistics while training and the moving
     averages otherwise; weights gamma, beta, moving_mean, moving_variance (Keras's order).
 
@@ -125,11 +130,10 @@ class BatchNormalization(Layer):
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
                  renorm=False, renorm_clipping=None, renorm_momentum=0.99, synchronized=False, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint, **kwargs)
         n = self.name
-        unsupported(n, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                    beta_constraint=beta_constraint, gamma_constraint=gamma_constraint,
-                    renorm_clipping=renorm_clipping)
+        unsupported(n, renorm_clipping=renorm_clipping)
         if renorm:
             raise NotImplementedError(f"{n}: renorm=True is not supported yet")
         if synchronized:
@@ -220,7 +224,7 @@ class BatchNormalization(Layer):
                 "renorm_momentum": self.renorm_momentum}
 
 
-class GroupNormalization(Layer):
+class GroupNormalization(_GAMMA_BETA, Layer):
     """Splits the channels (`axis`) into `groups` and normalises each sample's group over it and all
     non-batch axes; groups=-1 is instance normalisation. Weights gamma, beta (C,)."""
 
@@ -229,13 +233,12 @@ class GroupNormalization(Layer):
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
                  gamma_constraint=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+                         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint, **kwargs)
         n = self.name
         if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or (groups <= 0 and groups != -1):
             raise ValueError(f"{n}: groups must be a positive integer (or -1 for instance normalization), "
                              f"got {groups!r}")
-        unsupported(n, beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
-                    beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
         self.groups = int(groups)
         self.axis = _int_axis(n, axis)
         self.epsilon = _check_eps(n, epsilon)

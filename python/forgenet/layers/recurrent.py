@@ -19,6 +19,7 @@ from forgenet import regularizers
 from forgenet.autograd.tensor import Tensor, array_module
 from forgenet.layers.base import Layer
 from forgenet.layers.core import check_rank
+from forgenet.layers.stacked_cells import StackedRNNCells, flat_sizes
 from forgenet.layers.weight_options import weight_options
 
 _NTD = "(batch, timesteps, features)"
@@ -26,10 +27,6 @@ _NTD = "(batch, timesteps, features)"
 
 def _data(a):
     return a.data if isinstance(a, Tensor) else a
-
-
-def _flat_sizes(state_size):
-    return list(state_size) if isinstance(state_size, (list, tuple)) else [state_size]
 
 
 def stack_steps(outs):
@@ -44,18 +41,17 @@ class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Ke
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
-            raise NotImplementedError(f"{type(self).__name__}: a list of cells (StackedRNNCells) is not supported "
-                                      "yet; stack RNN layers with return_sequences=True instead")
+            cell = StackedRNNCells(cell)  # Keras: a list of cells is their stack
         super().__init__(**kwargs)
         state_size = getattr(cell, "state_size", None)
         if state_size is None:
             raise ValueError(f"{self.name}: state_size must be specified as property on the RNN cell, got {cell!r}")
         if not isinstance(state_size, (list, tuple, int, np.integer)) or \
-                any(not isinstance(s, (int, np.integer)) for s in _flat_sizes(state_size)):
+                any(not isinstance(s, (int, np.integer)) for s in flat_sizes(state_size)):
             raise ValueError(f"{self.name}: the cell's state_size must be an integer or a list of integers "
                              f"(one for each state tensor), got {state_size!r}")
         self.cell = cell
-        self.state_size = [int(s) for s in _flat_sizes(state_size)]
+        self.state_size = [int(s) for s in flat_sizes(state_size)]
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -83,22 +79,21 @@ class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Ke
     def compute_output_shape(self, input_shape):
         n, t = input_shape[0], input_shape[1]
         out = (n, t, self._output_size) if self.return_sequences else (n, self._output_size)
-        states = [(n, s) for s in self.state_size]
+        states = self._nest([(n, s) for s in self.state_size])
         return (out, *states) if self.return_state else out
 
     def compute_mask(self, inputs, mask=None):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         out = mask if self.return_sequences else None
-        return [out] + [None] * len(self.state_size) if self.return_state else out
+        return [out] + [None] * len(self._nest(self.state_size)) if self.return_state else out
 
     # ---- states ---------------------------------------------------------------------------------------
     def get_initial_state(self, batch_size, like=None):
         fn = getattr(self.cell, "get_initial_state", None)
         xp = array_module(_data(like)) if like is not None else np
         if fn is not None:
-            init = fn(batch_size=batch_size)
-            init = list(init) if isinstance(init, (list, tuple)) else [init]
+            init = flat_sizes(fn(batch_size=batch_size))  # nested for stacked cells
             return [xp.asarray(_data(s), dtype=np.float32) for s in init]
         return [xp.zeros((batch_size, s), np.float32) for s in self.state_size]
 
@@ -125,7 +120,7 @@ class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Ke
                     self.states = self.get_initial_state(n, like=inputs)
                 return list(self.states)
             return self.get_initial_state(n, like=inputs)
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        states = flat_sizes(initial_state)  # nested for stacked cells, as Keras takes them
         # Keras casts the states to the layer's dtype; Tensors keep their graph (and must be float32)
         states = [s if isinstance(s, Tensor) else array_module(s).asarray(s, dtype=np.float32) for s in states]
         if len(states) != len(self.state_size):
@@ -169,7 +164,19 @@ class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Ke
         if self.stateful:
             self.states = [_data(s) for s in states]  # carried as values: the graph ends at each batch
         out = outputs if self.return_sequences else last
-        return [out, *states] if self.return_state else out
+        return [out, *self._nest(states)] if self.return_state else out
+
+    def _nest(self, flat):
+        """The flat per-state list in the cell's state structure (Keras returns stacked cells' states nested)."""
+        structure = getattr(self.cell, "state_size", None)
+        if not isinstance(structure, (list, tuple)) or all(not isinstance(s, (list, tuple)) for s in structure):
+            return list(flat)
+        out, i = [], 0
+        for part in structure:
+            k = len(flat_sizes(part))
+            out.append(list(flat[i:i + k]) if isinstance(part, (list, tuple)) else flat[i])
+            i += k
+        return out
 
     def _cell_call(self, x_t, states, training):
         cell = self.cell
@@ -178,7 +185,7 @@ class RNN(weight_options(), Layer):  # activity_regularizer, on every output (Ke
             out, new = cell(x_t, states, **kw)
         else:
             out, new = cell.call(x_t, states)
-        return out, (list(new) if isinstance(new, (list, tuple)) else [new])
+        return out, flat_sizes(new)  # the carried states stay one flat list (stacked cells nest theirs)
 
     def inner_loop(self, x, states, mask, training=False):
         """The per-step loop over the cell: (last_output, outputs (N, T, U) in processed order, states)."""

@@ -16,6 +16,7 @@ import inspect
 
 from forgenet import constraints, regularizers
 from forgenet.autograd.tensor import Tensor
+from forgenet.layers.node import any_symbolic
 
 
 class WeightOptions:
@@ -49,7 +50,7 @@ class WeightOptions:
 
     def __call__(self, *args, **kwargs):
         out = super().__call__(*args, **kwargs)
-        if self.activity_regularizer is not None:
+        if self.activity_regularizer is not None and not any_symbolic(out):
             outs = out if isinstance(out, (list, tuple)) else [out]
             losses = []
             for o in outs:

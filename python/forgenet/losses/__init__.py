@@ -7,7 +7,7 @@ from forgenet.losses.losses import (BinaryCrossentropy, CategoricalCrossentropy,
                                     mean_squared_error, sparse_categorical_crossentropy)
 from forgenet.losses import more_losses as _more
 from forgenet.losses.more_losses import (BinaryFocalCrossentropy, CategoricalFocalCrossentropy, CategoricalHinge,
-                                         CosineSimilarity, Hinge, Huber, KLDivergence, LogCosh,
+                                         CosineSimilarity, Dice, Hinge, Tversky, dice, tversky, Huber, KLDivergence, LogCosh,
                                          MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Poisson,
                                          SquaredHinge, binary_focal_crossentropy, categorical_focal_crossentropy,
                                          categorical_hinge, cosine_similarity, hinge, huber, kl_divergence, log_cosh,
@@ -60,7 +60,7 @@ __all__ = ["Loss", "LossFunctionWrapper", "SparseCategoricalCrossentropy", "Cate
            "get", "serialize", "deserialize", *(c.__name__ for c in _more.CLASSES),
            "huber", "log_cosh", "kl_divergence", "poisson", "cosine_similarity", "hinge", "squared_hinge",
            "categorical_hinge", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
-           "categorical_focal_crossentropy", "binary_focal_crossentropy"]
+           "categorical_focal_crossentropy", "binary_focal_crossentropy", "dice", "tversky"]
 
 
 def deserialize(config, custom_objects=None):

@@ -38,7 +38,7 @@ def _prep(y_true, y_pred, same_rank=True):
 
 def _out(y, like):
     """Function forms give arrays back for arrays in (as keras.losses.* give backend tensors)."""
-    return y if isinstance(like, Tensor) else y.data
+    return y if isinstance(like, Tensor) else array_module(y.data).asarray(y.data)  # 0-d stays an array
 
 
 def _hinge_labels(t):
@@ -139,6 +139,27 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
 def mean_absolute_error_fn(y_true, y_pred):
     t, p = _prep(y_true, y_pred)
     return _out(ops.mean(ops.abs(p - t), axis=-1), y_pred)
+
+
+def dice(y_true, y_pred, axis=None):
+    """1 - 2 sum(t p) / (sum(t) + sum(p) + eps), summed over `axis` (None: everything)."""
+    t, p = _prep(y_true, y_pred, same_rank=False)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    inter = ops.sum(ops.multiply(t, p), axis=axis)
+    den = ops.sum(Tensor(t), axis=axis) + ops.sum(p, axis=axis) + EPSILON
+    return _out(1.0 - ops.divide(inter * 2.0, den), y_pred)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """1 - TP / (TP + alpha sum(t (1 - p)) + beta sum(p (1 - t)) + eps): Keras 3's weighting, in which alpha
+    weights the missed targets and beta the false alarms."""
+    t, p = _prep(y_true, y_pred, same_rank=False)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    inter = ops.sum(ops.multiply(t, p), axis=axis)
+    missed = ops.sum(ops.multiply(t, 1.0 - p), axis=axis)
+    false_alarm = ops.sum(ops.multiply(1.0 - t, p), axis=axis)
+    den = inter + missed * float(alpha) + false_alarm * float(beta) + EPSILON
+    return _out(1.0 - ops.divide(inter, den), y_pred)
 
 
 # ---- classes -------------------------------------------------------------------------------------
@@ -247,9 +268,39 @@ class BinaryFocalCrossentropy(_FunctionLoss):
                          axis=axis)
 
 
+class _SameRankLoss(_FunctionLoss):
+    """Keras's LossFunctionWrapper squeezes or expands y_true to y_pred's rank before the function."""
+
+    def call(self, y_true, y_pred):
+        t, p = _prep(y_true, y_pred)
+        return type(self).fn(t, p, **self.options)
+
+
+def _axis(who, axis):
+    if axis is None or isinstance(axis, int):
+        return axis
+    if isinstance(axis, (list, tuple)) and all(isinstance(a, int) for a in axis):
+        return axis  # kept as given: the config writes it back as Keras does
+    raise ValueError(f"{who}: axis must be None, an int or a list of ints, got {axis!r}")
+
+
+class Dice(_SameRankLoss):
+    fn = staticmethod(dice)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction, name, axis=_axis("Dice", axis))
+
+
+class Tversky(_SameRankLoss):
+    fn = staticmethod(tversky)
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
+        super().__init__(reduction, name, alpha=float(alpha), beta=float(beta), axis=_axis("Tversky", axis))
+
+
 CLASSES = (Huber, LogCosh, KLDivergence, Poisson, CosineSimilarity, Hinge, SquaredHinge, CategoricalHinge,
            MeanAbsolutePercentageError, MeanSquaredLogarithmicError, CategoricalFocalCrossentropy,
-           BinaryFocalCrossentropy)
+           BinaryFocalCrossentropy, Dice, Tversky)
 
 # Keras's string names for compile(loss=...): keras.losses.get resolves them to these
 ALIASES = {
@@ -259,5 +310,5 @@ ALIASES = {
     "categorical_hinge": CategoricalHinge, "mean_absolute_percentage_error": MeanAbsolutePercentageError,
     "mape": MeanAbsolutePercentageError, "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
     "msle": MeanSquaredLogarithmicError, "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
-    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy, "dice": Dice, "tversky": Tversky,
 }

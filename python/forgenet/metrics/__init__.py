@@ -6,6 +6,7 @@ from forgenet.metrics.metrics import (Accuracy, BinaryAccuracy, CategoricalAccur
                                       accuracy, binary_accuracy, categorical_accuracy, mean_absolute_error,
                                       mean_squared_error, sparse_categorical_accuracy)
 from forgenet.metrics import more_metrics as _more
+from forgenet.metrics.iou import BinaryIoU, IoU, OneHotIoU, OneHotMeanIoU
 from forgenet.metrics.more_metrics import (AUC, BinaryCrossentropy, CategoricalCrossentropy, CategoricalHinge,
                                            CosineSimilarity, F1Score, FalseNegatives, FalsePositives, FBetaScore,
                                            Hinge, KLDivergence, LogCoshError, MeanAbsolutePercentageError, MeanIoU,

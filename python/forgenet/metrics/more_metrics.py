@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from forgenet.losses import more_losses as L
+from forgenet.metrics.iou import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from forgenet.metrics.metrics import Mean, MeanMetricWrapper, Metric, _data
 
 EPS = 1e-7
@@ -293,52 +294,6 @@ class F1Score(FBetaScore):
         return cfg
 
 
-class MeanIoU(Metric):
-    """Mean over classes of TP / (TP + FP + FN) from an accumulated confusion matrix (classes that never
-    occur in either are left out of the mean)."""
-
-    _direction = "up"
-
-    def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
-                 sparse_y_pred=True, axis=-1):
-        self.num_classes, self.ignore_class = int(num_classes), ignore_class
-        # Keras keeps the confusion matrix in dtype (default "int"): float weights are truncated, as there
-        self._dtype = np.dtype("int64" if dtype is None or "int" in str(dtype) else "float64")
-        self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
-        super().__init__(name=name)
-
-    def reset_state(self):
-        self.total_cm = np.zeros((self.num_classes, self.num_classes), np.float64)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        t, p = _np(y_true), _np(y_pred)
-        if not self.sparse_y_true:
-            t = t.argmax(axis=self.axis)
-        if not self.sparse_y_pred:
-            p = p.argmax(axis=self.axis)
-        t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
-        w = np.ones(t.shape) if sample_weight is None else np.broadcast_to(
-            _np(sample_weight).astype(np.float64).reshape(-1), t.shape)
-        w = w.astype(self._dtype)
-        ok = (t >= 0) & (t < self.num_classes) & (p >= 0) & (p < self.num_classes)
-        if self.ignore_class is not None:
-            ok &= t != self.ignore_class
-        np.add.at(self.total_cm, (t[ok], p[ok]), w[ok])
-
-    def result(self):
-        cm = self.total_cm
-        tp = np.diag(cm)
-        den = cm.sum(axis=0) + cm.sum(axis=1) - tp
-        valid = (den != 0).sum()
-        return float(_div(_div(tp, den).sum(), valid))
-
-    def get_config(self):
-        return {"name": self.name, "dtype": "int32" if self._dtype.kind == "i" else "float32",
-                "num_classes": self.num_classes,
-                "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
-                "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
-
-
 # ---- mean metrics ----------------------------------------------------------------------------------
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return sparse_top_k_categorical_accuracy(_np(y_true).argmax(axis=-1), y_pred, k)
@@ -538,7 +493,7 @@ class R2Score(Metric):
 
 
 CLASSES = (AUC, Precision, Recall, TruePositives, FalsePositives, TrueNegatives, FalseNegatives, FBetaScore, F1Score,
-           MeanIoU, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanAbsolutePercentageError,
+           IoU, MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanAbsolutePercentageError,
            MeanSquaredLogarithmicError, LogCoshError, Hinge, SquaredHinge, CategoricalHinge, KLDivergence, Poisson,
            CosineSimilarity, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
            RootMeanSquaredError, Sum, R2Score)

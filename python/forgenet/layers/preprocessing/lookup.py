@@ -14,6 +14,7 @@ import numpy as np
 
 from forgenet.autograd.tensor import Tensor
 from forgenet.layers.base import Layer
+from forgenet.layers.preprocessing.farmhash import hash_bucket
 from forgenet.layers.preprocessing.numeric import encode_categorical
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
@@ -50,9 +51,8 @@ class _IndexLookup(Layer):
             raise ValueError(f"{n}: output_mode must be one of {_MODES}, got {output_mode!r}")
         if max_tokens is not None and (not isinstance(max_tokens, numbers.Integral) or max_tokens <= 1):
             raise ValueError(f"{n}: max_tokens must be None or an int > 1, got {max_tokens!r}")
-        if num_oov_indices != 1 and not (num_oov_indices == 0 and not invert):
-            raise NotImplementedError(f"{n}: only num_oov_indices=1 (or 0) is supported (Keras hashes tokens into "
-                                      f"several OOV slots with TensorFlow's fingerprint), got {num_oov_indices!r}")
+        if isinstance(num_oov_indices, bool) or not isinstance(num_oov_indices, numbers.Integral) or num_oov_indices < 0:
+            raise ValueError(f"{n}: num_oov_indices must be an int >= 0, got {num_oov_indices!r}")
         if sparse:
             raise ValueError(f"{n}: sparse=True is only supported with the TensorFlow backend (as Keras)")
         if invert and output_mode != "int":
@@ -170,10 +170,19 @@ class _IndexLookup(Layer):
         size = self.vocabulary_size()
         return self.max_tokens if self.pad_to_max_tokens and self.max_tokens else size
 
+    def _oov_bucket(self, token):
+        """Which of the num_oov_indices > 1 OOV slots an unknown token takes (Keras: FarmHash64 of the string)."""
+        return hash_bucket(str(token), self.num_oov_indices)
+
     def _lookup(self, a):
         """Indices of a's tokens; in the encoding modes a mask token becomes -1 (dropped)."""
-        oov = self._oov_index() if self.num_oov_indices else -1
         drop = self.mask_token is not None and not self._masked()
+        if self.num_oov_indices > 1:
+            start = self._oov_index()
+            flat = [-1 if drop and t == self.mask_token else
+                    self._index[t] if t in self._index else start + self._oov_bucket(t) for t in self._tokens_of(a)]
+            return np.asarray(flat, np.int64).reshape(np.shape(a))
+        oov = self._oov_index() if self.num_oov_indices else -1
         flat = [-1 if drop and t == self.mask_token else self._index.get(t, oov) for t in self._tokens_of(a)]
         ids = np.asarray(flat, np.int64).reshape(np.shape(a))
         if oov == -1 and self.output_mode == "int" and (ids == -1).any():
@@ -206,21 +215,35 @@ class _IndexLookup(Layer):
                 else self.idf_weights[self._token_start():].tolist()}
 
 
+def _oov_options(who, oov_method, salt, integer=False):
+    if oov_method not in ("floormod", "farmhash"):
+        raise ValueError(f"{who}: oov_method must be 'floormod' or 'farmhash', got {oov_method!r}")
+    if salt is not None and integer and oov_method != "farmhash":
+        raise ValueError(f"{who}: salt can only be used when oov_method='farmhash', got oov_method={oov_method!r}")
+    if salt is not None:
+        if isinstance(salt, int) or (isinstance(salt, (list, tuple)) and len(salt) == 2):
+            # Keras hashes salted tokens with TensorFlow's SipHash (to_hash_bucket_strong)
+            raise NotImplementedError(f"{who}: salt (keyed SipHash of OOV tokens) is not supported yet, got {salt!r}")
+        raise ValueError(f"{who}: salt must be an int or a pair of ints, got {salt!r}")
+    return oov_method, None
+
+
 class StringLookup(_IndexLookup):
     """Strings -> indices (or encodings); invert=True maps indices back to strings."""
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]", vocabulary=None,
                  idf_weights=None, invert=False, output_mode="int", pad_to_max_tokens=False, sparse=False,
-                 encoding="utf-8", **kwargs):
+                 encoding="utf-8", name=None, salt=None, oov_method="floormod", **kwargs):
         self.encoding = encoding
+        self.oov_method, self.salt = _oov_options("StringLookup", oov_method, salt)
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
-                         output_mode, pad_to_max_tokens, sparse, **kwargs)
+                         output_mode, pad_to_max_tokens, sparse, name=name, **kwargs)
 
     def _key(self, t):
         return t.decode(self.encoding) if isinstance(t, bytes) else str(t)
 
     def get_config(self):
-        return {**super().get_config(), "encoding": self.encoding}
+        return {**super().get_config(), "encoding": self.encoding, "oov_method": self.oov_method, "salt": self.salt}
 
 
 class IntegerLookup(_IndexLookup):
@@ -228,10 +251,11 @@ class IntegerLookup(_IndexLookup):
 
     def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token=-1, vocabulary=None,
                  vocabulary_dtype="int64", idf_weights=None, invert=False, output_mode="int", sparse=False,
-                 pad_to_max_tokens=False, **kwargs):
+                 pad_to_max_tokens=False, oov_method="floormod", salt=None, **kwargs):
         if vocabulary_dtype not in ("int64", "int32"):
             raise ValueError(f"IntegerLookup: vocabulary_dtype must be 'int64' or 'int32', got {vocabulary_dtype!r}")
         self.vocabulary_dtype = vocabulary_dtype
+        self.oov_method, self.salt = _oov_options("IntegerLookup", oov_method, salt, integer=True)
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary, idf_weights, invert,
                          output_mode, pad_to_max_tokens, sparse, **kwargs)
 
@@ -244,8 +268,14 @@ class IntegerLookup(_IndexLookup):
             return out.astype(np.int64)
         return out
 
+    def _oov_bucket(self, token):
+        if self.oov_method == "floormod":  # Keras's default for integers: tf.math.floormod
+            return int(token) % self.num_oov_indices
+        return hash_bucket(str(int(token)), self.num_oov_indices)  # FarmHash64 of tf.strings.as_string
+
     def get_config(self):
-        return {**super().get_config(), "vocabulary_dtype": self.vocabulary_dtype}
+        return {**super().get_config(), "vocabulary_dtype": self.vocabulary_dtype, "oov_method": self.oov_method,
+                "salt": self.salt}
 
 
 _STRIP = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
@@ -269,6 +299,10 @@ class TextVectorization(_IndexLookup):
             raise ValueError("TextVectorization: ragged=True is only supported with the TensorFlow backend (as Keras)")
         if output_sequence_length is not None and output_mode != "int":
             raise ValueError("TextVectorization: output_sequence_length is only valid with output_mode='int'")
+        if output_mode == "one_hot" and (split is not None or ngrams):
+            # Keras one-hots each token of a split text into a ragged (batch, tokens, vocab) TensorFlow tensor
+            raise NotImplementedError("TextVectorization: output_mode='one_hot' is supported with split=None and no "
+                                      "ngrams (one token per text) only; use 'multi_hot' or 'count' for split texts")
         if isinstance(ngrams, numbers.Integral):
             ngrams = tuple(range(1, int(ngrams) + 1))
         self.standardize, self.split, self.ngrams = standardize, split, None if ngrams is None else tuple(ngrams)
@@ -318,10 +352,8 @@ class TextVectorization(_IndexLookup):
         out = np.zeros((len(rows), depth), np.float32)
         for i, r in enumerate(rows):
             np.add.at(out[i], np.asarray(r, np.int64), 1.0)
-        if self.output_mode == "multi_hot":
+        if self.output_mode in ("multi_hot", "one_hot"):  # one_hot: one token per text (split=None)
             out = np.minimum(out, 1.0)
-        elif self.output_mode == "one_hot":
-            raise ValueError(f"{self.name}: output_mode='one_hot' is not supported for TextVectorization (as Keras)")
         if self.output_mode == "tf_idf":
             out = out * self.idf_weights[:depth]
         return Tensor(out)

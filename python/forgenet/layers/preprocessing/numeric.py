@@ -107,6 +107,22 @@ class Normalization(Layer):
             var = self.adapt_variance.data.reshape(self._bshape)
         return xp.asarray(mean), xp.maximum(xp.sqrt(xp.asarray(var)), np.float32(self._EPS))
 
+    @property
+    def mean(self):
+        """Keras's `layer.mean`: the statistics in the broadcast shape (e.g. (1, features)), once built."""
+        return self._broadcast_stat(self.input_mean, self.adapt_mean)
+
+    @property
+    def variance(self):
+        return self._broadcast_stat(self.input_variance, self.adapt_variance)
+
+    def _broadcast_stat(self, given, adapted):
+        if self._bshape is None:
+            raise AttributeError(f"{self.name}: mean and variance exist once the layer is built (adapt or call it)")
+        if given is not None:
+            return np.broadcast_to(np.asarray(given, np.float32), self._kept_shape()).reshape(self._bshape).copy()
+        return np.asarray(adapted.data).reshape(self._bshape).copy()
+
     def _kept_shape(self):
         return tuple(self._bshape[d] for d in self._keep)
 
