@@ -1,4 +1,5 @@
-"""Differentiable functions on torch tensors, each one forgenet kernel (torch.ops.forgenet.*) underneath.
+"""Differentiable functions on torch tensors, each one forgenet kernel (torch.ops.forgenet.*) underneath:
+through the custom op under torch.compile and every other tracer, called directly in plain eager code.
 
 Layouts are forgenet's (NHWC images, (KH, KW, Cin, Cout) conv kernels, (D, 4U) LSTM kernels), except
 the torch drop-ins `linear`, `cross_entropy` and `scaled_dot_product_attention`, which take torch's
@@ -12,9 +13,8 @@ from functools import reduce
 
 import torch
 
-import forgenet.torch._ops  # noqa: F401  (registers torch.ops.forgenet)
-
-_ops = torch.ops.forgenet
+# torch.ops.forgenet's ops by name; plain eager CPU calls skip the custom-op dispatcher (_eager.py)
+from forgenet.torch._eager import ops as _ops
 
 
 def _tensor(fn: str, name: str, t, optional: bool = False):
