@@ -171,9 +171,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if k.shape[:-2] != lead or v.shape[:-2] != lead:
         raise ValueError(f"forgenet.torch.{fn}: query, key and value must share their leading dims, got "
                          f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    scale = None if scale is None else float(scale)
+    if q.dim() == 4:  # (B, H, L, E): the kernel's own layout
+        return _ops.attention(q, k, v, bool(is_causal), scale)[0]
     b = reduce(operator.mul, lead, 1)
     as4 = lambda t: t.reshape(1, b, t.shape[-2], t.shape[-1])  # noqa: E731
-    o = _ops.attention(as4(q), as4(k), as4(v), bool(is_causal), None if scale is None else float(scale))[0]
+    o = _ops.attention(as4(q), as4(k), as4(v), bool(is_causal), scale)[0]
     return o.reshape(*lead, q.shape[-2], v.shape[-1])
 
 
