@@ -51,8 +51,13 @@ def _function(name: str, impl, setup, grads):
         return grads(ops, ctx, *output_grads)
 
     if name not in _custom.DIFFERENTIABLE_BACKWARD:
-        # their backward kernels have no derivative: a second backward must fail, not see constants
-        backward = once_differentiable(backward)
+        # their backward kernels have no derivative: under create_graph a second backward must fail, not
+        # see constants; without it (grad mode off) once_differentiable's wrapping is all overhead
+        once = once_differentiable(backward)
+        plain = backward
+
+        def backward(ctx, *output_grads):
+            return once(ctx, *output_grads) if _grad_enabled() else plain(ctx, *output_grads)
     return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
                 {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
@@ -63,7 +68,9 @@ def _route(name: str):
         def route(*args):
             return impl(*args) if direct(args) else op(*args)
     else:
-        apply = _function(name, impl, *_custom.AUTOGRAD[name]).apply
+        # the C apply under Function.apply: its Python wrapper only adds functorch handling, and direct()
+        # has ruled functorch out (it costs ~10 us a call)
+        apply = super(torch.autograd.Function, _function(name, impl, *_custom.AUTOGRAD[name])).apply
 
         def route(*args):
             if not direct(args):
