@@ -36,6 +36,8 @@ CASES = {  # name -> (fn, float inputs that get gradients)
     "soft_cross_entropy": (lambda x, t: ft.softmax_cross_entropy(x, t.softmax(1)), (r(4, 5), r(4, 5, seed=1))),
     "lstm": (lambda x, h, c, k, rk, b: torch.cat([t.flatten() for t in ft.lstm(x, h, c, k, rk, b)]),
              (r(2, 4, 3), r(2, 5), r(2, 5), r(3, 20), r(5, 20), r(20))),
+    "lstm_y_only": (lambda x, k: ft.lstm(x, torch.zeros(2, 5), torch.zeros(2, 5), k, r(5, 20), r(20))[0],
+                    (r(2, 4, 3), r(3, 20))),  # h_T, c_T unused: their gradients reach the kernel as None
     "embedding": (lambda e: ft.embedding(torch.tensor([[0, 2], [1, 2]]), e), (r(3, 4),)),
     "sdpa": (lambda q, k, v: ft.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
              (r(2, 3, 5, 4), r(2, 3, 7, 4), r(2, 3, 7, 6))),

@@ -288,6 +288,9 @@ def _lstm_setup(ctx, inputs, output):
     x, h0, c0, kernel, recurrent_kernel, bias, training = inputs
     ctx.training = training
     ctx.mark_non_differentiable(output[3])
+    # unused outputs' gradients stay None (the kernel reads None as zeros): no zero-filled (N, T, 5U) for
+    # the reserve, nor (N, U) ones for an unused h_T / c_T, on every backward
+    ctx.set_materialize_grads(False)
     ctx.save_for_backward(x, h0, c0, kernel, recurrent_kernel, bias, output[3])
 
 
@@ -295,6 +298,8 @@ def _lstm_grads(k, ctx, dy, dh, dc, _dreserve):
     if not ctx.training:
         raise RuntimeError("forgenet.torch.lstm: backward needs the forward to run with training=True "
                            "(forgenet.torch.functional.lstm sets it whenever an input requires grad)")
+    if dy is None and dh is None and dc is None:
+        return (None,) * 7
     saved = ctx.saved_tensors
     grads = k.lstm_backward(None if dy is None else dy.contiguous(), None if dh is None else dh.contiguous(),
                                None if dc is None else dc.contiguous(), *saved)
