@@ -1,6 +1,7 @@
 """What the torch adapter costs on top of the kernel, and our SDPA drop-in against torch's CPU SDPA.
 
-    python bench/bench_adapters.py [--reps 15] [--threads 2] [--only overhead|small|sdpa] [--json out.json]
+    python bench/bench_adapters.py [--reps 15] [--threads 2] [--only overhead|small|sdpa] [--timer wall|thread]
+                                   [--json out.json]
 
 Each pair (forgenet.kernels called directly on numpy arrays vs forgenet.torch on torch tensors;
 forgenet.torch.scaled_dot_product_attention vs torch's) is timed by forgenet.bench's timing core,
@@ -12,7 +13,9 @@ defaults); the small shapes show the fixed per-call cost, where the kernel does 
 """
 import argparse
 import json
+import os
 import sys
+import time
 
 import forgenet
 from forgenet.bench import cases, machine, timing
@@ -42,6 +45,9 @@ def main(argv):
     p.add_argument("--reps", type=int, default=15)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--min-sample-s", type=float, default=0.02)
+    p.add_argument("--timer", choices=["wall", "thread"], default="wall",
+                   help="thread: the calling thread's CPU time (time.thread_time), blind to other processes "
+                        "taking the cores; with --threads 1 it is the whole call's cost")
     p.add_argument("--json")
     p.add_argument("--only", choices=["overhead", "small", "sdpa"], default=None)
     args = p.parse_args(argv)
@@ -50,8 +56,9 @@ def main(argv):
     forgenet.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     info = machine.cpu_info(args.threads)
-    print(f"{info['cpu']}, {args.threads} threads, ISA {info['isa']}; medians over {args.reps} interleaved reps "
-          "of each rep's ratio and difference")
+    timer = time.thread_time if args.timer == "thread" else time.perf_counter
+    print(f"{info['cpu']}, {args.threads} threads, ISA {info['isa']}, {args.timer} time; medians over {args.reps} "
+          f"interleaved reps of each rep's ratio and difference; load average {os.getloadavg()[0]:.1f}")
     groups = []
     if args.only in (None, "overhead"):
         groups.append(("forgenet.torch vs forgenet.kernels at the bench shapes", _bench_shapes("forgenet.torch"),
@@ -71,7 +78,7 @@ def main(argv):
         print(f"  {'bench':<10} {'case':<34} {'ratio':>7} {'+us/call':>9} {base:>16} {other:>16}")
         for case in group:
             fns = {base: case.runners[base](), other: case.runners[other]()}
-            t = timing.alternate(fns, reps=args.reps, warmup=2, min_sample_s=args.min_sample_s)
+            t = timing.alternate(fns, reps=args.reps, warmup=2, min_sample_s=args.min_sample_s, timer=timer)
             ratio, diff = timing.paired(t[base], t[other])
             print(f"  {case.bench:<10} {case.case:<34} {ratio:6.3f}x {diff * 1e6:+9.1f} "
                   f"{t[base].median * 1e3:13.3f} ms {t[other].median * 1e3:13.3f} ms", flush=True)
@@ -81,7 +88,8 @@ def main(argv):
                          "calls_per_sample": {base: t[base].number, other: t[other].number}})
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "reps": args.reps, "rows": rows}, f, indent=2)
+            json.dump({"machine": info, "reps": args.reps, "timer": args.timer, "load_average": os.getloadavg(),
+                       "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":
