@@ -24,3 +24,13 @@ def test_table_prints_each_mode_with_the_ratio():
     assert all(r["ratio"] > 0 and r["forgenet_median_s"] > 0 and r["torch_median_s"] > 0 for r in rows)
     assert lines[0].startswith("toy | 1 threads") and "forgenet/torch" in lines[2]
     assert lines[3].split()[0] == "forward" and lines[3].endswith("x")
+
+
+def test_each_size_gets_its_own_adapter_runner():
+    pytest.importorskip("torch")
+    from forgenet.bench import cases
+
+    for c, n in zip(cases.gemm_cases([(4, 3, 2), (6, 5, 7)], ["forgenet.torch"]), (4, 6)):
+        assert tuple(c.runners["forgenet.torch"]()().shape) == tuple(c.runners["forgenet"]()().shape) == (n, n - 1)
+    for c, n in zip(cases.attention_cases([3, 5], 1, 1, 2, False, "fwd", ["forgenet.torch"]), (3, 5)):
+        assert tuple(c.runners["forgenet.torch"]()().shape) == (1, 1, n, 2)

@@ -99,7 +99,7 @@ def gemm_cases(sizes, peers, device="cpu") -> list[Case]:
 
         runners = {"forgenet": ours}
         _add(runners, peers, device, numpy=np_peer, torch=torch_peer, jax=jax_peer, cupy=cupy_peer,
-             adapter=lambda: torch_peer(adapter=True))
+             adapter=lambda torch_peer=torch_peer: torch_peer(adapter=True))  # this size's, not the last one's
         out.append(Case("gemm", f"{m}x{n}x{k}", 2.0 * m * n * k, "GFLOP/s", runners, device))
     return out
 
@@ -249,7 +249,8 @@ def attention_cases(ns, b, h, d, causal, mode, peers) -> list[Case]:
             return lambda: jax.block_until_ready(g(q, k, v))
 
         runners = {"forgenet": ours}
-        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=lambda a=arrays: torch_peer(a, True))
+        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer,
+             adapter=lambda a=arrays, peer=torch_peer: peer(a, True))
         case = f"b{b} h{h} n{n} d{d}{' causal' if causal else ''} {mode}"
         out.append(Case("attention", case, flops, "GFLOP/s", runners))
     return out
