@@ -3,9 +3,9 @@ ours (channels-last, the fused batch_norm kernels) beside torch.nn.BatchNorm2d(6
 NCHW (its native layout) and in channels_last memory format, both on 2 threads.
 
     python -m pytest bench/bench_batchnorm.py --benchmark-columns=min,median,mean   # pytest-benchmark
-    python bench/bench_batchnorm.py                                                 # quick ratio table
+    python bench/bench_batchnorm.py [--reps 15]   # forgenet/torch ratio table, forgenet.bench's timing core
 """
-import time
+import sys
 
 import numpy as np
 import pytest
@@ -89,30 +89,22 @@ def test_forward_backward_torch(benchmark):
     benchmark(torch_forward_backward, torch, bn, x, dy)
 
 
-def _best(fn, reps=30):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
+def tables():
+    import torch
+
+    x, dy, g, b = make_ours()
+    out = []
+    for layout in ("NCHW", "channels_last"):
+        _, bn, tx, tdy = make_torch(channels_last=layout == "channels_last")
+        out.append((f"BatchNorm training N={N} H={H} W={W} C={C}: forgenet vs torch.nn.BatchNorm2d in {layout}", [
+            ("forward", lambda: ours_forward(x, g, b), lambda bn=bn, tx=tx: torch_forward(torch, bn, tx)),
+            ("forward+backward", lambda: ours_forward_backward(x, dy, g, b),
+             lambda bn=bn, tx=tx, tdy=tdy: torch_forward_backward(torch, bn, tx, tdy)),
+        ]))
+    return out
 
 
 if __name__ == "__main__":
-    import torch
+    from forgenet.bench import versus
 
-    forgenet.set_num_threads(THREADS)
-    torch.set_num_threads(THREADS)
-    x, dy, g, b = make_ours()
-    print(f"BatchNorm training N={N} H={H} W={W} C={C}, {THREADS} threads, isa={forgenet._C.isa()}")
-    for layout in (False, True):
-        _, bn, tx, tdy = make_torch(channels_last=layout)
-        rows = [("forward", lambda: ours_forward(x, g, b), lambda: torch_forward(torch, bn, tx)),
-                ("forward+backward", lambda: ours_forward_backward(x, dy, g, b),
-                 lambda: torch_forward_backward(torch, bn, tx, tdy))]
-        print(f"-- torch {'channels_last' if layout else 'NCHW'}")
-        for name, ours, peer in rows:
-            (om, omed), (tm, tmed) = _best(ours), _best(peer)
-            print(f"{name:17s} ours min {om * 1e3:7.2f} ms med {omed * 1e3:7.2f} | torch min {tm * 1e3:7.2f} ms "
-                  f"med {tmed * 1e3:7.2f} | ratio min {om / tm:.2f} med {omed / tmed:.2f}")
+    versus.cli(sys.argv[1:], __doc__, tables, threads=THREADS)

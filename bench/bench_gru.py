@@ -3,9 +3,9 @@ forward+backward, ours (forgenet.kernels.gru) beside torch.nn.GRU(64, 128, batch
 CPU in the same run, both on 2 threads. Target: ours <= 0.8x torch's time.
 
     python -m pytest bench/bench_gru.py --benchmark-columns=min,median,mean   # pytest-benchmark
-    python bench/bench_gru.py                                                 # quick ratio table
+    python bench/bench_gru.py [--reps 15]   # forgenet/torch ratio table, forgenet.bench's timing core
 """
-import time
+import sys
 
 import numpy as np
 import pytest
@@ -89,28 +89,18 @@ def test_forward_backward_torch(benchmark):
     benchmark(torch_forward_backward, torch, net, x, dy)
 
 
-def _best(fn, reps=30):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
+def tables():
+    import torch
+
+    x, dy, w = make_ours()
+    _, net, tx, tdy = make_torch()
+    return [(f"GRU N={N} T={T} D={D} U={U}: forgenet vs torch.nn.GRU", [
+        ("forward", lambda: ours_forward(x, w), lambda: torch_forward(torch, net, tx)),
+        ("forward+backward", lambda: ours_forward_backward(x, dy, w), lambda: torch_forward_backward(torch, net, tx, tdy)),
+    ])]
 
 
 if __name__ == "__main__":
-    import torch
+    from forgenet.bench import versus
 
-    forgenet.set_num_threads(THREADS)
-    torch.set_num_threads(THREADS)
-    x, dy, w = make_ours()
-    _, net, tx, tdy = make_torch()
-    rows = [("forward", lambda: ours_forward(x, w), lambda: torch_forward(torch, net, tx)),
-            ("forward+backward", lambda: ours_forward_backward(x, dy, w),
-             lambda: torch_forward_backward(torch, net, tx, tdy))]
-    print(f"GRU N={N} T={T} D={D} U={U}, {THREADS} threads, isa={forgenet._C.isa()}")
-    for name, ours, peer in rows:
-        (om, omed), (tm, tmed) = _best(ours), _best(peer)
-        print(f"{name:17s} ours min {om * 1e3:7.2f} ms med {omed * 1e3:7.2f} | torch min {tm * 1e3:7.2f} ms "
-              f"med {tmed * 1e3:7.2f} | ratio min {om / tm:.2f} med {omed / tmed:.2f}")
+    versus.cli(sys.argv[1:], __doc__, tables, threads=THREADS)

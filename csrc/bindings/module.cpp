@@ -72,4 +72,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_memory(m);
   forgenet::bind::bind_gru(m);
   forgenet::bind::bind_simple_rnn(m);
+  forgenet::bind::bind_clock(m);
 }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
 def _forked_single_threaded() -> bool:
     """
     True in a child forked from this process: the kernels run on one thread there.
@@ -99,6 +99,12 @@ def max_pool2d(x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.An
     ...
 def max_pool2d_backward(dy: typing.Any, x: typing.Any, pool_size: typing.Any = (2, 2), strides: typing.Any = None, padding: typing.Any = 'valid', *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
+def measure_clock_mhz(ms: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> float:
+    """
+    The calling thread's core clock in MHz, timed: the best rate of chunks of dependent integer adds
+    (1 cycle each) over about `ms` milliseconds. Under turbo this is the boosted clock of one busy
+    core; on a loaded machine it can only come out low, never high.
+    """
 def rmsprop_update(var: typing.Any, grad: typing.Any, v: typing.Any, avg: typing.Any, mom: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     RMSprop step in place on var, v (and avg: centered, mom: momentum, unless None); Keras 3's formulas.

@@ -1,7 +1,9 @@
 """The benchmarks: for each kernel and shape, the work it does and a runner per implementation.
 
 A runner is a zero-argument callable that does one whole operation and returns when its results
-exist (peers on asynchronous runtimes synchronise inside it). Operands are built once, outside the
+exist (peers on asynchronous runtimes synchronise inside it). Torch's forward+backward runners
+return the gradients (torch.autograd.grad) as ours do, instead of accumulating them into .grad: an
+extra add per input that our kernels' runners do not pay. Operands are built once, outside the
 timed calls. FLOP conventions: gemm 2MNK; conv 2 N Ho Wo Cout KH KW Cin forward, backward twice
 that (dx and dkernel); attention 4 B H Nq Nk d forward (halved when causal), backward 2.5x forward
 (FlashAttention's count); LSTM per step 2 N (D + U) 4U forward, backward twice that. cnn-epoch is
@@ -97,7 +99,7 @@ def gemm_cases(sizes, peers, device="cpu") -> list[Case]:
 
         runners = {"forgenet": ours}
         _add(runners, peers, device, numpy=np_peer, torch=torch_peer, jax=jax_peer, cupy=cupy_peer,
-             adapter=lambda: torch_peer(adapter=True))
+             adapter=lambda torch_peer=torch_peer: torch_peer(adapter=True))  # this size's, not the last one's
         out.append(Case("gemm", f"{m}x{n}x{k}", 2.0 * m * n * k, "GFLOP/s", runners, device))
     return out
 
@@ -162,7 +164,7 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
             tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous()
 
             def step():
-                torch.nn.functional.conv2d(tx, tk, stride=stride, padding=pad).backward(tdy)
+                return torch.autograd.grad(torch.nn.functional.conv2d(tx, tk, stride=stride, padding=pad), (tx, tk), tdy)
             return step
 
         def jax_peer(stride=stride, arrays=arrays):
@@ -187,7 +189,7 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
                         return ft.conv2d(x, k, strides=stride, padding=padding)
                 return run
             x.requires_grad_(), k.requires_grad_()
-            return lambda: ft.conv2d(x, k, strides=stride, padding=padding).backward(dy)
+            return lambda: torch.autograd.grad(ft.conv2d(x, k, strides=stride, padding=padding), (x, k), dy)
 
         runners = {"forgenet": ours}
         _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=adapter)
@@ -233,7 +235,7 @@ def attention_cases(ns, b, h, d, causal, mode, peers) -> list[Case]:
                 t.requires_grad_()
 
             def step():
-                sdpa(q, k, v, is_causal=causal).backward(do)
+                return torch.autograd.grad(sdpa(q, k, v, is_causal=causal), (q, k, v), do)
             return step
 
         def jax_peer(arrays=arrays):
@@ -247,7 +249,8 @@ def attention_cases(ns, b, h, d, causal, mode, peers) -> list[Case]:
             return lambda: jax.block_until_ready(g(q, k, v))
 
         runners = {"forgenet": ours}
-        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=lambda a=arrays: torch_peer(a, True))
+        _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer,
+             adapter=lambda a=arrays, peer=torch_peer: peer(a, True))
         case = f"b{b} h{h} n{n} d{d}{' causal' if causal else ''} {mode}"
         out.append(Case("attention", case, flops, "GFLOP/s", runners))
     return out
@@ -286,7 +289,8 @@ def lstm_cases(batch, steps, inp, hidden, mode, peers) -> list[Case]:
                     return net(tx)
             return run
         tx.requires_grad_()
-        return lambda: net(tx)[0].backward(tdy)
+        wrt = (tx, *net.parameters())
+        return lambda: torch.autograd.grad(net(tx)[0], wrt, tdy)
 
     def jax_peer():
         jax = _jax()
@@ -318,7 +322,7 @@ def lstm_cases(batch, steps, inp, hidden, mode, peers) -> list[Case]:
                     return ft.lstm(x, h0, c0, k, rk, bias)
             return run
         x.requires_grad_(), k.requires_grad_(), rk.requires_grad_()
-        return lambda: ft.lstm(x, h0, c0, k, rk, bias)[0].backward(dy)
+        return lambda: torch.autograd.grad(ft.lstm(x, h0, c0, k, rk, bias)[0], (x, k, rk), dy)
 
     runners = {"forgenet": ours}
     _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=adapter)

@@ -62,7 +62,7 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--compare", metavar="PREVIOUS.json", help="mark rows slower than in a previous --json output")
     g.add_argument("--threshold", type=float, default=0.10, help="slowdown that --compare flags (default 0.10)")
     g.add_argument("--plot", metavar="OUT.png", help="bar chart of %% of peak (needs matplotlib: forgenet[bench])")
-    g.add_argument("--clock-mhz", type=float, default=None, help="the clock for the peak, instead of reading it")
+    g.add_argument("--clock-mhz", type=float, default=None, help="the clock for the peak, instead of timing it")
     g.add_argument("--quiet", action="store_true", help="no table on stdout")
     return p
 

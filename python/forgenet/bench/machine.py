@@ -3,10 +3,11 @@
 Peak = threads x fp32 FLOP per cycle of the kernels' ISA x clock. FLOP per cycle assumes two FMA
 pipes of the ISA's width (avx512: 16 lanes x 2 FMA x 2 FLOP = 64; avx2: 8 x 2 x 2 = 32; generic, no
 FMA: 4 lanes x (1 add + 1 mul) = 8): an upper bound (some cores split or double-pump the widest
-FMAs). The clock is not timed: Python cannot count cycles, and bindings for a timed dependent-add
-loop in C++ are not part of this package. It is read from sysfs cpufreq's cpuinfo_max_freq when the
-kernel exposes it, else the highest 'cpu MHz' in /proc/cpuinfo (on VMs the host's nominal clock),
-and recorded with its source; --clock-mhz overrides it.
+FMAs). The clock is timed (forgenet._C.measure_clock_mhz: chains of dependent 1-cycle integer adds,
+the best chunk of ~20 ms), so it is the clock the core really runs at, turbo included, on a VM too;
+the nominal clock (sysfs cpufreq's cpuinfo_max_freq, else the highest 'cpu MHz' of /proc/cpuinfo) is
+recorded beside it as clock_nominal_mhz, and stands in only where the timing is unavailable.
+--clock-mhz overrides both. One busy core's clock: with every core busy, turbo may run lower.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def clock_mhz() -> tuple[float | None, str]:
-    """(MHz, where it came from); (None, 'unknown') when neither source exists."""
+def nominal_clock_mhz() -> tuple[float | None, str]:
+    """(MHz, where it came from) as the OS reports it; (None, 'unknown') when neither source exists."""
     freqs = []
     for path in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/cpuinfo_max_freq"):
         try:
@@ -51,6 +52,21 @@ def clock_mhz() -> tuple[float | None, str]:
     return None, "unknown"
 
 
+def measured_clock_mhz(ms: float = 20.0) -> float | None:
+    """The core clock timed by forgenet._C.measure_clock_mhz, or None where it cannot be timed."""
+    from forgenet import _C
+
+    measure = getattr(_C, "measure_clock_mhz", None)
+    mhz = measure(ms) if measure is not None else 0.0
+    return mhz if mhz > 0 else None
+
+
+def clock_mhz() -> tuple[float | None, str]:
+    """(MHz, 'measured'), or the nominal clock and its source where timing is unavailable."""
+    mhz = measured_clock_mhz()
+    return (mhz, "measured") if mhz is not None else nominal_clock_mhz()
+
+
 def cpu_info(threads: int | None = None, clock_override: float | None = None) -> dict:
     """The machine fields every benchmark output records."""
     from forgenet import _C
@@ -58,6 +74,7 @@ def cpu_info(threads: int | None = None, clock_override: float | None = None) ->
     isa = _C.isa()
     threads = threads or forgenet.get_num_threads()
     mhz, source = (clock_override, "--clock-mhz") if clock_override else clock_mhz()
+    nominal, nominal_source = nominal_clock_mhz()
     fpc = FLOP_PER_CYCLE.get(isa, FLOP_PER_CYCLE["generic"])
     kernel = _C.gemm_kernel()
     return {
@@ -69,6 +86,8 @@ def cpu_info(threads: int | None = None, clock_override: float | None = None) ->
         "gemm_kernel": "%s %dx%d" % tuple(kernel) if isinstance(kernel, tuple) and len(kernel) == 3 else str(kernel),
         "clock_mhz": mhz,
         "clock_source": source,
+        "clock_nominal_mhz": nominal,
+        "clock_nominal_source": nominal_source,
         "flop_per_cycle": fpc,
         "peak_gflops": None if mhz is None else threads * fpc * mhz / 1000.0,
         "platform": platform.platform(),

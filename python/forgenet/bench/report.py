@@ -67,6 +67,13 @@ def _time(s):
     return f"{s * 1e3:.3f} ms" if s < 1 else f"{s:.3f} s"
 
 
+def _nominal(m) -> str:
+    nominal = m.get("clock_nominal_mhz")
+    if not nominal or m.get("clock_source") != "measured":
+        return ""
+    return f"; nominal {nominal:.0f} MHz from {m.get('clock_nominal_source')}"
+
+
 def table(doc) -> str:
     m = doc["machine"]
     isa_env = m["forgenet_isa_env"] or "unset"
@@ -74,7 +81,7 @@ def table(doc) -> str:
              f"(FORGENET_ISA {isa_env}) | gemm kernel {m['gemm_kernel']}"]
     if m.get("peak_gflops"):
         lines.append(f"fp32 peak {m['peak_gflops']:.1f} GFLOP/s = {m['threads']} threads x {m['flop_per_cycle']} FLOP/cycle "
-                     f"x {m['clock_mhz']:.0f} MHz ({m['clock_source']})")
+                     f"x {m['clock_mhz']:.0f} MHz ({m['clock_source']}{_nominal(m)})")
     if m.get("gpu"):
         lines.append(f"GPU {m['gpu']} (sm {m['compute_capability']}), fp32 peak {m['gpu_peak_gflops']:.0f} GFLOP/s")
     head = f"{'bench':<10} {'case':<34} {'impl':<15} {'median':>11} {'spread':>7} {'rate':>10} {'unit':<8} {'%peak':>6} {'vs ours':>8}"

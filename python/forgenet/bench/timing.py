@@ -87,3 +87,12 @@ def measure_cuda(fn, *, reps: int = 5, warmup: int = 1) -> Timing:
 
     res = benchmark(fn, n_repeat=reps, n_warmup=warmup)
     return Timing(samples=[float(t) for t in res.gpu_times[0]])  # (devices, reps): the current device
+
+
+def paired(base: Timing, other: Timing) -> tuple[float, float]:
+    """(median of other/base, median of other - base in seconds per call) over the reps `alternate`
+    took, each rep's two samples taken back to back, so load that drifts between reps cancels."""
+    pairs = list(zip(base.samples, other.samples))
+    if not pairs:
+        raise ValueError("forgenet.bench.timing.paired: no samples to pair")
+    return statistics.median(o / b for b, o in pairs), statistics.median(o - b for b, o in pairs)

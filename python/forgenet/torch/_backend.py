@@ -1,4 +1,4 @@
-"""Where a torch tensor's op runs: forgenet.kernels (CPU, zero-copy numpy views) or forgenet._cuda.
+"""Where a torch tensor's op runs: forgenet.kernels (CPU, zero-copy numpy views: _cpu.py) or forgenet._cuda.
 
 CPU tensors go through forgenet.kernels, so validation and error messages are the kernel API's own.
 CUDA tensors go straight to forgenet._cuda, which reads them through __cuda_array_interface__ (no
@@ -8,7 +8,6 @@ output and scratch buffer with torch.empty on that device, so torch's caching al
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 _cuda_ops: dict = {}  # torch.device -> _TorchCudaOps
@@ -23,18 +22,6 @@ def device_of(op: str, *tensors) -> torch.device:
     if dev.type not in ("cpu", "cuda", "meta"):
         raise TypeError(f"forgenet.torch.{op}: tensors on {dev.type} are not supported (cpu or cuda only)")
     return dev
-
-
-def to_numpy(t):
-    """A numpy view of a CPU tensor (None stays None); forgenet.kernels checks dtype and rank."""
-    if t is None:
-        return None
-    return t.detach().numpy()
-
-
-def from_numpy(a) -> torch.Tensor:
-    # outputs are fresh arrays owned by the kernels; contiguous so strides match the fake kernels
-    return torch.from_numpy(np.ascontiguousarray(a))
 
 
 def cuda(op: str, device: torch.device):

@@ -15,11 +15,21 @@ import torch
 from torch import Tensor
 from torch.library import custom_op, register_autograd, register_fake
 
-from forgenet import kernels
 from forgenet._shapes import window_out
-from forgenet.torch._backend import cuda, device_of, from_numpy, to_numpy
+from forgenet.torch import _cpu
+from forgenet.torch._backend import cuda, device_of
 
 _ops = torch.ops.forgenet
+
+# name -> (setup_context, grads): grads(k, ctx, *output_grads) is each forward op's autograd formula,
+# written once against a namespace k of the ops it calls. The custom ops run it with k = torch.ops.forgenet;
+# the eager fast path (_eager.py) with its own direct routes to the same kernels.
+AUTOGRAD: dict = {}
+
+
+def _autograd(name: str, setup, grads):
+    AUTOGRAD[name] = (setup, grads)
+    register_autograd(f"forgenet::{name}", lambda ctx, *g: grads(_ops, ctx, *g), setup_context=setup)
 
 
 def _empty_like_fake(ref: Tensor, shape) -> Tensor:
@@ -32,8 +42,7 @@ def gemm(a: Tensor, b: Tensor, c: Optional[Tensor], trans_a: bool, trans_b: bool
     dev = device_of("gemm", a, b, c)
     if dev.type == "cuda":
         return cuda("gemm", dev)(a, b, c, trans_a, trans_b, alpha, beta)
-    return from_numpy(kernels.gemm(to_numpy(a), to_numpy(b), to_numpy(c), trans_a=trans_a, trans_b=trans_b,
-                                   alpha=alpha, beta=beta))
+    return _cpu.gemm(a, b, c, trans_a, trans_b, alpha, beta)
 
 
 @register_fake("forgenet::gemm")
@@ -49,7 +58,7 @@ def _gemm_setup(ctx, inputs, output):
     ctx.has_c = c is not None
 
 
-def _gemm_backward(ctx, dy):
+def _gemm_grads(k, ctx, dy):
     a, b = ctx.saved_tensors
     ta, tb, alpha = ctx.trans_a, ctx.trans_b, ctx.alpha
     da = db = dc = None
@@ -57,15 +66,15 @@ def _gemm_backward(ctx, dy):
     # y = alpha op(a) op(b): d op(a) = alpha dy op(b)^T, d op(b) = alpha op(a)^T dy, each written as
     # one gemm in the operands' stored layout
     if need_a:
-        da = _ops.gemm(b, dy, None, tb, True, alpha, 0.0) if ta else _ops.gemm(dy, b, None, False, not tb, alpha, 0.0)
+        da = k.gemm(b, dy, None, tb, True, alpha, 0.0) if ta else k.gemm(dy, b, None, False, not tb, alpha, 0.0)
     if need_b:
-        db = _ops.gemm(dy, a, None, True, ta, alpha, 0.0) if tb else _ops.gemm(a, dy, None, not ta, False, alpha, 0.0)
+        db = k.gemm(dy, a, None, True, ta, alpha, 0.0) if tb else k.gemm(a, dy, None, not ta, False, alpha, 0.0)
     if need_c and ctx.has_c:
         dc = dy * ctx.beta
     return da, db, dc, None, None, None, None
 
 
-register_autograd("forgenet::gemm", _gemm_backward, setup_context=_gemm_setup)
+_autograd("gemm", _gemm_setup, _gemm_grads)
 
 
 # -------------------------------------------------------------------------------------------- conv2d
@@ -74,8 +83,7 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides: list[int]
     dev = device_of("conv2d", x, kernel, bias)
     if dev.type == "cuda":
         return cuda("conv2d", dev)(x, kernel, bias, strides=tuple(strides), padding=padding)
-    return from_numpy(kernels.conv2d(to_numpy(x), to_numpy(kernel), to_numpy(bias), strides=tuple(strides),
-                                     padding=padding))
+    return _cpu.conv2d(x, kernel, bias, strides, padding)
 
 
 @register_fake("forgenet::conv2d")
@@ -89,17 +97,10 @@ def conv2d_backward(dy: Tensor, x: Tensor, kernel: Tensor, strides: list[int], p
                     need_dx: bool) -> tuple[Tensor, Tensor, Tensor]:
     """(dx, dkernel, dbias); dx is an empty (0,) tensor when need_dx is False."""
     dev = device_of("conv2d_backward", dy, x, kernel)
-    if dev.type == "cuda":
-        dx, dk, db = cuda("conv2d_backward", dev)(dy, x, kernel, strides=tuple(strides), padding=padding,
-                                                  need_dx=need_dx)
-    else:
-        dx, dk, db = kernels.conv2d_backward(to_numpy(dy), to_numpy(x), to_numpy(kernel), strides=tuple(strides),
-                                             padding=padding, need_dx=need_dx)
-        dk, db = from_numpy(dk), from_numpy(db)
-        dx = from_numpy(dx) if dx is not None else None
-    if dx is None:
-        dx = dy.new_empty((0,))
-    return dx, dk, db
+    if dev.type != "cuda":
+        return _cpu.conv2d_backward(dy, x, kernel, strides, padding, need_dx)
+    dx, dk, db = cuda("conv2d_backward", dev)(dy, x, kernel, strides=tuple(strides), padding=padding, need_dx=need_dx)
+    return (dy.new_empty((0,)) if dx is None else dx), dk, db
 
 
 @register_fake("forgenet::conv2d_backward")
@@ -114,32 +115,32 @@ def _conv_setup(ctx, inputs, output):
     ctx.has_bias = bias is not None
 
 
-def _conv_backward(ctx, dy):
+def _conv_grads(k, ctx, dy):
     x, kernel = ctx.saved_tensors
     need_x, need_k, need_b = ctx.needs_input_grad[:3]
-    dx, dk, db = _ops.conv2d_backward(dy.contiguous(), x, kernel, ctx.strides, ctx.padding, bool(need_x))
+    dx, dk, db = k.conv2d_backward(dy.contiguous(), x, kernel, ctx.strides, ctx.padding, bool(need_x))
     return (dx if need_x else None), (dk if need_k else None), (db if need_b and ctx.has_bias else None), None, None
 
 
-register_autograd("forgenet::conv2d", _conv_backward, setup_context=_conv_setup)
+_autograd("conv2d", _conv_setup, _conv_grads)
 
 
 # ------------------------------------------------------------------------------------------- pooling
 def _pool_ops(kind: str):
     name, bname = f"{kind}_pool2d", f"{kind}_pool2d_backward"
-    fwd_kernel, bwd_kernel = getattr(kernels, name), getattr(kernels, bname)
+    fwd_cpu, bwd_cpu = getattr(_cpu, name), getattr(_cpu, bname)
 
     def forward(x: Tensor, pool_size: list[int], strides: list[int], padding: str) -> Tensor:
         dev = device_of(name, x)
         if dev.type == "cuda":
             return cuda(name, dev)(x, tuple(pool_size), tuple(strides), padding)
-        return from_numpy(fwd_kernel(to_numpy(x), tuple(pool_size), tuple(strides), padding))
+        return fwd_cpu(x, pool_size, strides, padding)
 
     def backward_op(dy: Tensor, x: Tensor, pool_size: list[int], strides: list[int], padding: str) -> Tensor:
         dev = device_of(bname, dy, x)
         if dev.type == "cuda":
             return cuda(bname, dev)(dy, x, tuple(pool_size), tuple(strides), padding)
-        return from_numpy(bwd_kernel(to_numpy(dy), to_numpy(x), tuple(pool_size), tuple(strides), padding))
+        return bwd_cpu(dy, x, pool_size, strides, padding)
 
     forward.__name__, backward_op.__name__ = name, bname
     fwd = custom_op(f"forgenet::{name}", forward, mutates_args=())
@@ -158,11 +159,11 @@ def _pool_ops(kind: str):
         x, ctx.pool_size, ctx.strides, ctx.padding = inputs
         ctx.save_for_backward(x)
 
-    def backward(ctx, dy):
+    def grads(k, ctx, dy):
         (x,) = ctx.saved_tensors
-        return bwd(dy.contiguous(), x, ctx.pool_size, ctx.strides, ctx.padding), None, None, None
+        return getattr(k, bname)(dy.contiguous(), x, ctx.pool_size, ctx.strides, ctx.padding), None, None, None
 
-    fwd.register_autograd(backward, setup_context=setup)
+    _autograd(name, setup, grads)
     return fwd, bwd
 
 
@@ -177,7 +178,7 @@ def softmax(x: Tensor, axis: int) -> Tensor:
     if dev.type == "cuda":
         # the CUDA kernel works on the last axis
         return cuda("softmax", dev)(x.movedim(axis, -1)).movedim(-1, axis).contiguous()
-    return from_numpy(kernels.softmax(to_numpy(x), axis))
+    return _cpu.softmax(x, axis)
 
 
 @register_fake("forgenet::softmax")
@@ -191,7 +192,7 @@ def softmax_backward(dy: Tensor, y: Tensor, axis: int) -> Tensor:
     if dev.type == "cuda":
         dx = cuda("softmax_backward", dev)(dy.movedim(axis, -1), y.movedim(axis, -1))
         return dx.movedim(-1, axis).contiguous()
-    return from_numpy(kernels.softmax_backward(to_numpy(dy), to_numpy(y), axis))
+    return _cpu.softmax_backward(dy, y, axis)
 
 
 @register_fake("forgenet::softmax_backward")
@@ -204,12 +205,12 @@ def _softmax_setup(ctx, inputs, output):
     ctx.save_for_backward(output)
 
 
-def _softmax_bwd(ctx, dy):
+def _softmax_grads(k, ctx, dy):
     (y,) = ctx.saved_tensors
-    return _ops.softmax_backward(dy.contiguous(), y, ctx.axis), None
+    return k.softmax_backward(dy.contiguous(), y, ctx.axis), None
 
 
-register_autograd("forgenet::softmax", _softmax_bwd, setup_context=_softmax_setup)
+_autograd("softmax", _softmax_setup, _softmax_grads)
 
 
 @custom_op("forgenet::softmax_cross_entropy", mutates_args=())
@@ -218,8 +219,7 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor) -> tuple[Tensor, Tenso
     dev = device_of("softmax_cross_entropy", logits, target)
     if dev.type == "cuda":
         return tuple(cuda("softmax_cross_entropy", dev)(logits, target))
-    loss, grad = kernels.softmax_cross_entropy(to_numpy(logits), to_numpy(target))
-    return from_numpy(loss), from_numpy(grad)
+    return _cpu.softmax_cross_entropy(logits, target)
 
 
 @register_fake("forgenet::softmax_cross_entropy")
@@ -233,7 +233,7 @@ def _sce_setup(ctx, inputs, output):
     ctx.save_for_backward(logits, output[1])
 
 
-def _sce_backward(ctx, dloss, _dgrad):
+def _sce_grads(k, ctx, dloss, _dgrad):
     logits, grad = ctx.saved_tensors
     dlogits = dtarget = None
     if ctx.needs_input_grad[0]:
@@ -243,7 +243,7 @@ def _sce_backward(ctx, dloss, _dgrad):
     return dlogits, dtarget
 
 
-register_autograd("forgenet::softmax_cross_entropy", _sce_backward, setup_context=_sce_setup)
+_autograd("softmax_cross_entropy", _sce_setup, _sce_grads)
 
 
 # ---------------------------------------------------------------------------------------------- lstm
@@ -253,13 +253,10 @@ def lstm(x: Tensor, h0: Tensor, c0: Tensor, kernel: Tensor, recurrent_kernel: Te
     """(y (N,T,U), h_T, c_T, reserve (N,T,5U), or (0,) when training is False)."""
     args = (x, h0, c0, kernel, recurrent_kernel, bias)
     dev = device_of("lstm", *args)
-    if dev.type == "cuda":
-        out = tuple(cuda("lstm", dev)(*args, training))
-    else:
-        out = tuple(from_numpy(a) for a in kernels.lstm(*map(to_numpy, args), training=training))
-    if not training:
-        out = out + (x.new_empty((0,)),)
-    return out
+    if dev.type != "cuda":
+        return _cpu.lstm(*args, training)
+    out = tuple(cuda("lstm", dev)(*args, training))
+    return out if training else out + (x.new_empty((0,)),)
 
 
 @register_fake("forgenet::lstm")
@@ -279,7 +276,7 @@ def lstm_backward(dy: Optional[Tensor], dh_T: Optional[Tensor], dc_T: Optional[T
     dev = device_of("lstm_backward", *args)
     if dev.type == "cuda":
         return tuple(cuda("lstm_backward", dev)(*args))
-    return tuple(from_numpy(a) for a in kernels.lstm_backward(*map(to_numpy, args)))
+    return _cpu.lstm_backward(*args)
 
 
 @register_fake("forgenet::lstm_backward")
@@ -291,20 +288,25 @@ def _lstm_setup(ctx, inputs, output):
     x, h0, c0, kernel, recurrent_kernel, bias, training = inputs
     ctx.training = training
     ctx.mark_non_differentiable(output[3])
+    # unused outputs' gradients stay None (the kernel reads None as zeros): no zero-filled (N, T, 5U) for
+    # the reserve, nor (N, U) ones for an unused h_T / c_T, on every backward
+    ctx.set_materialize_grads(False)
     ctx.save_for_backward(x, h0, c0, kernel, recurrent_kernel, bias, output[3])
 
 
-def _lstm_backward(ctx, dy, dh, dc, _dreserve):
+def _lstm_grads(k, ctx, dy, dh, dc, _dreserve):
     if not ctx.training:
         raise RuntimeError("forgenet.torch.lstm: backward needs the forward to run with training=True "
                            "(forgenet.torch.functional.lstm sets it whenever an input requires grad)")
+    if dy is None and dh is None and dc is None:
+        return (None,) * 7
     saved = ctx.saved_tensors
-    grads = _ops.lstm_backward(None if dy is None else dy.contiguous(), None if dh is None else dh.contiguous(),
+    grads = k.lstm_backward(None if dy is None else dy.contiguous(), None if dh is None else dh.contiguous(),
                                None if dc is None else dc.contiguous(), *saved)
     return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad[:6])) + (None,)
 
 
-register_autograd("forgenet::lstm", _lstm_backward, setup_context=_lstm_setup)
+_autograd("lstm", _lstm_setup, _lstm_grads)
 
 
 # ----------------------------------------------------------------------------------------- embedding
@@ -313,7 +315,7 @@ def embedding(ids: Tensor, embeddings: Tensor) -> Tensor:
     dev = device_of("embedding", ids, embeddings)
     if dev.type == "cuda":
         return cuda("embedding", dev)(ids.to(torch.int64), embeddings)
-    return from_numpy(kernels.embedding(to_numpy(ids), to_numpy(embeddings)))
+    return _cpu.embedding(ids, embeddings)
 
 
 @register_fake("forgenet::embedding")
@@ -326,7 +328,7 @@ def embedding_backward(dy: Tensor, ids: Tensor, input_dim: int) -> Tensor:
     dev = device_of("embedding_backward", dy, ids)
     if dev.type == "cuda":
         return cuda("embedding_backward", dev)(dy, ids.to(torch.int64), input_dim)
-    return from_numpy(kernels.embedding_backward(to_numpy(dy), to_numpy(ids), input_dim))
+    return _cpu.embedding_backward(dy, ids, input_dim)
 
 
 @register_fake("forgenet::embedding_backward")
@@ -340,12 +342,12 @@ def _embedding_setup(ctx, inputs, output):
     ctx.save_for_backward(ids)
 
 
-def _embedding_backward(ctx, dy):
+def _embedding_grads(k, ctx, dy):
     (ids,) = ctx.saved_tensors
-    return None, _ops.embedding_backward(dy.contiguous(), ids, ctx.input_dim)
+    return None, k.embedding_backward(dy.contiguous(), ids, ctx.input_dim)
 
 
-register_autograd("forgenet::embedding", _embedding_backward, setup_context=_embedding_setup)
+_autograd("embedding", _embedding_setup, _embedding_grads)
 
 
 # ----------------------------------------------------------------------------------------- attention
@@ -355,8 +357,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, causal: bool, scale: Optional[flo
     dev = device_of("attention", q, k, v)
     if dev.type == "cuda":
         return tuple(cuda("attention", dev)(q, k, v, causal, scale))
-    o, lse = kernels.attention(to_numpy(q), to_numpy(k), to_numpy(v), causal=causal, scale=scale, return_lse=True)
-    return from_numpy(o), from_numpy(lse)
+    return _cpu.attention(q, k, v, causal, scale)
 
 
 @register_fake("forgenet::attention")
@@ -370,8 +371,7 @@ def attention_backward(do: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, l
     dev = device_of("attention_backward", do, q, k, v, o, lse)
     if dev.type == "cuda":
         return tuple(cuda("attention_backward", dev)(do, q, k, v, o, lse, causal, scale))
-    grads = kernels.attention_backward(*map(to_numpy, (do, q, k, v, o, lse)), causal=causal, scale=scale)
-    return tuple(from_numpy(g) for g in grads)
+    return _cpu.attention_backward(do, q, k, v, o, lse, causal, scale)
 
 
 @register_fake("forgenet::attention_backward")
@@ -386,14 +386,14 @@ def _attention_setup(ctx, inputs, output):
     ctx.save_for_backward(q, k, v, o, lse)
 
 
-def _attention_backward(ctx, do, _dlse):
+def _attention_grads(ops, ctx, do, _dlse):
     q, k, v, o, lse = ctx.saved_tensors
-    dq, dk, dv = _ops.attention_backward(do.contiguous(), q, k, v, o, lse, ctx.causal, ctx.scale)
+    dq, dk, dv = ops.attention_backward(do.contiguous(), q, k, v, o, lse, ctx.causal, ctx.scale)
     need = ctx.needs_input_grad
     return (dq if need[0] else None), (dk if need[1] else None), (dv if need[2] else None), None, None
 
 
-register_autograd("forgenet::attention", _attention_backward, setup_context=_attention_setup)
+_autograd("attention", _attention_setup, _attention_grads)
 
 
 # ---------------------------------------------------------------------------------------- layer norm
@@ -406,8 +406,7 @@ def layer_norm(x: Tensor, gamma: Optional[Tensor], beta: Optional[Tensor], epsil
         gamma = torch.ones(c, device=dev) if gamma is None else gamma
         beta = torch.zeros(c, device=dev) if beta is None else beta
         return tuple(cuda("layer_norm", dev)(x, gamma, beta, epsilon))
-    return tuple(from_numpy(a) for a in kernels.layer_norm(to_numpy(x), to_numpy(gamma), to_numpy(beta),
-                                                           epsilon=epsilon))
+    return _cpu.layer_norm(x, gamma, beta, epsilon)
 
 
 @register_fake("forgenet::layer_norm")
@@ -422,8 +421,7 @@ def layer_norm_backward(dy: Tensor, x: Tensor, gamma: Optional[Tensor], mean: Te
     if dev.type == "cuda":
         gamma = torch.ones(x.shape[-1], device=dev) if gamma is None else gamma
         return tuple(cuda("layer_norm_backward", dev)(dy, x, gamma, mean, rstd))
-    grads = kernels.layer_norm_backward(*map(to_numpy, (dy, x, gamma, mean, rstd)))
-    return tuple(from_numpy(g) for g in grads)
+    return _cpu.layer_norm_backward(dy, x, gamma, mean, rstd)
 
 
 @register_fake("forgenet::layer_norm_backward")
@@ -440,15 +438,19 @@ def _ln_setup(ctx, inputs, output):
     ctx.save_for_backward(x, gamma, mean, rstd)
 
 
-def _ln_backward(ctx, dy, _dmean, _drstd):
+def _ln_grads(k, ctx, dy, _dmean, _drstd):
     x, gamma, mean, rstd = ctx.saved_tensors
-    dx, dgamma, dbeta = _ops.layer_norm_backward(dy.contiguous(), x, gamma, mean, rstd)
+    dx, dgamma, dbeta = k.layer_norm_backward(dy.contiguous(), x, gamma, mean, rstd)
     need = ctx.needs_input_grad
     return ((dx if need[0] else None), (dgamma if need[1] and ctx.has_gamma else None),
             (dbeta if need[2] and ctx.has_beta else None), None)
 
 
-register_autograd("forgenet::layer_norm", _ln_backward, setup_context=_ln_setup)
+_autograd("layer_norm", _ln_setup, _ln_grads)
 
 FORWARD_OPS = ("gemm", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "softmax_cross_entropy", "lstm",
                "embedding", "attention", "layer_norm")
+BACKWARD_OPS = ("conv2d_backward", "max_pool2d_backward", "avg_pool2d_backward", "softmax_backward", "lstm_backward",
+                "embedding_backward", "attention_backward", "layer_norm_backward")
+# the forward ops whose autograd formula is itself differentiable (double backward works)
+DIFFERENTIABLE_BACKWARD = ("gemm", "softmax_cross_entropy")

@@ -1,4 +1,5 @@
-"""Differentiable functions on torch tensors, each one forgenet kernel (torch.ops.forgenet.*) underneath.
+"""Differentiable functions on torch tensors, each one forgenet kernel (torch.ops.forgenet.*) underneath:
+through the custom op under torch.compile and every other tracer, called directly in plain eager code.
 
 Layouts are forgenet's (NHWC images, (KH, KW, Cin, Cout) conv kernels, (D, 4U) LSTM kernels), except
 the torch drop-ins `linear`, `cross_entropy` and `scaled_dot_product_attention`, which take torch's
@@ -12,9 +13,8 @@ from functools import reduce
 
 import torch
 
-import forgenet.torch._ops  # noqa: F401  (registers torch.ops.forgenet)
-
-_ops = torch.ops.forgenet
+# torch.ops.forgenet's ops by name; plain eager CPU calls skip the custom-op dispatcher (_eager.py)
+from forgenet.torch._eager import ops as _ops
 
 
 def _tensor(fn: str, name: str, t, optional: bool = False):
@@ -171,9 +171,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if k.shape[:-2] != lead or v.shape[:-2] != lead:
         raise ValueError(f"forgenet.torch.{fn}: query, key and value must share their leading dims, got "
                          f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+    scale = None if scale is None else float(scale)
+    if q.dim() == 4:  # (B, H, L, E): the kernel's own layout
+        return _ops.attention(q, k, v, bool(is_causal), scale)[0]
     b = reduce(operator.mul, lead, 1)
     as4 = lambda t: t.reshape(1, b, t.shape[-2], t.shape[-1])  # noqa: E731
-    o = _ops.attention(as4(q), as4(k), as4(v), bool(is_causal), None if scale is None else float(scale))[0]
+    o = _ops.attention(as4(q), as4(k), as4(v), bool(is_causal), scale)[0]
     return o.reshape(*lead, q.shape[-2], v.shape[-1])
 
 

@@ -1,0 +1,27 @@
+// forgenet._C.measure_clock_mhz: the timed core clock behind forgenet.bench's peak figures.
+#include <cmath>
+
+#include "bindings/bindings.h"
+#include "bindings/checks.h"
+#include "cpu/clock.h"
+
+namespace py = pybind11;
+
+namespace forgenet::bind {
+
+void bind_clock(py::module_& m) {
+  m.def(
+      "measure_clock_mhz",
+      [](double ms) {
+        if (!std::isfinite(ms) || ms <= 0 || ms > 10000)
+          value_error("measure_clock_mhz: ms must be in (0, 10000] milliseconds, got ", ms);
+        py::gil_scoped_release release;
+        return measure_clock_mhz(ms);
+      },
+      py::arg("ms") = 20.0,
+      "The calling thread's core clock in MHz, timed: the best rate of chunks of dependent integer adds\n"
+      "(1 cycle each) over about `ms` milliseconds. Under turbo this is the boosted clock of one busy\n"
+      "core; on a loaded machine it can only come out low, never high.");
+}
+
+}  // namespace forgenet::bind

@@ -1,0 +1,87 @@
+"""The eager fast path: the ops' CPU kernels called directly, without torch's custom-op dispatcher.
+
+A call through torch.ops.forgenet.<name> costs tens of microseconds before the kernel starts (the
+dispatcher's boxing into Python, the generated autograd.Function, schema checks): more than the 5%
+the adapter may add to a millisecond kernel. Plain eager calls on CPU tensors need none of it, so
+`ops.<name>` here runs the same CPU implementation (_cpu.py) directly, inside a thin
+torch.autograd.Function with the custom op's own setup_context and autograd formula (_ops.AUTOGRAD)
+when a gradient is needed. Everything else goes through the custom op, unchanged: torch.compile
+and export tracing, FakeTensor / meta / CUDA tensors and tensor subclasses, functorch transforms
+(vmap, grad), TorchDispatchMode / TorchFunctionMode users (profilers, FLOP counters), jit tracing.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import torch
+from torch.autograd.function import once_differentiable
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+
+from forgenet.torch import _cpu, _ops as _custom
+
+_Tensor = torch.Tensor
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
+_is_compiling = torch.compiler.is_compiling
+_functorch_active = torch._C._are_functorch_transforms_active
+_tracing_state = torch._C._get_tracing_state
+_function_mode = torch._C._is_torch_function_mode_enabled
+_grad_enabled = torch._C.is_grad_enabled
+_any_requires_grad = torch._C._any_requires_grad
+
+
+def direct(args) -> bool:
+    """True where running the CPU kernel directly is all the custom op would do with `args`."""
+    # is_compiling first: under dynamo it is a constant True and the rest is never traced
+    if (_is_compiling() or _functorch_active() or is_in_torch_dispatch_mode() or _function_mode()
+            or _tracing_state() is not None):
+        return False
+    for a in args:
+        if isinstance(a, _Tensor) and (type(a) not in _PLAIN or not a.is_cpu):
+            return False
+    return True
+
+
+def _function(name: str, impl, setup, grads):
+    def forward(ctx, *args):
+        out = impl(*args)
+        setup(ctx, args, out)
+        return out
+
+    def backward(ctx, *output_grads):
+        return grads(ops, ctx, *output_grads)
+
+    if name not in _custom.DIFFERENTIABLE_BACKWARD:
+        # their backward kernels have no derivative: under create_graph a second backward must fail, not
+        # see constants; without it (grad mode off) once_differentiable's wrapping is all overhead
+        once = once_differentiable(backward)
+        plain = backward
+
+        def backward(ctx, *output_grads):
+            return once(ctx, *output_grads) if _grad_enabled() else plain(ctx, *output_grads)
+    return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
+                {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+def _route(name: str):
+    impl, op = getattr(_cpu, name), getattr(torch.ops.forgenet, name)
+    if name not in _custom.AUTOGRAD:  # a backward op: no autograd of its own
+        def route(*args):
+            return impl(*args) if direct(args) else op(*args)
+    else:
+        # the C apply under Function.apply: its Python wrapper only adds functorch handling, and direct()
+        # has ruled functorch out (it costs ~10 us a call)
+        apply = super(torch.autograd.Function, _function(name, impl, *_custom.AUTOGRAD[name])).apply
+
+        def route(*args):
+            if not direct(args):
+                return op(*args)
+            if _grad_enabled() and _any_requires_grad(*args):
+                return apply(*args)
+            return impl(*args)
+    route.__name__ = route.__qualname__ = name
+    route.__doc__ = f"torch.ops.forgenet.{name}, called directly in plain eager CPU calls."
+    return route
+
+
+# every op by name, with torch.ops.forgenet's signatures: forgenet.torch.functional calls these
+ops = SimpleNamespace(**{name: _route(name) for name in _custom.FORWARD_OPS + _custom.BACKWARD_OPS})
