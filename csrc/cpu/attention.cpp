@@ -68,7 +68,7 @@ struct GenericKernels {
   static float exp_sum(float* x, int64_t n, float a, float b) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; ++i) {
-      x[i] = std::exp(a * x[i] - b);
+      x[i] = std::exp2(a * x[i] - b);
       s += x[i];
     }
     return s;

@@ -24,26 +24,24 @@ struct Avx2Vec {
   static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
 
-  // x = n ln2 + r, degree-6 polynomial in r, 2^n built in the exponent bits. Inputs below -87.3
-  // give exactly 0 (so exp(-inf) = 0); NaN passes the clamps (second operand) and stays NaN.
-  static T exp(T x) {
-    const __m256 tiny = _mm256_set1_ps(-87.3365f);
-    const __m256 under = _mm256_cmp_ps(x, tiny, _CMP_LT_OQ);
-    x = _mm256_max_ps(tiny, x);
-    x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+  // 2^x = 2^n * 2^r with n = round(x), |r| <= 1/2: 2^r by a degree-5 polynomial (~2 ulp), 2^n built
+  // in the exponent bits. x is clamped to [-127, 127] first: n = -127 gives a scale of exactly 0, so
+  // 2^-inf = 0; NaN passes the clamps (their second operand) and stays NaN through the multiply.
+  static T exp2(T x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-127.0f), x);
+    x = _mm256_min_ps(_mm256_set1_ps(127.0f), x);
+    // adding 1.5 * 2^23 rounds x to an integer held in the low mantissa bits
+    const __m256 shifter = _mm256_set1_ps(12582912.0f);
+    const __m256 t = _mm256_add_ps(x, shifter);
+    const __m256 r = _mm256_sub_ps(x, _mm256_sub_ps(t, shifter));
+    __m256 p = _mm256_set1_ps(1.327647129073739e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.675541892647743e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.550713092088699e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.4022120237350464e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.931469440460205e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
   }
 
   static float hsum(T v) {

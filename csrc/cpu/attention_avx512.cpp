@@ -24,23 +24,20 @@ struct Avx512Vec {
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
 
-  // exp(x) to ~2 ulp: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial, then scalef by 2^n (which
-  // underflows to exactly 0 and overflows to inf). The clamps let NaN through (max/min return their
-  // second operand on NaN), so NaN scores stay NaN.
-  static T exp(T x) {
-    x = _mm512_max_ps(_mm512_set1_ps(-110.0f), x);
-    x = _mm512_min_ps(_mm512_set1_ps(100.0f), x);
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  // 2^x = 2^n * 2^r with n = round(x), |r| <= 1/2: 2^r by a degree-5 polynomial (~2 ulp), then
+  // scalef by 2^n, which underflows to exactly 0 (so 2^-inf = 0) and overflows to inf. The clamps let
+  // NaN through (max/min return their second operand on NaN), so NaN scores stay NaN.
+  static T exp2(T x) {
+    x = _mm512_max_ps(_mm512_set1_ps(-200.0f), x);
+    x = _mm512_min_ps(_mm512_set1_ps(200.0f), x);
+    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_sub_ps(x, n);
+    __m512 p = _mm512_set1_ps(1.327647129073739e-3f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(9.675541892647743e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.550713092088699e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(2.4022120237350464e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(6.931469440460205e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
   }
 

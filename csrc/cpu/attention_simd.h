@@ -6,7 +6,7 @@
 //   zero, set1, load, store        (unaligned loads and stores)
 //   bcast(const float*)            broadcast one float from memory
 //   fma(a, b, c) = a*b + c, fms(a, b, c) = a*b - c, add, sub, mul, max
-//   exp(x)                         exp to ~2 ulp; exp(-inf) = 0, NaN stays NaN
+//   exp2(x)                        2^x to ~2 ulp for x <= 127; 2^-inf = 0, NaN stays NaN
 //   hsum, hmax                     horizontal sum and max
 //
 // The GEMM micro-kernel keeps an MR x NR tile of C in registers (BLIS style) and reads B from a
@@ -83,15 +83,15 @@ struct SimdKernels {
     T s0 = V::zero(), s1 = s0;
     int64_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
-      const T e0 = V::exp(V::fms(va, V::load(x + i), vb));
-      const T e1 = V::exp(V::fms(va, V::load(x + i + W), vb));
+      const T e0 = V::exp2(V::fms(va, V::load(x + i), vb));
+      const T e1 = V::exp2(V::fms(va, V::load(x + i + W), vb));
       V::store(x + i, e0);
       V::store(x + i + W, e1);
       s0 = V::add(s0, e0);
       s1 = V::add(s1, e1);
     }
     if (i < n) {
-      const T e = V::exp(V::fms(va, V::load(x + i), vb));
+      const T e = V::exp2(V::fms(va, V::load(x + i), vb));
       V::store(x + i, e);
       s0 = V::add(s0, e);
     }

@@ -9,7 +9,7 @@
 //                              A(i, p) = ROWS ? A[i*sa + p] : A[p*sa + i]; B is packed: columns
 //                              [j*NR, j*NR + NR) are the panel at Bp + j*bs, kk steps of NR floats
 //   K::row_max(x, n)           max of x[0..n), n a multiple of W
-//   K::exp_sum(x, n, a, b)     x = exp(a*x - b) in place, returns the sum (exp(-inf) is exactly 0)
+//   K::exp_sum(x, n, a, b)     x = 2^(a*x - b) in place, returns the sum (2^-inf is exactly 0)
 //   K::ds_row(dp, p, n, D, s)  dp = s * p * (dp - D)
 //   K::scale_row(x, n, a)      x *= a
 //
@@ -38,6 +38,9 @@ namespace {
 inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 constexpr float kNegInf = -__builtin_inff();
+// Scores are kept in base-2 units (scaled by log2(e)) so that the softmax's exponential is 2^x, whose
+// range reduction is one rounding instead of a two-step n * ln2 split.
+constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
 
 // Scratch, 64-byte aligned, zero-filled unless the caller writes every element before reading it
 // (padding must read as 0, never garbage). Allocated by attention_alloc (attention.cpp, compiled
@@ -185,9 +188,9 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
       const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
-      // The scale is folded into Q once so that scores come out of the GEMM ready for the softmax;
-      // padding rows are zero, so their scores and probabilities are finite and never read.
-      copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale);
+      // The scale (and log2 e) is folded into Q once so that scores come out of the GEMM ready for
+      // the softmax; padding rows are zero, so their scores and probabilities are finite and unread.
+      copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale * kLog2e);
       for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
       std::memset(oacc, 0, sizeof(float) * rowsp * dvp);
       const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
@@ -202,9 +205,9 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
           float* sr = s + r * Bk;
           const float mx = K::row_max(sr, colsp);
           const float mnew = mx > m[r] ? mx : m[r];
-          // A row that has seen no key yet keeps m = -inf; shift by 0 then so exp(-inf) stays 0.
+          // A row that has seen no key yet keeps m = -inf; shift by 0 then so 2^-inf stays 0.
           const float shift = mnew == kNegInf ? 0.0f : mnew;
-          const float alpha = m[r] == mnew ? 1.0f : m[r] == kNegInf ? 0.0f : std::exp(m[r] - shift);
+          const float alpha = m[r] == mnew ? 1.0f : m[r] == kNegInf ? 0.0f : std::exp2(m[r] - shift);
           const float rs = K::exp_sum(sr, colsp, 1.0f, shift);
           l[r] = l[r] * alpha + rs;
           m[r] = mnew;
@@ -216,7 +219,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
         float* orow = o + (bh * nq + q0 + r) * dv;
         const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
         for (int64_t c = 0; c < dv; ++c) orow[c] = oacc[r * dvp + c] * inv;
-        if (lse) lse[bh * nq + q0 + r] = l[r] > 0.0f ? m[r] + std::log(l[r]) : kNegInf;
+        if (lse) lse[bh * nq + q0 + r] = l[r] > 0.0f ? kLn2 * m[r] + std::log(l[r]) : kNegInf;
       }
     }
   }
@@ -306,7 +309,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         const float* lh = lse + bh * nq + q0;
         // Padding rows of S and dP come out zero (their Q, dO rows are) and are left so: P = dS = 0.
         K::template gemm<true>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, false);
-        for (int64_t r = 0; r < rows; ++r) K::exp_sum(s + r * Bk, Bk, scale, lh[r]);
+        for (int64_t r = 0; r < rows; ++r) K::exp_sum(s + r * Bk, Bk, scale * kLog2e, lh[r] * kLog2e);
         // Masked after the exp (a negative scale would turn -inf scores into +inf).
         if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
