@@ -10,18 +10,11 @@
 
 namespace forgenet {
 
-float* attention_alloc(int64_t n, bool zero, const char* what) {
+float* attention_scratch(int64_t n, const char* what) {
+  thread_local GrowBuffer arena;  // consistent after a failed growth: the next call retries
   if (n < 0) out_of_memory(what, -1);
-  return aligned_floats(n, what, zero);
+  return arena.get(n, what);
 }
-
-int* attention_alloc_states(int64_t n) {
-  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(n, 1)), sizeof(int));
-  if (!p) out_of_memory("attention's tile states", bytes_of(n, sizeof(int)));
-  return static_cast<int*>(p);
-}
-
-void attention_free(void* p) { std::free(p); }
 
 int64_t attention_size_mul(int64_t a, int64_t b) {
   int64_t r;

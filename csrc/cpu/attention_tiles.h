@@ -15,8 +15,8 @@
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
 // micro-kernel streams it without cache-set conflicts) and reused by every row block that needs it:
-// the forward packs K^T and V once per head and key tile, shared by all threads; the backward packs
-// Q and dO once per head and K, K^T, V^T once per key block. A rows are read in place.
+// the forward packs K^T and V once per head (per thread that works on it); the backward packs Q and
+// dO once per head and K, K^T, V^T once per key block. A rows are read in place.
 //
 // Everything here has internal linkage: each ISA file gets its own copy compiled with its own flags,
 // and the linker never swaps an AVX-512 copy into the generic path.
@@ -42,21 +42,9 @@ constexpr float kNegInf = -__builtin_inff();
 // range reduction is one rounding instead of a two-step n * ln2 split.
 constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
 
-// Scratch, 64-byte aligned, zero-filled unless the caller writes every element before reading it
-// (padding must read as 0, never garbage). Allocated by attention_alloc (attention.cpp, compiled
-// once), which throws OutOfMemory with the size: always before a parallel region, never in one,
-// where an exception would terminate the process.
-struct Scratch {
-  float* p = nullptr;
-  explicit Scratch(int64_t n, bool zero = true, const char* what = "attention's scratch")
-      : p(attention_alloc(n, zero, what)) {}
-  ~Scratch() { attention_free(p); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-
-// Per-thread buffers carved out of one Scratch allocated before the parallel region: part i of
-// thread t starts at t * stride + offset[i]. Sizes are rounded to 16 floats (64 bytes).
+// Per-thread buffers carved out of one attention_scratch taken before the parallel region (where an
+// OutOfMemory can still be thrown): part i of thread t starts at t * stride + offset[i]. Sizes are
+// rounded to 16 floats (64 bytes).
 template <int N>
 struct ThreadSlabs {
   int64_t offset[N] = {}, stride = 0;
@@ -120,26 +108,6 @@ inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k
   }
 }
 
-// Per-tile pack state for sharing packed tiles without a barrier: 0 free, 1 being packed, 2 ready.
-struct TileStates {
-  int* st = nullptr;
-  explicit TileStates(int64_t n) { st = attention_alloc_states(n); }
-  ~TileStates() { attention_free(st); }
-  TileStates(const TileStates&) = delete;
-  TileStates& operator=(const TileStates&) = delete;
-  // Where to pack tile t: `shared` if this thread won it, `own` if another thread is packing it now,
-  // null if it is ready in `shared`.
-  float* claim(int64_t t, float* shared, float* own) {
-    int s = __atomic_load_n(st + t, __ATOMIC_ACQUIRE);
-    if (s == 2) return nullptr;
-    int expect = 0;
-    if (s == 0 && __atomic_compare_exchange_n(st + t, &expect, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      return shared;
-    return __atomic_load_n(st + t, __ATOMIC_ACQUIRE) == 2 ? nullptr : own;
-  }
-  void publish(int64_t t) { __atomic_store_n(st + t, 2, __ATOMIC_RELEASE); }
-};
-
 template <class K>
 void forward_tiles(const AttnShape& sh, const float* q, const float* k, const float* v, float* o,
                    float* lse) {
@@ -150,44 +118,41 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   const int64_t nqb = (nq + Bq - 1) / Bq;
   const int64_t units = sh.bh * nqb;
 
-  // Each key tile of each head is packed once, as Bk/NR panels of K^T (d x NR) then dvp/NR panels
-  // of V (Bk x NR), and shared by every query block: a copy of K and V, O(N d). The first thread to
-  // need a tile packs it; one that finds it being packed packs its own private copy rather than
-  // wait, so there is no barrier (a barrier costs a scheduler tick on a busy machine).
+  // Each thread packs the K and V of the head it works on once, every key tile as Bk/NR panels of
+  // K^T (d x NR) then dvp/NR panels of V (Bk x NR), and reuses them for all the head's query blocks
+  // it takes: O(N d) per thread. Units are handed out in order, so a thread never returns to a head it
+  // has left; with two threads on one head each packs it (N d copies against N^2 d / Bq work), which
+  // needs no barrier (a barrier costs a scheduler tick on a busy machine) and no shared buffer.
   const int64_t nkb = (nk + Bk - 1) / Bk;
   const int64_t tile = attention_size_mul(Bk, attention_size_add(d, dvp));
-  Scratch kv_all(attention_size_mul(attention_size_mul(sh.bh, nkb), tile), /*zero=*/false,
-                 "attention's packed K and V tiles");  // each tile is written whole when packed
-  TileStates packed(sh.bh * nkb);
   const int team = units > 1 ? omp_get_max_threads() : 1;
-  const ThreadSlabs<5> slab({Bq * d, Bq * Bk, Bq * dvp, 2 * Bq, tile});
-  Scratch per_thread(attention_size_mul(team, slab.stride), true, "attention's per-thread tiles");
+  const ThreadSlabs<4> slab({Bq * d, Bq * Bk, Bq * dvp + 2 * Bq, attention_size_mul(nkb, tile)});
+  float* const scratch = attention_scratch(attention_size_mul(team, slab.stride), "attention's per-thread tiles");
 
 #pragma omp parallel num_threads(team) if (units > 1)
   {
-    float* const mine = per_thread.p + omp_get_thread_num() * slab.stride;
+    float* const mine = scratch + omp_get_thread_num() * slab.stride;
     float* const qs = mine + slab.offset[0];
     float* const s = mine + slab.offset[1];
     float* const oacc = mine + slab.offset[2];
-    float* const m = mine + slab.offset[3];
+    float* const m = oacc + Bq * dvp;
     float* const l = m + Bq;
-    float* const own = mine + slab.offset[4];
-    auto kv_tile = [&](int64_t bh, int64_t kb) -> const float* {
-      const int64_t t = bh * nkb + kb, k0 = kb * Bk, cols = lo(Bk, nk - k0);
-      float* dst = packed.claim(t, kv_all.p + t * tile, own);
-      if (dst) {
-        pack_bt(k + (bh * nk + k0) * d, d, cols, Bk, d, NR, dst);
-        pack_b(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, dvp, NR, dst + Bk * d);
-        if (dst != own) packed.publish(t);
-        return dst;
-      }
-      return kv_all.p + t * tile;
-    };
+    float* const kv = mine + slab.offset[3];
+    int64_t packed_head = -1;
     // Causal tiles near the end of a head have the most keys: hand those out first.
 #pragma omp for schedule(dynamic, 1) nowait
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
       const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
+      if (bh != packed_head) {
+        for (int64_t k0 = 0; k0 < nk; k0 += Bk) {
+          float* dst = kv + k0 / Bk * tile;
+          const int64_t cols = lo(Bk, nk - k0);
+          pack_bt(k + (bh * nk + k0) * d, d, cols, Bk, d, NR, dst);
+          pack_b(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, dvp, NR, dst + Bk * d);
+        }
+        packed_head = bh;
+      }
       // The scale (and log2 e) is folded into Q once so that scores come out of the GEMM ready for
       // the softmax; padding rows are zero, so their scores and probabilities are finite and unread.
       copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale * kLog2e);
@@ -197,7 +162,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
       for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
         // Keys past kend are masked for every row of the block: the last tile stops there.
         const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, NR);
-        const float* kt = kv_tile(bh, k0 / Bk);
+        const float* kt = kv + k0 / Bk * tile;
         K::template gemm<true>(rowsp, colsp, d, qs, d, kt, d * NR, s, Bk, false);
         if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s, Bk, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
@@ -251,12 +216,12 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   // query block's Q and dO rows, and the row constants D.
   const ThreadSlabs<12> slab({nqr * dp, nqr * dp, nqr * dvp, Bk * d, Bk * dv, Bk * dp, Bk * dp, Bk * dvp,
                               Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
-  Scratch per_thread(attention_size_mul(threads, slab.stride), true, "attention_backward's per-thread tiles");
+  float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
 
 #pragma omp parallel num_threads(threads)
   {
     const int tid = omp_get_thread_num();
-    float* const mine = per_thread.p + tid * slab.stride;
+    float* const mine = scratch + tid * slab.stride;
     float* const dqa = mine + slab.offset[0];
     float* const qpan = mine + slab.offset[1];
     float* const dopan = mine + slab.offset[2];
@@ -344,7 +309,7 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
           float* out = dq + (bh * nq + r) * d;
           for (int64_t c = 0; c < d; ++c) {
             float acc = 0.0f;
-            for (int t = 0; t < nt; ++t) acc += per_thread.p[t * slab.stride + slab.offset[0] + r * dp + c];
+            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[0] + r * dp + c];
             out[c] = acc;
           }
         }
