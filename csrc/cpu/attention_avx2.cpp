@@ -30,8 +30,9 @@ struct Avx2Vec {
   static T exp2(T x) {
     x = _mm256_max_ps(_mm256_set1_ps(-127.0f), x);
     x = _mm256_min_ps(_mm256_set1_ps(127.0f), x);
-    // adding 1.5 * 2^23 rounds x to an integer held in the low mantissa bits
-    const __m256 shifter = _mm256_set1_ps(12582912.0f);
+    // adding 1.5 * 2^23 rounds x to an integer held in the low mantissa bits; the extra 127 there
+    // is the exponent bias, so that those bits shifted into the exponent field are 2^n itself
+    const __m256 shifter = _mm256_set1_ps(12582912.0f + 127.0f);
     const __m256 t = _mm256_add_ps(x, shifter);
     const __m256 r = _mm256_sub_ps(x, _mm256_sub_ps(t, shifter));
     __m256 p = _mm256_set1_ps(1.327647129073739e-3f);
@@ -40,7 +41,7 @@ struct Avx2Vec {
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.4022120237350464e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.931469440460205e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
   }
 
