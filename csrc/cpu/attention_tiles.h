@@ -51,7 +51,8 @@ struct ThreadSlabs {
   explicit ThreadSlabs(const int64_t (&sizes)[N]) {
     for (int i = 0; i < N; ++i) {
       offset[i] = stride;
-      stride = attention_size_add(stride, round_up(sizes[i] > 0 ? sizes[i] : 1, 16));
+      // a size of -1 (it overflowed) makes the stride -1, which attention_scratch refuses
+      stride = sizes[i] < 0 ? -1 : attention_size_add(stride, round_up(sizes[i] > 0 ? sizes[i] : 1, 16));
     }
   }
 };
@@ -126,6 +127,7 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   const int64_t nkb = (nk + Bk - 1) / Bk;
   const int64_t tile = attention_size_mul(Bk, attention_size_add(d, dvp));
   const int team = units > 1 ? omp_get_max_threads() : 1;
+  const int64_t chunk = sh.bh >= 4 * team ? nqb : 1;
   const ThreadSlabs<4> slab({Bq * d, Bq * Bk, Bq * dvp + 2 * Bq, attention_size_mul(nkb, tile)});
   float* const scratch = attention_scratch(attention_size_mul(team, slab.stride), "attention's per-thread tiles");
 
@@ -139,8 +141,9 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
     float* const l = m + Bq;
     float* const kv = mine + slab.offset[3];
     int64_t packed_head = -1;
-    // Causal tiles near the end of a head have the most keys: hand those out first.
-#pragma omp for schedule(dynamic, 1) nowait
+    // Causal tiles near the end of a head have the most keys: hand those out first. With many heads
+    // per thread, whole heads (each packed once; the heads' work is equal, so they balance).
+#pragma omp for schedule(dynamic, chunk) nowait
     for (int64_t u = 0; u < units; ++u) {
       const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
       const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
@@ -214,7 +217,8 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   // Per thread: a dQ accumulator, Q and dO packed as B panels (nqr rows each), the key block's K^T,
   // V^T and K panels, its dK, dV accumulators, the S/P and dP/dS tiles, padded copies of the last
   // query block's Q and dO rows, and the row constants D.
-  const ThreadSlabs<12> slab({nqr * dp, nqr * dp, nqr * dvp, Bk * d, Bk * dv, Bk * dp, Bk * dp, Bk * dvp,
+  const int64_t head_d = attention_size_mul(nqr, dp), head_dv = attention_size_mul(nqr, dvp);
+  const ThreadSlabs<12> slab({head_d, head_d, head_dv, Bk * d, Bk * dv, Bk * dp, Bk * dp, Bk * dvp,
                               Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
   float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
 
