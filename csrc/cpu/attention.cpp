@@ -10,18 +10,11 @@
 
 namespace forgenet {
 
-float* attention_alloc(int64_t n, bool zero, const char* what) {
+float* attention_scratch(int64_t n, const char* what) {
+  thread_local GrowBuffer arena;  // consistent after a failed growth: the next call retries
   if (n < 0) out_of_memory(what, -1);
-  return aligned_floats(n, what, zero);
+  return arena.get(n, what);
 }
-
-int* attention_alloc_states(int64_t n) {
-  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(n, 1)), sizeof(int));
-  if (!p) out_of_memory("attention's tile states", bytes_of(n, sizeof(int)));
-  return static_cast<int*>(p);
-}
-
-void attention_free(void* p) { std::free(p); }
 
 int64_t attention_size_mul(int64_t a, int64_t b) {
   int64_t r;
@@ -35,32 +28,28 @@ int64_t attention_size_add(int64_t a, int64_t b) {
 
 namespace {
 
-// Plain loops over a small block of accumulators; the compiler vectorises them for the baseline ISA.
+// Plain loops over a small register tile; the compiler vectorises them for the baseline ISA.
 struct GenericKernels {
-  static constexpr int W = 8;
+  static constexpr int W = 8, MR = 4, NR = 8;
+  static constexpr int64_t kFwdBq = 64, kFwdBk = 256, kBq = 64, kBk = 64;
 
-  template <bool TA>
-  static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float* C, int64_t ldc, bool acc) {
-    constexpr int MR = 4, NR = 16;
-    for (int64_t j0 = 0; j0 < n; j0 += NR) {
-      const int64_t nr = lo(NR, n - j0);
+  template <bool ROWS>
+  static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
+                   float* C, int64_t ldc, bool acc) {
+    for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
       for (int64_t i0 = 0; i0 < m; i0 += MR) {
-        const int64_t mr = lo(MR, m - i0);
         float c[MR][NR] = {};
-        for (int64_t p = 0; p < kk; ++p) {
-          const float* b = B + p * ldb + j0;
-          for (int64_t i = 0; i < mr; ++i) {
-            const float a = TA ? A[p * lda + i0 + i] : A[(i0 + i) * lda + p];
-            for (int64_t j = 0; j < nr; ++j) c[i][j] += a * b[j];
+        const float* b = Bp;
+        for (int64_t p = 0; p < kk; ++p, b += NR)
+          for (int i = 0; i < MR; ++i) {
+            const float a = ROWS ? A[(i0 + i) * sa + p] : A[p * sa + i0 + i];
+            for (int j = 0; j < NR; ++j) c[i][j] += a * b[j];
           }
-        }
-        for (int64_t i = 0; i < mr; ++i) {
+        for (int i = 0; i < MR; ++i) {
           float* crow = C + (i0 + i) * ldc + j0;
-          for (int64_t j = 0; j < nr; ++j) crow[j] = acc ? crow[j] + c[i][j] : c[i][j];
+          for (int j = 0; j < NR; ++j) crow[j] = acc ? crow[j] + c[i][j] : c[i][j];
         }
       }
-    }
   }
 
   static float row_max(const float* x, int64_t n) {
@@ -72,7 +61,7 @@ struct GenericKernels {
   static float exp_sum(float* x, int64_t n, float a, float b) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; ++i) {
-      x[i] = std::exp(a * x[i] - b);
+      x[i] = std::exp2(a * x[i] - b);
       s += x[i];
     }
     return s;

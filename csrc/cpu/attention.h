@@ -12,12 +12,13 @@
 
 namespace forgenet {
 
-// Scratch for the tile loops (attention_tiles.h), defined once in attention.cpp so that no ISA
-// variant carries its own copy of the error path: n floats (zeroed when asked), or OutOfMemory naming
-// `what`; n < 0 means the size overflowed. attention_size_* return -1 on overflow (or when given -1).
-float* attention_alloc(int64_t n, bool zero, const char* what);
-int* attention_alloc_states(int64_t n);
-void attention_free(void* p);
+// Scratch for the tile loops (attention_tiles.h), defined once in attention.cpp: at least n floats,
+// 64-byte aligned, one grow-only buffer per calling thread that outlives the call, so that steady-state
+// calls map and fault in no memory. Contents are unspecified (the loops write before they read); what
+// a thread has used stays allocated (its largest size so far) until the thread ends. OutOfMemory
+// naming `what`; n < 0 means the size overflowed. attention_size_* return -1 on overflow (or when
+// given -1).
+float* attention_scratch(int64_t n, const char* what);
 int64_t attention_size_mul(int64_t a, int64_t b);
 int64_t attention_size_add(int64_t a, int64_t b);
 

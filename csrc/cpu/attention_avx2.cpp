@@ -1,129 +1,69 @@
-// AVX2 + FMA micro-kernels for attention (compiled with -mavx2 -mfma; entered only after best_isa()).
-// The GEMM micro-kernel keeps a 6 x 16 block of C in 12 ymm registers (of the 16 AVX2 has).
+// AVX2 + FMA attention (compiled with -mavx2 -mfma; entered only after best_isa()): the vector
+// traits of attention_simd.h for ymm. The GEMM micro-kernel keeps a 6 x 16 block of C in 12 ymm
+// registers (+ 2 for B + 1 broadcast: 15 of 16).
 #include <immintrin.h>
 
-#include "cpu/attention_tiles.h"
+#include "cpu/attention_simd.h"
 
 namespace forgenet {
 
 namespace {
 
-// exp(x): x = n ln2 + r, degree-6 polynomial in r, 2^n built in the exponent bits. Inputs below
-// -87.3 give exactly 0 (so exp(-inf) = 0); NaN passes the clamps (second operand) and stays NaN.
-inline __m256 exp256(__m256 x) {
-  const __m256 tiny = _mm256_set1_ps(-87.3365f);
-  const __m256 under = _mm256_cmp_ps(x, tiny, _CMP_LT_OQ);
-  x = _mm256_max_ps(tiny, x);
-  x = _mm256_min_ps(_mm256_set1_ps(88.0f), x);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-inline float hmax(__m256 v) {
-  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
-}
-
-template <bool TA, int MR, int NV>
-void micro(int64_t kk, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-           int64_t ldc, bool acc) {
-  __m256 c[MR][NV];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NV; ++j)
-      c[i][j] = acc ? _mm256_loadu_ps(C + i * ldc + 8 * j) : _mm256_setzero_ps();
-  for (int64_t p = 0; p < kk; ++p) {
-    __m256 b[NV];
-    for (int j = 0; j < NV; ++j) b[j] = _mm256_loadu_ps(B + p * ldb + 8 * j);
-    for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(TA ? A + p * lda + i : A + i * lda + p);
-      for (int j = 0; j < NV; ++j) c[i][j] = _mm256_fmadd_ps(a, b[j], c[i][j]);
-    }
-  }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NV; ++j) _mm256_storeu_ps(C + i * ldc + 8 * j, c[i][j]);
-}
-
-using MicroFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t, bool);
-
-template <bool TA>
-MicroFn pick(int mr, int nv) {
-  switch (mr) {
-    case 6: return nv == 2 ? micro<TA, 6, 2> : micro<TA, 6, 1>;
-    case 5: return nv == 2 ? micro<TA, 5, 2> : micro<TA, 5, 1>;
-    case 4: return nv == 2 ? micro<TA, 4, 2> : micro<TA, 4, 1>;
-    case 3: return nv == 2 ? micro<TA, 3, 2> : micro<TA, 3, 1>;
-    case 2: return nv == 2 ? micro<TA, 2, 2> : micro<TA, 2, 1>;
-    default: return nv == 2 ? micro<TA, 1, 2> : micro<TA, 1, 1>;
-  }
-}
-
-struct Avx2Kernels {
+struct Avx2Vec {
+  using T = __m256;
   static constexpr int W = 8;
-  static constexpr int MR = 6, NV = 2;
+  static T zero() { return _mm256_setzero_ps(); }
+  static T set1(float x) { return _mm256_set1_ps(x); }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, T x) { _mm256_storeu_ps(p, x); }
+  static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T fms(T a, T b, T c) { return _mm256_fmsub_ps(a, b, c); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
+  static T max(T a, T b) { return _mm256_max_ps(a, b); }
 
-  template <bool TA>
-  static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float* C, int64_t ldc, bool acc) {
-    for (int64_t j0 = 0; j0 < n; j0 += NV * W) {
-      const int nv = static_cast<int>(lo(NV, (n - j0) / W));
-      const MicroFn full = pick<TA>(MR, nv);
-      int64_t i0 = 0;
-      for (; i0 + MR <= m; i0 += MR)
-        full(kk, TA ? A + i0 : A + i0 * lda, lda, B + j0, ldb, C + i0 * ldc + j0, ldc, acc);
-      if (i0 < m)
-        pick<TA>(static_cast<int>(m - i0), nv)(kk, TA ? A + i0 : A + i0 * lda, lda, B + j0, ldb,
-                                               C + i0 * ldc + j0, ldc, acc);
-    }
+  // 2^x = 2^n * 2^r with n = round(x), |r| <= 1/2: 2^r by a degree-5 polynomial (~2 ulp), 2^n built
+  // in the exponent bits. x is clamped to [-127, 127] first: n = -127 gives a scale of exactly 0, so
+  // 2^-inf = 0; NaN passes the clamps (their second operand) and stays NaN through the multiply.
+  static T exp2(T x) {
+    x = _mm256_max_ps(_mm256_set1_ps(-127.0f), x);
+    x = _mm256_min_ps(_mm256_set1_ps(127.0f), x);
+    // adding 1.5 * 2^23 rounds x to an integer held in the low mantissa bits; the extra 127 there
+    // is the exponent bias, so that those bits shifted into the exponent field are 2^n itself
+    const __m256 shifter = _mm256_set1_ps(12582912.0f + 127.0f);
+    const __m256 t = _mm256_add_ps(x, shifter);
+    const __m256 r = _mm256_sub_ps(x, _mm256_sub_ps(t, shifter));
+    __m256 p = _mm256_set1_ps(1.327647129073739e-3f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(9.675541892647743e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.550713092088699e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.4022120237350464e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(6.931469440460205e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(t), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
   }
 
-  static float row_max(const float* x, int64_t n) {
-    __m256 m = _mm256_set1_ps(kNegInf);
-    for (int64_t i = 0; i < n; i += W) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
-    return hmax(m);
+  static float hsum(T v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
   }
 
-  static float exp_sum(float* x, int64_t n, float a, float b) {
-    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
-    __m256 s = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += W) {
-      const __m256 e = exp256(_mm256_fmsub_ps(va, _mm256_loadu_ps(x + i), vb));
-      _mm256_storeu_ps(x + i, e);
-      s = _mm256_add_ps(s, e);
-    }
-    return hsum(s);
-  }
-
-  static void ds_row(float* dp, const float* p, int64_t n, float D, float scale) {
-    const __m256 vd = _mm256_set1_ps(D), vs = _mm256_set1_ps(scale);
-    for (int64_t i = 0; i < n; i += W) {
-      const __m256 t = _mm256_sub_ps(_mm256_loadu_ps(dp + i), vd);
-      _mm256_storeu_ps(dp + i, _mm256_mul_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(p + i)), t));
-    }
-  }
-
-  static void scale_row(float* x, int64_t n, float a) {
-    const __m256 va = _mm256_set1_ps(a);
-    for (int64_t i = 0; i < n; i += W) _mm256_storeu_ps(x + i, _mm256_mul_ps(va, _mm256_loadu_ps(x + i)));
+  static float hmax(T v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
   }
 };
+
+#ifndef FORGENET_ATTN_AVX2_TILES  // (a build-time override for tuning experiments)
+#define FORGENET_ATTN_AVX2_TILES 48, 256, 48, 96
+#endif
+// 6 x 16 register tile; forward 48 queries x 256 keys, backward 48 queries x 96 keys (a wider key
+// block halves the Q, dO, dQ streaming per flop, which shows from N = 4096).
+using Avx2Kernels = SimdKernels<Avx2Vec, 6, 2, FORGENET_ATTN_AVX2_TILES>;
 
 }  // namespace
 

@@ -69,6 +69,22 @@ def test_matches_float64_reference(rng, shape, causal):
     check_against_reference(rng, *shape, causal=causal)
 
 
+# The tiles: AVX2 48 queries x 256 keys forward, 48 x 48 backward, register tile 6 x 16; AVX-512 64 x
+# 256 / 64 x 64, 8 x 32; generic 64 x 256 / 64 x 64, 4 x 8. Lengths one either side of each edge, head
+# dims that fill no whole vector or panel, and Nq != Nk both ways under the causal mask.
+EDGE_SHAPES = [  # (Nq, Nk, d, dv)
+    (47, 49, 1, 1), (49, 47, 3, 5), (95, 97, 63, 65), (97, 255, 65, 63), (257, 100, 100, 100),
+    (100, 257, 17, 33), (6, 300, 64, 64), (300, 7, 64, 24), (255, 257, 8, 1), (143, 129, 31, 16),
+]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape", EDGE_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_tile_and_vector_edges(rng, shape, causal):
+    nq, nk, d, dv = shape
+    check_against_reference(rng, 1, 2, nq, nk, d, dv=dv, causal=causal)
+
+
 @pytest.mark.parametrize("d", [8, 16, 32, 64, 128])
 def test_head_dims(rng, d):
     check_against_reference(rng, 1, 2, 77, 77, d, causal=True)
@@ -185,7 +201,8 @@ from forgenet import _C
 from test_attention import inputs, ref_attention, ref_attention_backward
 rng, worst = np.random.default_rng(1), 0.0
 for shape, causal, dv in [((1, 2, 70, 130, 64), True, None), ((2, 1, 65, 33, 5), False, 11), ((1, 1, 1, 1, 8), True, None),
-                          ((1, 1, 100, 200, 128), True, None), ((1, 3, 129, 64, 16), False, None)]:
+                          ((1, 1, 100, 200, 128), True, None), ((1, 3, 129, 64, 16), False, None),
+                          ((2, 1, 257, 49, 1), True, 3), ((1, 2, 97, 300, 63), True, 65), ((1, 1, 49, 47, 100), False, None)]:
     q, k, v, do = inputs(rng, *shape, dv)
     o, lse = _C.attention(q, k, v, causal, None)
     got = [o, lse] + list(_C.attention_backward(do, q, k, v, o, lse, causal, None))

@@ -1,0 +1,114 @@
+// The SIMD micro-kernels of the fused attention (the `K` of attention_tiles.h), written once over a
+// vector-traits type V and instantiated by attention_avx2.cpp and attention_avx512.cpp, which define
+// V with their intrinsics:
+//
+//   V::T, V::W                     the vector type and its width in floats
+//   zero, set1, load, store        (unaligned loads and stores)
+//   bcast(const float*)            broadcast one float from memory
+//   fma(a, b, c) = a*b + c, fms(a, b, c) = a*b - c, add, sub, mul, max
+//   exp2(x)                        2^x to ~2 ulp for x <= 127; 2^-inf = 0, NaN stays NaN
+//   hsum, hmax                     horizontal sum and max
+//
+// The GEMM micro-kernel keeps an MR x NR tile of C in registers (BLIS style) and reads B from a
+// packed panel: NR contiguous floats per step of the reduction.
+#pragma once
+
+#include "cpu/attention_tiles.h"
+
+namespace forgenet {
+namespace {
+
+template <class V, int MR_, int NV, int64_t FWD_BQ, int64_t FWD_BK, int64_t BWD_BQ, int64_t BWD_BK>
+struct SimdKernels {
+  using T = typename V::T;
+  static constexpr int W = V::W, MR = MR_, NR = NV * V::W;
+  static constexpr int64_t kFwdBq = FWD_BQ, kFwdBk = FWD_BK, kBq = BWD_BQ, kBk = BWD_BK;
+
+  // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i].
+  // (constant indices into c throughout: any variable index would make GCC keep it in memory)
+  template <bool ROWS>
+  static void micro(int64_t kk, const float* __restrict a, int64_t sa, const float* __restrict b,
+                    float* __restrict c, int64_t ldc, bool acc) {
+    T r[MR][NV];
+    if (acc) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) r[i][j] = V::load(c + i * ldc + j * W);
+    } else {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) r[i][j] = V::zero();
+    }
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kk; ++p) {
+      T bv[NV];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T ai = V::bcast(ROWS ? a + i * sa : a + i);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) r[i][j] = V::fma(ai, bv[j], r[i][j]);
+      }
+      a += ROWS ? 1 : sa;
+      b += NR;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, r[i][j]);
+  }
+
+  // Column panels outer: one B panel stays in L1 while the row blocks of A stream past it.
+  template <bool ROWS>
+  static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
+                   float* C, int64_t ldc, bool acc) {
+    for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
+      for (int64_t i0 = 0; i0 < m; i0 += MR)
+        micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
+  }
+
+  static float row_max(const float* x, int64_t n) {
+    T m0 = V::set1(kNegInf), m1 = m0;
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) m0 = V::max(m0, V::load(x + i)), m1 = V::max(m1, V::load(x + i + W));
+    if (i < n) m0 = V::max(m0, V::load(x + i));
+    return V::hmax(V::max(m0, m1));
+  }
+
+  static float exp_sum(float* x, int64_t n, float a, float b) {
+    const T va = V::set1(a), vb = V::set1(b);
+    T s0 = V::zero(), s1 = s0;
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      const T e0 = V::exp2(V::fms(va, V::load(x + i), vb));
+      const T e1 = V::exp2(V::fms(va, V::load(x + i + W), vb));
+      V::store(x + i, e0);
+      V::store(x + i + W, e1);
+      s0 = V::add(s0, e0);
+      s1 = V::add(s1, e1);
+    }
+    if (i < n) {
+      const T e = V::exp2(V::fms(va, V::load(x + i), vb));
+      V::store(x + i, e);
+      s0 = V::add(s0, e);
+    }
+    return V::hsum(V::add(s0, s1));
+  }
+
+  static void ds_row(float* dp, const float* p, int64_t n, float D, float scale) {
+    const T vd = V::set1(D), vs = V::set1(scale);
+    for (int64_t i = 0; i < n; i += W)
+      V::store(dp + i, V::mul(V::mul(vs, V::load(p + i)), V::sub(V::load(dp + i), vd)));
+  }
+
+  static void scale_row(float* x, int64_t n, float a) {
+    const T va = V::set1(a);
+    for (int64_t i = 0; i < n; i += W) V::store(x + i, V::mul(va, V::load(x + i)));
+  }
+};
+
+}  // namespace
+}  // namespace forgenet
