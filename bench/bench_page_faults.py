@@ -58,13 +58,15 @@ def cnn(steps):
 
 def lstm(steps):
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 60, (20000, 40))
-    y = rng.integers(0, 60, 20000)
+    n = max(20000, 128 * (steps + 21))  # enough batches for the warm-up and the counted steps
+    x = rng.integers(0, 60, (n, 40))
+    y = rng.integers(0, 60, n)
     model = forgenet.Sequential([layers.Embedding(60, 64), layers.LSTM(128, return_sequences=True), layers.LSTM(128),
                                  layers.Dense(60, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     cb = Faults(20, steps)
     model.fit(x, y, batch_size=128, epochs=1, verbose=0, callbacks=[cb])
+    assert cb.per_step is not None, "bench_page_faults: the epoch ended before the counted steps"
     return {"train_faults_per_step": cb.per_step}
 
 
