@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-import forgenet
 from forgenet import kernels
+from forgenet.bench import versus
 
 N, H, W, C, THREADS = 32, 32, 32, 64, 2
 
@@ -57,12 +57,7 @@ def torch_forward_backward(torch, bn, x, dy):
 
 @pytest.fixture(scope="module", autouse=True)
 def threads():
-    forgenet.set_num_threads(THREADS)
-    try:
-        import torch
-        torch.set_num_threads(THREADS)
-    except ImportError:
-        pass
+    versus.set_threads(THREADS)
 
 
 @pytest.mark.benchmark(group="batchnorm-forward")
@@ -105,6 +100,4 @@ def tables():
 
 
 if __name__ == "__main__":
-    from forgenet.bench import versus
-
     versus.cli(sys.argv[1:], __doc__, tables, threads=THREADS)

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-import forgenet
 from forgenet import kernels
+from forgenet.bench import versus
 
 N, T, D, U, THREADS = 32, 40, 64, 128, 2
 
@@ -57,12 +57,7 @@ def torch_forward_backward(torch, net, x, dy):
 
 @pytest.fixture(scope="module", autouse=True)
 def threads():
-    forgenet.set_num_threads(THREADS)
-    try:
-        import torch
-        torch.set_num_threads(THREADS)
-    except ImportError:
-        pass
+    versus.set_threads(THREADS)
 
 
 @pytest.mark.benchmark(group="gru-forward")
@@ -101,6 +96,4 @@ def tables():
 
 
 if __name__ == "__main__":
-    from forgenet.bench import versus
-
     versus.cli(sys.argv[1:], __doc__, tables, threads=THREADS)

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-import forgenet
 from forgenet import kernels
+from forgenet.bench import versus
 
 N, T, D, U, LAYERS, THREADS = 32, 40, 64, 128, 2, 2
 
@@ -71,12 +71,7 @@ def torch_forward_backward(torch, net, x, dy):
 
 @pytest.fixture(scope="module", autouse=True)
 def threads():
-    forgenet.set_num_threads(THREADS)
-    try:
-        import torch
-        torch.set_num_threads(THREADS)
-    except ImportError:
-        pass
+    versus.set_threads(THREADS)
 
 
 @pytest.mark.benchmark(group="lstm-forward")
@@ -116,6 +111,4 @@ def tables():
 
 
 if __name__ == "__main__":
-    from forgenet.bench import versus
-
     versus.cli(sys.argv[1:], __doc__, tables, threads=THREADS)

@@ -31,15 +31,8 @@ def table(title: str, modes, *, ours: str = "forgenet", peer: str = "torch", rep
     return rows
 
 
-def cli(argv, description: str, tables, *, peer: str = "torch", threads: int = 2) -> list[dict]:
-    """The bench/ scripts' command line (--reps, --min-sample-s): both libraries on `threads` threads, then
-    one table per (title, modes) that tables() builds (after the thread counts are set)."""
-    import argparse
-
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--reps", type=int, default=15)
-    p.add_argument("--min-sample-s", type=float, default=0.05, help="calls per sample so that one lasts this long")
-    args = p.parse_args(argv)
+def set_threads(threads: int) -> None:
+    """forgenet and (when installed) torch on the same thread count, as every comparison here runs."""
     import forgenet
 
     forgenet.set_num_threads(threads)
@@ -49,6 +42,18 @@ def cli(argv, description: str, tables, *, peer: str = "torch", threads: int = 2
         torch.set_num_threads(threads)
     except ImportError:
         pass
+
+
+def cli(argv, description: str, tables, *, peer: str = "torch", threads: int = 2) -> list[dict]:
+    """The bench/ scripts' command line (--reps, --min-sample-s): both libraries on `threads` threads, then
+    one table per (title, modes) that tables() builds (after the thread counts are set)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--min-sample-s", type=float, default=0.05, help="calls per sample so that one lasts this long")
+    args = p.parse_args(argv)
+    set_threads(threads)
     rows = []
     for i, (title, modes) in enumerate(tables()):
         if i:
