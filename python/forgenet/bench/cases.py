@@ -149,11 +149,14 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
             return lambda: (kernels.conv2d(x, k, strides=stride, padding=padding),
                             kernels.conv2d_backward(dy, x, k, strides=stride, padding=padding))
 
-        def torch_peer(stride=stride, ks=ks, arrays=arrays):
+        def torch_peer(stride=stride, ks=ks, arrays=arrays, channels_last=False):
             torch = _torch()
             x, k, dy = arrays()
-            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-            tk = torch.from_numpy(k).permute(3, 2, 0, 1).contiguous()
+            # torch's two layouts: its contiguous NCHW, and channels_last (NHWC in memory, oneDNN's
+            # preferred); the peer is the faster of the two, so both are timed
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
+            tk = torch.from_numpy(k).permute(3, 2, 0, 1).contiguous(memory_format=fmt)
             pad = "valid" if padding == "valid" else ((ks - 1) // 2 if stride > 1 else "same")
             if mode == "fwd":
                 def run():
@@ -161,7 +164,7 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
                         return torch.nn.functional.conv2d(tx, tk, stride=stride, padding=pad)
                 return run
             tx.requires_grad_(), tk.requires_grad_()
-            tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous()
+            tdy = torch.from_numpy(dy).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
 
             def step():
                 return torch.autograd.grad(torch.nn.functional.conv2d(tx, tk, stride=stride, padding=pad), (tx, tk), tdy)
@@ -193,6 +196,8 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
 
         runners = {"forgenet": ours}
         _add(runners, peers, "cpu", torch=torch_peer, jax=jax_peer, adapter=adapter)
+        if "torch" in runners:
+            runners["torch-cl"] = lambda torch_peer=torch_peer: torch_peer(channels_last=True)
         case = f"{name} b{batch} {h}x{w}x{cin}->{cout}"
         out.append(Case("conv2d", case, fwd_flops * (1 if mode == "fwd" else 3), "GFLOP/s", runners))
     return out
