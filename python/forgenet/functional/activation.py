@@ -10,6 +10,14 @@ from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
+def relu_grad(g, y):
+    """g where the ReLU output y > 0: one pass on the kernel for float32 (numpy's `g * (y > 0)` makes a
+    mask and a product array); other dtypes keep numpy's rule."""
+    if g.dtype == np.float32 and y.dtype == np.float32 and g.shape == y.shape:
+        return kernels.relu_backward(g, y)
+    return g * (y > 0)
+
+
 class _ReLU(Function):
     def forward(self, x):
         y = array_module(x).maximum(x, 0.0)
@@ -17,7 +25,7 @@ class _ReLU(Function):
         return y
 
     def backward(self, g):
-        return g * (self.saved[0] > 0)
+        return relu_grad(g, self.saved[0])
 
 
 class _Sigmoid(Function):

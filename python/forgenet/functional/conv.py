@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
+from forgenet.functional.activation import relu_grad
 
 
 class _Conv2D(Function):
@@ -16,7 +17,7 @@ class _Conv2D(Function):
     def backward(self, g):
         x, kernel, has_bias, strides, padding, y = self.saved
         if y is not None:
-            g = g * (y > 0)
+            g = relu_grad(g, y)
         need_dx = isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad
         dx, dk, db = kernels.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
         return dx, dk, (db if has_bias else None), None, None, None
