@@ -23,6 +23,16 @@ py::array_t<float> grad_out(const char* op, const Arg& g, const Arg* y, const py
   return output(op, "the gradient", g.d.shape, out, i, count, {{"g", gd}, {"y", y ? &y->d : nullptr}});
 }
 
+// In place: x must be float32, C-contiguous and writeable; returns x.
+py::array relu_inplace(const py::handle& x_in) {
+  const char* op = "relu_";
+  Arg x(x_in, op, "x");
+  contract::require(x.d, op, "x", DType::F32, -1);
+  if (!x.d.writeable) value_error(op, ": x must be writeable (the ReLU is applied in place)");
+  run(op, [&] { forgenet::relu_inplace(x.fm(), x.d.size()); });
+  return x.a;
+}
+
 py::array_t<float> relu_backward(const py::handle& g_in, const py::handle& y_in, const py::handle& out_in) {
   const char* op = "relu_backward";
   const Arg g(g_in, op, "g"), y(y_in, op, "y");
@@ -56,6 +66,7 @@ py::tuple bias_relu_backward(const py::handle& g_in, const py::handle& y_in, boo
 }  // namespace
 
 void bind_pointwise(py::module_& m) {
+  m.def("relu_", &relu_inplace, py::arg("x"), "x = max(x, 0) in place (NaN stays NaN); returns x");
   m.def("relu_backward", &relu_backward, py::arg("g"), py::arg("y"), py::kw_only(), py::arg("out") = py::none(),
         "g where y > 0, else 0 (y: the ReLU's output); out may be g");
   m.def("bias_relu_backward", &bias_relu_backward, py::arg("g"), py::arg("y"), py::kw_only(), py::arg("relu") = true,

@@ -15,9 +15,14 @@ namespace {
 
 constexpr int64_t kParallelFloats = int64_t(1) << 20;
 
-inline void mask_span(const float* __restrict g, const float* __restrict y, float* out, int64_t n) {
+// Both loads unconditional, so the select is a compare and an and (a conditional load of g would be a
+// branch, mispredicted on half the elements of a ReLU mask: 10x slower than numpy's two passes).
+inline void mask_span(const float* g, const float* y, float* out, int64_t n) {
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] = y[i] > 0.0f ? g[i] : 0.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float gv = g[i], yv = y[i];
+    out[i] = yv > 0.0f ? gv : 0.0f;
+  }
 }
 
 // db += column sums of rows [r0, r1) of a (rows x cols): rows in order, each column summed in float as
@@ -30,7 +35,27 @@ inline void add_columns(const float* a, float* __restrict db, int64_t r0, int64_
   }
 }
 
+inline void relu_span(float* x, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = v < 0.0f ? 0.0f : v;  // NaN < 0 is false: NaN stays
+  }
+}
+
 }  // namespace
+
+void relu_inplace(float* x, int64_t n) {
+  if (n <= 0) return;
+  if (n <= kParallelFloats) {
+    relu_span(x, n);
+    return;
+  }
+  constexpr int64_t kChunk = 1 << 14;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) relu_span(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+}
 
 void relu_backward(const float* g, const float* y, float* out, int64_t n) {
   if (n <= 0) return;

@@ -1,4 +1,4 @@
-// Fused pointwise steps of a layer's backward pass: the ReLU mask applied to the incoming gradient
+// Fused pointwise steps of a layer: a ReLU in place on a fresh output, and in the backward pass the ReLU mask applied to the incoming gradient
 // (and, for a dense layer, the bias gradient taken in the same pass). numpy needs a boolean mask and
 // a product array for `g * (y > 0)`, then another pass for the bias's column sums; these read g and y
 // once and write the result once.
@@ -6,6 +6,10 @@
 #include <cstdint>
 
 namespace forgenet {
+
+// x[i] = max(x[i], 0) in place (a NaN stays NaN, as numpy's maximum and torch's relu): the ReLU on a
+// kernel's fresh output, where the kernel's own epilogue has none.
+void relu_inplace(float* x, int64_t n);
 
 // out[i] = y[i] > 0 ? g[i] : 0 for i < n, where y is the ReLU's output (so y > 0 exactly where the
 // input was > 0; a NaN output passes no gradient, as torch's threshold_backward). out may be g itself.

@@ -1,4 +1,4 @@
-"""The fused pointwise backward kernels (relu_backward, bias_relu_backward) against float64
+"""The fused pointwise kernels (relu_ in place, relu_backward, bias_relu_backward) against float64
 references, on both the serial and the threaded paths, with out= (including out=g), and bad input;
 and the fused dense node (functional.dense) they serve: forward against float64 and gradients by
 central differences, for every combination of bias, relu and frozen inputs."""
@@ -24,6 +24,33 @@ def _gy(shape, seed=0):
 
 def _mask64(g, y):
     return np.where(y.astype(np.float64) > 0, g.astype(np.float64), 0.0)
+
+
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (3, 5, 2), (33, 64), BIG])
+def test_relu_in_place_matches_float64(shape):
+    x = np.random.default_rng(11).standard_normal(shape).astype(np.float32)
+    want = np.maximum(x.astype(np.float64), 0.0).astype(np.float32)
+    assert kernels.relu_(x) is x
+    np.testing.assert_array_equal(x, want)
+
+
+def test_relu_in_place_keeps_nan_and_infinities():
+    x = np.array([np.nan, -np.inf, np.inf, -0.0, -1e-38, 3.0], np.float32)
+    kernels.relu_(x)
+    np.testing.assert_array_equal(x, [np.nan, 0, np.inf, 0, 0, 3.0])
+
+
+def test_relu_in_place_refuses_what_it_cannot_change():
+    with pytest.raises(TypeError, match="relu_: x must be float32, got float64"):
+        kernels.relu_(np.ones(3))
+    with pytest.raises(ValueError, match="relu_: x must be C-contiguous"):
+        kernels.relu_(np.ones((4, 4), np.float32)[:, ::2])
+    ro = np.ones(3, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="relu_: x must be writeable"):
+        kernels.relu_(ro)
+    with pytest.raises(TypeError, match="relu_: x must be a numpy or CuPy array"):
+        kernels.relu_([1.0, -1.0])
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (7,), (3, 5, 2), (33, 64), BIG])

@@ -10,6 +10,14 @@ from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
+def relu_inplace(y):
+    """y = max(y, 0) in place on a fresh float32 output (one pass on the kernel); numpy's maximum for
+    other dtypes and layouts."""
+    if type(y) is np.ndarray and y.dtype == np.float32 and y.flags.c_contiguous and y.flags.writeable:
+        return kernels.relu_(y)
+    return array_module(y).maximum(y, 0.0, out=y)
+
+
 def relu_grad(g, y):
     """g where the ReLU output y > 0: one pass on the kernel for float32 (numpy's `g * (y > 0)` makes a
     mask and a product array); other dtypes keep numpy's rule."""

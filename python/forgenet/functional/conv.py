@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from forgenet import kernels
-from forgenet.autograd.tensor import Function, Tensor, array_module
-from forgenet.functional.activation import relu_grad
+from forgenet.autograd.tensor import Function, Tensor
+from forgenet.functional.activation import relu_grad, relu_inplace
 
 
 class _Conv2D(Function):
     def forward(self, x, kernel, bias, strides, padding, relu):
         y = kernels.conv2d(x, kernel, bias, strides=strides, padding=padding)
         if relu:  # in place on a fresh output: no extra buffer, and y > 0 is all backward needs
-            array_module(y).maximum(y, 0.0, out=y)
+            relu_inplace(y)
         self.save(x, kernel, bias is not None, strides, padding, y if relu else None)
         return y
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from forgenet import kernels
 from forgenet.autograd.tensor import Function, array_module
-from forgenet.functional.activation import relu_grad
+from forgenet.functional.activation import relu_grad, relu_inplace
 from forgenet.functional.math import _as_operand
 
 
@@ -25,7 +25,7 @@ class _Dense(Function):
         if bias is not None:
             xp.add(y, bias, out=y)
         if relu:  # y > 0 is all the backward needs, so the output itself is saved
-            xp.maximum(y, 0.0, out=y)
+            relu_inplace(y)
         self.save(x, kernel, bias is not None, y if relu else None)
         return y.reshape(x.shape[:-1] + (kernel.shape[1],))
 

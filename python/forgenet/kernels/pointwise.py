@@ -1,4 +1,4 @@
-"""Fused pointwise backward steps: the ReLU mask on a gradient, with a dense layer's bias gradient in
+"""Fused pointwise steps: the ReLU in place on a fresh output; the ReLU mask on a gradient, with a dense layer's bias gradient in
 the same pass. numpy arrays run on forgenet._C (one read of g and y, one write); CuPy arrays take the
 equivalent elementwise expression on the GPU (there is no CUDA kernel for these yet).
 """
@@ -19,10 +19,31 @@ def _flag(op, name, v) -> bool:
 
 
 def _same_kind(op, *arrays):
+    if all(a is None or type(a) is np.ndarray for a in arrays):  # the common case, kept cheap
+        return "numpy"
     kinds = {_kind(a) for a in arrays if a is not None}
     if len(kinds) > 1:
         raise TypeError(f"{op}: all arrays must be on the same device, got a mix of {sorted(kinds)}")
     return kinds.pop()
+
+
+def relu_(x):
+    """x = max(x, 0) in place, returning x (a NaN stays NaN, as in numpy's maximum): the ReLU on a
+    kernel's fresh output, one pass.
+
+    Arrays: x float32, C order, writeable (in place: nothing is copied, so other layouts are a
+    ValueError); numpy (CPU) or CuPy (GPU). Returns x.
+    """
+    op = "relu_"
+    if _kind(x) == "cupy":
+        import cupy
+
+        if x.dtype != np.float32:
+            raise TypeError(f"{op}: x must be float32, got {x.dtype}")
+        return cupy.maximum(x, 0.0, out=x)
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{op}: x must be a numpy or CuPy array (it is changed in place), got {type(x).__name__}")
+    return _C.relu_(x)
 
 
 def relu_backward(g, y, *, out=None):
