@@ -7,9 +7,11 @@
     python -m forgenet.bench lstm --batch 32 --steps 40
     python -m forgenet.bench cnn-epoch --n 2048        # peers: torch (both layouts) and tf.keras, own processes
 Common options (after the subcommand): --reps, --warmup, --threads, --peers numpy,torch,jax,cupy,
-forgenet.torch, tf (cnn-epoch, with BENCH_TF_PYTHON) (default: every installed one) or --no-peers, --json PATH, --csv PATH, --compare
-PREVIOUS.json [--threshold 0.1], --plot OUT.png, --clock-mhz. Exit status 1 when --compare finds a
-forgenet row slower than before by more than the threshold.
+forgenet.torch,tf (default: every installed one; tf is cnn-epoch's, from the interpreter in
+BENCH_TF_PYTHON) or --no-peers, --json PATH, --csv PATH, --compare PREVIOUS.json [--threshold 0.1],
+--plot OUT.png, --clock-mhz. Exit status 1 when --compare finds a forgenet row slower than before by
+more than the threshold. cnn-epoch's peers each train in their own process with the tuned malloc
+settings (forgenet.bench.peers): torch in both layouts ("torch nchw", "torch nhwc") and tf.keras.
 """
 from __future__ import annotations
 
