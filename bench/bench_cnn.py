@@ -1,14 +1,21 @@
-"""One training epoch and predict throughput of the Keras MNIST CNN: forgenet vs PyTorch (CPU).
+"""One training epoch and predict throughput of the Keras MNIST CNN: forgenet vs PyTorch and tf.keras (CPU).
 
     python bench/bench_cnn.py            # a short table with medians and ratios
-    python -m pytest bench/bench_cnn.py  # the same measurements under pytest-benchmark
+    python -m pytest bench/bench_cnn.py  # the same measurements under pytest-benchmark (torch in-process only)
 
-Both sides get 2 threads, the same architecture, Adam (lr 1e-3, eps 1e-7), batch 32, a reshuffle
-each epoch, and the same data already in memory as float32. Environment:
+All sides get 2 threads, the same architecture, Adam (lr 1e-3, eps 1e-7), batch 32, a reshuffle
+each epoch, and the same data already in memory as float32. The epoch compares forgenet (this
+process) with the peers in their best configuration, each in its own process with the tuned malloc
+settings (forgenet.bench.peers.TUNED_MALLOC): torch NCHW, torch channels_last, and tf.keras when
+BENCH_TF_PYTHON names an interpreter with tensorflow (e.g. /tmp/tf-venv/bin/python); the samples
+are taken in turns and the "best peer" is the fastest median. Also shown: torch in this process with
+the default malloc (the earlier comparison). Predict compares with that in-process torch.
+Environment:
   BENCH_CNN_N        training images per epoch (default 6000; up to 60000 needs the full MNIST)
   BENCH_CNN_REPEATS  timed epochs per framework (default 3; predict is repeated twice as often)
-  BENCH_TORCH_LAYOUT torch's memory layout: "nchw" (default, torch's contiguous format: an epoch
-                     took 2-7x less time than with channels_last here) or "nhwc" (channels_last)
+  BENCH_TORCH_LAYOUT the in-process torch's memory layout: "nchw" (default) or "nhwc" (channels_last)
+  BENCH_TF_PYTHON    the interpreter for the tf.keras peer (absent: no tf.keras row)
+  BENCH_THREADS      threads for every framework (default 2; 1 for single-thread ratios under load)
 Full MNIST comes from $FORGENET_SHARED_DATA/mnist, ../shared/data/mnist beside the checkout, or
 wherever forgenet.datasets.mnist.load_data() finds it; the bundled sample (6000 + 1000) otherwise.
 """
@@ -22,7 +29,7 @@ import warnings
 
 import numpy as np
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 BATCH = 32
 N = int(os.environ.get("BENCH_CNN_N", "6000"))
 REPEATS = int(os.environ.get("BENCH_CNN_REPEATS", "3"))
@@ -124,6 +131,17 @@ def timed(fns: dict, repeats):
     return times
 
 
+def peers(x, y):
+    """The best-configuration peers, each a ChildPeer (own process, tuned malloc)."""
+    from forgenet.bench.peers import ChildPeer, tf_python
+    out = {f"torch {layout} (own process)": ChildPeer("torch", "cnn", {"x": x, "y": y}, layout=layout,
+                                                       threads=THREADS, batch=BATCH)
+           for layout in ("nchw", "nhwc")}
+    if tf_python():
+        out["tf.keras (own process)"] = ChildPeer("tf", "cnn", {"x": x, "y": y}, threads=THREADS, batch=BATCH)
+    return out
+
+
 def measure(repeats=REPEATS):
     import torch
     x, y, xte = load()
@@ -132,27 +150,33 @@ def measure(repeats=REPEATS):
     fm = forgenet_model()
     forgenet_epoch(fm, x[:BATCH * 4], y[:BATCH * 4])  # build + warm up both sides
     tm.epoch(tx[:BATCH * 4], ty[:BATCH * 4])
-    res = {
-        "epoch": timed({"forgenet": lambda: forgenet_epoch(fm, x, y), "torch": lambda: tm.epoch(tx, ty)},
-                       repeats),
-        "predict": timed({"forgenet": lambda: forgenet_predict(fm, xte), "torch": lambda: tm.predict(txte)},
-                         2 * repeats),
-    }
+    children = peers(x, y)
+    try:
+        epoch = {"forgenet": lambda: forgenet_epoch(fm, x, y), f"torch {LAYOUT} (this process)": lambda: tm.epoch(tx, ty),
+                 **children}
+        res = {"epoch": timed(epoch, repeats),
+               "predict": timed({"forgenet": lambda: forgenet_predict(fm, xte), "torch": lambda: tm.predict(txte)},
+                                2 * repeats)}
+    finally:
+        for c in children.values():
+            c.close()
     return res, len(x), len(xte)
 
 
 def main():
     import torch
-    print(f"MNIST CNN, {THREADS} threads, batch {BATCH}, torch {torch.__version__} ({LAYOUT}), "
+    print(f"MNIST CNN, {THREADS} threads, batch {BATCH}, torch {torch.__version__}, "
           f"{REPEATS} epochs / {2 * REPEATS} predicts each (taking turns), medians")
     res, n, n_pred = measure()
     e = {k: statistics.median(v) for k, v in res["epoch"].items()}
     p = {k: n_pred / statistics.median(v) for k, v in res["predict"].items()}
-    print(f"{'':10}{'epoch on ' + str(n):>18}{'predict ' + str(n_pred):>22}")
-    for k in ("forgenet", "torch"):
-        print(f"{k:10}{e[k]:>16.3f} s{p[k]:>15,.0f} images/s")
-    print(f"{'ratio':10}{e['forgenet'] / e['torch']:>16.2f} x{p['forgenet'] / p['torch']:>15.2f} x"
-          f"   (epoch: forgenet/torch time, target <= 1.5; predict: forgenet/torch throughput, target >= 1)")
+    print(f"{'epoch on ' + str(n):34}{'median':>10}{'forgenet/it':>13}   all")
+    for k, v in e.items():
+        print(f"{k:34}{v:>8.3f} s{e['forgenet'] / v:>12.2f}x   " + " ".join(f"{t:.2f}" for t in res["epoch"][k]))
+    best = min((k for k in e if k != "forgenet" and "this process" not in k), key=e.get)
+    print(f"best peer: {best}; forgenet/best = {e['forgenet'] / e[best]:.2f}x (target <= 0.8)")
+    print(f"predict {n_pred}: forgenet {p['forgenet']:,.0f} images/s, torch {p['torch']:,.0f} images/s, "
+          f"forgenet/torch throughput {p['forgenet'] / p['torch']:.2f}x (target >= 1)")
 
 
 # ---- pytest-benchmark ----------------------------------------------------------------------------

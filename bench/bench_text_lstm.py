@@ -1,5 +1,6 @@
 """One training epoch of the article's character-level text model (Embedding 64 -> LSTM 128 x2 ->
-Dense softmax, vocab from the text, windows of 40) on 3200 windows at batch 32: forgenet vs PyTorch.
+Dense softmax, vocab from the text, windows of 40) on 3200 windows at batch 32: forgenet vs PyTorch
+and tf.keras.
 
     python bench/bench_text_lstm.py              # the ratio: each framework in its own subprocess, taking turns
     python -m pytest bench/bench_text_lstm.py    # pytest-benchmark, both in this process (see below)
@@ -9,8 +10,12 @@ the other works and slow it, so the script times each framework in a fresh subpr
 median of the repeats). Both sides: 2 threads, Adam (lr 1e-3, eps 1e-7), a reshuffle per epoch, the
 same windows of the bundled tiny Shakespeare excerpt. forgenet trains the example's model as written
 (one-hot targets, categorical_crossentropy); torch gets class indices and CrossEntropyLoss on logits.
-Environment: BENCH_TEXT_N windows (3200), BENCH_TEXT_REPEATS processes per framework (5),
-BENCH_TEXT_EPOCHS timed epochs per process (2), BENCH_TEXT_SPARSE=1 for forgenet's sparse loss.
+The peers run in their best configuration: torch's processes get the tuned malloc settings
+(forgenet.bench.peers.TUNED_MALLOC), and so does tf.keras, which runs (forgenet.bench.peer_worker,
+the same windows, model and compile as the example) when BENCH_TF_PYTHON names an interpreter with
+tensorflow. Environment: BENCH_TEXT_N windows (3200), BENCH_TEXT_REPEATS processes per framework
+(5), BENCH_TEXT_EPOCHS timed epochs per process (2), BENCH_TEXT_SPARSE=1 for the sparse loss (forgenet
+and tf.keras), BENCH_THREADS (2; 1 for single-thread ratios under load).
 """
 from __future__ import annotations
 
@@ -24,7 +29,8 @@ import warnings
 
 import numpy as np
 
-THREADS, BATCH, MAX_LENGTH, EMBED, UNITS = 2, 32, 40, 64, 128
+BATCH, MAX_LENGTH, EMBED, UNITS = 32, 40, 64, 128
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 N = int(os.environ.get("BENCH_TEXT_N", "3200"))
 REPEATS = int(os.environ.get("BENCH_TEXT_REPEATS", "5"))
 EPOCHS = int(os.environ.get("BENCH_TEXT_EPOCHS", "2"))
@@ -109,20 +115,38 @@ def worker(name: str) -> list[float]:
     return times
 
 
+def tf_worker(x, y, vocab) -> list[float]:
+    """tf.keras's seconds per epoch, EPOCHS epochs in a fresh process (after its warm-up)."""
+    from forgenet.bench.peers import ChildPeer
+    peer = ChildPeer("tf", "text", {"x": x, "y": y, "vocab": vocab}, threads=THREADS, batch=BATCH, sparse=SPARSE)
+    try:
+        return [peer() for _ in range(EPOCHS)]
+    finally:
+        peer.close()
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(sys.argv[2])))
         return
     import torch
     import forgenet
+    from forgenet.bench.peers import TUNED_MALLOC, tf_python
     env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
+    envs = {"forgenet": env, "torch": {**env, **TUNED_MALLOC}}
+    names = list(FRAMEWORKS) + (["tf.keras"] if tf_python() else [])
     print(f"text LSTM epoch on {N} windows of {MAX_LENGTH}, batch {BATCH}, {THREADS} threads, torch "
-          f"{torch.__version__}, forgenet isa={forgenet._C.isa()}, {'sparse' if SPARSE else 'one-hot'} targets; "
-          f"{REPEATS} subprocesses per framework taking turns, {EPOCHS} timed epochs each")
-    times = {k: [] for k in FRAMEWORKS}
+          f"{torch.__version__} (tuned malloc), forgenet isa={forgenet._C.isa()}, {'sparse' if SPARSE else 'one-hot'} "
+          f"targets; {REPEATS} subprocesses per framework taking turns, {EPOCHS} timed epochs each"
+          + ("" if tf_python() else "; no tf.keras (set BENCH_TF_PYTHON)"))
+    data = load() if tf_python() else None
+    times = {k: [] for k in names}
     for r in range(REPEATS):
-        for k in FRAMEWORKS:
-            out = subprocess.run([sys.executable, __file__, "--worker", k], capture_output=True, text=True, env=env)
+        for k in names:
+            if k == "tf.keras":
+                times[k] += tf_worker(*data)
+                continue
+            out = subprocess.run([sys.executable, __file__, "--worker", k], capture_output=True, text=True, env=envs[k])
             if out.returncode:
                 raise SystemExit(f"{k} worker failed:\n{out.stderr[-2000:]}")
             times[k] += json.loads(out.stdout.strip().splitlines()[-1])
@@ -130,7 +154,10 @@ def main():
     for k, v in times.items():
         print(f"{k:9} median {med[k]:.3f} s  min {min(v):.3f} s  ({N / med[k]:,.0f} windows/s)  all: "
               + " ".join(f"{t:.2f}" for t in v))
-    print(f"ratio forgenet/torch epoch time: {med['forgenet'] / med['torch']:.2f}x (target <= 1.2)")
+    for k in names[1:]:
+        print(f"ratio forgenet/{k} epoch time: {med['forgenet'] / med[k]:.2f}x")
+    best = min(names[1:], key=med.get)
+    print(f"best peer {best}: forgenet/best {med['forgenet'] / med[best]:.2f}x (target <= 0.8)")
 
 
 # ---- pytest-benchmark (both frameworks in this process: forgenet first; trust the script's ratio) ---

@@ -18,4 +18,5 @@ void bind_memory(pybind11::module_& m);
 void bind_gru(pybind11::module_& m);
 void bind_simple_rnn(pybind11::module_& m);
 void bind_clock(pybind11::module_& m);
+void bind_pointwise(pybind11::module_& m);
 }  // namespace forgenet::bind

@@ -73,4 +73,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_gru(m);
   forgenet::bind::bind_simple_rnn(m);
   forgenet::bind::bind_clock(m);
+  forgenet::bind::bind_pointwise(m);
 }

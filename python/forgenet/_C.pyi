@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'bias_relu_backward', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'relu_', 'relu_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
 def _forked_single_threaded() -> bool:
     """
     True in a child forked from this process: the kernels run on one thread there.
@@ -125,3 +125,15 @@ def softmax_backward(dy: typing.Any, y: typing.Any, *, out: typing.Any = None) -
     ...
 def softmax_cross_entropy(logits: typing.Any, target: typing.Any, *, out: typing.Any = None) -> tuple:
     ...
+def relu_(x: typing.Any) -> typing.Any:
+    """
+    x = max(x, 0) in place (NaN stays NaN); returns x
+    """
+def relu_backward(g: typing.Any, y: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    g where y > 0, else 0 (y: the ReLU's output); out may be g
+    """
+def bias_relu_backward(g: typing.Any, y: typing.Any, *, relu: bool = True, out: typing.Any = None) -> tuple:
+    """
+    (dz, db): dz = g masked by y > 0 (relu) or g, db = dz summed over rows; out: (dz, db) buffers, dz may be g
+    """

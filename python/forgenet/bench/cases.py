@@ -19,7 +19,7 @@ import numpy as np
 
 from forgenet import kernels
 
-PEERS = ("numpy", "torch", "jax", "cupy", "forgenet.torch")
+PEERS = ("numpy", "torch", "jax", "cupy", "forgenet.torch", "tf")  # tf: cnn-epoch only, via BENCH_TF_PYTHON
 
 
 @dataclass
@@ -36,6 +36,10 @@ class Case:
 
 
 def available(name: str) -> bool:
+    if name == "tf":  # runs in its own interpreter (forgenet.bench.peers), never imported here
+        from forgenet.bench.peers import tf_python
+
+        return tf_python() is not None
     try:
         importlib.import_module("torch" if name == "forgenet.torch" else name)
     except Exception:  # noqa: BLE001 - a broken install is as good as absent here
@@ -336,8 +340,13 @@ def lstm_cases(batch, steps, inp, hidden, mode, peers) -> list[Case]:
 
 
 # ------------------------------------------------------------------------------------------ cnn-epoch
-def cnn_epoch_cases(n, batch, peers) -> list[Case]:
-    """One training epoch of the article's MNIST CNN (Adam, batch 32) on n images of the bundled sample."""
+def cnn_epoch_cases(n, batch, peers, threads=None) -> list[Case]:
+    """One training epoch of the article's MNIST CNN (Adam, batch 32) on n images of the bundled sample.
+
+    The peers run in their best configuration, each in its own process (forgenet.bench.peers): torch in
+    both memory layouts (NCHW and channels_last: which is faster depends on the machine) and tf.keras
+    (with BENCH_TF_PYTHON), all with the tuned malloc settings; the fastest of them is the best peer.
+    """
     def data():
         from forgenet.datasets import mnist
 
@@ -356,30 +365,25 @@ def cnn_epoch_cases(n, batch, peers) -> list[Case]:
         x, y = data()
         forgenet.utils.set_random_seed(0)
         model = build_model()
+        model.fit(x[:4 * batch], y[:4 * batch], epochs=1, batch_size=batch, verbose=0)  # build, as the peers warm up
         return lambda: model.fit(x, y, epochs=1, batch_size=batch, verbose=0)
 
-    def torch_peer():
-        torch = _torch()
-        nn = torch.nn
-        x, y = data()
-        torch.manual_seed(0)
-        net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 5 * 5, 64), nn.ReLU(), nn.Linear(64, 10))
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-        tx, ty = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y)
-        loss = nn.CrossEntropyLoss()
+    def child(framework, layout="nchw"):
+        def make():
+            from forgenet import get_num_threads
+            from forgenet.bench.peers import ChildPeer
 
-        def epoch():
-            perm = torch.randperm(len(tx))
-            for i in range(0, len(tx), batch):
-                idx = perm[i:i + batch]
-                opt.zero_grad(set_to_none=True)
-                loss(net(tx[idx]), ty[idx]).backward()
-                opt.step()
-        return epoch
+            x, y = data()
+            return ChildPeer(framework, "cnn", {"x": x, "y": y}, layout=layout, batch=batch,
+                             threads=threads or get_num_threads())
+        return make
 
     runners = {"forgenet": ours}
-    _add(runners, peers, "cpu", torch=torch_peer)
+    if "torch" in peers and available("torch"):
+        runners["torch nchw"] = child("torch", "nchw")
+        runners["torch nhwc"] = child("torch", "nhwc")
+    if "tf" in peers and available("tf"):
+        runners["tf.keras"] = child("tf")
     return [Case("cnn-epoch", f"mnist cnn n{n} b{batch}", float(n), "img/s", runners)]
 
 

@@ -5,11 +5,13 @@
     python -m forgenet.bench attention --n 1024 4096 --causal --mode fwd+bwd
     python -m forgenet.bench conv2d --preset resnet
     python -m forgenet.bench lstm --batch 32 --steps 40
-    python -m forgenet.bench cnn-epoch --n 2048
+    python -m forgenet.bench cnn-epoch --n 2048        # peers: torch (both layouts) and tf.keras, own processes
 Common options (after the subcommand): --reps, --warmup, --threads, --peers numpy,torch,jax,cupy,
-forgenet.torch (default: every installed one) or --no-peers, --json PATH, --csv PATH, --compare
-PREVIOUS.json [--threshold 0.1], --plot OUT.png, --clock-mhz. Exit status 1 when --compare finds a
-forgenet row slower than before by more than the threshold.
+forgenet.torch,tf (default: every installed one; tf is cnn-epoch's, from the interpreter in
+BENCH_TF_PYTHON) or --no-peers, --json PATH, --csv PATH, --compare PREVIOUS.json [--threshold 0.1],
+--plot OUT.png, --clock-mhz. Exit status 1 when --compare finds a forgenet row slower than before by
+more than the threshold. cnn-epoch's peers each train in their own process with the tuned malloc
+settings (forgenet.bench.peers): torch in both layouts ("torch nchw", "torch nhwc") and tf.keras.
 """
 from __future__ import annotations
 
@@ -114,7 +116,7 @@ def build_cases(args, peers):
         return C.conv_cases(layers, batch, padding, args.mode, peers)
     if args.bench == "lstm":
         return C.lstm_cases(args.batch, args.steps, args.input, args.hidden, args.mode, peers)
-    return C.cnn_epoch_cases(args.n, args.batch, peers)
+    return C.cnn_epoch_cases(args.n, args.batch, peers, args.threads)
 
 
 @contextlib.contextmanager
@@ -175,6 +177,10 @@ def run(args, argv) -> tuple[dict, int]:
 def _version(name: str) -> str:
     import importlib
 
+    if name == "tf":
+        from forgenet.bench.peers import tf_version
+
+        return tf_version()
     mod = importlib.import_module("torch" if name == "forgenet.torch" else name)
     return getattr(mod, "__version__", "?")
 

@@ -9,6 +9,7 @@ from forgenet.functional.math import (add, concatenate, div, exp, log, matmul, m
                                       sqrt, sub, sum, transpose)
 from forgenet.functional.cross_entropy import softmax_cross_entropy
 from forgenet.functional.conv import conv2d
+from forgenet.functional.dense import dense
 from forgenet.functional.dropout import dropout
 from forgenet.functional.embedding import embedding
 from forgenet.functional.lstm import lstm
@@ -20,5 +21,5 @@ from forgenet.functional.normalization import layer_norm
 __all__ = ["add", "sub", "mul", "div", "power", "matmul", "reshape", "transpose", "sum", "mean",
            "exp", "log", "sqrt", "concatenate", "relu", "sigmoid", "tanh", "gelu", "softmax", "linear",
            "get_activation", "activation_name", "softmax_logits", "softmax_cross_entropy",
-           "conv2d", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm",
+           "conv2d", "dense", "max_pool2d", "avg_pool2d", "dropout", "attention", "attention_with_scores", "layer_norm",
            "embedding", "lstm", "gru", "simple_rnn"]

@@ -10,6 +10,22 @@ from forgenet import kernels
 from forgenet.autograd.tensor import Function, Tensor, array_module
 
 
+def relu_inplace(y):
+    """y = max(y, 0) in place on a fresh float32 output (one pass on the kernel); numpy's maximum for
+    other dtypes and layouts."""
+    if type(y) is np.ndarray and y.dtype == np.float32 and y.flags.c_contiguous and y.flags.writeable:
+        return kernels.relu_(y)
+    return array_module(y).maximum(y, 0.0, out=y)
+
+
+def relu_grad(g, y):
+    """g where the ReLU output y > 0: one pass on the kernel for float32 (numpy's `g * (y > 0)` makes a
+    mask and a product array); other dtypes keep numpy's rule."""
+    if g.dtype == np.float32 and y.dtype == np.float32 and g.shape == y.shape:
+        return kernels.relu_backward(g, y)
+    return g * (y > 0)
+
+
 class _ReLU(Function):
     def forward(self, x):
         y = array_module(x).maximum(x, 0.0)
@@ -17,7 +33,7 @@ class _ReLU(Function):
         return y
 
     def backward(self, g):
-        return g * (self.saved[0] > 0)
+        return relu_grad(g, self.saved[0])
 
 
 class _Sigmoid(Function):

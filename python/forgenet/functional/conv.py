@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 from forgenet import kernels
-from forgenet.autograd.tensor import Function, Tensor, array_module
+from forgenet.autograd.tensor import Function, Tensor
+from forgenet.functional.activation import relu_grad, relu_inplace
 
 
 class _Conv2D(Function):
     def forward(self, x, kernel, bias, strides, padding, relu):
         y = kernels.conv2d(x, kernel, bias, strides=strides, padding=padding)
         if relu:  # in place on a fresh output: no extra buffer, and y > 0 is all backward needs
-            array_module(y).maximum(y, 0.0, out=y)
+            relu_inplace(y)
         self.save(x, kernel, bias is not None, strides, padding, y if relu else None)
         return y
 
     def backward(self, g):
         x, kernel, has_bias, strides, padding, y = self.saved
         if y is not None:
-            g = g * (y > 0)
+            g = relu_grad(g, y)
         need_dx = isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad
         dx, dk, db = kernels.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
         return dx, dk, (db if has_bias else None), None, None, None

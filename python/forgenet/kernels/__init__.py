@@ -16,6 +16,7 @@ from forgenet.kernels.simple_rnn import simple_rnn, simple_rnn_backward
 from forgenet.kernels.optimizer import (adadelta_update, adagrad_update, adam_update, adamax_update, ftrl_update,
                                        lion_update, nadam_update, rmsprop_update, sgd_update)
 from forgenet.kernels.layernorm import layer_norm, layer_norm_backward
+from forgenet.kernels.pointwise import bias_relu_backward, relu_, relu_backward
 from forgenet.kernels.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from forgenet.kernels.softmax import softmax, softmax_backward, softmax_cross_entropy
 
@@ -32,4 +33,5 @@ __all__ = [
     "nadam_update", "lion_update", "ftrl_update",
     "batch_norm", "batch_norm_inference", "batch_norm_backward",
     "depthwise_conv2d", "depthwise_conv2d_backward",
+    "relu_", "relu_backward", "bias_relu_backward",
 ]

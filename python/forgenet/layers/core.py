@@ -109,10 +109,9 @@ class Dense(weight_options(kernel="kernel", bias="bias"), Layer):
 
     def call(self, inputs):
         self._check(inputs.shape)
-        y = F.matmul(inputs, self.kernel)
-        if self.use_bias:
-            y = y + self.bias
-        return self.activation(y)
+        relu = self.activation is F.relu
+        y = F.dense(inputs, self.kernel, self.bias if self.use_bias else None, relu=relu)
+        return y if relu or self.activation is F.linear else self.activation(y)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
