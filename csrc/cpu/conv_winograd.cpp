@@ -1,0 +1,95 @@
+// Winograd F(2x2, 3x3): the rule that picks it, the plan of one call (block sizes, threads, scratch)
+// and the dispatch to the ISA files (conv_winograd_impl.h holds the passes themselves).
+#include "cpu/conv_winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/workspace.h"
+#include "cpu/cpu_features.h"
+
+namespace forgenet {
+
+namespace {
+
+// Below this many channels on either side the 16 GEMMs are too thin to hide the transforms (measured:
+// see the commit adding this file); the seed CNN's first conv (cin = 1) stays on the implicit GEMM.
+constexpr int64_t kMinChannels = 16;
+// Floats of V and M per thread and block: they stay in L2 (512 KiB on Zen 3, 1-2 MiB on Intel)
+// between the input transform, the GEMMs and the output transform.
+constexpr int64_t kBlockFloats = 64 * 1024;
+constexpr double kParallelMin = 2.5e5;  // multiply-adds below which one thread runs the call
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+float* scratch(int slot, int64_t n) {
+  static const char* what[2] = {"conv2d's Winograd kernel transform", "conv2d's Winograd tiles"};
+  thread_local GrowBuffer buffers[2];  // consistent after a failed growth: the next call retries
+  return buffers[slot].get(n, what[slot]);
+}
+
+}  // namespace
+
+namespace winograd {
+int64_t panel_width(bool avx512) { return avx512 ? 32 : 16; }
+
+#if !defined(FORGENET_X86)
+// Off x86 the SIMD files are not compiled and winograd_applies never holds (best_isa() is generic).
+void transform_kernel_avx2(const Plan&, const Taps3x3&, float*) { std::abort(); }
+void run_avx2(const Plan&, const float*, float*) { std::abort(); }
+void transform_kernel_avx512(const Plan&, const Taps3x3&, float*) { std::abort(); }
+void run_avx512(const Plan&, const float*, float*) { std::abort(); }
+#endif
+}  // namespace winograd
+
+bool winograd_applies(const Window2d& g, int64_t cout) {
+  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || best_isa() == Isa::generic) return false;
+  if (g.n == 0 || g.ho == 0 || g.wo == 0 || g.c == 0 || cout == 0) return false;
+  const char* mode = std::getenv("FORGENET_CONV2D_WINOGRAD");
+  if (mode && !std::strcmp(mode, "0")) return false;
+  if (mode && !std::strcmp(mode, "1")) return true;
+  // a 1-wide output wastes half of every 2x2 tile, which eats most of the 2.25x
+  return g.c >= kMinChannels && cout >= kMinChannels && g.ho >= 2 && g.wo >= 2;
+}
+
+void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Taps3x3& taps,
+                      const float* bias, float* y) {
+  using namespace winograd;
+  const bool avx512 = best_isa() == Isa::avx512;
+  Plan p{};
+  p.g = g;
+  p.cout = cout;
+  p.nr = panel_width(avx512);
+  p.coutp = ceil_div(cout, p.nr) * p.nr;
+  p.tiles_h = ceil_div(g.ho, 2);
+  p.tiles_w = ceil_div(g.wo, 2);
+  p.tiles = g.n * p.tiles_h * p.tiles_w;
+  const double madds = double(p.tiles) * 16 * g.c * cout;
+  p.threads = omp_in_parallel() || madds < kParallelMin ? 1 : omp_get_max_threads();
+  int64_t tb = std::max<int64_t>(kMr, kBlockFloats / (16 * (g.c + p.coutp)) / kMr * kMr);
+  if (const char* e = std::getenv("FORGENET_WINO_TB")) tb = std::max<int64_t>(kMr, std::atoll(e) / kMr * kMr);
+  // whole rounds of blocks for the threads, so none waits on a last odd block
+  int64_t blocks = ceil_div(p.tiles, tb);
+  blocks = ceil_div(blocks, p.threads) * p.threads;
+  p.tb = ceil_div(ceil_div(p.tiles, blocks), kMr) * kMr;
+  p.blocks = ceil_div(p.tiles, p.tb);
+  p.threads = static_cast<int>(std::min<int64_t>(p.threads, p.blocks));
+  p.v_size = 16 * p.tb * g.c;
+  p.m_size = 16 * p.tb * p.coutp;
+  p.bias = bias;
+  float* u = scratch(0, mul_sat(mul_sat(16, p.coutp), g.c));
+  p.work = scratch(1, mul_sat(p.threads, p.v_size + p.m_size));
+  p.u = u;
+  if (avx512) {
+    transform_kernel_avx512(p, taps, u);
+    run_avx512(p, x, y);
+  } else {
+    transform_kernel_avx2(p, taps, u);
+    run_avx2(p, x, y);
+  }
+}
+
+}  // namespace forgenet
