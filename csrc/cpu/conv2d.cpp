@@ -11,7 +11,7 @@
 // channels (the forward engine again), and for larger strides col2im(dy @ kernel^T), gathered per input
 // line so threads never write the same element. A 1x1 stride-1 conv is one GEMM on x itself.
 // 3x3 stride-1 windows with enough channels (forward and dx alike) go to Winograd F(2x2, 3x3)
-// (conv_winograd.h) instead; dkernel stays here.
+// (conv_winograd.h) instead, and so does their dkernel.
 #include "cpu/conv2d.h"
 
 #include <omp.h>
@@ -477,7 +477,8 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
     if (dx) sgemm(false, true, M, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, dx, K);
     return;
   }
-  weight_gradient(g, cout, dy, x, dkernel);
+  if (winograd_applies(g, cout)) winograd_kernel_gradient(g, cout, x, dy, dkernel);
+  else weight_gradient(g, cout, dy, x, dkernel);
   if (!dx) return;
   if (g.sh == 1 && g.sw == 1) input_gradient_stride1(g, cout, dy, kernel, dx);
   else input_gradient_col2im(g, cout, dy, kernel, dx);

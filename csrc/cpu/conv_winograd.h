@@ -5,7 +5,7 @@
 // F(4x4): its transforms hold only 0, +-1 and 1/2, so float32 keeps the direct convolution's accuracy
 // (F(4x4) loses about a digit), and 2.25x fewer multiply-adds already beat the implicit GEMM by more
 // than the transforms cost from ~32 channels (see winograd_applies).
-// Used by conv2d_forward and by the stride-1 dx of conv2d_backward (a 3x3 conv of dy with the kernel
+// Used by conv2d_forward, by conv2d_backward's dkernel, and by its stride-1 dx (a 3x3 conv of dy with the kernel
 // flipped in space and transposed in channels, described by Taps3x3's strides, so no flipped copy).
 #pragma once
 #include <cstdint>
@@ -28,6 +28,10 @@ bool winograd_applies(const Window2d& g, int64_t cout);
 // y (n, ho, wo, cout) = conv(x, taps) + bias (bias may be null) for a window winograd_applies accepts.
 void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Taps3x3& taps,
                       const float* bias, float* y);
+
+// dkernel (3, 3, cin, cout) of that convolution for output gradient dy: dU = sum over tiles of
+// V^T (A dy A^T), then dkernel = G^T dU G (the adjoint of each step of the forward).
+void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel);
 
 namespace winograd {
 
@@ -53,8 +57,12 @@ int64_t panel_width(bool avx512);
 
 void transform_kernel_avx2(const Plan& p, const Taps3x3& taps, float* u);
 void run_avx2(const Plan& p, const float* x, float* y);
+void kernel_gradient_avx2(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp);
+void untransform_kernel_avx2(const Plan& p, const float* du, int64_t cinp, float* dk);
 void transform_kernel_avx512(const Plan& p, const Taps3x3& taps, float* u);
 void run_avx512(const Plan& p, const float* x, float* y);
+void kernel_gradient_avx512(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp);
+void untransform_kernel_avx512(const Plan& p, const float* du, int64_t cinp, float* dk);
 
 }  // namespace winograd
 }  // namespace forgenet

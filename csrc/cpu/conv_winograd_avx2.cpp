@@ -27,5 +27,11 @@ static_assert(Avx2Winograd::NR == 16, "panel_width(false) must match the AVX2 re
 
 void transform_kernel_avx2(const Plan& p, const Taps3x3& taps, float* u) { Avx2Winograd::transform_kernel(p, taps, u); }
 void run_avx2(const Plan& p, const float* x, float* y) { Avx2Winograd::run(p, x, y); }
+void kernel_gradient_avx2(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp) {
+  Avx2Winograd::kernel_gradient(p, x, dy, du, cinp);
+}
+void untransform_kernel_avx2(const Plan& p, const float* du, int64_t cinp, float* dk) {
+  Avx2Winograd::untransform_kernel(p, du, cinp, dk);
+}
 
 }  // namespace forgenet::winograd

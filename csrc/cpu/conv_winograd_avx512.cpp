@@ -28,5 +28,11 @@ static_assert(Avx512Winograd::NR == 32, "panel_width(true) must match the AVX-51
 
 void transform_kernel_avx512(const Plan& p, const Taps3x3& taps, float* u) { Avx512Winograd::transform_kernel(p, taps, u); }
 void run_avx512(const Plan& p, const float* x, float* y) { Avx512Winograd::run(p, x, y); }
+void kernel_gradient_avx512(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp) {
+  Avx512Winograd::kernel_gradient(p, x, dy, du, cinp);
+}
+void untransform_kernel_avx512(const Plan& p, const float* du, int64_t cinp, float* dk) {
+  Avx512Winograd::untransform_kernel(p, du, cinp, dk);
+}
 
 }  // namespace forgenet::winograd

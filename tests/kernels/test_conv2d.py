@@ -343,8 +343,8 @@ def test_conv2d_threads_agree(rng):
 
 
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
-# 3x3 stride-1 windows with >= 16 channels each side (and outputs >= 2 wide) run Winograd, forward and
-# dx; FORGENET_CONV2D_WINOGRAD=1 takes it for every 3x3 stride-1 shape (small channels too), =0 never.
+# 3x3 stride-1 windows with >= 16 channels each side (and outputs >= 2 wide) run Winograd: forward,
+# dkernel (same rule as the forward) and dx (the rule on the flipped window: _conv2d_uses_winograd's second); FORGENET_CONV2D_WINOGRAD=1 takes it for every 3x3 stride-1 shape (small channels too), =0 never.
 # Error: F(2x2)'s transforms hold only 0, +-1 and 1/2, so it keeps the direct sum's accuracy: about
 # 1e-7 x the output's scale at these sizes (worst case below within 2e-6), well inside rtol/atol 1e-4.
 def winograd_mode(monkeypatch, mode):
@@ -409,22 +409,28 @@ def test_conv2d_winograd_forced_on_small_shapes(rng, monkeypatch, case):
 @simd_only
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_conv2d_winograd_backward_matches_finite_differences(rng, monkeypatch, padding):
-    """dx through Winograd against central differences of L = sum(dy * conv2d(x, k)) on the float64
-    reference."""
+    """dx and dkernel through Winograd against central differences of L = sum(dy * conv2d(x, k)) on the
+    float64 reference (odd sizes: a last tile row and column half outside the output)."""
     winograd_mode(monkeypatch, "1")
     n, h, w, cin, cout = 1, 5, 4, 3, 2
     x, k = rng.standard_normal((n, h, w, cin)), rng.standard_normal((3, 3, cin, cout))
     dy = rng.standard_normal(ref_conv2d(x, k, None, (1, 1), padding).shape)
-    loss = lambda x_: (dy * ref_conv2d(x_, k, None, (1, 1), padding)).sum()  # noqa: E731
-    eps, num = 1e-6, np.zeros_like(x)
-    for idx in np.ndindex(*x.shape):
-        p, m = x.copy(), x.copy()
-        p[idx] += eps
-        m[idx] -= eps
-        num[idx] = (loss(p) - loss(m)) / (2 * eps)
+    loss = lambda x_, k_: (dy * ref_conv2d(x_, k_, None, (1, 1), padding)).sum()  # noqa: E731
+    eps = 1e-6
+
+    def numeric(arr, which):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            p, m = arr.copy(), arr.copy()
+            p[idx] += eps
+            m[idx] -= eps
+            g[idx] = (loss(p, k) - loss(m, k)) / (2 * eps) if which == 0 else (loss(x, p) - loss(x, m)) / (2 * eps)
+        return g
+
     f32 = lambda a: a.astype(np.float32)  # noqa: E731
-    dx, _, _ = kernels.conv2d_backward(f32(dy), f32(x), f32(k), padding=padding)
-    assert_close(dx, num, rtol=1e-3, atol=1e-4, what="dx")
+    dx, dk, _ = kernels.conv2d_backward(f32(dy), f32(x), f32(k), padding=padding)
+    assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
+    assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
 
 
 @simd_only
@@ -471,6 +477,16 @@ def test_conv2d_winograd_threads_agree_and_block_edges(rng):
     for a, c, what in zip(one, many, ["y", "dx"]):
         np.testing.assert_array_equal(a, c, err_msg=what)  # each tile's arithmetic is fixed: bit-equal
     assert_close(many[0], ref_conv2d(x, k, b, (1, 1), "same"), rtol=1e-4, atol=1e-5, what="y")
+    # dkernel sums per-thread partials (contiguous blocks, added in thread order): repeatable bit for bit
+    first = kernels.conv2d_backward(dy, x, k, padding="same")
+    for a, c in zip(first, kernels.conv2d_backward(dy, x, k, padding="same")):
+        np.testing.assert_array_equal(a, c)
+    forgenet.set_num_threads(1)
+    try:
+        dk1 = kernels.conv2d_backward(dy, x, k, padding="same")[1]
+    finally:
+        forgenet.set_num_threads(before)
+    assert_close(first[1], dk1, rtol=1e-5, atol=1e-4, what="dkernel, threads vs one")
 
 
 def test_conv2d_winograd_nan_stays_local(rng):
