@@ -15,8 +15,9 @@ namespace forgenet {
 
 namespace {
 
-// Below this many channels on either side the 16 GEMMs are too thin to hide the transforms (measured:
-// see the commit adding this file); the seed CNN's first conv (cin = 1) stays on the implicit GEMM.
+// Below this many channels on either side the 16 GEMMs are too thin to hide the transforms (Zen 3, one
+// thread, 8x28x28 'same', loaded machine: 8 -> 8 channels forward 2x the implicit GEMM's time, 16 -> 16
+// 0.58x, forward + backward 0.66x); the seed CNN's first conv (cin = 1) stays on the implicit GEMM.
 constexpr int64_t kMinChannels = 16;
 // Floats of V and M per thread and block: they stay in L2 (512 KiB on Zen 3, 1-2 MiB on Intel)
 // between the input transform, the GEMMs and the output transform.
@@ -24,6 +25,9 @@ constexpr int64_t kBlockFloats = 64 * 1024;
 // Tiles per block at least, when U is past L2: each float of U streamed per block serves this many
 // tiles' multiply-adds (measured on Zen 3, 512 channels: 36 tiles 10% slower, 144 no faster).
 constexpr int64_t kMinReuse = 72;
+// The same for dkernel, whose dU is read and written per block (not only read, as U is): 4x the tiles
+// (by that reasoning; on the loaded machine 72 and 288 measured the same within noise).
+constexpr int64_t kMinReuseGradient = 288;
 constexpr double kParallelMin = 2.5e5;  // multiply-adds below which one thread runs the call
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -66,7 +70,7 @@ bool winograd_applies(const Window2d& g, int64_t cout) {
 namespace {
 
 // Block sizes and threads of one call over window g (its tiles, scratch not yet attached).
-winograd::Plan make_plan(const Window2d& g, int64_t cout) {
+winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
   using namespace winograd;
   Plan p{};
   p.g = g;
@@ -79,8 +83,7 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout) {
   const double madds = double(p.tiles) * 16 * g.c * cout;
   p.threads = omp_in_parallel() || madds < kParallelMin ? 1 : omp_get_max_threads();
   int64_t tb = std::max<int64_t>(kMr, kBlockFloats / (16 * (g.c + p.coutp)) / kMr * kMr);
-  if (16 * g.c * p.coutp > kBlockFloats) tb = std::max(tb, kMinReuse);  // U streams from L3: reuse it
-  if (const char* e = std::getenv("FORGENET_WINO_TB")) tb = std::max<int64_t>(kMr, std::atoll(e) / kMr * kMr);
+  if (16 * g.c * p.coutp > kBlockFloats) tb = std::max(tb, min_reuse);  // U / dU past L2: reuse them
   // whole rounds of blocks for the threads, so none waits on a last odd block
   int64_t blocks = ceil_div(p.tiles, tb);
   blocks = ceil_div(blocks, p.threads) * p.threads;
@@ -98,7 +101,7 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout) {
 void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Taps3x3& taps,
                       const float* bias, float* y) {
   using namespace winograd;
-  Plan p = make_plan(g, cout);
+  Plan p = make_plan(g, cout, kMinReuse);
   p.bias = bias;
   float* u = scratch(0, mul_sat(mul_sat(16, p.coutp), g.c));
   p.u = u;
@@ -113,7 +116,7 @@ void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Tap
 
 void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel) {
   using namespace winograd;
-  const Plan p = make_plan(g, cout);
+  const Plan p = make_plan(g, cout, kMinReuseGradient);
   const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(mul_sat(16, cinp), p.coutp);
   float* du = scratch(2, mul_sat(p.threads, size));
   const bool avx512 = best_isa() == Isa::avx512;

@@ -4,7 +4,7 @@
 // V = B^T d B and the transformed kernel U = G g G^T, followed by y = A^T M A. F(2x2) rather than
 // F(4x4): its transforms hold only 0, +-1 and 1/2, so float32 keeps the direct convolution's accuracy
 // (F(4x4) loses about a digit), and 2.25x fewer multiply-adds already beat the implicit GEMM by more
-// than the transforms cost from ~32 channels (see winograd_applies).
+// than the transforms cost from 16 channels each side (see winograd_applies).
 // Used by conv2d_forward, by conv2d_backward's dkernel, and by its stride-1 dx (a 3x3 conv of dy with the kernel
 // flipped in space and transposed in channels, described by Taps3x3's strides, so no flipped copy).
 #pragma once
