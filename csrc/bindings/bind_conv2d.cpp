@@ -1,4 +1,6 @@
 // conv2d on numpy arrays: the contract (contracts/window.h) checks, this file allocates and calls.
+#include <pybind11/stl.h>
+
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
 #include "bindings/window_args.h"
@@ -46,6 +48,17 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
   return py::make_tuple(dx, dk, db);
 }
 
+// Which engine conv2d would take for these shapes, (forward, dx): True where Winograd (tests check the
+// rule and compare both paths with FORGENET_CONV2D_WINOGRAD).
+py::tuple conv2d_uses_winograd(const std::vector<int64_t>& x, const std::vector<int64_t>& k,
+                               const py::handle& strides, const py::handle& padding) {
+  const char* op = "_conv2d_uses_winograd";
+  if (x.size() != 4 || k.size() != 4) value_error(op, ": x_shape and kernel_shape must have 4 entries");
+  const Pair s = pair_arg(strides, op, "strides");
+  const Window2d g = make_window2d(x[0], x[1], x[2], x[3], k[0], k[1], s.h, s.w, padding_arg(padding, op));
+  return py::make_tuple(conv2d_uses_winograd(g, k[3], false), conv2d_uses_winograd(g, k[3], true));
+}
+
 }  // namespace
 
 void bind_conv2d(py::module_& m) {
@@ -54,6 +67,8 @@ void bind_conv2d(py::module_& m) {
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true,
         py::arg("out") = py::none());
+  m.def("_conv2d_uses_winograd", &conv2d_uses_winograd, py::arg("x_shape"), py::arg("kernel_shape"),
+        py::kw_only(), py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
 }
 
 }  // namespace forgenet::bind

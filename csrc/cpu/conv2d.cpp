@@ -10,6 +10,8 @@
 // for stride 1, is the 'full' convolution of dy with the kernel flipped in space and transposed in
 // channels (the forward engine again), and for larger strides col2im(dy @ kernel^T), gathered per input
 // line so threads never write the same element. A 1x1 stride-1 conv is one GEMM on x itself.
+// 3x3 stride-1 windows with enough channels (forward and dx alike) go to Winograd F(2x2, 3x3)
+// (conv_winograd.h) instead, and so does their dkernel.
 #include "cpu/conv2d.h"
 
 #include <omp.h>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "common/workspace.h"
+#include "cpu/conv_winograd.h"
 #include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_kernels.h"
@@ -385,9 +388,17 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
 // Stride 1: dx[n, ih, iw, c] = sum over (kh, kw, co) of dy[n, ih + pt - kh, iw + pl - kw, co] *
 // kernel[kh, kw, c, co], a 'valid' convolution of dy padded by KH-1-pt rows and KW-1-pl columns with
 // the kernel flipped in space and transposed in channels.
+Window2d input_gradient_window(const Window2d& g, int64_t cout) {
+  return {g.n, g.ho, g.wo, cout, g.kh, g.kw, 1, 1, g.h, g.w, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left};
+}
+
 void input_gradient_stride1(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
-  Window2d t{g.n, g.ho, g.wo, cout, g.kh, g.kw, 1, 1, g.h, g.w, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left};
+  const Window2d t = input_gradient_window(g, cout);
   const int64_t K = g.kh * g.kw * cout, taps = g.kh * g.kw, cin = g.c;
+  if (winograd_applies(t, cin)) {  // the flipped, transposed kernel as strides from its last tap
+    const Taps3x3 flipped{kernel + (taps - 1) * cin * cout, -3 * cin * cout, -cin * cout, 1, cout};
+    return winograd_conv3x3(t, cin, dy, flipped, nullptr, dx);
+  }
   const Kernel& kr = gemm::kernel_for(best_isa(), g.n * g.h * g.w, cin);
   const int NR = kr.nr;
   float* bp = scratch(kPacked, ceil_div(cin, NR) * NR * K);
@@ -417,6 +428,11 @@ void input_gradient_col2im(const Window2d& g, int64_t cout, const float* dy, con
 
 }  // namespace
 
+bool conv2d_uses_winograd(const Window2d& g, int64_t cout, bool input_gradient) {
+  if (!input_gradient) return winograd_applies(g, cout);
+  return g.sh == 1 && g.sw == 1 && winograd_applies(input_gradient_window(g, cout), g.c);
+}
+
 void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
                     const float* bias, float* y) {
   // mul_sat: with no output the window may be huge (an empty kernel), and nothing below runs
@@ -428,6 +444,8 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
     return;
   }
   if (is_pointwise(g)) return gemm_bias(M, K, cout, x, kernel, bias, y);
+  if (winograd_applies(g, cout))
+    return winograd_conv3x3(g, cout, x, Taps3x3{kernel, 3 * g.c * cout, g.c * cout, cout, 1}, bias, y);
   const Kernel& kr = gemm::kernel_for(best_isa(), M, cout);
   const int NR = kr.nr;
   const int64_t padded = ceil_div(cout, NR) * NR;
@@ -459,7 +477,8 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
     if (dx) sgemm(false, true, M, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, dx, K);
     return;
   }
-  weight_gradient(g, cout, dy, x, dkernel);
+  if (winograd_applies(g, cout)) winograd_kernel_gradient(g, cout, x, dy, dkernel);
+  else weight_gradient(g, cout, dy, x, dkernel);
   if (!dx) return;
   if (g.sh == 1 && g.sw == 1) input_gradient_stride1(g, cout, dy, kernel, dx);
   else input_gradient_col2im(g, cout, dy, kernel, dx);

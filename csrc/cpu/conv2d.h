@@ -17,4 +17,7 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
 void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
                      const float* kernel, float* dx, float* dkernel, float* dbias);
 
+// Whether the forward (input_gradient false) or the dx of the backward runs Winograd F(2x2, 3x3).
+bool conv2d_uses_winograd(const Window2d& g, int64_t cout, bool input_gradient);
+
 }  // namespace forgenet

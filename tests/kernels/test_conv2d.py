@@ -340,3 +340,162 @@ def test_conv2d_threads_agree(rng):
     many = (kernels.conv2d(x, k, b, padding="same"),) + kernels.conv2d_backward(dy, x, k, padding="same")
     for a, c, what in zip(one, many, ["y", "dx", "dk", "db"]):
         assert_close(c, a, rtol=1e-5, atol=1e-4, what=what)
+
+
+# ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
+# 3x3 stride-1 windows with >= 16 channels each side (and outputs >= 2 wide) run Winograd: forward,
+# dkernel (same rule as the forward) and dx (the rule on the flipped window: _conv2d_uses_winograd's second); FORGENET_CONV2D_WINOGRAD=1 takes it for every 3x3 stride-1 shape (small channels too), =0 never.
+# Error: F(2x2)'s transforms hold only 0, +-1 and 1/2, so it keeps the direct sum's accuracy: about
+# 1e-7 x the output's scale at these sizes (worst case below within 2e-6), well inside rtol/atol 1e-4.
+def winograd_mode(monkeypatch, mode):
+    monkeypatch.setenv("FORGENET_CONV2D_WINOGRAD", mode)
+
+
+simd_only = pytest.mark.skipif(_C.isa() == "generic", reason="Winograd runs only with AVX2 or AVX-512")
+
+
+WINOGRAD_CASES = [
+    # (N, H, W, Cin, Cout, padding): odd H/W (tiles past the edge), channels off multiples of 8/16
+    (1, 7, 9, 19, 21, "same"),
+    (2, 8, 8, 16, 16, "valid"),
+    (1, 5, 6, 37, 45, "valid"),
+    (3, 11, 4, 24, 33, "same"),
+    (1, 3, 3, 17, 18, "same"),      # one tile, mostly padding
+    (2, 4, 5, 40, 70, "valid"),     # 2x3 output: the last tile column half outside
+]
+
+
+@simd_only
+@pytest.mark.parametrize("case", WINOGRAD_CASES, ids=str)
+def test_conv2d_winograd_matches_reference(rng, case):
+    n, h, w, cin, cout, padding = case
+    assert _C._conv2d_uses_winograd((n, h, w, cin), (3, 3, cin, cout), padding=padding) == (True, True)
+    x, k, b = make(rng, n, h, w, cin, 3, 3, cout)
+    ref = ref_conv2d(x, k, b, (1, 1), padding)
+    y = kernels.conv2d(x, k, b, padding=padding)
+    assert_close(y, ref, rtol=1e-4, atol=1e-5, what="forward")
+    scale = np.abs(ref).max()
+    assert np.abs(y - ref).max() <= 2e-6 * scale, "Winograd forward error over 2e-6 x the output's scale"
+    assert_close(kernels.conv2d(x, k, padding=padding), ref_conv2d(x, k, None, (1, 1), padding),
+                 rtol=1e-4, atol=1e-5, what="no bias")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, padding=padding)
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, (1, 1), padding)
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
+    assert np.abs(dx - rdx).max() <= 2e-6 * np.abs(rdx).max(), "Winograd dx error over 2e-6 x dx's scale"
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what="dkernel")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-4, what="dbias")
+
+
+@simd_only
+@pytest.mark.parametrize("case", [(1, 5, 5, 1, 1, "valid"), (2, 6, 7, 3, 5, "same"), (1, 2, 9, 9, 2, "same"),
+                                  (2, 4, 3, 2, 17, "valid")], ids=str)
+def test_conv2d_winograd_forced_on_small_shapes(rng, monkeypatch, case):
+    """Forced on, Winograd takes shapes the rule leaves to the implicit GEMM: 1 channel, outputs one
+    element wide or tall, a 'valid' dx padded by 2 on every side."""
+    winograd_mode(monkeypatch, "1")
+    n, h, w, cin, cout, padding = case
+    assert _C._conv2d_uses_winograd((n, h, w, cin), (3, 3, cin, cout), padding=padding) == (True, True)
+    x, k, b = make(rng, n, h, w, cin, 3, 3, cout)
+    y = kernels.conv2d(x, k, b, padding=padding)
+    assert_close(y, ref_conv2d(x, k, b, (1, 1), padding), rtol=1e-4, atol=1e-5, what="forward")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, padding=padding)
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, (1, 1), padding)
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what="dx")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what="dkernel")
+
+
+@simd_only
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_winograd_backward_matches_finite_differences(rng, monkeypatch, padding):
+    """dx and dkernel through Winograd against central differences of L = sum(dy * conv2d(x, k)) on the
+    float64 reference (odd sizes: a last tile row and column half outside the output)."""
+    winograd_mode(monkeypatch, "1")
+    n, h, w, cin, cout = 1, 5, 4, 3, 2
+    x, k = rng.standard_normal((n, h, w, cin)), rng.standard_normal((3, 3, cin, cout))
+    dy = rng.standard_normal(ref_conv2d(x, k, None, (1, 1), padding).shape)
+    loss = lambda x_, k_: (dy * ref_conv2d(x_, k_, None, (1, 1), padding)).sum()  # noqa: E731
+    eps = 1e-6
+
+    def numeric(arr, which):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            p, m = arr.copy(), arr.copy()
+            p[idx] += eps
+            m[idx] -= eps
+            g[idx] = (loss(p, k) - loss(m, k)) / (2 * eps) if which == 0 else (loss(x, p) - loss(x, m)) / (2 * eps)
+        return g
+
+    f32 = lambda a: a.astype(np.float32)  # noqa: E731
+    dx, dk, _ = kernels.conv2d_backward(f32(dy), f32(x), f32(k), padding=padding)
+    assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
+    assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
+
+
+@simd_only
+def test_conv2d_winograd_rule_and_switch(rng, monkeypatch):
+    """The rule: 3x3, stride 1, >= 16 channels each side, output >= 2 each way; the seed CNN's first conv
+    (cin = 1) and strided or non-3x3 windows stay on the implicit GEMM. The switch really changes the
+    engine: the two paths agree to rounding but not bit for bit."""
+    q = _C._conv2d_uses_winograd
+    assert q((8, 56, 56, 64), (3, 3, 64, 64), padding="same") == (True, True)
+    assert q((8, 7, 7, 512), (3, 3, 512, 512), padding="same") == (True, True)
+    assert q((4, 28, 28, 1), (3, 3, 1, 32)) == (False, False)          # seed CNN conv1: cin = 1
+    assert q((4, 13, 13, 32), (3, 3, 32, 64)) == (True, True)          # seed CNN conv2
+    assert q((2, 9, 9, 64), (3, 3, 64, 8)) == (False, False)           # 8 outputs: the dx has cin' = 8
+    assert q((2, 9, 9, 64), (3, 3, 64, 64), strides=2, padding="same") == (False, False)
+    assert q((2, 9, 9, 64), (5, 5, 64, 64), padding="same") == (False, False)
+    assert q((2, 1, 9, 64), (3, 3, 64, 64), padding="same") == (False, False)  # output one row tall
+    assert q((2, 3, 9, 64), (3, 3, 64, 64)) == (False, True)            # 1 x 7 out; its dx is 3 x 9
+    x, k, b = make(rng, 2, 9, 10, 32, 3, 3, 24)
+    dy = rng.standard_normal((2, 9, 10, 24)).astype(np.float32)
+    wino = (kernels.conv2d(x, k, b, padding="same"), kernels.conv2d_backward(dy, x, k, padding="same")[0])
+    winograd_mode(monkeypatch, "0")
+    assert q((8, 56, 56, 64), (3, 3, 64, 64), padding="same") == (False, False)
+    old = (kernels.conv2d(x, k, b, padding="same"), kernels.conv2d_backward(dy, x, k, padding="same")[0])
+    for a, c, what in zip(wino, old, ["y", "dx"]):
+        assert_close(a, c, rtol=1e-5, atol=1e-5, what=what)
+        assert not np.array_equal(a, c), f"{what}: the switch did not change the engine"
+
+
+@simd_only
+def test_conv2d_winograd_threads_agree_and_block_edges(rng):
+    """Threads split blocks of tiles; a batch whose tile count is not a multiple of the block or of
+    the micro-kernel's 6 rows gives the same result on one thread and on all of them."""
+    import forgenet
+
+    x, k, b = make(rng, 5, 13, 11, 48, 3, 3, 40)
+    dy = rng.standard_normal((5, 13, 11, 40)).astype(np.float32)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = (kernels.conv2d(x, k, b, padding="same"), kernels.conv2d_backward(dy, x, k, padding="same")[0])
+    finally:
+        forgenet.set_num_threads(before)
+    many = (kernels.conv2d(x, k, b, padding="same"), kernels.conv2d_backward(dy, x, k, padding="same")[0])
+    for a, c, what in zip(one, many, ["y", "dx"]):
+        np.testing.assert_array_equal(a, c, err_msg=what)  # each tile's arithmetic is fixed: bit-equal
+    assert_close(many[0], ref_conv2d(x, k, b, (1, 1), "same"), rtol=1e-4, atol=1e-5, what="y")
+    # dkernel sums per-thread partials (contiguous blocks, added in thread order): repeatable bit for bit
+    first = kernels.conv2d_backward(dy, x, k, padding="same")
+    for a, c in zip(first, kernels.conv2d_backward(dy, x, k, padding="same")):
+        np.testing.assert_array_equal(a, c)
+    forgenet.set_num_threads(1)
+    try:
+        dk1 = kernels.conv2d_backward(dy, x, k, padding="same")[1]
+    finally:
+        forgenet.set_num_threads(before)
+    assert_close(first[1], dk1, rtol=1e-5, atol=1e-4, what="dkernel, threads vs one")
+
+
+def test_conv2d_winograd_nan_stays_local(rng):
+    """A NaN in x reaches only the outputs whose window covers it (Winograd mixes a 4x4 input block into
+    a 2x2 output tile: a NaN must not leak to the tile's other outputs through a zero weight)."""
+    x, k, b = make(rng, 1, 8, 8, 16, 3, 3, 16)
+    x[0, 3, 3, 5] = np.nan  # the first row and column of tiles (2, 2)'s input, the last of tiles (1, 1)'s
+    y = kernels.conv2d(x, k, b, padding="same")
+    bad = np.isnan(y[0]).any(-1)
+    expect = np.zeros((8, 8), bool)
+    expect[2:5, 2:5] = True
+    assert (bad == expect).all()

@@ -1,0 +1,134 @@
+// Winograd F(2x2, 3x3): the rule that picks it, the plan of one call (block sizes, threads, scratch)
+// and the dispatch to the ISA files (conv_winograd_impl.h holds the passes themselves).
+#include "cpu/conv_winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/workspace.h"
+#include "cpu/cpu_features.h"
+
+namespace forgenet {
+
+namespace {
+
+// Below this many channels on either side the 16 GEMMs are too thin to hide the transforms (Zen 3, one
+// thread, 8x28x28 'same', loaded machine: 8 -> 8 channels forward 2x the implicit GEMM's time, 16 -> 16
+// 0.58x, forward + backward 0.66x); the seed CNN's first conv (cin = 1) stays on the implicit GEMM.
+constexpr int64_t kMinChannels = 16;
+// Floats of V and M per thread and block: they stay in L2 (512 KiB on Zen 3, 1-2 MiB on Intel)
+// between the input transform, the GEMMs and the output transform.
+constexpr int64_t kBlockFloats = 64 * 1024;
+// Tiles per block at least, when U is past L2: each float of U streamed per block serves this many
+// tiles' multiply-adds (measured on Zen 3, 512 channels: 36 tiles 10% slower, 144 no faster).
+constexpr int64_t kMinReuse = 72;
+// The same for dkernel, whose dU is read and written per block (not only read, as U is): 4x the tiles
+// (by that reasoning; on the loaded machine 72 and 288 measured the same within noise).
+constexpr int64_t kMinReuseGradient = 288;
+constexpr double kParallelMin = 2.5e5;  // multiply-adds below which one thread runs the call
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+float* scratch(int slot, int64_t n) {
+  static const char* what[3] = {"conv2d's Winograd kernel transform", "conv2d's Winograd tiles",
+                                "conv2d's per-thread Winograd kernel gradients"};
+  thread_local GrowBuffer buffers[3];  // consistent after a failed growth: the next call retries
+  return buffers[slot].get(n, what[slot]);
+}
+
+}  // namespace
+
+namespace winograd {
+int64_t panel_width(bool avx512) { return avx512 ? 32 : 16; }
+
+#if !defined(FORGENET_X86)
+// Off x86 the SIMD files are not compiled and winograd_applies never holds (best_isa() is generic).
+void transform_kernel_avx2(const Plan&, const Taps3x3&, float*) { std::abort(); }
+void run_avx2(const Plan&, const float*, float*) { std::abort(); }
+void transform_kernel_avx512(const Plan&, const Taps3x3&, float*) { std::abort(); }
+void run_avx512(const Plan&, const float*, float*) { std::abort(); }
+void kernel_gradient_avx2(const Plan&, const float*, const float*, float*, int64_t) { std::abort(); }
+void untransform_kernel_avx2(const Plan&, const float*, int64_t, float*) { std::abort(); }
+void kernel_gradient_avx512(const Plan&, const float*, const float*, float*, int64_t) { std::abort(); }
+void untransform_kernel_avx512(const Plan&, const float*, int64_t, float*) { std::abort(); }
+#endif
+}  // namespace winograd
+
+bool winograd_applies(const Window2d& g, int64_t cout) {
+  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || best_isa() == Isa::generic) return false;
+  if (g.n == 0 || g.ho == 0 || g.wo == 0 || g.c == 0 || cout == 0) return false;
+  const char* mode = std::getenv("FORGENET_CONV2D_WINOGRAD");
+  if (mode && !std::strcmp(mode, "0")) return false;
+  if (mode && !std::strcmp(mode, "1")) return true;
+  // a 1-wide output wastes half of every 2x2 tile, which eats most of the 2.25x
+  return g.c >= kMinChannels && cout >= kMinChannels && g.ho >= 2 && g.wo >= 2;
+}
+
+namespace {
+
+// Block sizes and threads of one call over window g (its tiles, scratch not yet attached).
+winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
+  using namespace winograd;
+  Plan p{};
+  p.g = g;
+  p.cout = cout;
+  p.nr = panel_width(best_isa() == Isa::avx512);
+  p.coutp = ceil_div(cout, p.nr) * p.nr;
+  p.tiles_h = ceil_div(g.ho, 2);
+  p.tiles_w = ceil_div(g.wo, 2);
+  p.tiles = g.n * p.tiles_h * p.tiles_w;
+  const double madds = double(p.tiles) * 16 * g.c * cout;
+  p.threads = omp_in_parallel() || madds < kParallelMin ? 1 : omp_get_max_threads();
+  int64_t tb = std::max<int64_t>(kMr, kBlockFloats / (16 * (g.c + p.coutp)) / kMr * kMr);
+  if (16 * g.c * p.coutp > kBlockFloats) tb = std::max(tb, min_reuse);  // U / dU past L2: reuse them
+  // whole rounds of blocks for the threads, so none waits on a last odd block
+  int64_t blocks = ceil_div(p.tiles, tb);
+  blocks = ceil_div(blocks, p.threads) * p.threads;
+  p.tb = ceil_div(ceil_div(p.tiles, blocks), kMr) * kMr;
+  p.blocks = ceil_div(p.tiles, p.tb);
+  p.threads = static_cast<int>(std::min<int64_t>(p.threads, p.blocks));
+  p.v_size = 16 * p.tb * g.c;
+  p.m_size = 16 * p.tb * p.coutp;
+  p.work = scratch(1, mul_sat(p.threads, p.v_size + p.m_size));
+  return p;
+}
+
+}  // namespace
+
+void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Taps3x3& taps,
+                      const float* bias, float* y) {
+  using namespace winograd;
+  Plan p = make_plan(g, cout, kMinReuse);
+  p.bias = bias;
+  float* u = scratch(0, mul_sat(mul_sat(16, p.coutp), g.c));
+  p.u = u;
+  if (best_isa() == Isa::avx512) {
+    transform_kernel_avx512(p, taps, u);
+    run_avx512(p, x, y);
+  } else {
+    transform_kernel_avx2(p, taps, u);
+    run_avx2(p, x, y);
+  }
+}
+
+void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel) {
+  using namespace winograd;
+  const Plan p = make_plan(g, cout, kMinReuseGradient);
+  const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(mul_sat(16, cinp), p.coutp);
+  float* du = scratch(2, mul_sat(p.threads, size));
+  const bool avx512 = best_isa() == Isa::avx512;
+  if (avx512) kernel_gradient_avx512(p, x, dy, du, cinp);
+  else kernel_gradient_avx2(p, x, dy, du, cinp);
+  for (int t = 1; t < p.threads; ++t) {  // in thread order: the same sums on every run
+    const float* src = du + t * size;
+#pragma omp parallel for schedule(static) num_threads(p.threads) if (size > 32768)
+    for (int64_t i = 0; i < size; ++i) du[i] += src[i];
+  }
+  if (avx512) untransform_kernel_avx512(p, du, cinp, dkernel);
+  else untransform_kernel_avx2(p, du, cinp, dkernel);
+}
+
+}  // namespace forgenet
