@@ -19,8 +19,7 @@ from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 from forgenet.torch import _cpu, _ops as _custom
 
-_Tensor = torch.Tensor
-_PLAIN = (torch.Tensor, torch.nn.Parameter)
+_Tensor, _Parameter = torch.Tensor, torch.nn.Parameter
 _is_compiling = torch.compiler.is_compiling
 _functorch_active = torch._C._are_functorch_transforms_active
 _tracing_state = torch._C._get_tracing_state
@@ -36,7 +35,13 @@ def direct(args) -> bool:
             or _tracing_state() is not None):
         return False
     for a in args:
-        if isinstance(a, _Tensor) and (type(a) not in _PLAIN or not a.is_cpu):
+        # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as does a meta or
+        # CUDA tensor; the exact-type tests first keep this loop cheap (it runs on every call)
+        t = type(a)
+        if t is _Tensor or t is _Parameter:
+            if not a.is_cpu:
+                return False
+        elif isinstance(a, _Tensor):
             return False
     return True
 
@@ -54,10 +59,9 @@ def _function(name: str, impl, setup, grads):
         # their backward kernels have no derivative: under create_graph a second backward must fail, not
         # see constants; without it (grad mode off) once_differentiable's wrapping is all overhead
         once = once_differentiable(backward)
-        plain = backward
 
-        def backward(ctx, *output_grads):
-            return once(ctx, *output_grads) if _grad_enabled() else plain(ctx, *output_grads)
+        def backward(ctx, *output_grads):  # the formula called straight, one Python frame less
+            return once(ctx, *output_grads) if _grad_enabled() else grads(ops, ctx, *output_grads)
     return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
                 {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
