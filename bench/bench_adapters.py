@@ -10,6 +10,16 @@ the two sides taking samples in turns. Per pair it prints the median over reps o
 cancels) and of each rep's difference in microseconds per call: for the adapter, its overhead. The
 issue's target is an adapter ratio of at most 1.05 at the bench shapes (`python -m forgenet.bench`'s
 defaults); the small shapes show the fixed per-call cost, where the kernel does almost nothing.
+
+What each side times (forgenet.bench.cases): forward, forgenet.kernels.<op> on numpy arrays against
+forgenet.torch.<op> on torch.from_numpy views of the same values (nothing requires grad, so no graph and
+no torch.no_grad() block on either side). Forward+backward, the kernel's own time is the forward kernel
+with training/return_lse as the backward needs, then the backward kernel (conv2d_backward,
+lstm_backward, attention_backward) called directly; the adapter's is forgenet.torch.<op> on tensors that
+require grad, then torch.autograd.grad(out, inputs, dy), which returns the gradients (nothing is
+accumulated into .grad) and so runs the same two kernels plus torch's autograd engine. That engine is a
+cost any torch.autograd.Function pays: the "floor" group times one that computes nothing (outputs and
+gradients preallocated), so the adapter's own share of +us/call is the difference from it.
 """
 import argparse
 import json
@@ -40,6 +50,41 @@ def _small_shapes(peer):
     return out
 
 
+def _floor_cases():
+    """Forward, and forward + torch.autograd.grad, of a torch.autograd.Function whose forward returns a
+    view of a preallocated output and whose backward returns preallocated gradients: what torch's
+    Function machinery and engine cost per call, which no adapter can go below."""
+    import torch
+
+    def nop(n_in, backward):
+        ins = [torch.zeros(4, 4, requires_grad=True) for _ in range(n_in)]
+        out, grads, dy = torch.zeros(4, 4), tuple(torch.zeros(4, 4) for _ in range(n_in)), torch.ones(4, 4)
+
+        class Nop(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, *args):
+                ctx.save_for_backward(*args)
+                return out.view_as(out)
+
+            @staticmethod
+            def backward(ctx, _g):
+                ctx.saved_tensors  # noqa: B018 - unpacking is part of the floor
+                return grads
+
+        if backward:
+            return lambda: torch.autograd.grad(Nop.apply(*ins), ins, dy)
+        return lambda: Nop.apply(*ins)
+
+    out = []
+    for n_in in (2, 3, 6):
+        for backward in (False, True):
+            runners = {"nothing": lambda: (lambda: None),
+                       "torch.autograd.Function": lambda n_in=n_in, b=backward: nop(n_in, b)}
+            out.append(cases.Case("floor", f"{n_in} inputs {'fwd+grad' if backward else 'fwd'}", 0.0, "GFLOP/s",
+                                  runners))
+    return out
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=15)
@@ -49,7 +94,7 @@ def main(argv):
                    help="thread: the calling thread's CPU time (time.thread_time), blind to other processes "
                         "taking the cores; with --threads 1 it is the whole call's cost")
     p.add_argument("--json")
-    p.add_argument("--only", choices=["overhead", "small", "sdpa"], default=None)
+    p.add_argument("--only", choices=["overhead", "small", "floor", "sdpa"], default=None)
     args = p.parse_args(argv)
     import torch
 
@@ -66,6 +111,9 @@ def main(argv):
     if args.only in (None, "small"):
         groups.append(("forgenet.torch vs forgenet.kernels at small shapes (the fixed cost per call)",
                        _small_shapes("forgenet.torch"), "forgenet", "forgenet.torch"))
+    if args.only in (None, "floor"):
+        groups.append(("torch's own autograd floor: a torch.autograd.Function that computes nothing (+us/call is "
+                       "its cost; the base does nothing)", _floor_cases(), "nothing", "torch.autograd.Function"))
     if args.only in (None, "sdpa"):
         sdpa = []
         for mode in ("fwd", "fwd+bwd"):
@@ -80,7 +128,8 @@ def main(argv):
             fns = {base: case.runners[base](), other: case.runners[other]()}
             t = timing.alternate(fns, reps=args.reps, warmup=2, min_sample_s=args.min_sample_s, timer=timer)
             ratio, diff = timing.paired(t[base], t[other])
-            print(f"  {case.bench:<10} {case.case:<34} {ratio:6.3f}x {diff * 1e6:+9.1f} "
+            shown = "      -" if base == "nothing" else f"{ratio:6.3f}x"  # a ratio to doing nothing means nothing
+            print(f"  {case.bench:<10} {case.case:<34} {shown} {diff * 1e6:+9.1f} "
                   f"{t[base].median * 1e3:13.3f} ms {t[other].median * 1e3:13.3f} ms", flush=True)
             rows.append({"group": title, "bench": case.bench, "case": case.case, "base": base, "other": other,
                          "median_ratio": ratio, "median_extra_s": diff, "base_median_s": t[base].median,

@@ -4,6 +4,7 @@ same gradients, bit for bit (one kernel, one thread count), and the right path t
 A pass-through TorchDispatchMode forces the custom-op path (any dispatch mode must see every op, so the
 fast path steps aside under one); each result's grad_fn shows which path made it.
 """
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -109,3 +110,47 @@ def test_compile_traces_the_custom_ops():
     x, w = r(4, 3).requires_grad_(), r(2, 3).requires_grad_()
     torch.testing.assert_close(f(x, w), ft.linear(x, w).relu())
     assert any("forgenet.gemm" in t for t in seen), seen
+
+
+@pytest.mark.parametrize("strides,want", [(2, [2, 2]), (np.int64(2), [2, 2]), ((2, 1), [2, 1]), ([2, 1], [2, 1]),
+                                          ((np.int64(2), 1), [2, 1])])
+def test_strides_every_spelling_same_result(strides, want):
+    # the exact-type fast paths for int / (int, int) must agree with the general path (numpy ints)
+    x, k = r(1, 7, 6, 2), r(3, 3, 2, 3)
+    want = torch.ops.forgenet.conv2d(x, k, None, want, "valid")
+    torch.testing.assert_close(ft.conv2d(x, k, strides=strides), want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bad", [True, (1, 2, 3), (1.0, 1), "2", None, torch.tensor(2)])
+def test_strides_refused_with_the_functions_name(bad):
+    with pytest.raises(ValueError, match="forgenet.torch.conv2d: strides must be an int or a pair of ints"):
+        ft.conv2d(r(1, 5, 5, 2), r(3, 3, 2, 3), strides=bad)
+
+
+@pytest.mark.parametrize("padding", ["VALID", "Same"])
+def test_padding_any_case(padding):
+    x, k = r(1, 5, 5, 2), r(3, 3, 2, 3)
+    want = torch.ops.forgenet.conv2d(x, k, None, [1, 1], padding.lower())
+    torch.testing.assert_close(ft.conv2d(x, k, padding=padding), want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("bad", ["full", 1, None])
+def test_padding_refused_with_the_functions_name(bad):
+    with pytest.raises(ValueError, match="forgenet.torch.max_pool2d: padding must be 'valid' or 'same'"):
+        ft.max_pool2d(r(1, 4, 4, 2), 2, padding=bad)
+
+
+class _Sub(torch.Tensor):
+    pass
+
+
+def test_parameters_take_the_fast_path_and_subclasses_the_custom_op():
+    a, w = r(3, 4), torch.nn.Parameter(r(2, 4))
+    assert _grad_fn(ft.gemm(a, w, trans_b=True)) == "forgenet_gemm_eagerBackward"
+    sub = r(3, 4).as_subclass(_Sub).requires_grad_()
+    y = ft.gemm(sub, r(4, 2))
+    # torch.Tensor's __torch_function__ re-wraps the result (an AliasBackward0 on top): the op's node is below
+    below = [type(f).__name__ for f, _ in y.grad_fn.next_functions if f is not None]
+    assert any(n.startswith("GeneratedBackwardFor_forgenet_gemm") for n in below), below
+    torch.testing.assert_close(y.as_subclass(torch.Tensor), ft.gemm(sub.as_subclass(torch.Tensor), r(4, 2)),
+                               rtol=0, atol=0)

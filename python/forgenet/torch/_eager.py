@@ -19,26 +19,29 @@ from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
 from forgenet.torch import _cpu, _ops as _custom
 
-_Tensor = torch.Tensor
-_PLAIN = (torch.Tensor, torch.nn.Parameter)
+_Tensor, _Parameter = torch.Tensor, torch.nn.Parameter
 _is_compiling = torch.compiler.is_compiling
 _functorch_active = torch._C._are_functorch_transforms_active
 _tracing_state = torch._C._get_tracing_state
 _function_mode = torch._C._is_torch_function_mode_enabled
 _grad_enabled = torch._C.is_grad_enabled
-_any_requires_grad = torch._C._any_requires_grad
+
+
+def _modes_active() -> bool:
+    """A compiler, tracer, functorch transform or torch function/dispatch mode that must see the op."""
+    # is_compiling first: under dynamo it is a constant True and the rest is never traced
+    return (_is_compiling() or _functorch_active() or is_in_torch_dispatch_mode() or _function_mode()
+            or _tracing_state() is not None)
 
 
 def direct(args) -> bool:
     """True where running the CPU kernel directly is all the custom op would do with `args`."""
-    # is_compiling first: under dynamo it is a constant True and the rest is never traced
-    if (_is_compiling() or _functorch_active() or is_in_torch_dispatch_mode() or _function_mode()
-            or _tracing_state() is not None):
-        return False
-    for a in args:
-        if isinstance(a, _Tensor) and (type(a) not in _PLAIN or not a.is_cpu):
-            return False
-    return True
+    return not _modes_active() and all(_plain_cpu(a) for a in args if isinstance(a, _Tensor))
+
+
+def _plain_cpu(t) -> bool:
+    # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as do meta and CUDA tensors
+    return (type(t) is _Tensor or type(t) is _Parameter) and t.is_cpu
 
 
 def _function(name: str, impl, setup, grads):
@@ -54,30 +57,58 @@ def _function(name: str, impl, setup, grads):
         # their backward kernels have no derivative: under create_graph a second backward must fail, not
         # see constants; without it (grad mode off) once_differentiable's wrapping is all overhead
         once = once_differentiable(backward)
-        plain = backward
 
-        def backward(ctx, *output_grads):
-            return once(ctx, *output_grads) if _grad_enabled() else plain(ctx, *output_grads)
+        def backward(ctx, *output_grads):  # the formula called straight, one Python frame less
+            return once(ctx, *output_grads) if _grad_enabled() else grads(ops, ctx, *output_grads)
     return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
                 {"forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
+def _tensor_slots(op) -> tuple:
+    """The positions of op's Tensor / Optional[Tensor] arguments, from its schema: only those are
+    looked at on each call (each look costs a few hundred instructions)."""
+    return tuple(i for i, a in enumerate(op.default._schema.arguments) if "Tensor" in str(a.type))
+
+
 def _route(name: str):
+    # direct() written out inline over the tensor slots only, with the requires-grad test in the same
+    # pass: this runs on every call of every op, so its cost is the adapter's floor
     impl, op = getattr(_cpu, name), getattr(torch.ops.forgenet, name)
+    slots = _tensor_slots(op)
     if name not in _custom.AUTOGRAD:  # a backward op: no autograd of its own
         def route(*args):
-            return impl(*args) if direct(args) else op(*args)
+            if _modes_active():
+                return op(*args)
+            for i in slots:
+                a = args[i]
+                t = type(a)
+                if t is _Tensor or t is _Parameter:
+                    if not a.is_cpu:
+                        return op(*args)
+                elif a is not None:
+                    return op(*args)  # a subclass (or not a tensor at all: the op's schema says so)
+            return impl(*args)
     else:
-        # the C apply under Function.apply: its Python wrapper only adds functorch handling, and direct()
-        # has ruled functorch out (it costs ~10 us a call)
+        # the C apply under Function.apply: its Python wrapper only adds functorch handling, and
+        # _modes_active() has ruled functorch out (it costs ~10 us a call)
         apply = super(torch.autograd.Function, _function(name, impl, *_custom.AUTOGRAD[name])).apply
 
         def route(*args):
-            if not direct(args):
+            if _modes_active():
                 return op(*args)
-            if _grad_enabled() and _any_requires_grad(*args):
-                return apply(*args)
-            return impl(*args)
+            grad = _grad_enabled()
+            needs = False
+            for i in slots:
+                a = args[i]
+                t = type(a)
+                if t is _Tensor or t is _Parameter:
+                    if not a.is_cpu:
+                        return op(*args)
+                    if grad and not needs and a.requires_grad:
+                        needs = True
+                elif a is not None:
+                    return op(*args)
+            return apply(*args) if needs else impl(*args)
     route.__name__ = route.__qualname__ = name
     route.__doc__ = f"torch.ops.forgenet.{name}, called directly in plain eager CPU calls."
     return route

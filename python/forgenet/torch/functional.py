@@ -26,6 +26,11 @@ def _tensor(fn: str, name: str, t, optional: bool = False):
 
 
 def _pair(fn: str, name: str, v) -> list[int]:
+    # exact-type checks first: isinstance against the numbers ABCs costs ~1 us a call, more than some kernels
+    if type(v) is int:
+        return [v, v]
+    if type(v) in (tuple, list) and len(v) == 2 and type(v[0]) is int and type(v[1]) is int:
+        return [v[0], v[1]]
     if isinstance(v, numbers.Integral) and not isinstance(v, bool):
         v = (int(v), int(v))
     try:
@@ -65,6 +70,8 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid"):
 
 
 def _padding(fn, padding):
+    if type(padding) is str and (padding == "valid" or padding == "same"):
+        return padding
     p = padding.lower() if isinstance(padding, str) else padding
     if p not in ("valid", "same"):
         raise ValueError(f"forgenet.torch.{fn}: padding must be 'valid' or 'same', got {padding!r}")
