@@ -1,5 +1,5 @@
-// Kernel scratch memory that fails cleanly. Every allocation a CPU kernel makes goes through these, so
-// that a failure (a) is an OutOfMemory naming what was being allocated and its size (the binding adds
+// Kernel scratch memory that fails cleanly. Every allocation a CPU kernel makes goes through these
+// (temporary scratch through Scratch, the per-thread arena at the end), so that a failure (a) is an OutOfMemory naming what was being allocated and its size (the binding adds
 // the op's name), (b) leaves the buffer's state consistent (a grow-only buffer never remembers a
 // capacity it does not have), and (c) never happens inside an OpenMP parallel region (an exception
 // escaping one terminates the process): allocate before the region, or run the region's body through
@@ -93,6 +93,75 @@ class ParallelErrors {
  private:
   std::mutex mu_;
   std::exception_ptr first_;
+};
+
+// The per-thread scratch arena: one grow-only aligned block per thread, handed out in frames, so that
+// a kernel's steady-state calls allocate nothing (page faults of fresh megabytes per call cost as much
+// as the work). A frame reserves everything it needs up front, outside any parallel region:
+//
+//   Scratch s(Scratch::floats(c) * 2 + Scratch::floats(n), "batch_norm's channel sums");
+//   float* a = s.take(c); float* b = s.take(c); float* part = s.take(n);
+//
+// and its pieces (64-byte aligned, contents unspecified) may then be used by every thread of the
+// regions that follow, until the frame ends. Growth failure throws OutOfMemory naming `what` and the
+// size; the arena is then empty, never a freed pointer with a capacity, and the next call works. A
+// frame opened while another is live on the same thread (a kernel calling a kernel) cannot move the
+// block under its parent, so when the rest of the block is too small it gets a block of its own.
+class Scratch {
+ public:
+  // The floats a piece of n elements of T takes in a frame (pieces start on 64 bytes).
+  template <typename T = float>
+  static constexpr int64_t floats(int64_t n) {
+    const int64_t f = (std::max<int64_t>(n, 0) * static_cast<int64_t>(sizeof(T)) + 3) / 4;
+    return (f + 15) / 16 * 16;
+  }
+
+  Scratch(int64_t total_floats, const char* what) : arena_(arena()), start_(arena_.used), what_(what) {
+    const int64_t need = std::max<int64_t>(total_floats, 0);
+    if (arena_.depth == 0 && need > arena_.block.cap) {
+      arena_.block.get(need, what);  // throws, leaving the arena empty and consistent
+    } else if (need > arena_.block.cap - start_) {
+      own_ = AlignedBuffer(need, what, false);
+    }
+    base_ = own_.p ? own_.p : arena_.block.p.get() + start_;
+    end_ = need;
+    if (!own_.p) arena_.used = start_ + need;
+    ++arena_.depth;
+  }
+  ~Scratch() {
+    --arena_.depth;
+    if (!own_.p) arena_.used = start_;
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  // The next piece of n elements of T (counted in the reservation with floats<T>(n)).
+  template <typename T = float>
+  T* take(int64_t n) {
+    const int64_t f = floats<T>(n);
+    if (next_ + f > end_)
+      throw std::logic_error(cat("scratch frame for ", what_, " reserved ", end_, " floats, asked for ", next_ + f));
+    T* p = reinterpret_cast<T*>(base_ + next_);
+    next_ += f;
+    return p;
+  }
+
+ private:
+  struct Arena {
+    GrowBuffer block;
+    int64_t used = 0;
+    int depth = 0;
+  };
+  static Arena& arena() {
+    thread_local Arena a;
+    return a;
+  }
+  Arena& arena_;
+  int64_t start_;
+  const char* what_;
+  AlignedBuffer own_;
+  float* base_ = nullptr;
+  int64_t end_ = 0, next_ = 0;
 };
 
 }  // namespace forgenet
