@@ -95,18 +95,20 @@ class ParallelErrors {
   std::exception_ptr first_;
 };
 
-// The per-thread scratch arena: one grow-only aligned block per thread, handed out in frames, so that
-// a kernel's steady-state calls allocate nothing (page faults of fresh megabytes per call cost as much
-// as the work). A frame reserves everything it needs up front, outside any parallel region:
+// The per-thread scratch arena: a few grow-only aligned blocks per thread, handed out in stacked
+// frames, so that a kernel's steady-state calls allocate nothing (page faults of fresh megabytes per
+// call cost as much as the work). A frame reserves everything it needs up front, outside any parallel
+// region:
 //
-//   Scratch s(Scratch::floats(c) * 2 + Scratch::floats(n), "batch_norm's channel sums");
-//   float* a = s.take(c); float* b = s.take(c); float* part = s.take(n);
+//   Scratch s(Scratch::floats(c) + Scratch::floats<double>(c), "batch_norm's channel sums");
+//   float* a = s.take(c); double* b = s.take<double>(c);
 //
 // and its pieces (64-byte aligned, contents unspecified) may then be used by every thread of the
-// regions that follow, until the frame ends. Growth failure throws OutOfMemory naming `what` and the
-// size; the arena is then empty, never a freed pointer with a capacity, and the next call works. A
-// frame opened while another is live on the same thread (a kernel calling a kernel) cannot move the
-// block under its parent, so when the rest of the block is too small it gets a block of its own.
+// regions that follow, until the frame ends. A frame opened while another is live on the same thread
+// (a kernel calling a kernel) goes on after it in the same block, or into the next block when the
+// rest is too small (blocks no live frame uses may grow): nesting reuses memory too. Growth failure
+// throws OutOfMemory naming `what` and the size; that block is then empty, never a freed pointer with
+// a capacity, the frames below are untouched, and the next call works.
 class Scratch {
  public:
   // The floats a piece of n elements of T takes in a frame (pieces start on 64 bytes).
@@ -116,21 +118,28 @@ class Scratch {
     return (f + 15) / 16 * 16;
   }
 
-  Scratch(int64_t total_floats, const char* what) : arena_(arena()), start_(arena_.used), what_(what) {
+  Scratch(int64_t total_floats, const char* what)
+      : arena_(arena()), saved_block_(arena_.block), saved_used_(arena_.used), what_(what) {
     const int64_t need = std::max<int64_t>(total_floats, 0);
-    if (arena_.depth == 0 && need > arena_.block.cap) {
-      arena_.block.get(need, what);  // throws, leaving the arena empty and consistent
-    } else if (need > arena_.block.cap - start_) {
-      own_ = AlignedBuffer(need, what, false);
+    int b = arena_.block;
+    int64_t at = arena_.used;
+    if (need > arena_.blocks[b].cap - at) {
+      if (at > 0) ++b;  // the current block holds live frames: take the next one
+      at = 0;
     }
-    base_ = own_.p ? own_.p : arena_.block.p.get() + start_;
+    if (b < kBlocks) {
+      base_ = arena_.blocks[b].get(need, what) + at;  // grows only a block no live frame uses
+      arena_.block = b;
+      arena_.used = at + need;
+    } else {
+      own_ = AlignedBuffer(need, what, false);
+      base_ = own_.p;
+    }
     end_ = need;
-    if (!own_.p) arena_.used = start_ + need;
-    ++arena_.depth;
   }
   ~Scratch() {
-    --arena_.depth;
-    if (!own_.p) arena_.used = start_;
+    arena_.block = saved_block_;
+    arena_.used = saved_used_;
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -147,17 +156,19 @@ class Scratch {
   }
 
  private:
+  static constexpr int kBlocks = 4;
   struct Arena {
-    GrowBuffer block;
-    int64_t used = 0;
-    int depth = 0;
+    GrowBuffer blocks[kBlocks];
+    int block = 0;     // the block the innermost live frame uses
+    int64_t used = 0;  // floats of it in use
   };
   static Arena& arena() {
     thread_local Arena a;
     return a;
   }
   Arena& arena_;
-  int64_t start_;
+  const int saved_block_;
+  const int64_t saved_used_;
   const char* what_;
   AlignedBuffer own_;
   float* base_ = nullptr;

@@ -12,12 +12,15 @@
 // and call the best build the CPU runs, capped by FORGENET_ISA (cpu_features.h):
 //   FORGENET_ISA_CALL(max_pool2d_forward, g, x, y);       // for sources built for all three ISAs
 //   FORGENET_ISA_CALL_UPTO_AVX2(max_pool2d_forward, ...);  // for sources listed with UPTO avx2
-// Off x86 only the generic build exists and both macros call it.
+// or take the address of the best build of a function or table once, before a loop:
+//   const FwdFn fwd = FORGENET_ISA_PICK(lstm_fwd_rows);
+// Off x86 only the generic build exists and the macros pick it.
 //
-// Rule for per-ISA sources: everything they define lives in FORGENET_ISA_NS or an anonymous
+// Rules for per-ISA sources. They hold leaf loops: threads (parallel.h) and memory (Scratch) stay with
+// the caller, compiled once. Everything they define lives in FORGENET_ISA_NS or an anonymous
 // namespace, and the header code they use is static, always inlined or in an anonymous namespace
-// (simd/vec.h, common/activations.h): an inline function with external linkage compiled with AVX-512
-// could otherwise be the copy the linker keeps for a generic caller.
+// (simd/vec.h, common/activations.h; no std::min and friends): an inline function with external
+// linkage compiled with AVX-512 could otherwise be the copy the linker keeps for a generic caller.
 #pragma once
 
 #include "cpu/cpu_features.h"
@@ -34,6 +37,10 @@
   }
 
 #if defined(FORGENET_X86)
+#define FORGENET_ISA_PICK(name)                                                                    \
+  (::forgenet::best_isa() == ::forgenet::Isa::avx512 ? &::forgenet::isa_avx512::name            \
+   : ::forgenet::best_isa() == ::forgenet::Isa::avx2 ? &::forgenet::isa_avx2::name              \
+                                                     : &::forgenet::isa_generic::name)
 #define FORGENET_ISA_CALL(fn, ...)                                                   \
   (::forgenet::best_isa() == ::forgenet::Isa::avx512 ? ::forgenet::isa_avx512::fn(__VA_ARGS__) \
    : ::forgenet::best_isa() == ::forgenet::Isa::avx2 ? ::forgenet::isa_avx2::fn(__VA_ARGS__)   \
@@ -42,6 +49,7 @@
   (::forgenet::best_isa() != ::forgenet::Isa::generic ? ::forgenet::isa_avx2::fn(__VA_ARGS__) \
                                                       : ::forgenet::isa_generic::fn(__VA_ARGS__))
 #else
+#define FORGENET_ISA_PICK(name) (&::forgenet::isa_generic::name)
 #define FORGENET_ISA_CALL(fn, ...) (::forgenet::isa_generic::fn(__VA_ARGS__))
 #define FORGENET_ISA_CALL_UPTO_AVX2(fn, ...) (::forgenet::isa_generic::fn(__VA_ARGS__))
 #endif
