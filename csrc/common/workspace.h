@@ -113,9 +113,11 @@ class Scratch {
  public:
   // The floats a piece of n elements of T takes in a frame (pieces start on 64 bytes).
   template <typename T = float>
-  static constexpr int64_t floats(int64_t n) {
-    const int64_t f = (std::max<int64_t>(n, 0) * static_cast<int64_t>(sizeof(T)) + 3) / 4;
-    return (f + 15) / 16 * 16;
+  static int64_t floats(int64_t n) {
+    // saturating, so that an absurd size fails as OutOfMemory rather than wrapping to a small one
+    const int64_t bytes = mul_sat(std::max<int64_t>(n, 0), static_cast<int64_t>(sizeof(T)));
+    const int64_t f = bytes / 4 + (bytes % 4 != 0);
+    return f > kMaxSize - 15 ? kMaxSize / 16 * 16 : (f + 15) / 16 * 16;
   }
 
   Scratch(int64_t total_floats, const char* what)

@@ -21,7 +21,10 @@ std::vector<ProbeChunk> parallel_for_probe(int64_t n, int64_t grain, int64_t fai
     seen[static_cast<size_t>(k)] = ProbeChunk{k, lo, hi, inner};
     if (fail_at >= lo && fail_at < hi) value_error("parallel_for probe: failed at index ", fail_at);
   });
-  return seen;
+  std::vector<ProbeChunk> ran;
+  for (const auto& c : seen)
+    if (c.chunk >= 0) ran.push_back(c);
+  return ran;
 }
 
 std::vector<int64_t> scratch_probe(int64_t floats, int64_t inner) {

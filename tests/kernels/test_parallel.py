@@ -69,9 +69,11 @@ def test_scratch_frames_are_reused():
 def test_scratch_failure_is_a_memory_error_and_recovers():
     C._scratch_probe(1000, 1000)
     with pytest.raises(MemoryError, match="scratch probe's outer frame"):
-        C._scratch_probe(1 << 62, 0)
+        C._scratch_probe(1 << 50, 0)
     with pytest.raises(MemoryError, match="scratch probe's inner frame"):
-        C._scratch_probe(1000, 1 << 62)
+        C._scratch_probe(1000, 1 << 50)
+    with pytest.raises(MemoryError, match="overflows int64"):
+        C._scratch_probe(1 << 62, 0)                         # sizes saturate instead of wrapping round
     b = C._scratch_probe(1000, 1000)
     assert len(b) == 2 and b[0] % 64 == 0
 
