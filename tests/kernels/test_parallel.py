@@ -63,7 +63,9 @@ def test_scratch_frames_are_reused():
     for _ in range(3):
         assert C._scratch_probe(1000, 5000) == a             # steady state: no new memory
     assert all(p % 64 == 0 for p in a)
-    assert C._scratch_probe(900, 4000) == a                   # smaller frames fit where the larger were
+    b = C._scratch_probe(900, 4000)                          # smaller frames fit where the larger were
+    assert b[0] == a[0] and b[1] in (a[1], a[0] + 912 * 4)  # (the inner one right after the outer, or in
+                                                              # the next block when that was too small)
 
 
 def test_scratch_failure_is_a_memory_error_and_recovers():
