@@ -1,6 +1,7 @@
 // GRU on numpy arrays: the contract (contracts/gru.h) checks, this file allocates and calls.
 #include "bindings/bindings.h"
 #include "bindings/checks.h"
+#include "bindings/rnn_args.h"
 #include "bindings/contracts/gru.h"
 #include "cpu/gru.h"
 
@@ -8,20 +9,7 @@ namespace forgenet::bind {
 
 namespace {
 
-// The five arrays forward and backward both take.
-struct GruInputs {
-  Arg x, h0, kernel, rk, bias;
-  GruInputs(const char* op, const py::handle& x_in, const py::handle& h0_in, const py::handle& kernel_in,
-            const py::handle& rk_in, const py::handle& bias_in)
-      : x(x_in, op, "x"), h0(h0_in, op, "h0"), kernel(kernel_in, op, "kernel"), rk(rk_in, op, "recurrent_kernel"),
-        bias(bias_in, op, "bias") {}
-  contract::GruArgs desc() const { return {&x.d, &h0.d, &kernel.d, &rk.d, &bias.d}; }
-  Inputs inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> more = {}) const {
-    Inputs in{{"x", &x.d}, {"h0", &h0.d}, {"kernel", &kernel.d}, {"recurrent_kernel", &rk.d}, {"bias", &bias.d}};
-    for (const auto& [n, a] : more) in.names.push_back(n), in.d.push_back(a);
-    return in;
-  }
-};
+using GruInputs = RecurrentInputs<contract::GruArgs>;
 
 py::tuple gru(const py::handle& x_in, const py::handle& h0_in, const py::handle& kernel_in, const py::handle& rk_in,
               const py::handle& bias_in, bool reset_after, bool training, const py::handle& out) {

@@ -12,6 +12,7 @@
 #include "bindings/translate.h"
 #include "bindings/window_args.h"
 #include "cpu/cpu_features.h"
+#include "cpu/test_hooks.h"
 
 namespace py = pybind11;
 
@@ -58,6 +59,18 @@ PYBIND11_MODULE(_C, m) {
         "True in a child forked from this process: the kernels run on one thread there.");
   m.def("isa", []() { return std::string(forgenet::isa_name(forgenet::best_isa())); },
         "The SIMD instruction set the kernels use on this CPU.");
+  m.def("_parallel_for_probe", [](int64_t n, int64_t grain, int64_t fail_at) {
+    py::list out;
+    for (const auto& c : forgenet::parallel_for_probe(n, grain, fail_at))
+      out.append(py::make_tuple(c.chunk, c.lo, c.hi, c.inner_chunks));
+    return out;
+  }, py::arg("n"), py::arg("grain"), py::arg("fail_at") = -1, "Test hook: the chunks parallel_for runs.");
+  m.def("_scratch_probe", [](int64_t floats, int64_t inner) {
+    py::list out;
+    for (int64_t a : forgenet::scratch_probe(floats, inner)) out.append(a);
+    return out;
+  }, py::arg("floats"), py::arg("inner") = 0,
+        "Test hook: addresses of a Scratch frame (and a nested one).");
   forgenet::bind::bind_softmax(m);
   forgenet::bind::bind_lstm(m);
   forgenet::bind::bind_embedding(m);

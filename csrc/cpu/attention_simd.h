@@ -1,6 +1,6 @@
 // The SIMD micro-kernels of the fused attention (the `K` of attention_tiles.h), written once over a
-// vector-traits type V and instantiated by attention_avx2.cpp and attention_avx512.cpp, which define
-// V with their intrinsics:
+// vector-traits type V and instantiated by attention_avx2.cpp and attention_avx512.cpp with V the
+// traits of cpu/simd/vec.h (which has these members and more):
 //
 //   V::T, V::W                     the vector type and its width in floats
 //   zero, set1, load, store        (unaligned loads and stores)

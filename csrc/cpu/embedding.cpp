@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "cpu/parallel.h"
+
 namespace forgenet {
 
 namespace {
@@ -31,8 +33,9 @@ int64_t embedding_forward(const int64_t* ids, int64_t n, const float* table, int
   const int64_t bad = first_bad(ids, n, vocab);
   if (bad >= 0) return bad;
   if (dim == 0) return -1;
-#pragma omp parallel for schedule(static) if (n * dim > kParallelFloats)
-  for (int64_t k = 0; k < n; ++k) std::memcpy(out + k * dim, table + ids[k] * dim, dim * sizeof(float));
+  parallel_for(0, n, std::max<int64_t>(1, kParallelFloats / 2 / dim), [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) std::memcpy(out + k * dim, table + ids[k] * dim, dim * sizeof(float));
+  });
   return -1;
 }
 
@@ -41,20 +44,21 @@ int64_t embedding_backward(const float* dy, const int64_t* ids, int64_t n, int64
   const int64_t bad = first_bad(ids, n, vocab);
   if (bad >= 0) return bad;
   if (vocab == 0 || dim == 0) return -1;  // an empty table: no loop over a huge input_dim
-  const bool par = (n + vocab) * dim > kParallelFloats;
-#pragma omp parallel if (par)
-  {
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-    for (int64_t v = id; v < vocab; v += nt) std::fill(dtable + v * dim, dtable + (v + 1) * dim, 0.0f);
-    for (int64_t k = 0; k < n; ++k) {
-      const int64_t v = ids[k];
-      if (v % nt != id) continue;
-      float* __restrict row = dtable + v * dim;
-      const float* __restrict g = dy + k * dim;
+  // one part per thread, each a chunk of its own (grain 1)
+  const int64_t nt = (n + vocab) * dim > kParallelFloats ? omp_get_max_threads() : 1;
+  parallel_for(0, nt, 1, [&](int64_t id0, int64_t id1) {
+    for (int64_t id = id0; id < id1; ++id) {
+      for (int64_t v = id; v < vocab; v += nt) std::fill(dtable + v * dim, dtable + (v + 1) * dim, 0.0f);
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t v = ids[k];
+        if (v % nt != id) continue;
+        float* __restrict row = dtable + v * dim;
+        const float* __restrict g = dy + k * dim;
 #pragma omp simd
-      for (int64_t j = 0; j < dim; ++j) row[j] += g[j];
+        for (int64_t j = 0; j < dim; ++j) row[j] += g[j];
+      }
     }
-  }
+  });
   return -1;
 }
 

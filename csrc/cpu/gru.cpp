@@ -7,34 +7,18 @@
 // The loop splits by samples over threads (rnn_loop.h); a small batch runs on one thread.
 #include "cpu/gru.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
-#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/gru_pointwise.h"
 #include "cpu/rnn_loop.h"
 
 namespace forgenet {
 
-const GruPasses gru_passes_generic = gru_passes_here;
-#ifndef FORGENET_X86  // the SIMD files are not compiled off x86; best_isa() is then always generic
-const GruPasses gru_passes_avx2 = gru_passes_here;
-const GruPasses gru_passes_avx512 = gru_passes_here;
-#endif
-
 namespace {
 
-const GruPasses& passes() {
-  switch (best_isa()) {
-    case Isa::avx512: return gru_passes_avx512;
-    case Isa::avx2: return gru_passes_avx2;
-    default: return gru_passes_generic;
-  }
-}
+const GruPasses& passes() { return *FORGENET_ISA_PICK(gru_passes); }
 
 constexpr int64_t kRS = kGruReserveGates;
 
@@ -46,15 +30,11 @@ void gru_forward(const float* x, const float* h0, const float* W, const float* R
   const int64_t G = 3 * U, RS = kRS * U;
   const GruPasses& ps = passes();
   if (N * T > 0 && U > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, W, G, 0.0f, reserve, RS);
-  float* zr = rnn::scratch(0, N * G);  // the recurrent product of one step
-  const int nt = rnn::row_threads(N, U, 3);
-  rnn::SerialGemm serial;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    int64_t n0, n1;
-    rnn::split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
+  Scratch s(Scratch::floats(N * G), "gru's recurrent products");
+  float* zr = s.take(N * G);  // the recurrent product of one step
+  rnn::for_row_blocks(N, U, 3, [&](int64_t n0, int64_t n1) {
     const int64_t m = n1 - n0;
-    for (int64_t t = 0; t < T && m > 0 && U > 0; ++t) {
+    for (int64_t t = 0; t < T && U > 0; ++t) {
       float* r = reserve + (n0 * T + t) * RS;
       const float* hp = t ? r - RS + 4 * U : h0 + n0 * U;
       const int64_t ldhp = t ? T * RS : U;
@@ -70,7 +50,7 @@ void gru_forward(const float* x, const float* h0, const float* W, const float* R
         ps.fwd_before_b(a, m, U);
       }
     }
-  }
+  });
   for (int64_t n = 0; n < N; ++n)
     std::memcpy(h_T + n * U, T ? reserve + (n * T + T - 1) * RS + 4 * U : h0 + n * U, U * sizeof(float));
 }
@@ -82,51 +62,39 @@ void gru_backward(const float* dy, const float* dh_T, const float* x, const floa
   const GruPasses& ps = passes();
   // dh0 doubles as the running gradient reaching h_t.
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
-  float* dzx = rnn::scratch(0, M * G);                      // gradients of x_t W + b_in, (N, T, 3U)
-  float* dzr = reset_after ? rnn::scratch(1, M * G) : nullptr;  // of h_{t-1} R + b_rec, (N, T, 3U)
-  float* dq = reset_after ? nullptr : rnn::scratch(1, N * U);   // reaching q = r * h_{t-1}, one step
-  // R^T (3U, U), so each step's GEMM reads plain row blocks of it.
-  float* rt = rnn::scratch(2, G * U);
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t j = 0; j < G; ++j) rt[j * U + u] = R[u * G + j];
-  const int nt = rnn::row_threads(N, U, 3);
-  {
-    rnn::SerialGemm serial;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      int64_t n0, n1;
-      rnn::split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
-      const int64_t m = n1 - n0, o = n0 * T;
-      float* dh = dh0 + n0 * U;
-      for (int64_t t = T - 1; t >= 0 && m > 0 && U > 0; --t) {
-        const float* r = reserve + (o + t) * RS;
-        GruBwdRows a{r, T * RS, t ? r - RS + 4 * U : h0 + n0 * U, t ? T * RS : U,
-                     dy ? dy + (o + t) * U : nullptr, T * U, dh, dzx + (o + t) * G, T * G,
-                     reset_after ? dzr + (o + t) * G : nullptr, T * G,
-                     reset_after ? nullptr : dq + n0 * U};
-        if (reset_after) {
-          ps.bwd_after(a, m, U);
-          sgemm(false, false, m, U, G, 1.0f, a.dzr, T * G, rt, U, 1.0f, dh, U);
-        } else {
-          ps.bwd_before_a(a, m, U);
-          float* q = dq + n0 * U;
-          sgemm(false, false, m, U, U, 1.0f, a.dzx + 2 * U, T * G, rt + 2 * U * U, U, 0.0f, q, U);
-          ps.bwd_before_b(a, m, U);
-          sgemm(false, false, m, U, 2 * U, 1.0f, a.dzx, T * G, rt, U, 1.0f, dh, U);
-        }
+  const int64_t second = reset_after ? M * G : N * U;
+  Scratch s(Scratch::floats(M * G) + Scratch::floats(second) + Scratch::floats(G * U) + Scratch::floats(M * U),
+            "gru_backward's gradients and states");
+  float* dzx = s.take(M * G);                                // gradients of x_t W + b_in, (N, T, 3U)
+  float* dzr = reset_after ? s.take(second) : nullptr;       // of h_{t-1} R + b_rec, (N, T, 3U)
+  float* dq = reset_after ? nullptr : s.take(second);        // reaching q = r * h_{t-1}, one step
+  float* rt = s.take(G * U);                                 // R^T (3U, U)
+  float* hp = s.take(M * U);                                 // h_{t-1} of every step, (N, T, U)
+  rnn::transpose(R, U, G, rt);
+  rnn::for_row_blocks(N, U, 3, [&](int64_t n0, int64_t n1) {
+    const int64_t m = n1 - n0, o = n0 * T;
+    float* dh = dh0 + n0 * U;
+    for (int64_t t = T - 1; t >= 0 && U > 0; --t) {
+      const float* r = reserve + (o + t) * RS;
+      GruBwdRows a{r, T * RS, t ? r - RS + 4 * U : h0 + n0 * U, t ? T * RS : U,
+                   dy ? dy + (o + t) * U : nullptr, T * U, dh, dzx + (o + t) * G, T * G,
+                   reset_after ? dzr + (o + t) * G : nullptr, T * G,
+                   reset_after ? nullptr : dq + n0 * U};
+      if (reset_after) {
+        ps.bwd_after(a, m, U);
+        sgemm(false, false, m, U, G, 1.0f, a.dzr, T * G, rt, U, 1.0f, dh, U);
+      } else {
+        ps.bwd_before_a(a, m, U);
+        float* q = dq + n0 * U;
+        sgemm(false, false, m, U, U, 1.0f, a.dzx + 2 * U, T * G, rt + 2 * U * U, U, 0.0f, q, U);
+        ps.bwd_before_b(a, m, U);
+        sgemm(false, false, m, U, 2 * U, 1.0f, a.dzx, T * G, rt, U, 1.0f, dh, U);
       }
     }
-  }
-  if (M == 0 || U == 0) {  // no steps (or no units): the weights got no gradient
-    std::fill(dk, dk + D * G, 0.0f);
-    std::fill(drk, drk + U * G, 0.0f);
-    std::fill(db_in, db_in + G, 0.0f);
-    if (reset_after) std::fill(db_rec, db_rec + G, 0.0f);
-    std::fill(dx, dx + M * D, 0.0f);
-    return;
-  }
-  // h_{t-1} of every step, (N, T, U), the left operand of drecurrent_kernel.
-  float* hp = rnn::scratch(3, M * U);
+  });
+  if (M == 0 || U == 0)  // no steps (or no units): the weights got no gradient
+    return rnn::zero_all({{dk, D * G}, {drk, U * G}, {db_in, G}, {reset_after ? db_rec : nullptr, G}, {dx, M * D}});
+  // h_{t-1} of every step, the left operand of drecurrent_kernel.
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(hp + n * T * U, h0 + n * U, U * sizeof(float));
     for (int64_t t = 1; t < T; ++t)

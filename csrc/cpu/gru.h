@@ -31,7 +31,7 @@ void gru_backward(const float* dy, const float* dh_T, const float* x, const floa
                   float* db_in, float* db_rec);
 
 // The fused pointwise passes of one step for every unit of N samples (rows n at base + n * ld), one
-// table per ISA (same source, gru_pointwise.h).
+// table per ISA build (gru_pointwise.h).
 // Forward: r rows are reserve rows of step t whose first 3U columns hold x_t W; zr rows the step's
 // recurrent product (after: h R, 3U; before pass A: h [Rz Rr], 2U; before pass B: q Rh, U).
 // Backward: dh (N,U, stride U) holds the gradient reaching h_t from step t+1 on entry (dy[t] is added
@@ -61,6 +61,5 @@ struct GruPasses {
   GruFwdPass fwd_after, fwd_before_a, fwd_before_b;
   GruBwdPass bwd_after, bwd_before_a, bwd_before_b;
 };
-extern const GruPasses gru_passes_generic, gru_passes_avx2, gru_passes_avx512;
 
 }  // namespace forgenet

@@ -3,12 +3,11 @@
 // row, which stays accurate when |mean| >> std. Memory bound, so no SIMD variants.
 #include "cpu/layernorm.h"
 
-#include <omp.h>
-
+#include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "common/workspace.h"
+#include "cpu/parallel.h"
 
 namespace forgenet {
 
@@ -43,35 +42,34 @@ inline float centred_sq_sum(const float* x, int64_t n, float m) {
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                         float* rstd, int64_t rows, int64_t cols, float eps) {
   const float inv_n = cols ? 1.0f / static_cast<float>(cols) : 0.0f;
-#pragma omp parallel for schedule(static) if (rows * cols > 16384)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    const float m = sum_row(xr, cols) * inv_n;
-    const float rs = 1.0f / std::sqrt(centred_sq_sum(xr, cols, m) * inv_n + eps);
-    for (int64_t c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * rs * gamma[c] + beta[c];
-    mean[r] = m;
-    rstd[r] = rs;
-  }
+  parallel_for(0, rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      const float m = sum_row(xr, cols) * inv_n;
+      const float rs = 1.0f / std::sqrt(centred_sq_sum(xr, cols, m) * inv_n + eps);
+      for (int64_t c = 0; c < cols; ++c) yr[c] = (xr[c] - m) * rs * gamma[c] + beta[c];
+      mean[r] = m;
+      rstd[r] = rs;
+    }
+  });
 }
 
 void layer_norm_backward(const float* dy, const float* x, const float* gamma, const float* mean,
                          const float* rstd, float* dx, float* dgamma, float* dbeta, int64_t rows,
                          int64_t cols) {
   const float inv_n = cols ? 1.0f / static_cast<float>(cols) : 0.0f;
-  const int threads = rows * cols > 16384 ? omp_get_max_threads() : 1;
-  // Per-thread partial dgamma/dbeta, summed in thread order: the same result for the same thread count.
-  std::vector<float> part = workspace_vector<float>(mul_sat(threads, 2 * cols), "layer_norm_backward's per-thread sums");
-  int used = 1;
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-#pragma omp single
-    used = omp_get_num_threads();
-    float* pg = part.data() + static_cast<size_t>(t) * 2 * cols;
+  const int64_t grain = grain_for(2 * cols);
+  const int chunks = parallel_chunks(rows, grain);
+  // Per-chunk partial dgamma/dbeta, summed in chunk order: the same result for the same thread count.
+  const int64_t stride = Scratch::floats(2 * cols);
+  Scratch s(mul_sat(chunks, stride), "layer_norm_backward's per-thread sums");
+  float* part = s.take(chunks * stride);
+  std::fill(part, part + chunks * stride, 0.0f);  // here, not in the chunks: with no rows there are none
+  parallel_for_chunks(0, rows, grain, [&](int k, int64_t r0, int64_t r1) {
+    float* pg = part + k * stride;
     float* pb = pg + cols;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = r0; r < r1; ++r) {
       const float* xr = x + r * cols;
       const float* dyr = dy + r * cols;
       float* dxr = dx + r * cols;
@@ -89,12 +87,12 @@ void layer_norm_backward(const float* dy, const float* x, const float* gamma, co
       sgx *= inv_n;
       for (int64_t c = 0; c < cols; ++c) dxr[c] = rs * (dyr[c] * gamma[c] - sg - (xr[c] - m) * rs * sgx);
     }
-  }
+  });
   for (int64_t c = 0; c < cols; ++c) {
     float g = 0.0f, b = 0.0f;
-    for (int t = 0; t < used; ++t) {
-      g += part[static_cast<size_t>(t) * 2 * cols + c];
-      b += part[static_cast<size_t>(t) * 2 * cols + cols + c];
+    for (int k = 0; k < chunks; ++k) {
+      g += part[k * stride + c];
+      b += part[k * stride + cols + c];
     }
     dgamma[c] = g;
     dbeta[c] = b;

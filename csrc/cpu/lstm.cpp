@@ -19,45 +19,15 @@
 
 #include "common/workspace.h"
 
-#include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/lstm_pointwise.h"
 
 namespace forgenet {
 
-void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
-void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
-void lstm_activations_generic(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
-
-#ifndef FORGENET_X86  // the SIMD files are not compiled off x86; best_isa() is then always generic
-void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
-void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
-void lstm_activations_avx2(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
-void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { fwd_rows_impl(a, N, U, u0, u1); }
-void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1) { bwd_rows_impl(a, N, U, u0, u1); }
-void lstm_activations_avx512(const float* x, float* s, float* t, int64_t n) { activations_impl(x, s, t, n); }
-#endif
-
 namespace {
 
 using FwdFn = void (*)(const LstmFwdRows&, int64_t, int64_t, int64_t, int64_t);
 using BwdFn = void (*)(const LstmBwdRows&, int64_t, int64_t, int64_t, int64_t);
-
-FwdFn fwd_rows() {
-  switch (best_isa()) {
-    case Isa::avx512: return lstm_fwd_rows_avx512;
-    case Isa::avx2: return lstm_fwd_rows_avx2;
-    default: return lstm_fwd_rows_generic;
-  }
-}
-
-BwdFn bwd_rows() {
-  switch (best_isa()) {
-    case Isa::avx512: return lstm_bwd_rows_avx512;
-    case Isa::avx2: return lstm_bwd_rows_avx2;
-    default: return lstm_bwd_rows_generic;
-  }
-}
 
 // How the time loop is split over threads. Preferred: by samples (rows), which needs no
 // synchronisation at all, since every sample is an independent recurrence; each thread gets >= 8 rows
@@ -125,11 +95,7 @@ struct SerialGemm {
 }  // namespace
 
 void lstm_activations(const float* x, float* sig, float* tnh, int64_t n) {
-  switch (best_isa()) {
-    case Isa::avx512: return lstm_activations_avx512(x, sig, tnh, n);
-    case Isa::avx2: return lstm_activations_avx2(x, sig, tnh, n);
-    default: return lstm_activations_generic(x, sig, tnh, n);
-  }
+  FORGENET_ISA_CALL(lstm_activations, x, sig, tnh, n);
 }
 
 // The time loop runs in one parallel region (see plan_loop). Split by rows, each thread runs the
@@ -143,7 +109,7 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
   const int64_t G = 4 * U, RS = kLstmReserveGates * U;
   if (N == 0) return;  // every output is empty, however many steps
   if (U == 0) return;  // y, h_T, c_T and the reserve are all empty
-  const FwdFn fwd = fwd_rows();
+  const FwdFn fwd = FORGENET_ISA_PICK(lstm_fwd_rows);
   if (N * T > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, kernel, G, 0.0f, reserve, RS);
   const Plan p = plan_loop(N, U);
   const int nt = p.threads;
@@ -224,7 +190,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
     std::fill(dbias, dbias + G, 0.0f);
     return;
   }
-  const BwdFn bwd = bwd_rows();
+  const BwdFn bwd = FORGENET_ISA_PICK(lstm_bwd_rows);
   // dh0 / dc0 double as the running gradients reaching h_t / c_t.
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);

@@ -25,8 +25,8 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                    int64_t D, int64_t U, float* dx, float* dh0, float* dc0, float* dkernel,
                    float* drecurrent_kernel, float* dbias);
 
-// The fused pointwise passes of one step for units [u0, u1) of every sample, one variant per ISA
-// (same source, lstm_pointwise.h). All row strides are in floats.
+// The fused pointwise passes of one step for units [u0, u1) of every sample (lstm_pointwise.h, one
+// build per ISA). All row strides are in floats.
 // Forward: r (reserve rows of step t) holds x_t W in its first 4U columns; the recurrent part
 // h_{t-1} R for these units is at zr + n*ldzr + gate*zgs + (u - u0). r is overwritten with the
 // activated gates and c_t (at r + 4U); h_t goes to h.
@@ -49,17 +49,8 @@ struct LstmBwdRows {
   float* dz; int64_t lddz;
   float* h_out; int64_t ldho;
 };
-void lstm_fwd_rows_generic(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
-void lstm_bwd_rows_generic(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
-void lstm_fwd_rows_avx2(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
-void lstm_bwd_rows_avx2(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
-void lstm_fwd_rows_avx512(const LstmFwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
-void lstm_bwd_rows_avx512(const LstmBwdRows& a, int64_t N, int64_t U, int64_t u0, int64_t u1);
 
 // The vectorised sigmoid and tanh the passes use, exposed so tests can check their accuracy.
 void lstm_activations(const float* x, float* sig, float* tnh, int64_t n);
-void lstm_activations_generic(const float* x, float* sig, float* tnh, int64_t n);
-void lstm_activations_avx2(const float* x, float* sig, float* tnh, int64_t n);
-void lstm_activations_avx512(const float* x, float* sig, float* tnh, int64_t n);
 
 }  // namespace forgenet

@@ -1,13 +1,17 @@
 // What the fused recurrent kernels (gru.cpp, simple_rnn.cpp) share about running a time loop: how the
-// batch is split over threads, keeping sgemm serial inside the loop, and the column sums of bias
-// gradients. (lstm.cpp has its own copy of the first two, with a unit-split plan on top.)
+// batch is split over threads, the row-split loop itself with sgemm kept serial inside, the transposed
+// recurrent kernel and the column sums of bias gradients. (lstm.cpp has its own copy of the first two, with a unit-split plan on top.)
 #pragma once
 #include <omp.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <initializer_list>
+#include <utility>
+
+#include "common/workspace.h"
+#include "cpu/parallel.h"
 
 namespace forgenet::rnn {
 
@@ -38,28 +42,47 @@ struct SerialGemm {
 // out[j] = sum over rows m < M of a[m * lda + j], j < G, accumulated in double; each thread owns a
 // block of columns while the rows stream through.
 inline void column_sums(const float* a, int64_t M, int64_t G, int64_t lda, float* out) {
-#pragma omp parallel for schedule(static) if (M * G > 65536)
-  for (int64_t j0 = 0; j0 < G; j0 += 64) {
-    const int64_t j1 = std::min(G, j0 + 64);
-    double acc[64] = {};
-    for (int64_t m = 0; m < M; ++m) {
-      const float* row = a + m * lda;
+  parallel_for(0, (G + 63) / 64, grain_for(64 * M), [&](int64_t b0, int64_t b1) {
+    for (int64_t j0 = b0 * 64; j0 < std::min(G, b1 * 64); j0 += 64) {
+      const int64_t j1 = std::min(G, j0 + 64);
+      double acc[64] = {};
+      for (int64_t m = 0; m < M; ++m) {
+        const float* row = a + m * lda;
 #pragma omp simd
-      for (int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
+        for (int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
+      }
+      for (int64_t j = j0; j < j1; ++j) out[j] = static_cast<float>(acc[j - j0]);
     }
-    for (int64_t j = j0; j < j1; ++j) out[j] = static_cast<float>(acc[j - j0]);
-  }
+  });
 }
 
-// Scratch of at least n floats that outlives the call, one buffer per (calling thread, slot): the
-// backward's large buffers are then mapped and faulted in once rather than on every call (page faults
-// were a quarter of a small GRU backward). Contents are unspecified: callers write before reading.
-// What a thread has used stays allocated (its largest size so far) until the thread ends.
-inline float* scratch(int slot, size_t n) {
-  thread_local std::vector<float> buffers[6];
-  std::vector<float>& b = buffers[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
+// The time loop of a row-split recurrence: body(n0, n1) runs every step for samples [n0, n1), one
+// block per thread (row_threads), with sgemm kept serial inside. Errors thrown by a body are rethrown
+// after the region (the body has no barrier another thread could wait at).
+template <typename Body>
+void for_row_blocks(int64_t N, int64_t U, int64_t gates, Body&& body) {
+  const int nt = row_threads(N, U, gates);
+  SerialGemm serial;
+  ParallelErrors errors;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int64_t n0, n1;
+    split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
+    if (n1 > n0) errors.run([&] { body(n0, n1); });
+  }
+  errors.rethrow();
+}
+
+// rt (cols, rows) = r (rows, cols)^T, so each backward step's GEMM reads plain row blocks.
+inline void transpose(const float* r, int64_t rows, int64_t cols, float* rt) {
+  for (int64_t u = 0; u < rows; ++u)
+    for (int64_t j = 0; j < cols; ++j) rt[j * rows + u] = r[u * cols + j];
+}
+
+// What a backward with no steps or no units leaves: zero weight gradients and dx.
+inline void zero_all(std::initializer_list<std::pair<float*, int64_t>> bufs) {
+  for (const auto& [p, n] : bufs)
+    if (p) std::fill(p, p + n, 0.0f);
 }
 
 }  // namespace forgenet::rnn

@@ -4,13 +4,11 @@
 // GEMM, so it is compiled once (omp simd) rather than per ISA.
 #include "cpu/simple_rnn.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "common/activations.h"
+#include "common/workspace.h"
 #include "cpu/gemm.h"
 #include "cpu/rnn_loop.h"
 
@@ -92,22 +90,15 @@ void simple_rnn_forward(const float* x, const float* h0, const float* W, const f
                         float* reserve) {
   const FwdPass pass = fwd_pass_for(act);
   if (N * T > 0 && U > 0) sgemm(false, false, N * T, U, D, 1.0f, x, D, W, U, 0.0f, y, U);
-  const int nt = rnn::row_threads(N, U, 1);
-  {
-    rnn::SerialGemm serial;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      int64_t n0, n1;
-      rnn::split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
-      const int64_t m = n1 - n0;
-      for (int64_t t = 0; t < T && m > 0 && U > 0; ++t) {
-        float* yt = y + (n0 * T + t) * U;
-        const float* hp = t ? yt - U : h0 + n0 * U;
-        sgemm(false, false, m, U, U, 1.0f, hp, t ? T * U : U, R, U, 1.0f, yt, T * U);
-        pass(yt, T * U, b, m, U);
-      }
+  rnn::for_row_blocks(N, U, 1, [&](int64_t n0, int64_t n1) {
+    const int64_t m = n1 - n0;
+    for (int64_t t = 0; t < T && U > 0; ++t) {
+      float* yt = y + (n0 * T + t) * U;
+      const float* hp = t ? yt - U : h0 + n0 * U;
+      sgemm(false, false, m, U, U, 1.0f, hp, t ? T * U : U, R, U, 1.0f, yt, T * U);
+      pass(yt, T * U, b, m, U);
     }
-  }
+  });
   for (int64_t n = 0; n < N; ++n)
     std::memcpy(h_T + n * U, T ? y + (n * T + T - 1) * U : h0 + n * U, U * sizeof(float));
   if (reserve) std::memcpy(reserve, y, N * T * U * sizeof(float));
@@ -119,34 +110,21 @@ void simple_rnn_backward(const float* dy, const float* dh_T, const float* x, con
   const int64_t M = N * T;
   const BwdPass pass = bwd_pass_for(act);
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
-  float* dz = rnn::scratch(0, M * U);
-  float* rt = rnn::scratch(1, U * U);  // R^T
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t j = 0; j < U; ++j) rt[j * U + u] = R[u * U + j];
-  const int nt = rnn::row_threads(N, U, 1);
-  {
-    rnn::SerialGemm serial;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      int64_t n0, n1;
-      rnn::split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
-      const int64_t m = n1 - n0, o = n0 * T;
-      float* dh = dh0 + n0 * U;
-      for (int64_t t = T - 1; t >= 0 && m > 0 && U > 0; --t) {
-        float* dzt = dz + (o + t) * U;
-        pass(reserve + (o + t) * U, T * U, dy ? dy + (o + t) * U : nullptr, T * U, dh, dzt, T * U, m, U);
-        sgemm(false, false, m, U, U, 1.0f, dzt, T * U, rt, U, 0.0f, dh, U);
-      }
+  Scratch s(2 * Scratch::floats(M * U) + Scratch::floats(U * U), "simple_rnn_backward's gradients and states");
+  float* dz = s.take(M * U);
+  float* rt = s.take(U * U);  // R^T
+  float* hp = s.take(M * U);  // h_{t-1} of every step
+  rnn::transpose(R, U, U, rt);
+  rnn::for_row_blocks(N, U, 1, [&](int64_t n0, int64_t n1) {
+    const int64_t m = n1 - n0, o = n0 * T;
+    float* dh = dh0 + n0 * U;
+    for (int64_t t = T - 1; t >= 0 && U > 0; --t) {
+      float* dzt = dz + (o + t) * U;
+      pass(reserve + (o + t) * U, T * U, dy ? dy + (o + t) * U : nullptr, T * U, dh, dzt, T * U, m, U);
+      sgemm(false, false, m, U, U, 1.0f, dzt, T * U, rt, U, 0.0f, dh, U);
     }
-  }
-  if (M == 0 || U == 0) {
-    std::fill(dk, dk + D * U, 0.0f);
-    std::fill(drk, drk + U * U, 0.0f);
-    std::fill(db, db + U, 0.0f);
-    std::fill(dx, dx + M * D, 0.0f);
-    return;
-  }
-  float* hp = rnn::scratch(2, M * U);  // h_{t-1} of every step
+  });
+  if (M == 0 || U == 0) return rnn::zero_all({{dk, D * U}, {drk, U * U}, {db, U}, {dx, M * D}});
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(hp + n * T * U, h0 + n * U, U * sizeof(float));
     if (T > 1) std::memcpy(hp + (n * T + 1) * U, reserve + n * T * U, (T - 1) * U * sizeof(float));
