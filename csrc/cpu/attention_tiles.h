@@ -37,6 +37,11 @@ namespace {
 
 inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+// Owner of key block kb among nt threads, in snake order (0 1 .. nt-1 nt-1 .. 1 0 0 1 ..).
+inline int snake_owner(int64_t kb, int nt) {
+  const int64_t r = kb / nt, p = kb % nt;
+  return static_cast<int>(r % 2 ? nt - 1 - p : p);
+}
 constexpr float kNegInf = -__builtin_inff();
 // Scores are kept in base-2 units (scaled by log2(e)) so that the softmax's exponential is 2^x, whose
 // range reduction is one rounding instead of a two-step n * ln2 split.
@@ -193,12 +198,28 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   }
 }
 
-// Backward, FlashAttention-2 style: one key block at a time owns its dK, dV rows (no races); it walks
-// the query blocks that see it, recomputing P = exp(scale * S - lse), and adds dS @ K into a
-// per-thread dQ accumulator (Nq x d: O(N d), never N x N). Two ways to share the work:
+// How much of L2 (512 KiB a core on the smallest L2 this targets, AMD Zen 2/3) one backward query
+// chunk may take: its Q and dO rows, their packed panels and its dQ accumulator. The rest holds the
+// key block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP
+// tiles.
+constexpr int64_t kBwdChunkBytes = 256 << 10;
+
+// Backward: S = scale Q K^T, P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = scale P (dP - D) with
+// D = rowsum(dO * O), dK = dS^T Q, dQ = dS K, one Bq x Bk tile at a time (P is recomputed, never
+// stored: O(N d) memory).
+//
+// Loop order: query chunks outer (as many Bq blocks as fit kBwdChunkBytes), key blocks middle, the
+// chunk's query blocks inner. The chunk stays in L2 while each key block (packed once per head,
+// contiguous per block) streams past it. FlashAttention-2's order (key blocks outer, all queries
+// inner) streams every query row's Q, dO, panels and dQ from L3 or memory once per key block:
+// megabytes a head from N = 4096, which ran at two thirds of the speed of N = 1024. A key block's
+// dK, dV have one owner thread (no races); a chunk's dQ is complete once the key blocks have passed.
+// Two ways to share the work:
 //   - many heads (bh a multiple of the thread count, or >= 4 per thread): each thread takes whole
-//     heads, and its dQ accumulator is that head's dQ;
-//   - few heads: all threads split one head's key blocks, then sum their dQ accumulators.
+//     heads, and writes each chunk's dQ when the chunk is done;
+//   - few heads: the threads split each head's key blocks (in snake order: 0 1 1 0 0 1 ..., so that
+//     the causal work, which falls with the key's position, balances), each keeps a dQ accumulator
+//     for the whole head, and the accumulators are summed after a barrier.
 // The key tile is always Bk wide (padding keys masked), so that it is a whole number of register
 // tiles both as columns (S, dP) and as rows (dK, dV).
 template <class K>
@@ -214,36 +235,43 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const int threads = omp_get_max_threads();
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
-  // Per thread: a dQ accumulator, Q and dO packed as B panels (nqr rows each), the key block's K^T,
-  // V^T and K panels, its dK, dV accumulators, the S/P and dP/dS tiles, padded copies of the last
-  // query block's Q and dO rows, and the row constants D.
-  const int64_t head_d = attention_size_mul(nqr, dp), head_dv = attention_size_mul(nqr, dvp);
-  const ThreadSlabs<12> slab({head_d, head_d, head_dv, Bk * d, Bk * dv, Bk * dp, Bk * dp, Bk * dvp,
-                              Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
-  float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
+  // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
+  const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (d + dv + 2 * dp + dvp);
+  const char* chunk_env = std::getenv("FORGENET_ATTN_CHUNK_KIB");  // TUNING ONLY: remove
+  const int64_t budget = chunk_env ? std::atoll(chunk_env) * 1024 : kBwdChunkBytes;
+  const int64_t fit = budget / row_bytes / Bq * Bq;
+  const int64_t cq = lo(round_up(nq, Bq), fit > Bq ? fit : Bq);
+  // One key block: K^T, V^T and K panels, then its dK, dV accumulators.
+  const int64_t kbs = round_up(Bk * (d + dv + 2 * dp + dvp), 16);
+  const int64_t head_keys = attention_size_mul(nkb, kbs);
+
+  // Per thread: the chunk's Q, dO panels, the dQ accumulator (the chunk's, or the head's when the
+  // threads split a head), the key blocks (whole heads only; split heads share one set), the S/P and
+  // dP/dS tiles, padded copies of the last query block's Q and dO rows, and the row constants D.
+  const int64_t dq_rows = by_head ? cq : nqr;
+  const ThreadSlabs<8> slab({attention_size_mul(cq, dp), attention_size_mul(cq, dvp), attention_size_mul(dq_rows, dp),
+                             by_head ? head_keys : 0, Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
+  const int64_t shared_at = attention_size_mul(threads, slab.stride);
+  float* const scratch = attention_scratch(attention_size_add(shared_at, by_head ? 0 : head_keys),
+                                           "attention_backward's per-thread tiles");
 
 #pragma omp parallel num_threads(threads)
   {
-    const int tid = omp_get_thread_num();
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
     float* const mine = scratch + tid * slab.stride;
-    float* const dqa = mine + slab.offset[0];
-    float* const qpan = mine + slab.offset[1];
-    float* const dopan = mine + slab.offset[2];
-    float* const kt = mine + slab.offset[3];
-    float* const vt = mine + slab.offset[4];
-    float* const kpan = mine + slab.offset[5];
-    float* const dka = mine + slab.offset[6];
-    float* const dva = mine + slab.offset[7];
-    float* const s = mine + slab.offset[8];
-    float* const dpb = mine + slab.offset[9];
-    float* const qpad = mine + slab.offset[10];
+    float* const qpan = mine + slab.offset[0];
+    float* const dopan = mine + slab.offset[1];
+    float* const dqa = mine + slab.offset[2];
+    float* const keys = by_head ? mine + slab.offset[3] : scratch + shared_at;
+    float* const s = mine + slab.offset[4];
+    float* const dpb = mine + slab.offset[5];
+    float* const qpad = mine + slab.offset[6];
     float* const dopad = qpad + Bq * d;
-    float* const dl = mine + slab.offset[11];
+    float* const dl = mine + slab.offset[7];
 
-    // Per head: D = rowsum(dO * O), the softmax backward's per-row constant, and the Q, dO panels.
-    // Each thread makes its own (nq * d work, next to nq * nk * d for the head) so that no barrier
-    // is needed.
-    auto head_setup = [&](int64_t bh) {
+    // D for the head. Each thread makes its own (nq * dv work, next to nq * nk * d for the head) so
+    // that no barrier is needed.
+    auto row_constants = [&](int64_t bh) {
       const float* a = dout + bh * nq * dv;
       const float* b = o + bh * nq * dv;
       for (int64_t r = 0; r < nq; ++r) {
@@ -251,24 +279,43 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(a[r * dv + c]) * b[r * dv + c];
         dl[r] = static_cast<float>(acc);
       }
-      pack_b(q + bh * nq * d, d, nq, nqr, d, dp, NR, qpan);
-      pack_b(a, dv, nq, nqr, dv, dvp, NR, dopan);
-      std::memset(dqa, 0, sizeof(float) * nqr * dp);
     };
 
-    // One key block of one head: its dK, dV rows, and its share of dQ into dqa.
-    auto key_block = [&](int64_t bh, int64_t kb) {
+    auto pack_keys = [&](int64_t bh, int64_t kb) {
+      float* kt = keys + kb * kbs;
+      float* vt = kt + Bk * d;
+      float* kpan = vt + Bk * dv;
       const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
       const float* kh = k + (bh * nk + k0) * d;
       pack_bt(kh, d, cols, Bk, d, NR, kt);
       pack_bt(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, NR, vt);
       pack_b(kh, d, cols, Bk, d, dp, NR, kpan);
-      std::memset(dka, 0, sizeof(float) * Bk * dp);
-      std::memset(dva, 0, sizeof(float) * Bk * dvp);
-      // Causal: queries before k0 see none of these keys.
-      const int64_t qstart = sh.causal ? (k0 / Bq) * Bq : 0;
-      for (int64_t q0 = qstart; q0 < nq; q0 += Bq) {
-        const int64_t rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
+      std::memset(kpan + Bk * dp, 0, sizeof(float) * Bk * (dp + dvp));
+    };
+
+    auto store_keys = [&](int64_t bh, int64_t kb) {
+      const float* dka = keys + kb * kbs + Bk * (d + dv + dp);
+      const float* dva = dka + Bk * dp;
+      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
+      for (int64_t r = 0; r < cols; ++r) {
+        std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
+        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
+      }
+    };
+
+    // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ (dqc,
+    // row c0 first). The chunk's panels hold crowsp rows (panel strides crowsp * NR).
+    auto block_pass = [&](int64_t bh, int64_t kb, int64_t c0, int64_t crows, int64_t crowsp, float* dqc) {
+      const float* kt = keys + kb * kbs;
+      const float* vt = kt + Bk * d;
+      const float* kpan = vt + Bk * dv;
+      float* dka = keys + kb * kbs + Bk * (d + dv + dp);
+      float* dva = dka + Bk * dp;
+      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0), cend = c0 + crows;
+      // Causal: query blocks ending before k0 see none of these keys.
+      const int64_t qstart = sh.causal && k0 / Bq * Bq > c0 ? k0 / Bq * Bq : c0;
+      for (int64_t q0 = qstart; q0 < cend; q0 += Bq) {
+        const int64_t rows = lo(Bq, cend - q0), rowsp = round_up(rows, MR), at = q0 - c0;
         const float* qa = q + (bh * nq + q0) * d;
         const float* doa = dout + (bh * nq + q0) * dv;
         if (rows < rowsp) {  // A rows are read in place, so the ragged last block reads a padded copy
@@ -283,37 +330,55 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
         K::template gemm<true>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, false);
-        K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + q0 * NR, nqr * NR, dva, dvp, true);
+        K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
         for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
-        K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + q0 * NR, nqr * NR, dka, dp, true);
-        K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
+        K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
+        K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqc + at * dp, dp, true);
       }
-      for (int64_t r = 0; r < cols; ++r) {
-        std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
-        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
+    };
+
+    // Every chunk of head bh against the key blocks kb0, kb0 + kstep, ... that are ours.
+    auto head_pass = [&](int64_t bh, bool mine_only, float* dq_head) {
+      for (int64_t c0 = 0; c0 < nq; c0 += cq) {
+        const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
+        pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
+        pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
+        float* dqc = dq_head ? dq_head + c0 * dp : dqa;
+        if (!dq_head) std::memset(dqa, 0, sizeof(float) * crowsp * dp);
+        // Causal: keys from c0 + crows on are seen by none of the chunk's queries.
+        const int64_t kbn = sh.causal ? (lo(nk, c0 + crows) + Bk - 1) / Bk : nkb;
+        for (int64_t kb = 0; kb < kbn; ++kb)
+          if (!mine_only || snake_owner(kb, nt) == tid) block_pass(bh, kb, c0, crows, crowsp, dqc);
+        if (!dq_head)
+          for (int64_t r = 0; r < crows; ++r)
+            std::memcpy(dq + (bh * nq + c0 + r) * d, dqa + r * dp, sizeof(float) * d);
       }
     };
 
     if (by_head) {
 #pragma omp for schedule(dynamic, 1) nowait
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_setup(bh);
-        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
-        for (int64_t r = 0; r < nq; ++r) std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
+        row_constants(bh);
+        for (int64_t kb = 0; kb < nkb; ++kb) pack_keys(bh, kb);
+        head_pass(bh, false, nullptr);
+        for (int64_t kb = 0; kb < nkb; ++kb) store_keys(bh, kb);
       }
     } else {
-      const int nt = omp_get_num_threads();
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_setup(bh);
-        // Causal key blocks late in the sequence see few queries: hand out the early ones first.
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
+        row_constants(bh);
+        for (int64_t kb = tid; kb < nkb; ++kb)
+          if (snake_owner(kb, nt) == tid) pack_keys(bh, kb);
+        std::memset(dqa, 0, sizeof(float) * nqr * dp);
+        head_pass(bh, true, dqa);
+        for (int64_t kb = 0; kb < nkb; ++kb)
+          if (snake_owner(kb, nt) == tid) store_keys(bh, kb);
+#pragma omp barrier
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nq; ++r) {
           float* out = dq + (bh * nq + r) * d;
           for (int64_t c = 0; c < d; ++c) {
             float acc = 0.0f;
-            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[0] + r * dp + c];
+            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[2] + r * dp + c];
             out[c] = acc;
           }
         }
