@@ -198,28 +198,32 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   }
 }
 
+
 // How much of L2 (512 KiB a core on the smallest L2 this targets, AMD Zen 2/3) one backward query
-// chunk may take: its Q and dO rows, their packed panels and its dQ accumulator. The rest holds the
-// key block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP
-// tiles.
+// chunk may take: its Q and dO rows, their packed panels and its rows of dQ. The rest holds the key
+// block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP tiles.
 constexpr int64_t kBwdChunkBytes = 256 << 10;
+// How many bytes of packed key blocks a thread streams past each chunk (a key span): small enough to
+// stay in its share of a shared L3 next to the other threads' spans and other processes' data.
+constexpr int64_t kBwdSpanBytes = 2 << 20;
 
 // Backward: S = scale Q K^T, P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = scale P (dP - D) with
 // D = rowsum(dO * O), dK = dS^T Q, dQ = dS K, one Bq x Bk tile at a time (P is recomputed, never
 // stored: O(N d) memory).
 //
-// Loop order: query chunks outer (as many Bq blocks as fit kBwdChunkBytes), key blocks middle, the
-// chunk's query blocks inner. The chunk stays in L2 while each key block (packed once per head,
-// contiguous per block) streams past it. FlashAttention-2's order (key blocks outer, all queries
-// inner) streams every query row's Q, dO, panels and dQ from L3 or memory once per key block:
-// megabytes a head from N = 4096, which ran at two thirds of the speed of N = 1024. A key block's
-// dK, dV have one owner thread (no races); a chunk's dQ is complete once the key blocks have passed.
-// Two ways to share the work:
+// Loop order: key spans (kBwdSpanBytes of packed key blocks), then query chunks (as many Bq blocks
+// as fit kBwdChunkBytes), then the span's key blocks, then the chunk's query blocks. The chunk stays
+// in L2 while each key block of the span (contiguous, packed once) streams past it from L3.
+// FlashAttention-2's order (key blocks outer, all queries inner) streams every query row's Q, dO,
+// panels and dQ from L3 or memory once per key block, in short pieces: megabytes a head from
+// N = 4096, where two threads ran at two thirds of the speed of N = 1024. A key block's dK, dV have
+// one owner thread (no races); dQ builds up in a per-thread accumulator for the head. Two ways to
+// share the work:
 //   - many heads (bh a multiple of the thread count, or >= 4 per thread): each thread takes whole
-//     heads, and writes each chunk's dQ when the chunk is done;
+//     heads, and its accumulator is the head's dQ;
 //   - few heads: the threads split each head's key blocks (in snake order: 0 1 1 0 0 1 ..., so that
-//     the causal work, which falls with the key's position, balances), each keeps a dQ accumulator
-//     for the whole head, and the accumulators are summed after a barrier.
+//     the causal work, which falls with the key's position, balances), each packs and updates only
+//     its own, and they sum their dQ accumulators after a barrier.
 // The key tile is always Bk wide (padding keys masked), so that it is a whole number of register
 // tiles both as columns (S, dP) and as rows (dK, dV).
 template <class K>
@@ -238,22 +242,20 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
   const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (d + dv + 2 * dp + dvp);
   const char* chunk_env = std::getenv("FORGENET_ATTN_CHUNK_KIB");  // TUNING ONLY: remove
-  const int64_t budget = chunk_env ? std::atoll(chunk_env) * 1024 : kBwdChunkBytes;
-  const int64_t fit = budget / row_bytes / Bq * Bq;
+  const char* span_env = std::getenv("FORGENET_ATTN_SPAN_KIB");  // TUNING ONLY: remove
+  const int64_t fit = (chunk_env ? std::atoll(chunk_env) * 1024 : kBwdChunkBytes) / row_bytes / Bq * Bq;
   const int64_t cq = lo(round_up(nq, Bq), fit > Bq ? fit : Bq);
-  // One key block: K^T, V^T and K panels, then its dK, dV accumulators.
+  // One key block: K^T, V^T and K panels, then its dK, dV accumulators; a thread's span holds `slots`
+  // of them (at least one).
   const int64_t kbs = round_up(Bk * (d + dv + 2 * dp + dvp), 16);
-  const int64_t head_keys = attention_size_mul(nkb, kbs);
+  const int64_t fit_blocks = (span_env ? std::atoll(span_env) * 1024 : kBwdSpanBytes) / (kbs * static_cast<int64_t>(sizeof(float)));
+  const int64_t slots = lo(nkb, fit_blocks > 1 ? fit_blocks : 1);
 
-  // Per thread: the chunk's Q, dO panels, the dQ accumulator (the chunk's, or the head's when the
-  // threads split a head), the key blocks (whole heads only; split heads share one set), the S/P and
-  // dP/dS tiles, padded copies of the last query block's Q and dO rows, and the row constants D.
-  const int64_t dq_rows = by_head ? cq : nqr;
-  const ThreadSlabs<8> slab({attention_size_mul(cq, dp), attention_size_mul(cq, dvp), attention_size_mul(dq_rows, dp),
-                             by_head ? head_keys : 0, Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
-  const int64_t shared_at = attention_size_mul(threads, slab.stride);
-  float* const scratch = attention_scratch(attention_size_add(shared_at, by_head ? 0 : head_keys),
-                                           "attention_backward's per-thread tiles");
+  // Per thread: the chunk's Q, dO panels, the dQ accumulator, its key blocks of the span, the S/P and dP/dS tiles, padded copies of the last query block's Q and dO rows, and the
+  // row constants D.
+  const ThreadSlabs<8> slab({attention_size_mul(cq, dp), attention_size_mul(cq, dvp), attention_size_mul(nqr, dp),
+                             attention_size_mul(slots, kbs), Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
+  float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
 
 #pragma omp parallel num_threads(threads)
   {
@@ -262,12 +264,17 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
     float* const qpan = mine + slab.offset[0];
     float* const dopan = mine + slab.offset[1];
     float* const dqa = mine + slab.offset[2];
-    float* const keys = by_head ? mine + slab.offset[3] : scratch + shared_at;
+    float* const keys = mine + slab.offset[3];
     float* const s = mine + slab.offset[4];
     float* const dpb = mine + slab.offset[5];
     float* const qpad = mine + slab.offset[6];
     float* const dopad = qpad + Bq * d;
     float* const dl = mine + slab.offset[7];
+    auto ours = [&](int64_t kb) { return by_head || snake_owner(kb, nt) == tid; };
+    // A span of the head's key blocks: `slots` a thread, so with split heads nt * slots of them
+    // (span-aligned windows of a multiple of nt blocks give each thread the same number in snake
+    // order). Each thread keeps its own blocks of the span, in order, in its slots.
+    const int64_t span = lo(nkb, slots * (by_head ? 1 : nt));
 
     // D for the head. Each thread makes its own (nq * dv work, next to nq * nk * d for the head) so
     // that no barrier is needed.
@@ -281,8 +288,9 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
       }
     };
 
-    auto pack_keys = [&](int64_t bh, int64_t kb) {
-      float* kt = keys + kb * kbs;
+    // Key block kb in slot `slot`: its panels, and zeroed dK, dV.
+    auto pack_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
+      float* kt = keys + slot * kbs;
       float* vt = kt + Bk * d;
       float* kpan = vt + Bk * dv;
       const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
@@ -293,8 +301,8 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
       std::memset(kpan + Bk * dp, 0, sizeof(float) * Bk * (dp + dvp));
     };
 
-    auto store_keys = [&](int64_t bh, int64_t kb) {
-      const float* dka = keys + kb * kbs + Bk * (d + dv + dp);
+    auto store_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
+      const float* dka = keys + slot * kbs + Bk * (d + dv + dp);
       const float* dva = dka + Bk * dp;
       const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
       for (int64_t r = 0; r < cols; ++r) {
@@ -303,13 +311,13 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
       }
     };
 
-    // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ (dqc,
-    // row c0 first). The chunk's panels hold crowsp rows (panel strides crowsp * NR).
-    auto block_pass = [&](int64_t bh, int64_t kb, int64_t c0, int64_t crows, int64_t crowsp, float* dqc) {
-      const float* kt = keys + kb * kbs;
+    // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ. The
+    // chunk's panels hold crowsp rows (panel strides crowsp * NR).
+    auto block_pass = [&](int64_t bh, int64_t kb, int64_t slot, int64_t c0, int64_t crows, int64_t crowsp) {
+      const float* kt = keys + slot * kbs;
       const float* vt = kt + Bk * d;
       const float* kpan = vt + Bk * dv;
-      float* dka = keys + kb * kbs + Bk * (d + dv + dp);
+      float* dka = keys + slot * kbs + Bk * (d + dv + dp);
       float* dva = dka + Bk * dp;
       const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0), cend = c0 + crows;
       // Causal: query blocks ending before k0 see none of these keys.
@@ -333,45 +341,42 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
         for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
         K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
-        K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqc + at * dp, dp, true);
+        K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
       }
     };
 
-    // Every chunk of head bh against the key blocks kb0, kb0 + kstep, ... that are ours.
-    auto head_pass = [&](int64_t bh, bool mine_only, float* dq_head) {
-      for (int64_t c0 = 0; c0 < nq; c0 += cq) {
-        const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
-        pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
-        pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
-        float* dqc = dq_head ? dq_head + c0 * dp : dqa;
-        if (!dq_head) std::memset(dqa, 0, sizeof(float) * crowsp * dp);
-        // Causal: keys from c0 + crows on are seen by none of the chunk's queries.
-        const int64_t kbn = sh.causal ? (lo(nk, c0 + crows) + Bk - 1) / Bk : nkb;
-        for (int64_t kb = 0; kb < kbn; ++kb)
-          if (!mine_only || snake_owner(kb, nt) == tid) block_pass(bh, kb, c0, crows, crowsp, dqc);
-        if (!dq_head)
-          for (int64_t r = 0; r < crows; ++r)
-            std::memcpy(dq + (bh * nq + c0 + r) * d, dqa + r * dp, sizeof(float) * d);
+    // Head bh against our key blocks: dK, dV written, dQ (the part from our blocks) in dqa.
+    auto head_pass = [&](int64_t bh) {
+      row_constants(bh);
+      std::memset(dqa, 0, sizeof(float) * nqr * dp);
+      for (int64_t kb0 = 0; kb0 < nkb; kb0 += span) {
+        const int64_t kb1 = lo(nkb, kb0 + span);
+        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+          if (ours(kb)) pack_keys(bh, kb, slot++);
+        // Causal: chunks that end before the span's first key see none of it.
+        for (int64_t c0 = sh.causal ? kb0 * Bk / cq * cq : 0; c0 < nq; c0 += cq) {
+          const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
+          // ... nor the chunk any key from c0 + crows on.
+          const int64_t kend = sh.causal ? lo(kb1, (lo(nk, c0 + crows) + Bk - 1) / Bk) : kb1;
+          pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
+          pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
+          for (int64_t kb = kb0, slot = 0; kb < kend; ++kb)
+            if (ours(kb)) block_pass(bh, kb, slot++, c0, crows, crowsp);
+        }
+        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+          if (ours(kb)) store_keys(bh, kb, slot++);
       }
     };
 
     if (by_head) {
 #pragma omp for schedule(dynamic, 1) nowait
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        row_constants(bh);
-        for (int64_t kb = 0; kb < nkb; ++kb) pack_keys(bh, kb);
-        head_pass(bh, false, nullptr);
-        for (int64_t kb = 0; kb < nkb; ++kb) store_keys(bh, kb);
+        head_pass(bh);
+        for (int64_t r = 0; r < nq; ++r) std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
       }
     } else {
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        row_constants(bh);
-        for (int64_t kb = tid; kb < nkb; ++kb)
-          if (snake_owner(kb, nt) == tid) pack_keys(bh, kb);
-        std::memset(dqa, 0, sizeof(float) * nqr * dp);
-        head_pass(bh, true, dqa);
-        for (int64_t kb = 0; kb < nkb; ++kb)
-          if (snake_owner(kb, nt) == tid) store_keys(bh, kb);
+        head_pass(bh);
 #pragma omp barrier
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nq; ++r) {
