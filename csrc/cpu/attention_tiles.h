@@ -15,8 +15,8 @@
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
 // micro-kernel streams it without cache-set conflicts) and reused by every row block that needs it:
-// the forward packs K^T and V once per head (per thread that works on it); the backward packs Q and
-// dO once per head and K, K^T, V^T once per key block. A rows are read in place.
+// the forward packs K^T and V once per head (per thread that works on it); the backward packs K, K^T,
+// V^T once per key block and Q, dO once per query chunk and key span. A rows are read in place.
 //
 // Everything here has internal linkage: each ISA file gets its own copy compiled with its own flags,
 // and the linker never swaps an AVX-512 copy into the generic path.
@@ -198,7 +198,6 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   }
 }
 
-
 // How much of L2 (512 KiB a core on the smallest L2 this targets, AMD Zen 2/3) one backward query
 // chunk may take: its Q and dO rows, their packed panels and its rows of dQ. The rest holds the key
 // block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP tiles.
@@ -241,14 +240,12 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
 
   // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
   const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (d + dv + 2 * dp + dvp);
-  const char* chunk_env = std::getenv("FORGENET_ATTN_CHUNK_KIB");  // TUNING ONLY: remove
-  const char* span_env = std::getenv("FORGENET_ATTN_SPAN_KIB");  // TUNING ONLY: remove
-  const int64_t fit = (chunk_env ? std::atoll(chunk_env) * 1024 : kBwdChunkBytes) / row_bytes / Bq * Bq;
+  const int64_t fit = kBwdChunkBytes / row_bytes / Bq * Bq;
   const int64_t cq = lo(round_up(nq, Bq), fit > Bq ? fit : Bq);
   // One key block: K^T, V^T and K panels, then its dK, dV accumulators; a thread's span holds `slots`
   // of them (at least one).
   const int64_t kbs = round_up(Bk * (d + dv + 2 * dp + dvp), 16);
-  const int64_t fit_blocks = (span_env ? std::atoll(span_env) * 1024 : kBwdSpanBytes) / (kbs * static_cast<int64_t>(sizeof(float)));
+  const int64_t fit_blocks = kBwdSpanBytes / (kbs * static_cast<int64_t>(sizeof(float)));
   const int64_t slots = lo(nkb, fit_blocks > 1 ? fit_blocks : 1);
 
   // Per thread: the chunk's Q, dO panels, the dQ accumulator, its key blocks of the span, the S/P and dP/dS tiles, padded copies of the last query block's Q and dO rows, and the
