@@ -15,8 +15,8 @@
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
 // micro-kernel streams it without cache-set conflicts) and reused by every row block that needs it:
-// the forward packs K^T and V once per head (per thread that works on it); the backward packs Q and
-// dO once per head and K, K^T, V^T once per key block. A rows are read in place.
+// the forward packs K^T and V once per head (per thread that works on it); the backward packs K, K^T,
+// V^T once per key block and Q, dO once per query chunk and key span. A rows are read in place.
 //
 // Everything here has internal linkage: each ISA file gets its own copy compiled with its own flags,
 // and the linker never swaps an AVX-512 copy into the generic path.
@@ -37,6 +37,11 @@ namespace {
 
 inline int64_t lo(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+// Owner of key block kb among nt threads, in snake order (0 1 .. nt-1 nt-1 .. 1 0 0 1 ..).
+inline int snake_owner(int64_t kb, int nt) {
+  const int64_t r = kb / nt, p = kb % nt;
+  return static_cast<int>(r % 2 ? nt - 1 - p : p);
+}
 constexpr float kNegInf = -__builtin_inff();
 // Scores are kept in base-2 units (scaled by log2(e)) so that the softmax's exponential is 2^x, whose
 // range reduction is one rounding instead of a two-step n * ln2 split.
@@ -193,12 +198,31 @@ void forward_tiles(const AttnShape& sh, const float* q, const float* k, const fl
   }
 }
 
-// Backward, FlashAttention-2 style: one key block at a time owns its dK, dV rows (no races); it walks
-// the query blocks that see it, recomputing P = exp(scale * S - lse), and adds dS @ K into a
-// per-thread dQ accumulator (Nq x d: O(N d), never N x N). Two ways to share the work:
+// How much of L2 (512 KiB a core on the smallest L2 this targets, AMD Zen 2/3) one backward query
+// chunk may take: its Q and dO rows, their packed panels and its rows of dQ. The rest holds the key
+// block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP tiles.
+constexpr int64_t kBwdChunkBytes = 256 << 10;
+// How many bytes of packed key blocks a thread streams past each chunk (a key span): small enough to
+// stay in its share of a shared L3 next to the other threads' spans and other processes' data.
+constexpr int64_t kBwdSpanBytes = 2 << 20;
+
+// Backward: S = scale Q K^T, P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = scale P (dP - D) with
+// D = rowsum(dO * O), dK = dS^T Q, dQ = dS K, one Bq x Bk tile at a time (P is recomputed, never
+// stored: O(N d) memory).
+//
+// Loop order: key spans (kBwdSpanBytes of packed key blocks), then query chunks (as many Bq blocks
+// as fit kBwdChunkBytes), then the span's key blocks, then the chunk's query blocks. The chunk stays
+// in L2 while each key block of the span (contiguous, packed once) streams past it from L3.
+// FlashAttention-2's order (key blocks outer, all queries inner) streams every query row's Q, dO,
+// panels and dQ from L3 or memory once per key block, in short pieces: megabytes a head from
+// N = 4096, where two threads ran at two thirds of the speed of N = 1024. A key block's dK, dV have
+// one owner thread (no races); dQ builds up in a per-thread accumulator for the head. Two ways to
+// share the work:
 //   - many heads (bh a multiple of the thread count, or >= 4 per thread): each thread takes whole
-//     heads, and its dQ accumulator is that head's dQ;
-//   - few heads: all threads split one head's key blocks, then sum their dQ accumulators.
+//     heads, and its accumulator is the head's dQ;
+//   - few heads: the threads split each head's key blocks (in snake order: 0 1 1 0 0 1 ..., so that
+//     the causal work, which falls with the key's position, balances), each packs and updates only
+//     its own, and they sum their dQ accumulators after a barrier.
 // The key tile is always Bk wide (padding keys masked), so that it is a whole number of register
 // tiles both as columns (S, dP) and as rows (dK, dV).
 template <class K>
@@ -214,36 +238,44 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
   const int threads = omp_get_max_threads();
   const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
 
-  // Per thread: a dQ accumulator, Q and dO packed as B panels (nqr rows each), the key block's K^T,
-  // V^T and K panels, its dK, dV accumulators, the S/P and dP/dS tiles, padded copies of the last
-  // query block's Q and dO rows, and the row constants D.
-  const int64_t head_d = attention_size_mul(nqr, dp), head_dv = attention_size_mul(nqr, dvp);
-  const ThreadSlabs<12> slab({head_d, head_d, head_dv, Bk * d, Bk * dv, Bk * dp, Bk * dp, Bk * dvp,
-                              Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
+  // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
+  const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (d + dv + 2 * dp + dvp);
+  const int64_t fit = kBwdChunkBytes / row_bytes / Bq * Bq;
+  const int64_t cq = lo(round_up(nq, Bq), fit > Bq ? fit : Bq);
+  // One key block: K^T, V^T and K panels, then its dK, dV accumulators; a thread's span holds `slots`
+  // of them (at least one).
+  const int64_t kbs = round_up(Bk * (d + dv + 2 * dp + dvp), 16);
+  const int64_t fit_blocks = kBwdSpanBytes / (kbs * static_cast<int64_t>(sizeof(float)));
+  const int64_t slots = lo(nkb, fit_blocks > 1 ? fit_blocks : 1);
+
+  // Per thread: the chunk's Q, dO panels, the dQ accumulator, its key blocks of the span, the S/P and dP/dS tiles, padded copies of the last query block's Q and dO rows, and the
+  // row constants D.
+  const ThreadSlabs<8> slab({attention_size_mul(cq, dp), attention_size_mul(cq, dvp), attention_size_mul(nqr, dp),
+                             attention_size_mul(slots, kbs), Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
   float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
 
 #pragma omp parallel num_threads(threads)
   {
-    const int tid = omp_get_thread_num();
+    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
     float* const mine = scratch + tid * slab.stride;
-    float* const dqa = mine + slab.offset[0];
-    float* const qpan = mine + slab.offset[1];
-    float* const dopan = mine + slab.offset[2];
-    float* const kt = mine + slab.offset[3];
-    float* const vt = mine + slab.offset[4];
-    float* const kpan = mine + slab.offset[5];
-    float* const dka = mine + slab.offset[6];
-    float* const dva = mine + slab.offset[7];
-    float* const s = mine + slab.offset[8];
-    float* const dpb = mine + slab.offset[9];
-    float* const qpad = mine + slab.offset[10];
+    float* const qpan = mine + slab.offset[0];
+    float* const dopan = mine + slab.offset[1];
+    float* const dqa = mine + slab.offset[2];
+    float* const keys = mine + slab.offset[3];
+    float* const s = mine + slab.offset[4];
+    float* const dpb = mine + slab.offset[5];
+    float* const qpad = mine + slab.offset[6];
     float* const dopad = qpad + Bq * d;
-    float* const dl = mine + slab.offset[11];
+    float* const dl = mine + slab.offset[7];
+    auto ours = [&](int64_t kb) { return by_head || snake_owner(kb, nt) == tid; };
+    // A span of the head's key blocks: `slots` a thread, so with split heads nt * slots of them
+    // (span-aligned windows of a multiple of nt blocks give each thread the same number in snake
+    // order). Each thread keeps its own blocks of the span, in order, in its slots.
+    const int64_t span = lo(nkb, slots * (by_head ? 1 : nt));
 
-    // Per head: D = rowsum(dO * O), the softmax backward's per-row constant, and the Q, dO panels.
-    // Each thread makes its own (nq * d work, next to nq * nk * d for the head) so that no barrier
-    // is needed.
-    auto head_setup = [&](int64_t bh) {
+    // D for the head. Each thread makes its own (nq * dv work, next to nq * nk * d for the head) so
+    // that no barrier is needed.
+    auto row_constants = [&](int64_t bh) {
       const float* a = dout + bh * nq * dv;
       const float* b = o + bh * nq * dv;
       for (int64_t r = 0; r < nq; ++r) {
@@ -251,24 +283,44 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(a[r * dv + c]) * b[r * dv + c];
         dl[r] = static_cast<float>(acc);
       }
-      pack_b(q + bh * nq * d, d, nq, nqr, d, dp, NR, qpan);
-      pack_b(a, dv, nq, nqr, dv, dvp, NR, dopan);
-      std::memset(dqa, 0, sizeof(float) * nqr * dp);
     };
 
-    // One key block of one head: its dK, dV rows, and its share of dQ into dqa.
-    auto key_block = [&](int64_t bh, int64_t kb) {
+    // Key block kb in slot `slot`: its panels, and zeroed dK, dV.
+    auto pack_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
+      float* kt = keys + slot * kbs;
+      float* vt = kt + Bk * d;
+      float* kpan = vt + Bk * dv;
       const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
       const float* kh = k + (bh * nk + k0) * d;
       pack_bt(kh, d, cols, Bk, d, NR, kt);
       pack_bt(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, NR, vt);
       pack_b(kh, d, cols, Bk, d, dp, NR, kpan);
-      std::memset(dka, 0, sizeof(float) * Bk * dp);
-      std::memset(dva, 0, sizeof(float) * Bk * dvp);
-      // Causal: queries before k0 see none of these keys.
-      const int64_t qstart = sh.causal ? (k0 / Bq) * Bq : 0;
-      for (int64_t q0 = qstart; q0 < nq; q0 += Bq) {
-        const int64_t rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
+      std::memset(kpan + Bk * dp, 0, sizeof(float) * Bk * (dp + dvp));
+    };
+
+    auto store_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
+      const float* dka = keys + slot * kbs + Bk * (d + dv + dp);
+      const float* dva = dka + Bk * dp;
+      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
+      for (int64_t r = 0; r < cols; ++r) {
+        std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
+        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
+      }
+    };
+
+    // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ. The
+    // chunk's panels hold crowsp rows (panel strides crowsp * NR).
+    auto block_pass = [&](int64_t bh, int64_t kb, int64_t slot, int64_t c0, int64_t crows, int64_t crowsp) {
+      const float* kt = keys + slot * kbs;
+      const float* vt = kt + Bk * d;
+      const float* kpan = vt + Bk * dv;
+      float* dka = keys + slot * kbs + Bk * (d + dv + dp);
+      float* dva = dka + Bk * dp;
+      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0), cend = c0 + crows;
+      // Causal: query blocks ending before k0 see none of these keys.
+      const int64_t qstart = sh.causal && k0 / Bq * Bq > c0 ? k0 / Bq * Bq : c0;
+      for (int64_t q0 = qstart; q0 < cend; q0 += Bq) {
+        const int64_t rows = lo(Bq, cend - q0), rowsp = round_up(rows, MR), at = q0 - c0;
         const float* qa = q + (bh * nq + q0) * d;
         const float* doa = dout + (bh * nq + q0) * dv;
         if (rows < rowsp) {  // A rows are read in place, so the ragged last block reads a padded copy
@@ -283,37 +335,52 @@ void backward_tiles(const AttnShape& sh, const float* dout, const float* q, cons
         if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
           mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
         K::template gemm<true>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, false);
-        K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + q0 * NR, nqr * NR, dva, dvp, true);
+        K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
         for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
-        K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + q0 * NR, nqr * NR, dka, dp, true);
+        K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
         K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
       }
-      for (int64_t r = 0; r < cols; ++r) {
-        std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
-        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
+    };
+
+    // Head bh against our key blocks: dK, dV written, dQ (the part from our blocks) in dqa.
+    auto head_pass = [&](int64_t bh) {
+      row_constants(bh);
+      std::memset(dqa, 0, sizeof(float) * nqr * dp);
+      for (int64_t kb0 = 0; kb0 < nkb; kb0 += span) {
+        const int64_t kb1 = lo(nkb, kb0 + span);
+        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+          if (ours(kb)) pack_keys(bh, kb, slot++);
+        // Causal: chunks that end before the span's first key see none of it.
+        for (int64_t c0 = sh.causal ? kb0 * Bk / cq * cq : 0; c0 < nq; c0 += cq) {
+          const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
+          // ... nor the chunk any key from c0 + crows on.
+          const int64_t kend = sh.causal ? lo(kb1, (lo(nk, c0 + crows) + Bk - 1) / Bk) : kb1;
+          pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
+          pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
+          for (int64_t kb = kb0, slot = 0; kb < kend; ++kb)
+            if (ours(kb)) block_pass(bh, kb, slot++, c0, crows, crowsp);
+        }
+        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+          if (ours(kb)) store_keys(bh, kb, slot++);
       }
     };
 
     if (by_head) {
 #pragma omp for schedule(dynamic, 1) nowait
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_setup(bh);
-        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
+        head_pass(bh);
         for (int64_t r = 0; r < nq; ++r) std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
       }
     } else {
-      const int nt = omp_get_num_threads();
       for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_setup(bh);
-        // Causal key blocks late in the sequence see few queries: hand out the early ones first.
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t kb = 0; kb < nkb; ++kb) key_block(bh, kb);
+        head_pass(bh);
+#pragma omp barrier
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < nq; ++r) {
           float* out = dq + (bh * nq + r) * d;
           for (int64_t c = 0; c < d; ++c) {
             float acc = 0.0f;
-            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[0] + r * dp + c];
+            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[2] + r * dp + c];
             out[c] = acc;
           }
         }

@@ -16,7 +16,7 @@ def ref_attention(q, k, v, causal=False, scale=None):
     """float64 softmax attention with the full score matrix: (o, lse, p)."""
     q, k, v = (np.asarray(a, np.float64) for a in (q, k, v))
     scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
-    s = np.einsum("bhid,bhjd->bhij", q, k) * scale
+    s = np.einsum("bhid,bhjd->bhij", q, k, optimize=True) * scale
     nq, nk = s.shape[-2:]
     if causal:
         s = np.where(np.tril(np.ones((nq, nk), bool)), s, -np.inf)
@@ -32,10 +32,10 @@ def ref_attention_backward(do, q, k, v, causal=False, scale=None):
     q, k, v, do = (np.asarray(a, np.float64) for a in (q, k, v, do))
     scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
     o, _, p = ref_attention(q, k, v, causal, scale)
-    dv = np.einsum("bhij,bhid->bhjd", p, do)
+    dv = np.einsum("bhij,bhid->bhjd", p, do, optimize=True)
     dp = do @ np.swapaxes(v, -1, -2)
     ds = p * (dp - (do * o).sum(-1, keepdims=True)) * scale
-    return ds @ k, np.einsum("bhij,bhid->bhjd", ds, q), dv
+    return ds @ k, np.einsum("bhij,bhid->bhjd", ds, q, optimize=True), dv
 
 
 def inputs(rng, b, h, nq, nk, d, dv=None):
@@ -69,7 +69,7 @@ def test_matches_float64_reference(rng, shape, causal):
     check_against_reference(rng, *shape, causal=causal)
 
 
-# The tiles: AVX2 48 queries x 256 keys forward, 48 x 48 backward, register tile 6 x 16; AVX-512 64 x
+# The tiles: AVX2 48 queries x 256 keys forward, 48 x 96 backward, register tile 6 x 16; AVX-512 64 x
 # 256 / 64 x 64, 8 x 32; generic 64 x 256 / 64 x 64, 4 x 8. Lengths one either side of each edge, head
 # dims that fill no whole vector or panel, and Nq != Nk both ways under the causal mask.
 EDGE_SHAPES = [  # (Nq, Nk, d, dv)
@@ -83,6 +83,39 @@ EDGE_SHAPES = [  # (Nq, Nk, d, dv)
 def test_tile_and_vector_edges(rng, shape, causal):
     nq, nk, d, dv = shape
     check_against_reference(rng, 1, 2, nq, nk, d, dv=dv, causal=causal)
+
+
+# The backward walks query chunks outer, key blocks inside them: a chunk is as many backward query
+# blocks as keep its Q, dO, their panels and dQ within 256 KiB (AVX2: 192 rows at d = 64, 240 at
+# d = 48, 96 at d = 128; key blocks of 96). Lengths one either side of a chunk edge, several chunks
+# with a ragged last one, a key block straddling a chunk edge (d = 48: the edge at 240 lies inside
+# keys 192..287), Nq != Nk both ways; causal puts the diagonal inside chunks and across their edges.
+CHUNK_SHAPES = [  # (Nq, Nk, d)
+    (191, 200, 64), (192, 192, 64), (193, 150, 64), (385, 390, 64), (600, 550, 64), (520, 700, 48),
+    (241, 239, 48), (300, 97, 128), (97, 300, 128),
+]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape", CHUNK_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_backward_query_chunks(rng, shape, causal):
+    nq, nk, d = shape
+    check_against_reference(rng, 1, 2, nq, nk, d, causal=causal)
+
+
+def test_backward_key_spans():
+    # Each thread packs 2 MiB of key blocks at a time (a span) and runs every query chunk past them:
+    # at d = 512 a block is 960 KiB, so 500 keys make three spans of whole heads (two when two
+    # threads split a head), with chunks of 48 queries; causal skips the chunks before a span.
+    rng = np.random.default_rng(5)
+    before = forgenet.get_num_threads()
+    forgenet.set_num_threads(2)
+    try:
+        for causal in (False, True):
+            check_against_reference(rng, 1, 2, 230, 500, 512, causal=causal)
+            check_against_reference(rng, 1, 1, 500, 450, 512, causal=causal)
+    finally:
+        forgenet.set_num_threads(before)
 
 
 @pytest.mark.parametrize("d", [8, 16, 32, 64, 128])
@@ -108,6 +141,21 @@ def test_both_backward_work_splits(rng, bh):
     try:
         check_against_reference(rng, *bh, 300, 260, 32, causal=True)
         check_against_reference(rng, *bh, 130, 300, 32, causal=False)
+        # several query chunks, each thread's key blocks (snake order) seen by each of them
+        check_against_reference(rng, *bh, 450, 420, 64, causal=True)
+        # one key block: the second thread owns none
+        check_against_reference(rng, *bh, 500, 40, 64, causal=True)
+    finally:
+        forgenet.set_num_threads(before)
+
+
+def test_backward_split_over_three_threads(rng):
+    # The snake order of key blocks over an odd team (0 1 2 2 1 0 ...), dQ summed over three.
+    before = forgenet.get_num_threads()
+    forgenet.set_num_threads(3)
+    try:
+        check_against_reference(rng, 1, 1, 600, 550, 64, causal=True)
+        check_against_reference(rng, 1, 2, 400, 310, 48, causal=False)
     finally:
         forgenet.set_num_threads(before)
 
@@ -202,7 +250,8 @@ from test_attention import inputs, ref_attention, ref_attention_backward
 rng, worst = np.random.default_rng(1), 0.0
 for shape, causal, dv in [((1, 2, 70, 130, 64), True, None), ((2, 1, 65, 33, 5), False, 11), ((1, 1, 1, 1, 8), True, None),
                           ((1, 1, 100, 200, 128), True, None), ((1, 3, 129, 64, 16), False, None),
-                          ((2, 1, 257, 49, 1), True, 3), ((1, 2, 97, 300, 63), True, 65), ((1, 1, 49, 47, 100), False, None)]:
+                          ((2, 1, 257, 49, 1), True, 3), ((1, 2, 97, 300, 63), True, 65), ((1, 1, 49, 47, 100), False, None),
+                          ((1, 1, 500, 450, 48), True, None), ((1, 1, 450, 400, 64), False, None)]:
     q, k, v, do = inputs(rng, *shape, dv)
     o, lse = _C.attention(q, k, v, causal, None)
     got = [o, lse] + list(_C.attention_backward(do, q, k, v, o, lse, causal, None))
