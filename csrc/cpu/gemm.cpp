@@ -13,6 +13,10 @@
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
 // synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
+//
+// A PackedB (sgemm_pack_b) holds op(B) already in the panels gemm_serial would pack, K block by K block
+// (the kernel's kc over the whole K), so a row or column slab reads them in place and nothing is
+// packed per call; a K split is not offered for it (its K blocks are fixed at pack time).
 #include "cpu/gemm.h"
 
 #include <omp.h>
