@@ -144,6 +144,7 @@ void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, 
   switch (kr.nr) {
     case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst, kr.transpose8);
     case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 24: return pack_b_t<24>(trans, k, n, B, ldb, dst, kr.transpose8);
     case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst, kr.transpose8);
   }
   std::abort();
