@@ -20,7 +20,7 @@ from forgenet.kernels.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d
 from forgenet.kernels.softmax import softmax, softmax_backward, softmax_cross_entropy
 
 __all__ = [
-    "gemm", "gemm_pack_b", "PackedB",
+    "gemm", "gemm_pack_b",
     "softmax", "softmax_backward", "softmax_cross_entropy",
     "conv2d", "conv2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",

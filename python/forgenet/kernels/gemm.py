@@ -71,6 +71,9 @@ def gemm_pack_b(b, *, trans_b=False):
     changes to b do not reach it), bound to the instruction set this process runs (FORGENET_ISA), and
     cannot be pickled or copied: keep the array and pack again. CPU (numpy) only: a CuPy b raises
     NotImplementedError.
+
+    Arrays: b (K, N), or (N, K) with trans_b; float32, row-major (C order; other strides are copied),
+    numpy. Returns a PackedB (forgenet.kernels.PackedB) of shape (K, N).
     """
     trans_b = _flag("trans_b", trans_b, "gemm_pack_b")
     if b is not None and _kind(b) == "cupy":
