@@ -13,6 +13,10 @@
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
 // synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
+//
+// A PackedB (sgemm_pack_b) holds op(B) already in the panels gemm_serial would pack, K block by K block
+// (the kernel's kc over the whole K), so a row or column slab reads them in place and nothing is
+// packed per call; a K split is not offered for it (its K blocks are fixed at pack time).
 #include "cpu/gemm.h"
 
 #include <omp.h>
@@ -22,6 +26,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <vector>
 
 #include "cpu/cpu_features.h"
@@ -139,6 +144,7 @@ void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, 
   switch (kr.nr) {
     case 8: return pack_b_t<8>(trans, k, n, B, ldb, dst, kr.transpose8);
     case 16: return pack_b_t<16>(trans, k, n, B, ldb, dst, kr.transpose8);
+    case 24: return pack_b_t<24>(trans, k, n, B, ldb, dst, kr.transpose8);
     case 32: return pack_b_t<32>(trans, k, n, B, ldb, dst, kr.transpose8);
   }
   std::abort();
@@ -157,10 +163,18 @@ void pack_a(const Kernel& kr, bool trans, int64_t m, int64_t k, const float* A, 
   std::abort();  // a micro-kernel with a tile height not listed here
 }
 
-// Single-threaded blocked GEMM on one slab; A, B, C already offset to the slab's origin.
+// A PackedB seen from a slab starting at column j0 of it (K blocks of kc rows, npad columns each).
+struct PackedView {
+  const float* data;
+  int64_t npad, j0;
+  const float* panel(int64_t pc, int64_t kc, int64_t j) const { return data + pc * npad + (j0 + j) * kc; }
+};
+
+// Single-threaded blocked GEMM on one slab; A, B, C already offset to the slab's origin. With `packed`
+// B is not read: its panels come from there (packed with this kernel's kc over the same K).
 void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                 int64_t ldc) {
+                 int64_t ldc, const PackedView* packed = nullptr) {
   static thread_local Scratch abuf, bbuf;
   const int MR = kr.mr, NR = kr.nr;
   const int64_t KC = std::min(kr.kc, K);
@@ -172,9 +186,9 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
   const bool in_place = !ta && lda % 1024 != 0;
   // With few rows of C each B panel meets only a few tiles, so packing it (an L2-bound copy) would
   // cost a fifth of the product: a row-major op(B) is then read in place, its rows ldb apart.
-  const bool b_in_place = !tb && M <= 8 * MR;
+  const bool b_in_place = !packed && !tb && M <= 8 * MR;
   float* ap = abuf.get(MC * KC, "gemm's packed A panel");
-  float* bp = bbuf.get(KC * NC, "gemm's packed B panel");
+  float* bp = packed ? nullptr : bbuf.get(KC * NC, "gemm's packed B panel");
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
@@ -182,7 +196,8 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
       const float beta_k = pc == 0 ? beta : 1.0f;  // later K blocks accumulate onto the first
       // Full panels of B read in place (skinny M; only the partial last panel packed).
       const int64_t nfull = b_in_place ? nc / NR * NR : 0;
-      if (nfull < nc)
+      if (packed) bp = const_cast<float*>(packed->panel(pc, kc, jc));  // read only
+      else if (nfull < nc)
         pack_b(kr, tb, kc, nc - nfull, tb ? B + (jc + nfull) * ldb + pc : B + pc * ldb + jc + nfull, ldb,
                bp + nfull * kc);
       for (int64_t ic = 0; ic < M; ic += MC) {
@@ -238,18 +253,19 @@ const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
 
 }  // namespace gemm
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  using namespace gemm;
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) return scale_c(M, N, beta, C, ldc);
-  const Kernel& kr = kernel_for(best_isa(), M, N);
+namespace gemm {
+namespace {
+
+// sgemm's threads over one kernel; with `packed` (a whole PackedB, column 0) B is not read.
+void drive(const Kernel& kr, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+           const PackedView* packed) {
   const int64_t MR = kr.mr, NR = kr.nr;
 
   // Below ~0.5 MFLOP (a few microseconds) a fork/join costs more than it saves.
   int T = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (static_cast<double>(M) * N * K < 2.5e5) T = 1;
-  if (T == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (T == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed);
 
   // Split one dimension T ways. Cost of the busiest thread, in multiply-adds: its padded tiles, plus
   // ~8 per element it packs (each thread packs all of the operand it does not split), plus ~16 per
@@ -257,9 +273,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const double pm = ceil_to(M, MR), pn = ceil_to(N, NR);
   const double rows = ceil_div(ceil_div(M, MR), T) * MR, cols = ceil_div(ceil_div(N, NR), T) * NR;
   const double depth = ceil_div(K, T);
-  const double cost_m = rows * pn * K + 8.0 * K * (rows + pn);
-  const double cost_n = pm * cols * K + 8.0 * K * (pm + cols);
-  const double cost_k = pm * pn * depth + 8.0 * depth * (pm + pn) + 16.0 * M * N;
+  // (a pre-packed B costs nothing to pack, and its K blocks are fixed: it cannot be split by K)
+  const double pack_b = packed ? 0.0 : 8.0;
+  const double cost_m = rows * pn * K + 8.0 * K * rows + pack_b * K * pn;
+  const double cost_n = pm * cols * K + 8.0 * K * pm + pack_b * K * cols;
+  const double cost_k = packed ? 1e300 : pm * pn * depth + 8.0 * depth * (pm + pn) + 16.0 * M * N;
   enum { kRows, kCols, kDepth } split = kRows;
   if (cost_n < cost_m && cost_n <= cost_k) split = kCols;
   else if (cost_k < cost_m && cost_k < cost_n) split = kDepth;
@@ -274,13 +292,14 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
       const int64_t m = std::min(per, M - i0);
       if (m > 0)
         gemm_serial(kr, trans_a, trans_b, m, N, K, alpha, trans_a ? A + i0 : A + i0 * lda, lda, B, ldb,
-                    beta, C + i0 * ldc, ldc);
+                    beta, C + i0 * ldc, ldc, packed);
     } else if (split == kCols) {
       const int64_t per = ceil_div(ceil_div(N, NR), nt) * NR, j0 = std::min(N, t * per);
       const int64_t n = std::min(per, N - j0);
+      const PackedView shifted = packed ? PackedView{packed->data, packed->npad, j0} : PackedView{};
       if (n > 0)
-        gemm_serial(kr, trans_a, trans_b, M, n, K, alpha, A, lda, trans_b ? B + j0 * ldb : B + j0, ldb,
-                    beta, C + j0, ldc);
+        gemm_serial(kr, trans_a, trans_b, M, n, K, alpha, A, lda, packed ? B : trans_b ? B + j0 * ldb : B + j0,
+                    ldb, beta, C + j0, ldc, packed ? &shifted : nullptr);
     } else {
       const int64_t kchunk = ceil_div(K, nt), p0 = std::min(K, t * kchunk), k = std::min(kchunk, K - p0);
       const float* a = trans_a ? A + p0 * lda : A + p0;
@@ -309,6 +328,43 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     }
   }
   errors.rethrow();
+}
+
+}  // namespace
+}  // namespace gemm
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return gemm::scale_c(M, N, beta, C, ldc);
+  const gemm::Kernel& kr = gemm::kernel_for(best_isa(), M, N);
+  gemm::drive(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr);
+}
+
+PackedB sgemm_pack_b(Isa isa, bool trans_b, int64_t K, int64_t N, const float* B, int64_t ldb, int64_t m_hint) {
+  PackedB p;
+  p.isa = isa;
+  p.kernel = &gemm::kernel_for(p.isa, std::max<int64_t>(m_hint, 1), std::max<int64_t>(N, 1));
+  p.k = K, p.n = N, p.trans = trans_b;
+  const int64_t NR = p.kernel->nr, KC = std::min(p.kernel->kc, std::max<int64_t>(K, 1));
+  const int64_t npad = (N + NR - 1) / NR * NR;
+  p.data = AlignedBuffer(mul_sat(K, npad), "gemm_pack_b's panels", /*zero=*/false);
+  // the layout gemm_serial reads through PackedView: K block pc holds kc x npad floats from pc * npad
+#pragma omp parallel for schedule(dynamic) if (K * N > (1 << 16) && !omp_in_parallel())
+  for (int64_t pc = 0; pc < K; pc += KC)
+    gemm::pack_b(*p.kernel, trans_b, std::min(KC, K - pc), N, trans_b ? B + pc : B + pc * ldb, ldb,
+                 p.data.p + pc * npad);
+  return p;
+}
+
+void sgemm_packed(bool trans_a, int64_t M, float alpha, const float* A, int64_t lda, const PackedB& B,
+                  float beta, float* C, int64_t ldc) {
+  if (M <= 0 || B.n <= 0) return;
+  if (B.k <= 0) return gemm::scale_c(M, B.n, beta, C, ldc);
+  if (B.isa != best_isa()) throw std::logic_error("sgemm_packed: B was packed for another instruction set");
+  const int64_t NR = B.kernel->nr;
+  const gemm::PackedView view{B.data.p, (B.n + NR - 1) / NR * NR, 0};
+  gemm::drive(*B.kernel, trans_a, false, M, B.n, B.k, alpha, A, lda, nullptr, 0, beta, C, ldc, &view);
 }
 
 }  // namespace forgenet

@@ -1,5 +1,6 @@
 // AVX2 micro-kernels: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
-// wide C, 12 x 8 for narrow C. Edge tiles go through a stack tile: AVX2 has no cheap masks.
+// wide C, 12 x 8 for narrow C, 4 x 24 (12 + 3 + 1: all 16) where M is a multiple of 4 and not of 6
+// (a batch of 32 against a wide weight: 6 x 16 would pad 32 rows to 36). Edge tiles go through a stack tile: AVX2 has no cheap masks.
 #include <immintrin.h>
 
 #include "cpu/gemm_kernels.h"
@@ -12,20 +13,25 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
              float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
   constexpr int NR = 8 * NV;
   __m256 acc[MR][NV];
+  // C is touched only after the k loop: fetch its tile now, so its (L3, often set-conflicting: rows a
+  // power of two apart) misses overlap the FMAs instead of stalling the stores
 #pragma GCC unroll 12
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
+  for (int i = 0; i < MR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_ps();
+  }
 
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     __m256 bv[NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += ROWS ? 1 : sa;
@@ -37,7 +43,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       float* ci = c + i * ldc;
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) {
         __m256 r = _mm256_mul_ps(va, acc[i][v]);
         if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * v), r);
@@ -50,7 +56,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
   // (constant indices throughout: any variable index into acc would make GCC keep it in memory)
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, _mm256_mul_ps(va, acc[i][v]));
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) {
@@ -74,7 +80,7 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
   }
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int v = 0; v < NV; ++v)
       acc[i][v] = accumulate ? (full ? _mm256_loadu_ps(c + i * ldc + 8 * v) : _mm256_load_ps(tile[i] + 8 * v))
                   : bias     ? _mm256_loadu_ps(bias + 8 * v)
@@ -87,12 +93,12 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; ++p) {
       __m256 bv[NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
 #pragma GCC unroll 12
       for (int i = 0; i < MR; ++i) {
         const __m256 ai = _mm256_broadcast_ss(a[i] + p);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
       }
       b += NR;
@@ -101,13 +107,13 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
   if (full) {
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) _mm256_storeu_ps(c + i * ldc + 8 * v, acc[i][v]);
     return;
   }
 #pragma GCC unroll 12
   for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) _mm256_store_ps(tile[i] + 8 * v, acc[i][v]);
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j) c[i * ldc + j] = tile[i][j];
@@ -141,14 +147,17 @@ void transpose8_avx2(int64_t k, const float* src, int64_t lds, float* dst, int64
 }
 
 int kernels_avx2(const Kernel** list) {
-  static const Kernel k[2] = {
+  static const Kernel k[3] = {
       // {name, mr, nr, mc, kc, nc, ...}
       {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8_avx2,
        gather<6, 2>},
       {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8_avx2,
-       gather<12, 1>}};
+       gather<12, 1>},
+      // kc = 160: the B panel (160 x 24 floats, 15 KiB) stays in half of L1 as 6 x 16's does
+      {"avx2", 4, 24, 144, 160, 480, ukernel<4, 3, false>, ukernel<4, 3, true>, transpose8_avx2,
+       gather<4, 3>}};
   *list = k;
-  return 2;
+  return 3;
 }
 
 }  // namespace forgenet::gemm

@@ -129,15 +129,22 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
     R = rb.data();
   }
   std::vector<float> zr = workspace_vector<float>(N * G, "lstm's recurrent products");  // h_{t-1} R of one step
-  // One step for samples [n0, n1) and units [u0, u1).
-  auto step = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
+  // each unit block's 4 * w columns of R packed once for all T steps' GEMMs
+  std::vector<PackedB> rpack(blocks);
+  for (int k = 0; k < blocks; ++k) {
+    int64_t u0 = 0, u1 = U;
+    if (blocks > 1) split_range(U, 16, k, blocks, u0, u1);
+    rpack[k] = sgemm_pack_b(best_isa(), false, U, 4 * (u1 - u0), R + 4 * u0, G, blocks > 1 ? N : (N + nt - 1) / nt);
+  }
+  // One step for samples [n0, n1) and units [u0, u1) (R's columns for them: rk).
+  auto step = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1, const PackedB& rk) {
     const int64_t m = n1 - n0, w = u1 - u0;
     if (m <= 0 || w <= 0) return;
     const float* h_prev = t ? y + n0 * T * U + (t - 1) * U : h0 + n0 * U;
     const int64_t ldh = t ? T * U : U;
     float* r = reserve + n0 * T * RS + t * RS;
     float* z = zr.data() + n0 * G + 4 * u0;
-    sgemm(false, false, m, 4 * w, U, 1.0f, h_prev, ldh, R + 4 * u0, G, 0.0f, z, G);
+    sgemm_packed(false, m, 1.0f, h_prev, ldh, rk, 0.0f, z, G);
     LstmFwdRows a{r, T * RS, z, G, w, bias, t ? r - RS + G : c0 + n0 * U, t ? T * RS : U,
                   y + n0 * T * U + t * U, T * U};
     fwd(a, m, U, u0, u1);
@@ -150,13 +157,13 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
     if (p.by_rows) {
       int64_t n0, n1;
       split_range(N, 8, k, team, n0, n1);
-      for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U);
+      for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U, rpack[0]);
     } else {
       for (int64_t t = 0; t < T; ++t) {
         for (int b = k; b < blocks; b += team) {  // one block per thread unless the team came up short
           int64_t u0, u1;
           split_range(U, 16, b, blocks, u0, u1);
-          step(t, 0, N, u0, u1);
+          step(t, 0, N, u0, u1, rpack[b]);
         }
         if (team == nt && nt > 1) {
           bar.wait();
@@ -197,10 +204,16 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   // pre-activation gradients of every step, (N, T, 4U), and h_{t-1} of every step, (N, T, U)
   std::vector<float> dz = workspace_vector<float>(mul_sat(N * T, G), "lstm_backward's gate gradients (batch, steps, 4*units)");
   std::vector<float> hp = workspace_vector<float>(N * T * U, "lstm_backward's hidden states (batch, steps, units)");
-  // recurrent_kernel^T (4U, U), so each step's GEMM reads plain column blocks of it.
-  std::vector<float> rt = workspace_vector<float>(G * U, "lstm_backward's transposed recurrent_kernel");
-  for (int64_t u = 0; u < U; ++u)
-    for (int64_t j = 0; j < G; ++j) rt[j * U + u] = recurrent_kernel[u * G + j];
+  const Plan p = plan_loop(N, U);
+  const int nt = p.threads, blocks = p.by_rows ? 1 : nt;
+  // recurrent_kernel^T (4U, U), each unit block's columns packed once for all T steps' GEMMs
+  std::vector<PackedB> rtpack(blocks);
+  for (int b = 0; b < blocks; ++b) {
+    int64_t u0 = 0, u1 = U;
+    if (blocks > 1) split_range(U, 16, b, blocks, u0, u1);
+    rtpack[b] = sgemm_pack_b(best_isa(), true, G, u1 - u0, recurrent_kernel + u0 * G, G,
+                             blocks > 1 ? N : (N + nt - 1) / nt);
+  }
   auto pointwise = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
     if (n1 <= n0 || u1 <= u0) return;
     const int64_t o = n0 * T;  // first row of these samples in (N, T, .) arrays
@@ -211,13 +224,10 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                   t + 1 < T ? hp.data() + (o + t + 1) * U : nullptr, T * U};
     bwd(a, n1 - n0, U, u0, u1);
   };
-  auto dh_gemm = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
+  auto dh_gemm = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1, const PackedB& rt) {
     if (n1 <= n0 || u1 <= u0) return;
-    sgemm(false, false, n1 - n0, u1 - u0, G, 1.0f, dz.data() + (n0 * T + t) * G, T * G, rt.data() + u0, U,
-          0.0f, dh0 + n0 * U + u0, U);
+    sgemm_packed(false, n1 - n0, 1.0f, dz.data() + (n0 * T + t) * G, T * G, rt, 0.0f, dh0 + n0 * U + u0, U);
   };
-  const Plan p = plan_loop(N, U);
-  const int nt = p.threads;
   {
     SerialGemm serial;
     StepBarrier bar(nt);
@@ -229,7 +239,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
         split_range(N, 8, k, team, n0, n1);
         for (int64_t t = T - 1; t >= 0; --t) {
           pointwise(t, n0, n1, 0, U);
-          dh_gemm(t, n0, n1, 0, U);
+          dh_gemm(t, n0, n1, 0, U, rtpack[0]);
         }
       } else {
         for (int64_t t = T - 1; t >= 0; --t) {
@@ -246,7 +256,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
           for (int b = k; b < nt; b += team) {
             int64_t u0, u1;
             split_range(U, 16, b, nt, u0, u1);
-            dh_gemm(t, 0, N, u0, u1);
+            dh_gemm(t, 0, N, u0, u1, rtpack[b]);
           }
         }
       }

@@ -6,7 +6,34 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'bias_relu_backward', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'relu_', 'relu_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['PackedB', 'adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_pack_b', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+class PackedB:
+    """
+    op(b) packed once by gemm_pack_b for gemm's micro-kernel; pass it to gemm in place of b.
+    """
+    def __reduce__(self) -> typing.Any:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def isa(self) -> str:
+        ...
+    @property
+    def nbytes(self) -> int:
+        ...
+    @property
+    def shape(self) -> tuple[int, int]:
+        """
+        (K, N): the shape of op(b)
+        """
+    @property
+    def tile(self) -> str:
+        """
+        the micro-kernel's MR x NR
+        """
+    @property
+    def trans_b(self) -> bool:
+        ...
 def _forked_single_threaded() -> bool:
     """
     True in a child forked from this process: the kernels run on one thread there.
@@ -67,11 +94,15 @@ def fused_update(kind: typing.SupportsInt | typing.SupportsIndex, var: typing.An
     """
 def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     """
-    alpha * op(a) @ op(b) + beta * c (float32, row-major), op(x) = x.T when trans_x.
+    alpha * op(a) @ op(b) + beta * c (float32, row-major), op(x) = x.T when trans_x; b may be a PackedB.
     """
 def gemm_kernel(m: typing.SupportsInt | typing.SupportsIndex = 1073741824, n: typing.SupportsInt | typing.SupportsIndex = 1073741824) -> tuple[str, int, int]:
     """
     (isa, MR, NR): the micro-kernel gemm uses for an (m, n) result (FORGENET_ISA caps the isa).
+    """
+def gemm_pack_b(b: typing.Any, trans_b: bool = False, isa: typing.Any = None) -> PackedB:
+    """
+    op(b) packed for gemm (isa: the kernels to pack for, default this process's; tests only).
     """
 def gemm_reference(a: typing.Any, b: typing.Any, c: typing.Any = None, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -125,15 +156,3 @@ def softmax_backward(dy: typing.Any, y: typing.Any, *, out: typing.Any = None) -
     ...
 def softmax_cross_entropy(logits: typing.Any, target: typing.Any, *, out: typing.Any = None) -> tuple:
     ...
-def relu_(x: typing.Any) -> typing.Any:
-    """
-    x = max(x, 0) in place (NaN stays NaN); returns x
-    """
-def relu_backward(g: typing.Any, y: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
-    """
-    g where y > 0, else 0 (y: the ReLU's output); out may be g
-    """
-def bias_relu_backward(g: typing.Any, y: typing.Any, *, relu: bool = True, out: typing.Any = None) -> tuple:
-    """
-    (dz, db): dz = g masked by y > 0 (relu) or g, db = dz summed over rows; out: (dz, db) buffers, dz may be g
-    """

@@ -123,3 +123,18 @@ def test_timing_core_alternates_and_summarises():
     assert tm.median == 3.0 and tm.quantile(0.25) == 2.0 and tm.spread == pytest.approx((4 - 2) / 3)
     with pytest.raises(ValueError, match="reps"):
         timing.measure(lambda: None, reps=0)
+
+
+def test_threads_cap_numpys_blas(tmp_path):
+    # --threads N with numpy as a peer: threadpoolctl caps it in process; without it the CLI re-runs itself
+    # with OPENBLAS_NUM_THREADS=N (read once, when numpy loads) and the machine record says which
+    try:
+        import threadpoolctl  # noqa: F401
+        capped, uncapped = 1, None
+    except ImportError:
+        capped, uncapped = "1 (OPENBLAS_NUM_THREADS)", "not capped (threadpoolctl not installed)"
+    code, doc = _run(tmp_path, "gemm", "8", "--threads", "1", "--peers", "numpy")
+    assert code == 0 and doc["machine"]["numpy_threads"] == capped
+    assert {r["impl"] for r in doc["rows"]} == {"forgenet", "numpy"}
+    if uncapped:  # no --threads: nothing to cap to, and the record says numpy ran on its own count
+        assert _run(tmp_path, "gemm", "8", "--peers", "numpy")[1]["machine"]["numpy_threads"] == uncapped

@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import subprocess
 import sys
 
 import forgenet
@@ -132,7 +134,9 @@ def _thread_limits(threads: int, peers):
     except ImportError:
         threadpool_limits = None
     if threadpool_limits is None:
-        yield "unlimited (threadpoolctl not installed)"
+        # main() re-ran us with the BLAS variables set when it could; they are read once, at numpy's load
+        capped = os.environ.get(_CAPPED_ENV) == str(threads)
+        yield f"{threads} ({_BLAS_ENV[0]})" if capped else "not capped (threadpoolctl not installed)"
     else:
         with threadpool_limits(threads):
             yield threads
@@ -193,9 +197,32 @@ def _write(path, text):
             f.write(text)
 
 
+# numpy's BLAS reads its thread count from the environment when numpy loads (forgenet has loaded it by
+# now), so without threadpoolctl the one way to cap it is a fresh interpreter with these set.
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+_CAPPED_ENV = "FORGENET_BENCH_BLAS_CAPPED"
+
+
+def _needs_blas_cap(args) -> bool:
+    if not args.threads or args.no_peers or "numpy" not in args.peers.split(",") or os.environ.get(_CAPPED_ENV):
+        return False
+    try:
+        import threadpoolctl  # noqa: F401 - present: _thread_limits caps numpy in this process
+    except ImportError:
+        return True
+    return False
+
+
+def _rerun_capped(argv, threads: int) -> int:
+    env = dict(os.environ, **{name: str(threads) for name in _BLAS_ENV}, **{_CAPPED_ENV: str(threads)})
+    return subprocess.run([sys.executable, "-m", "forgenet.bench", *argv], env=env).returncode
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
+    if _needs_blas_cap(args):
+        return _rerun_capped(argv, args.threads)
     doc, worse = run(args, argv)
     if not args.quiet and "-" not in (args.json, args.csv):
         print(report.table(doc))

@@ -78,7 +78,8 @@ def table(doc) -> str:
     m = doc["machine"]
     isa_env = m["forgenet_isa_env"] or "unset"
     lines = [f"forgenet {m['forgenet']} bench | {m['cpu']} | {m['threads']} threads | ISA {m['isa']} "
-             f"(FORGENET_ISA {isa_env}) | gemm kernel {m['gemm_kernel']}"]
+             f"(FORGENET_ISA {isa_env}) | gemm kernel {m['gemm_kernel']}"
+             + (f" | numpy's BLAS threads {m['numpy_threads']}" if "numpy_threads" in m else "")]
     if m.get("peak_gflops"):
         lines.append(f"fp32 peak {m['peak_gflops']:.1f} GFLOP/s = {m['threads']} threads x {m['flop_per_cycle']} FLOP/cycle "
                      f"x {m['clock_mhz']:.0f} MHz ({m['clock_source']}{_nominal(m)})")

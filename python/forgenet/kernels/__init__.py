@@ -9,7 +9,7 @@ from forgenet.kernels.batchnorm import batch_norm, batch_norm_backward, batch_no
 from forgenet.kernels.depthwise import depthwise_conv2d, depthwise_conv2d_backward
 from forgenet.kernels.conv import conv2d, conv2d_backward
 from forgenet.kernels.embedding import embedding, embedding_backward
-from forgenet.kernels.gemm import gemm
+from forgenet.kernels.gemm import PackedB, gemm, gemm_pack_b
 from forgenet.kernels.lstm import lstm, lstm_backward
 from forgenet.kernels.gru import gru, gru_backward
 from forgenet.kernels.simple_rnn import simple_rnn, simple_rnn_backward
@@ -21,7 +21,7 @@ from forgenet.kernels.pooling import avg_pool2d, avg_pool2d_backward, max_pool2d
 from forgenet.kernels.softmax import softmax, softmax_backward, softmax_cross_entropy
 
 __all__ = [
-    "gemm",
+    "gemm", "gemm_pack_b",
     "softmax", "softmax_backward", "softmax_cross_entropy",
     "conv2d", "conv2d_backward",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
