@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedB', 'adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_pack_b', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['PackedB', 'adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'bias_relu_backward', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_pack_b', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'relu_', 'relu_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
 class PackedB:
     """
     op(b) packed once by gemm_pack_b for gemm's micro-kernel; pass it to gemm in place of b.
@@ -34,6 +34,8 @@ class PackedB:
     @property
     def trans_b(self) -> bool:
         ...
+def _conv2d_uses_winograd(x_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], kernel_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid') -> tuple:
+    ...
 def _forked_single_threaded() -> bool:
     """
     True in a child forked from this process: the kernels run on one thread there.
@@ -46,6 +48,10 @@ def _max_threads() -> int:
     """
 def _numpy_handler_set(capsule: typing.Any) -> typing.Any:
     ...
+def _parallel_for_probe(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, fail_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list:
+    """
+    Test hook: the chunks parallel_for runs.
+    """
 def _pool_close() -> None:
     ...
 def _pool_handler() -> typing.Any:
@@ -58,6 +64,10 @@ def _pool_stats() -> dict:
     ...
 def _pool_trim() -> None:
     ...
+def _scratch_probe(floats: typing.SupportsInt | typing.SupportsIndex, inner: typing.SupportsInt | typing.SupportsIndex = 0) -> list:
+    """
+    Test hook: addresses of a Scratch frame (and a nested one).
+    """
 def adam_update(var: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, vhat: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     Adam step in place on var, m, v (and vhat unless None: amsgrad); Keras 3's formulas in float32.
@@ -76,6 +86,10 @@ def batch_norm_backward(dy: typing.Any, x: typing.Any, gamma: typing.Any, mean: 
     ...
 def batch_norm_inference(x: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, variance: typing.Any, axis: typing.Any = -1, epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.001, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
+def bias_relu_backward(g: typing.Any, y: typing.Any, *, relu: bool = True, out: typing.Any = None) -> tuple:
+    """
+    (dz, db): dz = g masked by y > 0 (relu) or g, db = dz summed over rows; out: (dz, db) buffers, dz may be g
+    """
 def conv2d(x: typing.Any, kernel: typing.Any, bias: typing.Any = None, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
     ...
 def conv2d_backward(dy: typing.Any, x: typing.Any, kernel: typing.Any, *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid', need_dx: bool = True, out: typing.Any = None) -> tuple:
@@ -135,6 +149,14 @@ def measure_clock_mhz(ms: typing.SupportsFloat | typing.SupportsIndex = 20.0) ->
     The calling thread's core clock in MHz, timed: the best rate of chunks of dependent integer adds
     (1 cycle each) over about `ms` milliseconds. Under turbo this is the boosted clock of one busy
     core; on a loaded machine it can only come out low, never high.
+    """
+def relu_(x: typing.Any) -> numpy.ndarray:
+    """
+    x = max(x, 0) in place (NaN stays NaN); returns x
+    """
+def relu_backward(g: typing.Any, y: typing.Any, *, out: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    g where y > 0, else 0 (y: the ReLU's output); out may be g
     """
 def rmsprop_update(var: typing.Any, grad: typing.Any, v: typing.Any, avg: typing.Any, mom: typing.Any, learning_rate: typing.SupportsFloat | typing.SupportsIndex, rho: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
