@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "common/shapes.h"  // AttnShape
+#include "cpu/dispatch.h"
 
 namespace forgenet {
 
@@ -31,16 +32,12 @@ void attention_backward(const AttnShape& s, const float* do_, const float* q, co
                         const float* v, const float* o, const float* lse, float* dq, float* dk,
                         float* dv_);
 
-// The ISA variants (attention_avx512.cpp, attention_avx2.cpp, generic in attention.cpp); all take
-// the same arguments and are chosen by best_isa().
-#define FORGENET_ATTN_DECL(suffix)                                                                \
-  void attention_forward_##suffix(const AttnShape&, const float*, const float*, const float*,     \
-                                  float*, float*);                                                \
-  void attention_backward_##suffix(const AttnShape&, const float*, const float*, const float*,    \
-                                   const float*, const float*, const float*, float*, float*, float*);
-FORGENET_ATTN_DECL(generic)
-FORGENET_ATTN_DECL(avx2)
-FORGENET_ATTN_DECL(avx512)
-#undef FORGENET_ATTN_DECL
 
 }  // namespace forgenet
+
+// The per-ISA builds (isa/attention_kernels.cpp), chosen by best_isa(); same arguments as above.
+FORGENET_ISA_DECLARE(void attention_forward_tiles(const AttnShape& s, const float* q, const float* k,
+                                                  const float* v, float* o, float* lse))
+FORGENET_ISA_DECLARE(void attention_backward_tiles(const AttnShape& s, const float* do_, const float* q,
+                                                   const float* k, const float* v, const float* o,
+                                                   const float* lse, float* dq, float* dk, float* dv))

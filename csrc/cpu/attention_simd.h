@@ -1,5 +1,5 @@
 // The SIMD micro-kernels of the fused attention (the `K` of attention_tiles.h), written once over a
-// vector-traits type V and instantiated by attention_avx2.cpp and attention_avx512.cpp with V the
+// vector-traits type V and instantiated per ISA by isa/attention_kernels.cpp with V the
 // traits of cpu/simd/vec.h (which has these members and more):
 //
 //   V::T, V::W                     the vector type and its width in floats

@@ -42,27 +42,17 @@ float* scratch(int slot, int64_t n) {
 }  // namespace
 
 namespace winograd {
-int64_t panel_width(bool avx512) { return avx512 ? 32 : 16; }
-
-#if !defined(FORGENET_X86)
-// Off x86 the SIMD files are not compiled and winograd_applies never holds (best_isa() is generic).
-void transform_kernel_avx2(const Plan&, const Taps3x3&, float*) { std::abort(); }
-void run_avx2(const Plan&, const float*, float*) { std::abort(); }
-void transform_kernel_avx512(const Plan&, const Taps3x3&, float*) { std::abort(); }
-void run_avx512(const Plan&, const float*, float*) { std::abort(); }
-void kernel_gradient_avx2(const Plan&, const float*, const float*, float*, int64_t) { std::abort(); }
-void untransform_kernel_avx2(const Plan&, const float*, int64_t, float*) { std::abort(); }
-void kernel_gradient_avx512(const Plan&, const float*, const float*, float*, int64_t) { std::abort(); }
-void untransform_kernel_avx512(const Plan&, const float*, int64_t, float*) { std::abort(); }
-#endif
+int64_t panel_width(Isa isa) { return isa == Isa::avx512 ? 32 : isa == Isa::avx2 ? 16 : 8; }
 }  // namespace winograd
 
 bool winograd_applies(const Window2d& g, int64_t cout) {
-  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || best_isa() == Isa::generic) return false;
+  if (g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1) return false;
   if (g.n == 0 || g.ho == 0 || g.wo == 0 || g.c == 0 || cout == 0) return false;
   const char* mode = std::getenv("FORGENET_CONV2D_WINOGRAD");
   if (mode && !std::strcmp(mode, "0")) return false;
   if (mode && !std::strcmp(mode, "1")) return true;
+  // the generic build's 4-float vectors do not pay for the transforms (it runs only when forced)
+  if (best_isa() == Isa::generic) return false;
   // a 1-wide output wastes half of every 2x2 tile, which eats most of the 2.25x
   return g.c >= kMinChannels && cout >= kMinChannels && g.ho >= 2 && g.wo >= 2;
 }
@@ -75,7 +65,7 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
   Plan p{};
   p.g = g;
   p.cout = cout;
-  p.nr = panel_width(best_isa() == Isa::avx512);
+  p.nr = panel_width(best_isa());
   p.coutp = ceil_div(cout, p.nr) * p.nr;
   p.tiles_h = ceil_div(g.ho, 2);
   p.tiles_w = ceil_div(g.wo, 2);
@@ -105,13 +95,8 @@ void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Tap
   p.bias = bias;
   float* u = scratch(0, mul_sat(mul_sat(16, p.coutp), g.c));
   p.u = u;
-  if (best_isa() == Isa::avx512) {
-    transform_kernel_avx512(p, taps, u);
-    run_avx512(p, x, y);
-  } else {
-    transform_kernel_avx2(p, taps, u);
-    run_avx2(p, x, y);
-  }
+  FORGENET_ISA_CALL(winograd_transform_kernel, p, taps, u);
+  FORGENET_ISA_CALL(winograd_run, p, x, y);
 }
 
 void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel) {
@@ -119,16 +104,13 @@ void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, c
   const Plan p = make_plan(g, cout, kMinReuseGradient);
   const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(mul_sat(16, cinp), p.coutp);
   float* du = scratch(2, mul_sat(p.threads, size));
-  const bool avx512 = best_isa() == Isa::avx512;
-  if (avx512) kernel_gradient_avx512(p, x, dy, du, cinp);
-  else kernel_gradient_avx2(p, x, dy, du, cinp);
+  FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, du, cinp);
   for (int t = 1; t < p.threads; ++t) {  // in thread order: the same sums on every run
     const float* src = du + t * size;
 #pragma omp parallel for schedule(static) num_threads(p.threads) if (size > 32768)
     for (int64_t i = 0; i < size; ++i) du[i] += src[i];
   }
-  if (avx512) untransform_kernel_avx512(p, du, cinp, dkernel);
-  else untransform_kernel_avx2(p, du, cinp, dkernel);
+  FORGENET_ISA_CALL(winograd_untransform_kernel, p, du, cinp, dkernel);
 }
 
 }  // namespace forgenet

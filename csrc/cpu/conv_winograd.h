@@ -11,6 +11,8 @@
 #include <cstdint>
 
 #include "common/window2d.h"
+#include "cpu/cpu_features.h"
+#include "cpu/dispatch.h"
 
 namespace forgenet {
 
@@ -53,16 +55,15 @@ struct Plan {
 constexpr int kMr = 6;  // rows (tiles) of the micro-kernel's register block, on both ISAs
 
 // Columns per B panel for the ISA's micro-kernel (two vectors).
-int64_t panel_width(bool avx512);
-
-void transform_kernel_avx2(const Plan& p, const Taps3x3& taps, float* u);
-void run_avx2(const Plan& p, const float* x, float* y);
-void kernel_gradient_avx2(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp);
-void untransform_kernel_avx2(const Plan& p, const float* du, int64_t cinp, float* dk);
-void transform_kernel_avx512(const Plan& p, const Taps3x3& taps, float* u);
-void run_avx512(const Plan& p, const float* x, float* y);
-void kernel_gradient_avx512(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp);
-void untransform_kernel_avx512(const Plan& p, const float* du, int64_t cinp, float* dk);
+int64_t panel_width(Isa isa);
 
 }  // namespace winograd
 }  // namespace forgenet
+
+// The passes, built per ISA (isa/conv_winograd_kernels.cpp).
+FORGENET_ISA_DECLARE(void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u))
+FORGENET_ISA_DECLARE(void winograd_run(const winograd::Plan& p, const float* x, float* y))
+FORGENET_ISA_DECLARE(void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy,
+                                                        float* du, int64_t cinp))
+FORGENET_ISA_DECLARE(void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp,
+                                                      float* dk))

@@ -1,5 +1,5 @@
 // The Winograd F(2x2, 3x3) passes (conv_winograd.h), written once over a vector-traits type V and
-// instantiated by conv_winograd_avx2.cpp / conv_winograd_avx512.cpp with their intrinsics:
+// instantiated per ISA by isa/conv_winograd_kernels.cpp with simd::Vec (cpu/simd/vec.h):
 //   V::T, V::W; zero, set1, load, store (unaligned), bcast(const float*), add, sub, mul, fma(a, b, c) = a*b + c
 // Channel counts that are not a multiple of W finish with the same code over Scalar (W = 1).
 // Per block of tiles, one thread runs: input transform (x -> V, 16 planes), 16 GEMMs (V @ U -> M) with
