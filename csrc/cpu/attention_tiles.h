@@ -1,5 +1,5 @@
 // The tile loops of the fused attention forward and backward, written once and instantiated by each
-// ISA file (attention.cpp, attention_avx2.cpp, attention_avx512.cpp) with its own micro-kernels `K`:
+// ISA's build of isa/attention_kernels.cpp with the micro-kernels `K` of attention_simd.h:
 //
 //   K::W, K::MR, K::NR         floats per vector; the register tile is MR rows x NR columns
 //   K::kFwdBq, K::kFwdBk       forward tile: query rows (a multiple of MR) x keys (of NR)

@@ -12,6 +12,8 @@
 // and call the best build the CPU runs, capped by FORGENET_ISA (cpu_features.h):
 //   FORGENET_ISA_CALL(max_pool2d_forward, g, x, y);       // for sources built for all three ISAs
 //   FORGENET_ISA_CALL_UPTO_AVX2(max_pool2d_forward, ...);  // for sources listed with UPTO avx2
+// or the build for a given ISA (gemm: a PackedB made for one ISA is read by that ISA's kernels):
+//   FORGENET_ISA_CALL_FOR(isa, gemm_kernel_set, &list);
 // or take the address of the best build of a function or table once, before a loop:
 //   const FwdFn fwd = FORGENET_ISA_PICK(lstm_fwd_rows);
 // Off x86 only the generic build exists and the macros pick it.
@@ -48,10 +50,15 @@
 #define FORGENET_ISA_CALL_UPTO_AVX2(fn, ...)                                                        \
   (::forgenet::best_isa() != ::forgenet::Isa::generic ? ::forgenet::isa_avx2::fn(__VA_ARGS__) \
                                                       : ::forgenet::isa_generic::fn(__VA_ARGS__))
+#define FORGENET_ISA_CALL_FOR(isa, fn, ...)                                          \
+  ((isa) == ::forgenet::Isa::avx512 ? ::forgenet::isa_avx512::fn(__VA_ARGS__) \
+   : (isa) == ::forgenet::Isa::avx2 ? ::forgenet::isa_avx2::fn(__VA_ARGS__)   \
+                                    : ::forgenet::isa_generic::fn(__VA_ARGS__))
 #else
 #define FORGENET_ISA_PICK(name) (&::forgenet::isa_generic::name)
 #define FORGENET_ISA_CALL(fn, ...) (::forgenet::isa_generic::fn(__VA_ARGS__))
 #define FORGENET_ISA_CALL_UPTO_AVX2(fn, ...) (::forgenet::isa_generic::fn(__VA_ARGS__))
+#define FORGENET_ISA_CALL_FOR(isa, fn, ...) ((void)(isa), ::forgenet::isa_generic::fn(__VA_ARGS__))
 #endif
 
 // Inside a per-ISA source: the namespace of this build, its ISA and its vector traits.

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cpu/cpu_features.h"
+#include "cpu/dispatch.h"
 #include "cpu/gemm_kernels.h"
 #include "common/workspace.h"
 
@@ -39,42 +40,6 @@ namespace {
 
 inline int64_t ceil_to(int64_t x, int64_t q) { return (x + q - 1) / q * q; }
 inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
-
-// Plain C++ micro-kernel (4 x 8, what SSE2 registers hold); also the definition the others match.
-constexpr int GMR = 4, GNR = 8;
-
-template <bool ROWS>
-void ukernel_generic(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-                     float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
-  float acc[GMR][GNR] = {};
-  for (int64_t p = 0; p < k; ++p, a += ROWS ? 1 : sa, b += sb)
-    for (int i = 0; i < GMR; ++i)
-      for (int j = 0; j < GNR; ++j) acc[i][j] += (ROWS ? a[i * sa] : a[i]) * b[j];
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      float& cij = c[i * ldc + j];
-      cij = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cij;
-    }
-}
-
-template <int MR, int NR>
-void gather_generic(const float* const* rows, int pieces, const int64_t* off, const int64_t* len,
-                    const float* __restrict b, float* __restrict c, int64_t ldc, const float* bias,
-                    bool accumulate, int m, int n) {
-  float acc[MR][NR];
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
-      acc[i][j] = accumulate ? (i < m && j < n ? c[i * ldc + j] : 0.0f) : bias ? bias[j] : 0.0f;
-  for (int q = 0; q < pieces; ++q) {
-    const float* a[MR];
-    for (int i = 0; i < MR; ++i) a[i] = rows[i] + off[q];
-    for (int64_t p = 0; p < len[q]; ++p, b += NR)
-      for (int i = 0; i < MR; ++i)
-        for (int j = 0; j < NR; ++j) acc[i][j] += a[i][p] * b[j];
-  }
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc[i][j];
-}
 
 // A growable 64-byte-aligned scratch buffer, one per thread and kind (OpenMP threads persist, so
 // steady-state calls never allocate).
@@ -233,14 +198,8 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 }  // namespace
 
 const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
-  static const Kernel generic{"generic", GMR, GNR, /*mc=*/128, /*kc=*/256, /*nc=*/512, ukernel_generic<false>,
-                              ukernel_generic<true>, nullptr, gather_generic<GMR, GNR>};
-  const Kernel* list = &generic;
-  int count = 1;
-#if defined(FORGENET_X86)
-  if (isa == Isa::avx512) count = kernels_avx512(&list);
-  else if (isa == Isa::avx2) count = kernels_avx2(&list);
-#endif
+  const Kernel* list = nullptr;
+  const int count = FORGENET_ISA_CALL_FOR(isa, gemm_kernel_set, &list);
   const Kernel* best = list;
   const double padded = double(ceil_to(m, best->mr)) * ceil_to(n, best->nr);
   double best_padded = padded;

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "cpu/cpu_features.h"
+#include "cpu/dispatch.h"
 
 namespace forgenet::gemm {
 
@@ -44,10 +45,7 @@ void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, 
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
 // best_isa()): the set's first tile, unless another pads M x N to over 7% less work.
 const Kernel& kernel_for(Isa isa, int64_t m = 1 << 30, int64_t n = 1 << 30);
-#if defined(FORGENET_X86)
-int kernels_avx2(const Kernel** list);    // sets *list to the set's tiles, returns how many
-int kernels_avx512(const Kernel** list);
-void transpose8_avx2(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
-#endif
-
 }  // namespace forgenet::gemm
+
+// Each ISA's set of tiles (isa/gemm_kernels.cpp): sets *list to them, returns how many.
+FORGENET_ISA_DECLARE(int gemm_kernel_set(const gemm::Kernel** list))
