@@ -116,9 +116,14 @@ def test_timing_core_alternates_and_summarises():
     order = []
     t = iter(range(100))
     res = timing.alternate({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, reps=3, warmup=1,
-                           timer=lambda: float(next(t)))
+                           timer=lambda: float(next(t)), settle_s=0.0)
     assert order == ["a", "b"] + ["a", "b"] * 3  # warm-up each, then the samples in turns
     assert res["a"].samples == [1.0, 1.0, 1.0] and res["a"].spread == 0.0
+    # with a settle pause (the default for several runners) each sample follows one untimed call
+    order.clear()
+    timing.alternate({"a": lambda: order.append("a"), "b": lambda: order.append("b")}, reps=2, warmup=1,
+                     settle_s=1e-4)
+    assert order == ["a", "b"] + ["a", "a", "b", "b"] * 2
     tm = timing.Timing(samples=[1.0, 2.0, 3.0, 4.0, 10.0])
     assert tm.median == 3.0 and tm.quantile(0.25) == 2.0 and tm.spread == pytest.approx((4 - 2) / 3)
     with pytest.raises(ValueError, match="reps"):

@@ -61,9 +61,20 @@ def measure(fn, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0, ti
     return alternate({"fn": fn}, reps=reps, warmup=warmup, min_sample_s=min_sample_s, timer=timer)["fn"]
 
 
+# Pause before each sample when runners alternate. The thread pools of the peers keep spinning after
+# their work returns (OpenBLAS ~2^28 cycles, libgomp's spin count, XLA's pool), and on a 2-core machine
+# the next runner's threads then share the cores with them: measured here, forgenet's 2-thread SGEMM
+# 1024^3 right after numpy's and torch's took 31.9 ms, alone 14.1 ms. The pause lets them go idle; one
+# untimed call after it puts the runner back in its steady state (threads awake, caches warm).
+SETTLE_S = 0.25
+
+
 def alternate(fns: dict, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0,
-              timer=time.perf_counter) -> dict:
-    """{name: Timing} for each fn, the samples taken round-robin (fn1, fn2, ..., fn1, fn2, ...)."""
+              timer=time.perf_counter, settle_s: float | None = None) -> dict:
+    """{name: Timing} for each fn, the samples taken round-robin (fn1, fn2, ..., fn1, fn2, ...), each
+    after a pause of settle_s (default SETTLE_S when there are several fns, else none)."""
+    if settle_s is None:
+        settle_s = SETTLE_S if len(fns) > 1 else 0.0
     if reps < 1:
         raise ValueError(f"forgenet.bench: reps must be >= 1, got {reps}")
     for fn in fns.values():
@@ -74,6 +85,9 @@ def alternate(fns: dict, *, reps: int = 5, warmup: int = 1, min_sample_s: float 
     for _ in range(reps):
         for k, fn in fns.items():
             n = numbers[k]
+            if settle_s:
+                time.sleep(settle_s)
+                fn()  # untimed: wakes this runner's own threads, warms its caches
             t0 = timer()
             for _ in range(n):
                 fn()
