@@ -15,8 +15,8 @@ using gemm::Kernel;
 
 #if FORGENET_ISA_KIND >= 1
 namespace {
-// (AVX2 instructions: the AVX-512 set uses it too, packing needs no wider transpose)
-// 8 x 8 blocks through registers: unpack pairs of rows, shuffle quads, swap 128-bit halves.
+// 8 x 8 blocks through registers: unpack pairs of rows, shuffle quads, swap 128-bit halves (AVX2
+// instructions; the AVX-512 set packs with it too).
 void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
   int64_t p = 0;
   for (; p + 8 <= k; p += 8) {
@@ -45,9 +45,10 @@ void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ld
 #endif
 
 #if FORGENET_ISA_KIND == 1
-// AVX2:  6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
+// AVX2: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
 // wide C, 12 x 8 for narrow C, 4 x 24 (12 + 3 + 1: all 16) where M is a multiple of 4 and not of 6
-// (a batch of 32 against a wide weight: 6 x 16 would pad 32 rows to 36). Edge tiles go through a stack tile: AVX2 has no cheap masks.
+// (a batch of 32 against a wide weight: 6 x 16 would pad 32 rows to 36). Edge tiles go through a
+// stack tile: AVX2 has no cheap masks.
 namespace {
 
 template <int MR, int NV, bool ROWS>
@@ -177,9 +178,8 @@ int gemm_kernel_set(const Kernel** list) {
   return 3;
 }
 
-
 #elif FORGENET_ISA_KIND == 2
-// AVX-512:  MR rows x NV zmm vectors of C in registers. 8 x 32 (16 accumulators) is the
+// AVX-512: MR rows x NV zmm vectors of C in registers. 8 x 32 (16 accumulators) is the
 // default — on Zen4 it is as fast as 12 x 32 and wastes less on small M; 12 x 32 is taken where it
 // pads M less (M = 9..12: a 3x3 conv's weight gradient), 16 x 16 for narrow C (a conv's input
 // gradient with few channels).
@@ -301,7 +301,6 @@ int gemm_kernel_set(const Kernel** list) {
   *list = k;
   return 3;
 }
-
 
 #else
 namespace {
