@@ -14,12 +14,13 @@ def test_paired_ratio_and_difference_pair_samples_of_one_rep():
         timing.paired(timing.Timing(), timing.Timing())
 
 
-def test_table_prints_each_mode_with_the_ratio():
+def test_table_prints_each_mode_with_the_ratio(monkeypatch):
+    monkeypatch.setattr(timing, "SETTLE_S", 1e-4)
     lines, calls = [], []
     rows = versus.table("toy", [("forward", lambda: calls.append("f"), lambda: calls.append("t")),
                                 ("forward+backward", lambda: None, lambda: None)],
                         reps=3, warmup=0, min_sample_s=0, threads=1, write=lines.append)
-    assert calls == ["f", "t"] * 3  # samples taken in turns
+    assert calls == ["f", "f", "t", "t"] * 3  # samples in turns, each after the settle pause's untimed call
     assert [r["mode"] for r in rows] == ["forward", "forward+backward"]
     assert all(r["ratio"] > 0 and r["forgenet_median_s"] > 0 and r["torch_median_s"] > 0 for r in rows)
     assert lines[0].startswith("toy | 1 threads") and "forgenet/torch" in lines[2]
