@@ -196,3 +196,15 @@ def test_lstm_bad_arguments_and_inputs():
         f(np.zeros((2, 4, 5), np.float32), initial_state=[np.zeros((2, 4), np.float32), np.zeros((2, 3), np.float32)])
     with pytest.raises(ValueError, match=r"rnn: mask must have shape \(2, 4\) \(batch, timesteps\), got \(2, 3\)"):
         f(np.zeros((2, 4, 5), np.float32), mask=np.ones((2, 3), bool))
+
+
+def test_lstm_weights_are_c_order_whatever_their_source():
+    # the orthogonal initializer's Q.T and a transposed set_weights value are F order; a weight kept so
+    # would be copied on every kernel call and would put Adam on its slower unfused path
+    f = layers.LSTM(8)
+    f(np.zeros((2, 3, 5), np.float32))
+    assert all(w.data.flags.c_contiguous for w in f.weights)
+    kernel, rec, bias = f.get_weights()
+    f.set_weights([kernel, np.asfortranarray(rec), bias])
+    assert f.weights[1].data.flags.c_contiguous
+    np.testing.assert_array_equal(f.weights[1].data, rec)

@@ -115,6 +115,11 @@ class Variable(Tensor):
     __slots__ = ("name", "_trainable")
 
     def __init__(self, data, name: str = "variable", trainable: bool = True):
+        # C order always: the kernels take only C-order weights, so an F-order one (an orthogonal
+        # initializer's Q.T, a transposed set_weights value) would be copied on every call and would keep
+        # the optimizer off its fused update
+        if not data.flags.c_contiguous:
+            data = array_module(data).ascontiguousarray(data)
         super().__init__(data, requires_grad=bool(trainable))
         self.name = name
         self._trainable = bool(trainable)
@@ -136,7 +141,7 @@ class Variable(Tensor):
         xp = array_module(self.data)
         value = value.data if isinstance(value, Tensor) else value
         # always a private copy: optimizers update self.data in place and must not write into the caller's array
-        value = xp.array(value, dtype=self.data.dtype, copy=True)
+        value = xp.array(value, dtype=self.data.dtype, copy=True, order="C")
         if value.shape != self.data.shape:
             raise ValueError(f"Variable '{self.name}': cannot assign a value of shape {tuple(value.shape)} "
                              f"to a variable of shape {self.shape}")
