@@ -19,7 +19,12 @@ lstm_backward, attention_backward) called directly; the adapter's is forgenet.to
 require grad, then torch.autograd.grad(out, inputs, dy), which returns the gradients (nothing is
 accumulated into .grad) and so runs the same two kernels plus torch's autograd engine. That engine is a
 cost any torch.autograd.Function pays: the "floor" group times one that computes nothing (outputs and
-gradients preallocated), so the adapter's own share of +us/call is the difference from it.
+gradients preallocated). Called back to back, the floor's code stays in the caches; after a kernel
+that streams megabytes it runs from L3 or memory and costs about three times as much (~65 vs ~200 us
+a call on a Zen 3 VM), and so does the adapter's own glue. So each forward+backward row also times
+a third runner, forgenet+floor (the kernels, then the floor on as many inputs), and prints the floor's
+cost at that shape and the adapter's own share: adapter - forgenet+floor, in us and as a fraction of
+the kernels' time.
 """
 import argparse
 import json
@@ -31,58 +36,89 @@ import forgenet
 from forgenet.bench import cases, machine, timing
 
 
+_BACKWARD = set()  # id() of the forward+backward cases (conv's case names do not say their mode)
+
+
+def _mode(mode, made):
+    if mode == "fwd+bwd":
+        _BACKWARD.update(id(c) for c in made)
+    return made
+
+
 def _bench_shapes(peer):
     out = cases.gemm_cases([(256, 256, 256), (1024, 1024, 1024)], [peer])
     for mode in ("fwd", "fwd+bwd"):
-        out += cases.conv_cases(cases.PRESETS["mnist"], 32, "valid", mode, [peer])
-        out += cases.lstm_cases(32, 40, 64, 128, mode, [peer])
+        out += _mode(mode, cases.conv_cases(cases.PRESETS["mnist"], 32, "valid", mode, [peer]))
+        out += _mode(mode, cases.lstm_cases(32, 40, 64, 128, mode, [peer]))
         for causal in (False, True):
-            out += cases.attention_cases([256, 1024], 4, 8, 64, causal, mode, [peer])
+            out += _mode(mode, cases.attention_cases([256, 1024], 4, 8, 64, causal, mode, [peer]))
     return out
 
 
 def _small_shapes(peer):
     out = cases.gemm_cases([(1, 1, 1), (32, 32, 32), (64, 64, 64)], [peer])
     for mode in ("fwd", "fwd+bwd"):
-        out += cases.conv_cases([("small 3x3", 8, 8, 4, 8, 3, 1)], 2, "valid", mode, [peer])
-        out += cases.lstm_cases(2, 4, 8, 8, mode, [peer])
-        out += cases.attention_cases([16, 64], 1, 2, 16, False, mode, [peer])
+        out += _mode(mode, cases.conv_cases([("small 3x3", 8, 8, 4, 8, 3, 1)], 2, "valid", mode, [peer]))
+        out += _mode(mode, cases.lstm_cases(2, 4, 8, 8, mode, [peer]))
+        out += _mode(mode, cases.attention_cases([16, 64], 1, 2, 16, False, mode, [peer]))
     return out
 
 
-def _floor_cases():
-    """Forward, and forward + torch.autograd.grad, of a torch.autograd.Function whose forward returns a
-    view of a preallocated output and whose backward returns preallocated gradients: what torch's
-    Function machinery and engine cost per call, which no adapter can go below."""
+def _nop(n_in: int, backward: bool):
+    """A torch.autograd.Function on n_in inputs whose forward returns a view of a preallocated output and
+    whose backward returns preallocated gradients, called as the adapter's ops are (forward, or forward
+    + torch.autograd.grad): what torch's Function machinery and engine cost per call, which no adapter
+    written in Python can go below."""
     import torch
 
-    def nop(n_in, backward):
-        ins = [torch.zeros(4, 4, requires_grad=True) for _ in range(n_in)]
-        out, grads, dy = torch.zeros(4, 4), tuple(torch.zeros(4, 4) for _ in range(n_in)), torch.ones(4, 4)
+    ins = [torch.zeros(4, 4, requires_grad=True) for _ in range(n_in)]
+    out, grads, dy = torch.zeros(4, 4), tuple(torch.zeros(4, 4) for _ in range(n_in)), torch.ones(4, 4)
 
-        class Nop(torch.autograd.Function):
-            @staticmethod
-            def forward(ctx, *args):
-                ctx.save_for_backward(*args)
-                return out.view_as(out)
+    class Nop(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *args):
+            ctx.save_for_backward(*args)
+            return out.view_as(out)
 
-            @staticmethod
-            def backward(ctx, _g):
-                ctx.saved_tensors  # noqa: B018 - unpacking is part of the floor
-                return grads
+        @staticmethod
+        def backward(ctx, _g):
+            ctx.saved_tensors  # noqa: B018 - unpacking is part of the floor
+            return grads
 
-        if backward:
-            return lambda: torch.autograd.grad(Nop.apply(*ins), ins, dy)
-        return lambda: Nop.apply(*ins)
+    if backward:
+        return lambda: torch.autograd.grad(Nop.apply(*ins), ins, dy)
+    return lambda: Nop.apply(*ins)
 
+
+def _floor_cases():
+    """The floor alone, called back to back (its code and data stay in the caches)."""
     out = []
     for n_in in (2, 3, 6):
         for backward in (False, True):
             runners = {"nothing": lambda: (lambda: None),
-                       "torch.autograd.Function": lambda n_in=n_in, b=backward: nop(n_in, b)}
+                       "torch.autograd.Function": lambda n_in=n_in, b=backward: _nop(n_in, b)}
             out.append(cases.Case("floor", f"{n_in} inputs {'fwd+grad' if backward else 'fwd'}", 0.0, "GFLOP/s",
                                   runners))
     return out
+
+
+# the inputs each bench's forward+backward adapter case differentiates (bench.cases: conv x, kernel;
+# lstm x, kernel, recurrent_kernel; attention q, k, v)
+_GRAD_INPUTS = {"conv2d": 2, "lstm": 3, "attention": 3}
+FLOORED = "forgenet+floor"
+
+
+def _with_floor(case):
+    """forgenet.kernels' forward and backward followed by the floor (_nop) on as many inputs: the least a
+    Python adapter can cost at this shape. Called right after the kernels, the floor's code runs with
+    caches the kernels' data have just swept, as the adapter's own glue does (back to back, the floor
+    costs ~65 us a call here; after a sweep of 8 MB, ~200 us), so adapter - this is the adapter's own share."""
+    kernel = case.runners["forgenet"]
+
+    def make():
+        run, nop = kernel(), _nop(_GRAD_INPUTS[case.bench], True)
+        return lambda: (run(), nop())
+    return make
 
 
 def main(argv):
@@ -126,15 +162,26 @@ def main(argv):
         print(f"  {'bench':<10} {'case':<34} {'ratio':>7} {'+us/call':>9} {base:>16} {other:>16}")
         for case in group:
             fns = {base: case.runners[base](), other: case.runners[other]()}
+            floored = base == "forgenet" and id(case) in _BACKWARD
+            if floored:
+                fns[FLOORED] = _with_floor(case)()
             t = timing.alternate(fns, reps=args.reps, warmup=2, min_sample_s=args.min_sample_s, timer=timer)
             ratio, diff = timing.paired(t[base], t[other])
             shown = "      -" if base == "nothing" else f"{ratio:6.3f}x"  # a ratio to doing nothing means nothing
+            own = ""
+            row = {"group": title, "bench": case.bench, "case": case.case, "base": base, "other": other,
+                   "median_ratio": ratio, "median_extra_s": diff, "base_median_s": t[base].median,
+                   "other_median_s": t[other].median, "base_min_s": t[base].min, "other_min_s": t[other].min,
+                   "calls_per_sample": {k: v.number for k, v in t.items()}}
+            if floored:
+                # the adapter's own share: its time less the kernels' and torch's floor, both measured here
+                _, own_s = timing.paired(t[FLOORED], t[other])
+                _, floor_s = timing.paired(t[base], t[FLOORED])
+                own = f"   floor {floor_s * 1e6:+7.1f} us, own {own_s * 1e6:+7.1f} us = {own_s / t[base].median:+6.1%}"
+                row.update(floor_extra_s=floor_s, own_extra_s=own_s, own_fraction=own_s / t[base].median)
             print(f"  {case.bench:<10} {case.case:<34} {shown} {diff * 1e6:+9.1f} "
-                  f"{t[base].median * 1e3:13.3f} ms {t[other].median * 1e3:13.3f} ms", flush=True)
-            rows.append({"group": title, "bench": case.bench, "case": case.case, "base": base, "other": other,
-                         "median_ratio": ratio, "median_extra_s": diff, "base_median_s": t[base].median,
-                         "other_median_s": t[other].median, "base_min_s": t[base].min, "other_min_s": t[other].min,
-                         "calls_per_sample": {base: t[base].number, other: t[other].number}})
+                  f"{t[base].median * 1e3:13.3f} ms {t[other].median * 1e3:13.3f} ms{own}", flush=True)
+            rows.append(row)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "reps": args.reps, "timer": args.timer, "load_average": os.getloadavg(),
