@@ -262,3 +262,36 @@ def test_stale_gradients_do_not_leak_into_fit(rng):
 
     for a, b in zip(one_step(False), one_step(True)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_predict_packs_each_dense_kernel_once_and_gives_the_unpacked_results(monkeypatch):
+    from forgenet import kernels
+    from forgenet.callbacks import Callback
+
+    x = np.random.default_rng(3).standard_normal((70, 20)).astype(np.float32)  # 3 batches of 32, the last short
+    forgenet.utils.set_random_seed(0)
+    model = Sequential([forgenet.layers.Dense(48, activation="relu", input_shape=(20,)), forgenet.layers.Dense(5)])
+    model.compile("adam", "mse")
+    expected = np.concatenate([np.asarray(model(x[i:i + 32])) for i in range(0, 70, 32)])  # each batch unpacked
+    packs = []
+    real = kernels.gemm_pack_b
+    monkeypatch.setattr(kernels, "gemm_pack_b", lambda b, **kw: packs.append(b.shape) or real(b, **kw))
+    got = model.predict(x, batch_size=32, verbose=0)
+    np.testing.assert_array_equal(got, expected)
+    dense_kernels = [w.shape for w in model.weights if len(w.shape) == 2]
+    assert sorted(packs) == sorted(dense_kernels)  # once per kernel, not once per batch
+
+    class Touch(Callback):  # a callback may change weights between batches: then nothing is kept packed
+        def on_predict_batch_end(self, batch, logs=None):
+            w = self.model.weights[0]
+            w.data *= 0.5
+
+    packs.clear()
+    model.predict(x, batch_size=32, verbose=0, callbacks=[Touch()])
+    assert packs == []
+    # a weight assigned anew between predict calls is packed again, from its new value
+    model.weights[0].assign(np.zeros(model.weights[0].shape, np.float32))
+    packs.clear()
+    got = model.predict(x, batch_size=32, verbose=0)
+    np.testing.assert_array_equal(got, np.concatenate([np.asarray(model(x[i:i + 32])) for i in range(0, 70, 32)]))
+    assert len(packs) == len(dense_kernels)

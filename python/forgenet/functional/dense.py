@@ -7,10 +7,42 @@ separate ops: the same GEMM, then the same add and max in the same order.
 """
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+
+import numpy as np
+
 from forgenet import kernels
 from forgenet.autograd.tensor import Function, array_module
 from forgenet.functional.activation import relu_grad, relu_inplace
 from forgenet.functional.math import _as_operand
+
+
+# id(kernel array) -> (that array, its PackedB) while packed_weights() is open; None outside
+_packed: ContextVar[dict | None] = ContextVar("forgenet_packed_dense_kernels", default=None)
+
+
+@contextlib.contextmanager
+def packed_weights():
+    """Within this block each Dense kernel is packed for the GEMM once (kernels.gemm_pack_b) and the pack
+    reused by every later batch: for loops in which no weight changes (predict). A kernel replaced by a
+    new array (Variable.assign) is packed again; one changed in place inside the block would not be, so
+    callers open it only where nothing can do that."""
+    token = _packed.set({})
+    try:
+        yield
+    finally:
+        _packed.reset(token)
+
+
+def _weight_operand(kernel):
+    cache = _packed.get()
+    if cache is None or type(kernel) is not np.ndarray:  # CuPy: the CUDA gemm packs nothing ahead
+        return kernel
+    hit = cache.get(id(kernel))
+    if hit is None or hit[0] is not kernel:
+        hit = cache[id(kernel)] = (kernel, kernels.gemm_pack_b(kernel))
+    return hit[1]
 
 
 class _Dense(Function):
@@ -20,7 +52,7 @@ class _Dense(Function):
                              f"{tuple(kernel.shape)}")
         if bias is not None and tuple(bias.shape) != (kernel.shape[1],):
             raise ValueError(f"dense: bias must have shape ({kernel.shape[1]},), got {tuple(bias.shape)}")
-        y = kernels.gemm(x.reshape(-1, x.shape[-1]), kernel)
+        y = kernels.gemm(x.reshape(-1, x.shape[-1]), _weight_operand(kernel))
         xp = array_module(y)
         if bias is not None:
             xp.add(y, bias, out=y)

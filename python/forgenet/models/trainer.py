@@ -26,6 +26,7 @@ A custom `train_step`, the forgenet version of Keras's torch-backend one (`torch
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import numbers
 import sys
@@ -39,6 +40,7 @@ from forgenet import metrics as metrics_mod
 from forgenet import optimizers as optimizers_mod
 from forgenet.autograd.tensor import Tensor, no_grad
 from forgenet.callbacks import CallbackList
+from forgenet.functional.dense import packed_weights
 from forgenet.memory import in_pool
 from forgenet.models import data_adapters as da
 from forgenet.models.compile_utils import CompileLoss, CompileMetrics
@@ -406,21 +408,25 @@ class Trainer:
         cbs.on_predict_begin()
         outputs = []
         batches = it.epoch()
+        # weights stay as they are for the whole loop, so Dense packs each kernel once; a user callback
+        # could change one in place between batches, so with callbacks every batch packs its own
+        packing = packed_weights() if not callbacks else contextlib.nullcontext()
         try:
-            for step, data in batches:
-                cbs.on_predict_batch_begin(step)
-                n = _batch_rows(data) if dist is not None else None
-                if n is not None and n >= dist.size:  # each rank predicts its rows; all get the whole batch
-                    data, _ = dist.shard(data)
-                with no_grad():
-                    out = da.map_structure(_numpy, self.predict_step(self._tensors(data)))
-                if n is not None and n >= dist.size:
-                    out = dist.gather_rows(out, n)
-                outputs.append(out)
-                if want:
-                    cbs.on_predict_batch_end(step, {"outputs": out})
-                if self.stop_predicting:
-                    break
+            with packing:
+                for step, data in batches:
+                    cbs.on_predict_batch_begin(step)
+                    n = _batch_rows(data) if dist is not None else None
+                    if n is not None and n >= dist.size:  # each rank predicts its rows; all get the whole batch
+                        data, _ = dist.shard(data)
+                    with no_grad():
+                        out = da.map_structure(_numpy, self.predict_step(self._tensors(data)))
+                    if n is not None and n >= dist.size:
+                        out = dist.gather_rows(out, n)
+                    outputs.append(out)
+                    if want:
+                        cbs.on_predict_batch_end(step, {"outputs": out})
+                    if self.stop_predicting:
+                        break
         finally:
             batches.close()
         cbs.on_predict_end()
