@@ -14,9 +14,10 @@
 
 namespace forgenet {
 
-// The one rule: a window of at most kDirectMaxPatch patch elements that is not a plain 1x1 stride-1
-// product. FORGENET_CONV2D_DIRECT=0 turns the path off, =1 takes it for every window (tests compare
-// both paths). Winograd's rule (conv_winograd.h) is asked first; the two never overlap unforced.
+// The rule: a window of at most direct::kMaxPatch patch elements that is not a plain 1x1 stride-1
+// product. FORGENET_CONV2D_DIRECT=0 turns the path off, =1 takes it for every window but a 1x1 stride-1
+// one (tests compare both paths). conv2d_path asks Winograd's rule (conv_winograd.h) first; the two
+// never overlap unforced (Winograd needs 16 input channels: 144 patch elements).
 bool direct_applies(const Window2d& g, int64_t cout);
 
 // y = conv(x, kernel) + bias (bias may be null), for a window direct_applies accepts.
