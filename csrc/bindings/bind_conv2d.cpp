@@ -59,6 +59,18 @@ py::tuple conv2d_uses_winograd(const std::vector<int64_t>& x, const std::vector<
   return py::make_tuple(conv2d_uses_winograd(g, k[3], false), conv2d_uses_winograd(g, k[3], true));
 }
 
+// The engine of each pass for these shapes, (forward, dkernel, dx), as conv2d_path names them.
+py::tuple conv2d_path(const std::vector<int64_t>& x, const std::vector<int64_t>& k, const py::handle& strides,
+                      const py::handle& padding) {
+  const char* op = "_conv2d_path";
+  if (x.size() != 4 || k.size() != 4) value_error(op, ": x_shape and kernel_shape must have 4 entries");
+  const Pair s = pair_arg(strides, op, "strides");
+  const Window2d g = make_window2d(x[0], x[1], x[2], x[3], k[0], k[1], s.h, s.w, padding_arg(padding, op));
+  return py::make_tuple(conv2d_path_name(forgenet::conv2d_path(g, k[3], ConvPass::forward)),
+                        conv2d_path_name(forgenet::conv2d_path(g, k[3], ConvPass::kernel_gradient)),
+                        conv2d_path_name(forgenet::conv2d_path(g, k[3], ConvPass::input_gradient)));
+}
+
 }  // namespace
 
 void bind_conv2d(py::module_& m) {
@@ -69,6 +81,8 @@ void bind_conv2d(py::module_& m) {
         py::arg("out") = py::none());
   m.def("_conv2d_uses_winograd", &conv2d_uses_winograd, py::arg("x_shape"), py::arg("kernel_shape"),
         py::kw_only(), py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
+  m.def("_conv2d_path", &conv2d_path, py::arg("x_shape"), py::arg("kernel_shape"), py::kw_only(),
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
 }
 
 }  // namespace forgenet::bind

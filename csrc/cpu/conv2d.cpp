@@ -3,7 +3,7 @@
 // of x, at the same offsets from the pixel's corner for every pixel, so the micro-kernel
 // (gemm_kernels.h, GatherKernel) broadcasts A's elements straight from x through one pointer per tile
 // row and a list of runs; only the kernel is packed. Padding is handled once by a zero-padded copy of
-// the input (chunks of whole images within kColumnBudget), after which every window lies inside.
+// the input (conv_source.h), after which every window lies inside.
 // The bias initialises the accumulators.
 // Backward: dkernel = patches^T @ dy, blocked over pixels, its A panels packed straight from x (a
 // pixel's MR consecutive patch elements are mostly one contiguous copy); dbias = column sums of dy; dx,
@@ -11,10 +11,10 @@
 // channels (the forward engine again), and for larger strides col2im(dy @ kernel^T), gathered per input
 // line so threads never write the same element. A 1x1 stride-1 conv is one GEMM on x itself.
 // 3x3 stride-1 windows with enough channels (forward and dx alike) go to Winograd F(2x2, 3x3)
-// (conv_winograd.h) instead, and so does their dkernel.
+// (conv_winograd.h) instead, and so does their dkernel; windows of few patch elements (a first layer)
+// to the direct kernels (conv_direct.h). conv2d_path is the rule; threads go through parallel_for and
+// scratch through Scratch.
 #include "cpu/conv2d.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -22,82 +22,27 @@
 #include <vector>
 
 #include "common/workspace.h"
+#include "cpu/conv_direct.h"
+#include "cpu/conv_source.h"
 #include "cpu/conv_winograd.h"
 #include "cpu/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_kernels.h"
+#include "cpu/parallel.h"
 
 namespace forgenet {
 
 namespace {
 
+using conv::Source;
 using gemm::Kernel;
 
-constexpr int64_t kColumnBudget = 32ll << 20;  // bytes of padded-input or column buffers per call
-constexpr int64_t kParallelMin = 32768;         // floats of work below which threads cost more than they save
-constexpr double kGemmParallelMin = 2.5e5;      // multiply-adds below which one thread runs a product
+constexpr int64_t kColumnBudget = conv::kColumnBudget;
 
 inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
 
-// Grow-only, 64-byte aligned buffers kept per calling thread: allocating megabytes per call costs page
-// faults (mmap + zeroed pages) comparable to the work.
-enum Slot { kSource, kPacked, kColumns, kThreadPanels, kPartials, kSlots };
-float* scratch(Slot slot, int64_t n) {
-  static const char* what[kSlots] = {"conv2d's padded input", "conv2d's packed kernel", "conv2d's column gradients",
-                                     "conv2d's per-thread panels", "conv2d's per-thread kernel gradients"};
-  thread_local GrowBuffer buffers[kSlots];  // consistent after a failed growth: the next call retries
-  return buffers[slot].get(n, what[slot]);
-}
-
 inline bool is_pointwise(const Window2d& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1;  // no padding either way
-}
-
-int threads_for(double madds) {
-  if (omp_in_parallel() || madds < kGemmParallelMin) return 1;
-  return omp_get_max_threads();
-}
-
-// ------------------------------------------------------------------------------------ the input
-// Images [n0, n0 + count) of x as the implicit GEMM reads them: x itself when every window already lies
-// inside, else a zero-padded copy (pad_top rows and pad_left columns before, as many after as the last
-// window reaches). h, w: the rows and columns of one image of `data`.
-struct Source {
-  const float* data;
-  int64_t h, w;
-};
-
-inline int64_t reach_h(const Window2d& g) { return (g.ho - 1) * g.sh + g.kh; }
-inline int64_t reach_w(const Window2d& g) { return (g.wo - 1) * g.sw + g.kw; }
-inline bool needs_padding(const Window2d& g) {
-  return g.pad_top > 0 || g.pad_left > 0 || reach_h(g) > g.h || reach_w(g) > g.w;
-}
-
-// Images per chunk: all of them unless a padded copy is needed, then as many as fit the budget.
-int64_t images_per_chunk(const Window2d& g) {
-  if (!needs_padding(g)) return std::max<int64_t>(g.n, 1);
-  return std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(reach_h(g) * reach_w(g) * g.c * 4, 1));
-}
-
-Source source(const Window2d& g, const float* x, int64_t n0, int64_t count) {
-  const int64_t C = g.c;
-  if (!needs_padding(g)) return {x + n0 * g.h * g.w * C, g.h, g.w};
-  const int64_t hp = reach_h(g), wp = reach_w(g);
-  float* dst = scratch(kSource, count * hp * wp * C);
-  const int64_t cols = std::max<int64_t>(0, std::min(g.w, wp - g.pad_left));  // x columns that land inside
-#pragma omp parallel for schedule(static) if (count * hp * wp * C > kParallelMin)
-  for (int64_t r = 0; r < count * hp; ++r) {
-    const int64_t n = n0 + r / hp, ih = r % hp - g.pad_top;
-    float* d = dst + r * wp * C;
-    if (ih < 0 || ih >= g.h) {
-      std::fill(d, d + wp * C, 0.0f);
-      continue;
-    }
-    std::fill(d, d + g.pad_left * C, 0.0f);
-    std::memcpy(d + g.pad_left * C, x + ((n * g.h + ih) * g.w) * C, cols * C * sizeof(float));
-    std::fill(d + (g.pad_left + cols) * C, d + wp * C, 0.0f);
-  }
-  return {dst, hp, wp};
 }
 
 // Pixel q (of the chunk; q = (n * Ho + oh) * Wo + ow) -> the corner of its window in the source.
@@ -141,11 +86,8 @@ void implicit_gemm(const Kernel& kr, const Window2d& g, int64_t cout, const Sour
     patch_runs(g, s.w, pc, std::min(K, pc + kc), runs);
     first.push_back(static_cast<int64_t>(runs.off.size()));
   }
-  const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), tiles));
-#pragma omp parallel num_threads(T)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
+  // a tile streams all of B (K x cout) past its MR rows of A
+  parallel_for(0, tiles, grain_for(K * (cout + MR)), [&](int64_t t0, int64_t t1) {
     const float* rows[16];
     for (int64_t jc = 0; jc < cout; jc += NC) {
       const int64_t nc = std::min(NC, cout - jc);
@@ -175,16 +117,18 @@ void implicit_gemm(const Kernel& kr, const Window2d& g, int64_t cout, const Sour
         }
       }
     }
-  }
+  });
 }
 
 // Runs the implicit GEMM chunk by chunk of images; y holds the output of all g.n images.
 void implicit_conv(const Kernel& kr, const Window2d& g, int64_t cout, const float* x, const float* bp,
                    const float* biasp, float* y) {
-  const int64_t step = images_per_chunk(g);
+  Scratch frame(Scratch::floats(conv::source_floats(g)), "conv2d's padded input");
+  float* buf = frame.take(conv::source_floats(g));
+  const int64_t step = conv::images_per_chunk(g);
   for (int64_t n0 = 0; n0 < g.n; n0 += step) {
     const int64_t count = std::min(step, g.n - n0);
-    implicit_gemm(kr, g, cout, source(g, x, n0, count), count, bp, biasp, y + n0 * g.ho * g.wo * cout);
+    implicit_gemm(kr, g, cout, conv::source(g, x, n0, count, buf), count, bp, biasp, y + n0 * g.ho * g.wo * cout);
   }
 }
 
@@ -192,9 +136,9 @@ void implicit_conv(const Kernel& kr, const Window2d& g, int64_t cout, const floa
 // pack_panel(jp, dst) fills panel jp (K * NR floats).
 template <typename F>
 void pack_panels(int64_t K, int64_t ncols, const Kernel& kr, float* dst, F&& pack_panel) {
-  const int64_t panels = ceil_div(ncols, kr.nr);
-#pragma omp parallel for schedule(static) if (K * ncols > 4 * kParallelMin)
-  for (int64_t jp = 0; jp < panels; ++jp) pack_panel(jp, dst + jp * K * kr.nr);
+  parallel_for(0, ceil_div(ncols, kr.nr), grain_for(K * kr.nr), [&](int64_t p0, int64_t p1) {
+    for (int64_t jp = p0; jp < p1; ++jp) pack_panel(jp, dst + jp * K * kr.nr);
+  });
 }
 
 // Output columns [lo, hi) whose kernel column kw lands inside the input: 0 <= ow * SW - pad_left + kw < W.
@@ -214,8 +158,8 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
   const int64_t C = g.c, run = g.kw * C, K = g.kh * run;
   const int64_t n0 = l0 / g.ho, n1 = (l1 - 1) / g.ho;  // images this chunk touches
   const int64_t tasks = (n1 - n0 + 1) * g.h;
-#pragma omp parallel for schedule(static) if ((l1 - l0) * g.wo * K > kParallelMin)
-  for (int64_t t = 0; t < tasks; ++t) {
+  parallel_for(0, tasks, grain_for((l1 - l0) * g.wo * K / tasks), [&](int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; ++t) {
     const int64_t n = n0 + t / g.h, ih = t % g.h;
     const int64_t oh_lo = std::max<int64_t>(l0 - n * g.ho, 0), oh_hi = std::min(l1 - n * g.ho, g.ho);
     float* dxl = dx + (n * g.h + ih) * g.w * C;
@@ -250,38 +194,35 @@ void col2im_add(const Window2d& g, const float* dcols, int64_t l0, int64_t l1, f
       }
     }
   }
+  });
 }
 
 // C (rows, cout) = A (rows, K) @ kernel (K, cout) + bias, the bias pre-filled so the GEMM adds onto it
 // (the 1x1 path, where A is x itself and has no room for a column of ones).
 void gemm_bias(int64_t rows, int64_t K, int64_t cout, const float* A, const float* kernel,
                const float* bias, float* C) {
-  if (bias) {
-#pragma omp parallel for schedule(static) if (rows * cout > kParallelMin)
-    for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + cout, C + r * cout);
-  }
+  if (bias)
+    parallel_for(0, rows, grain_for(cout), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) std::copy(bias, bias + cout, C + r * cout);
+    });
   sgemm(false, false, rows, cout, K, 1.0f, A, K, kernel, cout, bias ? 1.0f : 0.0f, C, cout);
 }
 
 // out[c] = sum_r dy[r, c]: float sums over blocks of 64 rows (vectorised, float's own width), added
-// into double accumulators; per-thread partials summed in thread order so the result does not depend
+// into double accumulators; per-chunk partials summed in chunk order so the result does not depend
 // on scheduling.
 void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
   constexpr int64_t kBlock = 64;
-  const int nt = rows * cols > kParallelMin ? omp_get_max_threads() : 1;
-  std::vector<double> part = workspace_vector<double>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
-  std::vector<float> blk = workspace_vector<float>(mul_sat(nt, cols), "conv2d's per-thread bias sums");
-  const int64_t blocks = (rows + kBlock - 1) / kBlock;
-  int used = 1;
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num();
-#pragma omp single
-    used = omp_get_num_threads();
-    double* acc = part.data() + t * cols;
-    float* b = blk.data() + t * cols;
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < blocks; ++k) {
+  const int64_t blocks = ceil_div(rows, kBlock), grain = grain_for(kBlock * cols);
+  const int chunks = parallel_chunks(blocks, grain);
+  Scratch frame(Scratch::floats<double>(chunks * cols) + Scratch::floats(chunks * cols), "conv2d's bias sums");
+  double* part = frame.take<double>(chunks * cols);
+  float* blk = frame.take(chunks * cols);
+  std::fill(part, part + chunks * cols, 0.0);
+  parallel_for_chunks(0, blocks, grain, [&](int t, int64_t k0, int64_t k1) {
+    double* acc = part + t * cols;
+    float* b = blk + t * cols;
+    for (int64_t k = k0; k < k1; ++k) {
       const int64_t r1 = std::min(rows, (k + 1) * kBlock);
       std::fill(b, b + cols, 0.0f);
       for (int64_t r = k * kBlock; r < r1; ++r) {
@@ -291,10 +232,10 @@ void column_sums(const float* dy, int64_t rows, int64_t cols, float* out) {
       }
       for (int64_t c = 0; c < cols; ++c) acc[c] += b[c];
     }
-  }
+  });
   for (int64_t c = 0; c < cols; ++c) {
     double s = 0.0;
-    for (int t = 0; t < used; ++t) s += part[t * cols + c];
+    for (int t = 0; t < chunks; ++t) s += part[t * cols + c];
     out[c] = static_cast<float>(s);
   }
 }
@@ -329,31 +270,35 @@ void pack_patches(int mr_tile, const float* const* corners, int64_t kp, const in
 }
 
 void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const float* x, float* dkernel) {
-  const int64_t K = g.kh * g.kw * g.c, P = g.n * g.ho * g.wo;
+  const int64_t K = g.kh * g.kw * g.c, hw = g.ho * g.wo;
   const Kernel& kr = gemm::kernel_for(best_isa(), K, cout);
   const int MR = kr.mr, NR = kr.nr;
-  const int64_t KP = kr.kc, panels = ceil_div(cout, NR);
-  const int T = static_cast<int>(std::min<int64_t>(threads_for(double(P) * K * cout), ceil_div(P, KP)));
-  // per thread: dy's partial panel (KP x NR), A panel (KP x MR), KP corner pointers
-  const int64_t per_thread = KP * NR + KP * MR + KP * 2;
-  float* panels_buf = scratch(kThreadPanels, T * per_thread);
-  float* partials = T > 1 ? scratch(kPartials, (T - 1) * K * cout) : nullptr;
-  std::vector<char> started(T, 0);
-  std::vector<int64_t> koff(K + MR);
-  const int64_t step = images_per_chunk(g), hw = g.ho * g.wo;
+  const int64_t KP = kr.kc, panels = ceil_div(cout, NR), size = K * cout;
+  // a pixel reads its patch (K) and its dy row (cout) and meets all of dkernel; chunks of whole KP blocks
+  const int64_t grain = std::max(KP, grain_for(K + cout));
+  const int64_t step = conv::images_per_chunk(g);
+  const int chunks = parallel_chunks(std::min(step, g.n) * hw, grain);
+  // per chunk: dy's partial panel (KP x NR), A panel (KP x MR), KP corner pointers; chunks past the
+  // first sum into their own dkernel, added in chunk order at the end
+  const int64_t per_chunk = KP * NR + KP * MR + KP * 2;
+  Scratch frame(Scratch::floats(chunks * per_chunk) + Scratch::floats((chunks - 1) * size) +
+                    Scratch::floats<int64_t>(K + MR) + Scratch::floats(conv::source_floats(g)),
+                "conv2d's kernel gradient panels, partials and padded input");
+  float* panels_buf = frame.take(chunks * per_chunk);
+  float* partials = frame.take((chunks - 1) * size);
+  int64_t* koff = frame.take<int64_t>(K + MR);
+  float* buf = frame.take(conv::source_floats(g));
+  std::vector<char> started(chunks, 0);
   for (int64_t n0 = 0; n0 < g.n; n0 += step) {
     const int64_t count = std::min(step, g.n - n0), Pc = count * hw;
-    const Source s = source(g, x, n0, count);
+    const Source s = conv::source(g, x, n0, count, buf);
     for (int64_t k = 0; k < K; ++k) koff[k] = (k / (g.kw * g.c)) * s.w * g.c + k % (g.kw * g.c);
     const float* dyc = dy + n0 * hw * cout;
-#pragma omp parallel num_threads(T)
-    {
-      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      float* part = t == 0 ? dkernel : partials + (t - 1) * K * cout;
-      float* bp = panels_buf + t * per_thread;
+    parallel_for_chunks(0, Pc, grain, [&](int t, int64_t p_lo, int64_t p_hi) {
+      float* part = t == 0 ? dkernel : partials + (t - 1) * size;
+      float* bp = panels_buf + t * per_chunk;
       float* ap = bp + KP * NR;
       const float** corners = reinterpret_cast<const float**>(ap + KP * MR);
-      const int64_t p_lo = Pc * t / nt, p_hi = Pc * (t + 1) / nt;
       for (int64_t p0 = p_lo; p0 < p_hi; p0 += KP) {
         const int64_t kp = std::min(KP, p_hi - p0);
         // dy's full panels are read in place (rows cout apart), only a partial last one is packed
@@ -363,7 +308,7 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
         const float beta = started[t] ? 1.0f : 0.0f;
         for (int64_t i0 = 0; i0 < K; i0 += MR) {
           const int64_t mr = std::min<int64_t>(MR, K - i0);
-          pack_patches(MR, corners, kp, koff.data() + i0, mr, ap);
+          pack_patches(MR, corners, kp, koff + i0, mr, ap);
           for (int64_t jp = 0; jp < panels; ++jp) {
             const int n = static_cast<int>(std::min<int64_t>(NR, cout - jp * NR));
             const bool packed = jp * NR >= nfull;
@@ -373,14 +318,17 @@ void weight_gradient(const Window2d& g, int64_t cout, const float* dy, const flo
         }
         started[t] = 1;
       }
-    }
+    });
   }
-  for (int t = 0; t < T; ++t)
-    if (!started[t]) std::fill(t == 0 ? dkernel : partials + (t - 1) * K * cout, (t == 0 ? dkernel : partials + (t - 1) * K * cout) + K * cout, 0.0f);
-  for (int t = 1; t < T; ++t) {
-    const float* src = partials + (t - 1) * K * cout;
-#pragma omp parallel for schedule(static) if (K * cout > kParallelMin)
-    for (int64_t i = 0; i < K * cout; ++i) dkernel[i] += src[i];
+  for (int t = 0; t < chunks; ++t) {
+    float* part = t == 0 ? dkernel : partials + (t - 1) * size;
+    if (!started[t]) std::fill(part, part + size, 0.0f);
+  }
+  for (int t = 1; t < chunks; ++t) {
+    const float* src = partials + (t - 1) * size;
+    parallel_for(0, size, grain_for(2), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) dkernel[i] += src[i];
+    });
   }
 }
 
@@ -392,16 +340,20 @@ Window2d input_gradient_window(const Window2d& g, int64_t cout) {
   return {g.n, g.ho, g.wo, cout, g.kh, g.kw, 1, 1, g.h, g.w, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left};
 }
 
+// Winograd's dx: the flipped, transposed kernel as strides from its last tap (no flipped copy).
+void input_gradient_winograd(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
+  const int64_t taps = g.kh * g.kw, cin = g.c;
+  const Taps3x3 flipped{kernel + (taps - 1) * cin * cout, -3 * cin * cout, -cin * cout, 1, cout};
+  winograd_conv3x3(input_gradient_window(g, cout), cin, dy, flipped, nullptr, dx);
+}
+
 void input_gradient_stride1(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
   const Window2d t = input_gradient_window(g, cout);
   const int64_t K = g.kh * g.kw * cout, taps = g.kh * g.kw, cin = g.c;
-  if (winograd_applies(t, cin)) {  // the flipped, transposed kernel as strides from its last tap
-    const Taps3x3 flipped{kernel + (taps - 1) * cin * cout, -3 * cin * cout, -cin * cout, 1, cout};
-    return winograd_conv3x3(t, cin, dy, flipped, nullptr, dx);
-  }
   const Kernel& kr = gemm::kernel_for(best_isa(), g.n * g.h * g.w, cin);
   const int NR = kr.nr;
-  float* bp = scratch(kPacked, ceil_div(cin, NR) * NR * K);
+  Scratch frame(Scratch::floats(ceil_div(cin, NR) * NR * K), "conv2d's packed kernel");
+  float* bp = frame.take(ceil_div(cin, NR) * NR * K);
   pack_panels(K, cin, kr, bp, [&](int64_t jp, float* dst) {
     const int64_t j0 = jp * NR, nr = std::min<int64_t>(NR, cin - j0);
     for (int64_t tap = 0; tap < taps; ++tap)  // tap of the flipped kernel: (taps - 1 - tap) of kernel
@@ -414,11 +366,10 @@ void input_gradient_stride1(const Window2d& g, int64_t cout, const float* dy, co
 // Any stride: dx = col2im(dy @ kernel^T), in chunks of output lines.
 void input_gradient_col2im(const Window2d& g, int64_t cout, const float* dy, const float* kernel, float* dx) {
   const int64_t lines = g.n * g.ho, K = g.kh * g.kw * g.c;
-  const int64_t total = g.n * g.h * g.w * g.c;
-#pragma omp parallel for schedule(static) if (total > kParallelMin)
-  for (int64_t i = 0; i < total; ++i) dx[i] = 0.0f;
+  parallel_for(0, g.n * g.h * g.w * g.c, grain_for(1), [&](int64_t i0, int64_t i1) { std::fill(dx + i0, dx + i1, 0.0f); });
   const int64_t step = std::min(lines, std::max<int64_t>(1, kColumnBudget / std::max<int64_t>(g.wo * K * 4, 1)));
-  float* dcols = scratch(kColumns, step * g.wo * K);
+  Scratch frame(Scratch::floats(step * g.wo * K), "conv2d's column gradients");
+  float* dcols = frame.take(step * g.wo * K);
   for (int64_t l0 = 0; l0 < lines; l0 += step) {
     const int64_t l1 = std::min(lines, l0 + step), rows = (l1 - l0) * g.wo;
     sgemm(false, true, rows, K, cout, 1.0f, dy + l0 * g.wo * cout, cout, kernel, cout, 0.0f, dcols, K);
@@ -426,30 +377,15 @@ void input_gradient_col2im(const Window2d& g, int64_t cout, const float* dy, con
   }
 }
 
-}  // namespace
-
-bool conv2d_uses_winograd(const Window2d& g, int64_t cout, bool input_gradient) {
-  if (!input_gradient) return winograd_applies(g, cout);
-  return g.sh == 1 && g.sw == 1 && winograd_applies(input_gradient_window(g, cout), g.c);
-}
-
-void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
-                    const float* bias, float* y) {
-  // mul_sat: with no output the window may be huge (an empty kernel), and nothing below runs
-  const int64_t M = g.n * g.ho * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
-  if (M == 0 || cout == 0) return;
-  if (K == 0) {  // no input channels: only the bias remains
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < cout; ++c) y[r * cout + c] = bias ? bias[c] : 0.0f;
-    return;
-  }
-  if (is_pointwise(g)) return gemm_bias(M, K, cout, x, kernel, bias, y);
-  if (winograd_applies(g, cout))
-    return winograd_conv3x3(g, cout, x, Taps3x3{kernel, 3 * g.c * cout, g.c * cout, cout, 1}, bias, y);
+// The implicit GEMM forward: the kernel packed into the micro-kernel's panels, the bias padded.
+void implicit_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel, const float* bias,
+                      float* y) {
+  const int64_t M = g.n * g.ho * g.wo, K = g.kh * g.kw * g.c;
   const Kernel& kr = gemm::kernel_for(best_isa(), M, cout);
   const int NR = kr.nr;
   const int64_t padded = ceil_div(cout, NR) * NR;
-  float* bp = scratch(kPacked, padded * K + padded);
+  Scratch frame(Scratch::floats(padded * K + padded), "conv2d's packed kernel");
+  float* bp = frame.take(padded * K + padded);
   pack_panels(K, cout, kr, bp, [&](int64_t jp, float* dst) {
     gemm::pack_b(kr, false, K, std::min<int64_t>(NR, cout - jp * NR), kernel + jp * NR, cout, dst);
   });
@@ -462,6 +398,54 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
   implicit_conv(kr, g, cout, x, bp, biasp, y);
 }
 
+}  // namespace
+
+bool conv2d_uses_winograd(const Window2d& g, int64_t cout, bool input_gradient) {
+  return conv2d_path(g, cout, input_gradient ? ConvPass::input_gradient : ConvPass::forward) == ConvPath::winograd;
+}
+
+ConvPath conv2d_path(const Window2d& g, int64_t cout, ConvPass pass) {
+  if (is_pointwise(g)) return ConvPath::pointwise;
+  if (pass != ConvPass::input_gradient) {
+    if (winograd_applies(g, cout)) return ConvPath::winograd;
+    return direct_applies(g, cout) ? ConvPath::direct : ConvPath::implicit_gemm;
+  }
+  const bool stride1 = g.sh == 1 && g.sw == 1;
+  if (stride1 && winograd_applies(input_gradient_window(g, cout), g.c)) return ConvPath::winograd;
+  if (direct_applies(g, cout)) return ConvPath::direct;
+  return stride1 ? ConvPath::implicit_gemm : ConvPath::col2im;
+}
+
+const char* conv2d_path_name(ConvPath path) {
+  switch (path) {
+    case ConvPath::pointwise: return "pointwise";
+    case ConvPath::winograd: return "winograd";
+    case ConvPath::direct: return "direct";
+    case ConvPath::implicit_gemm: return "implicit_gemm";
+    case ConvPath::col2im: return "col2im";
+  }
+  return "?";
+}
+
+void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float* kernel,
+                    const float* bias, float* y) {
+  // mul_sat: with no output the window may be huge (an empty kernel), and nothing below runs
+  const int64_t M = g.n * g.ho * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
+  if (M == 0 || cout == 0) return;
+  if (K == 0) {  // no input channels: only the bias remains
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < cout; ++c) y[r * cout + c] = bias ? bias[c] : 0.0f;
+    return;
+  }
+  switch (conv2d_path(g, cout, ConvPass::forward)) {
+    case ConvPath::pointwise: return gemm_bias(M, K, cout, x, kernel, bias, y);
+    case ConvPath::winograd:
+      return winograd_conv3x3(g, cout, x, Taps3x3{kernel, 3 * g.c * cout, g.c * cout, cout, 1}, bias, y);
+    case ConvPath::direct: return direct_conv_forward(g, cout, x, kernel, bias, y);
+    default: return implicit_forward(g, cout, x, kernel, bias, y);
+  }
+}
+
 void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
                      const float* kernel, float* dx, float* dkernel, float* dbias) {
   const int64_t M = g.n * g.ho * g.wo, K = mul_sat(mul_sat(g.kh, g.kw), g.c);
@@ -472,16 +456,20 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
     if (dx) std::fill(dx, dx + g.n * g.h * g.w * g.c, 0.0f);
     return;
   }
-  if (is_pointwise(g)) {
-    sgemm(true, false, K, cout, M, 1.0f, x, K, dy, cout, 0.0f, dkernel, cout);
-    if (dx) sgemm(false, true, M, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, dx, K);
-    return;
+  switch (conv2d_path(g, cout, ConvPass::kernel_gradient)) {
+    case ConvPath::pointwise: sgemm(true, false, K, cout, M, 1.0f, x, K, dy, cout, 0.0f, dkernel, cout); break;
+    case ConvPath::winograd: winograd_kernel_gradient(g, cout, x, dy, dkernel); break;
+    case ConvPath::direct: direct_kernel_gradient(g, cout, x, dy, dkernel); break;
+    default: weight_gradient(g, cout, dy, x, dkernel);
   }
-  if (winograd_applies(g, cout)) winograd_kernel_gradient(g, cout, x, dy, dkernel);
-  else weight_gradient(g, cout, dy, x, dkernel);
   if (!dx) return;
-  if (g.sh == 1 && g.sw == 1) input_gradient_stride1(g, cout, dy, kernel, dx);
-  else input_gradient_col2im(g, cout, dy, kernel, dx);
+  switch (conv2d_path(g, cout, ConvPass::input_gradient)) {
+    case ConvPath::pointwise: return sgemm(false, true, M, K, cout, 1.0f, dy, cout, kernel, cout, 0.0f, dx, K);
+    case ConvPath::winograd: return input_gradient_winograd(g, cout, dy, kernel, dx);
+    case ConvPath::direct: return direct_input_gradient(g, cout, dy, kernel, dx);
+    case ConvPath::col2im: return input_gradient_col2im(g, cout, dy, kernel, dx);
+    default: return input_gradient_stride1(g, cout, dy, kernel, dx);
+  }
 }
 
 }  // namespace forgenet

@@ -20,4 +20,10 @@ void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const flo
 // Whether the forward (input_gradient false) or the dx of the backward runs Winograd F(2x2, 3x3).
 bool conv2d_uses_winograd(const Window2d& g, int64_t cout, bool input_gradient);
 
+// The engine each pass takes, the one rule conv2d_forward and conv2d_backward follow (tests assert it).
+enum class ConvPath { pointwise, winograd, direct, implicit_gemm, col2im };
+enum class ConvPass { forward, kernel_gradient, input_gradient };
+ConvPath conv2d_path(const Window2d& g, int64_t cout, ConvPass pass);
+const char* conv2d_path_name(ConvPath path);
+
 }  // namespace forgenet

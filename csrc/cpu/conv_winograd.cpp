@@ -10,6 +10,7 @@
 
 #include "common/workspace.h"
 #include "cpu/cpu_features.h"
+#include "cpu/parallel.h"
 
 namespace forgenet {
 
@@ -31,13 +32,6 @@ constexpr int64_t kMinReuseGradient = 288;
 constexpr double kParallelMin = 2.5e5;  // multiply-adds below which one thread runs the call
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-float* scratch(int slot, int64_t n) {
-  static const char* what[3] = {"conv2d's Winograd kernel transform", "conv2d's Winograd tiles",
-                                "conv2d's per-thread Winograd kernel gradients"};
-  thread_local GrowBuffer buffers[3];  // consistent after a failed growth: the next call retries
-  return buffers[slot].get(n, what[slot]);
-}
 
 }  // namespace
 
@@ -82,8 +76,18 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
   p.threads = static_cast<int>(std::min<int64_t>(p.threads, p.blocks));
   p.v_size = 16 * p.tb * g.c;
   p.m_size = 16 * p.tb * p.coutp;
-  p.work = scratch(1, mul_sat(p.threads, p.v_size + p.m_size));
   return p;
+}
+
+// Floats of the per-thread tile blocks (V and M) of plan p.
+inline int64_t work_floats(const winograd::Plan& p) { return mul_sat(p.threads, p.v_size + p.m_size); }
+
+// U from the taps, blocks of W input channels split between threads.
+void transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u) {
+  const int64_t w = winograd::panel_width(best_isa()) / 2;
+  parallel_for(0, ceil_div(p.g.c, w), grain_for(w * 16 * p.cout), [&](int64_t b0, int64_t b1) {
+    FORGENET_ISA_CALL(winograd_transform_kernel, p, taps, u, b0, b1);
+  });
 }
 
 }  // namespace
@@ -93,24 +97,40 @@ void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Tap
   using namespace winograd;
   Plan p = make_plan(g, cout, kMinReuse);
   p.bias = bias;
-  float* u = scratch(0, mul_sat(mul_sat(16, p.coutp), g.c));
+  const int64_t u_size = mul_sat(mul_sat(16, p.coutp), g.c);
+  Scratch frame(Scratch::floats(u_size) + Scratch::floats(work_floats(p)),
+                "conv2d's Winograd kernel transform and tiles");
+  float* u = frame.take(u_size);
+  p.work = frame.take(work_floats(p));
   p.u = u;
-  FORGENET_ISA_CALL(winograd_transform_kernel, p, taps, u);
+  transform_kernel(p, taps, u);
   FORGENET_ISA_CALL(winograd_run, p, x, y);
 }
 
 void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel) {
   using namespace winograd;
-  const Plan p = make_plan(g, cout, kMinReuseGradient);
+  Plan p = make_plan(g, cout, kMinReuseGradient);
   const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(mul_sat(16, cinp), p.coutp);
-  float* du = scratch(2, mul_sat(p.threads, size));
-  FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, du, cinp);
-  for (int t = 1; t < p.threads; ++t) {  // in thread order: the same sums on every run
+  Scratch frame(Scratch::floats(work_floats(p)) + Scratch::floats(mul_sat(p.threads, size)),
+                "conv2d's Winograd tiles and per-thread kernel gradients");
+  p.work = frame.take(work_floats(p));
+  float* du = frame.take(mul_sat(p.threads, size));
+  // one chunk of blocks per thread of the plan (one thread: a single chunk), each with its own V, M and
+  // dU; the dU summed in chunk order: the same sums on every run
+  const int64_t grain = p.threads > 1 ? 1 : p.blocks;
+  parallel_for_chunks(0, p.blocks, grain, [&](int t, int64_t b0, int64_t b1) {
+    FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, cinp, b0, b1, p.work + t * (p.v_size + p.m_size),
+                      du + t * size);
+  });
+  for (int t = 1; t < parallel_chunks(p.blocks, grain); ++t) {
     const float* src = du + t * size;
-#pragma omp parallel for schedule(static) num_threads(p.threads) if (size > 32768)
-    for (int64_t i = 0; i < size; ++i) du[i] += src[i];
+    parallel_for(0, size, grain_for(2), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) du[i] += src[i];
+    });
   }
-  FORGENET_ISA_CALL(winograd_untransform_kernel, p, du, cinp, dkernel);
+  parallel_for(0, g.c, grain_for(16 * cout), [&](int64_t i0, int64_t i1) {
+    FORGENET_ISA_CALL(winograd_untransform_kernel, p, du, cinp, dkernel, i0, i1);
+  });
 }
 
 }  // namespace forgenet

@@ -60,10 +60,15 @@ int64_t panel_width(Isa isa);
 }  // namespace winograd
 }  // namespace forgenet
 
-// The passes, built per ISA (isa/conv_winograd_kernels.cpp).
-FORGENET_ISA_DECLARE(void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u))
+// The passes, built per ISA (isa/conv_winograd_kernels.cpp). The kernel transforms take ranges of input
+// channels (transform: blocks of panel_width / 2), the gradient pass a range of tile blocks through one
+// thread's V and M (work) into its own dU (du, 16 * cinp * coutp floats); the caller runs them on
+// parallel_for. winograd_run threads itself (conv_winograd_impl.h says why).
+FORGENET_ISA_DECLARE(void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u,
+                                                    int64_t b0, int64_t b1))
 FORGENET_ISA_DECLARE(void winograd_run(const winograd::Plan& p, const float* x, float* y))
 FORGENET_ISA_DECLARE(void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy,
-                                                        float* du, int64_t cinp))
+                                                        int64_t cinp, int64_t blk0, int64_t blk1, float* work,
+                                                        float* du))
 FORGENET_ISA_DECLARE(void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp,
-                                                      float* dk))
+                                                      float* dk, int64_t i0, int64_t i1))

@@ -176,12 +176,12 @@ struct Winograd {
   }
 
   // Input channel i, output channel o of the transformed kernel: element k of the 4x4 at u + k * plane.
-  static void transform_kernel(const Plan& p, const Taps3x3& t, float* u) {
+  // Input channels [b0 * W, b1 * W) (blocks of W; the caller splits them between threads).
+  static void transform_kernel(const Plan& p, const Taps3x3& t, float* u, int64_t b0, int64_t b1) {
     const int64_t cin = p.g.c, cout = p.cout, panels = p.coutp / NR, plane = panels * cin * NR;
     auto at = [&](int64_t i, int64_t o) { return u + (o / NR) * cin * NR + i * NR + o % NR; };
     const bool by_o = t.s_o == 1;  // the forward kernel: output channels contiguous; dx's: input channels
-#pragma omp parallel for schedule(static) num_threads(p.threads) if (cin * cout > 16384)
-    for (int64_t i0 = 0; i0 < cin; i0 += W) {
+    for (int64_t i0 = b0 * W; i0 < std::min(cin, b1 * W); i0 += W) {
       for (int64_t o = cout; o < p.coutp; ++o)
         for (int64_t i = i0; i < std::min(cin, i0 + W); ++i)
           for (int k = 0; k < 16; ++k) at(i, o)[k * plane] = 0.0f;
@@ -266,6 +266,10 @@ struct Winograd {
     }
   }
 
+  // Its own region, not parallel_for (whose chunks are fixed and contiguous): dynamic scheduling lets
+  // the other threads take a descheduled thread's blocks on a loaded machine (a tile's arithmetic does
+  // not depend on which thread runs it, so results stay bit-identical), and the forward is the pass
+  // the time goes to. The one exception here to dispatch.h's rule that the caller holds the threads.
   static void run(const Plan& p, const float* x, float* y) {
     const int64_t C = p.g.c, cout = p.cout, coutp = p.coutp, panels = coutp / NR;
     const int64_t vs = p.tb * C, ms = p.tb * coutp;
@@ -273,8 +277,6 @@ struct Winograd {
     {
       float* v = p.work + omp_get_thread_num() * (p.v_size + p.m_size);
       float* m = v + p.v_size;
-      // dynamic: on a loaded machine a descheduled thread's blocks go to the others (a tile's arithmetic
-      // does not depend on which thread runs it, so results stay bit-identical)
 #pragma omp for schedule(dynamic, 1)
       for (int64_t blk = 0; blk < p.blocks; ++blk) {
         const int64_t t0 = blk * p.tb, count = std::min(p.tb, p.tiles - t0), rows = (count + MR - 1) / MR * MR;
@@ -326,22 +328,19 @@ struct Winograd {
       for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, r[i][j]);
   }
 
-  // dU (16 planes of cinp x coutp, one set per thread at du + thread * du_size) = sum over tiles of
-  // V^T dM. Threads take contiguous ranges of blocks (static), so the partials, summed in thread
-  // order by the caller, do not depend on scheduling. V's rows are read MR channels at a time: the
-  // channels past cin read the next tile's first ones and land in dU rows >= cin, which are dropped.
-  static void kernel_gradient(const Plan& p, const float* x, const float* dy, float* du, int64_t cinp) {
+  // dut (16 planes of cinp x coutp, overwritten) = sum over the tiles of blocks [blk0, blk1) of
+  // V^T dM, through one thread's V and M at v. The caller gives each chunk of blocks its own dut and
+  // sums them in chunk order, so the result does not depend on scheduling. V's rows are read MR
+  // channels at a time: the channels past cin read the next tile's first ones and land in dU rows
+  // >= cin, which are dropped.
+  static void kernel_gradient(const Plan& p, const float* x, const float* dy, int64_t cinp, int64_t blk0,
+                              int64_t blk1, float* v, float* dut) {
     const int64_t C = p.g.c, cout = p.cout, coutp = p.coutp, panels = coutp / NR;
     const int64_t vs = p.tb * C, ms = p.tb * coutp, du_plane = cinp * coutp;
-#pragma omp parallel num_threads(p.threads)
     {
-      const int th = omp_get_thread_num();
-      float* v = p.work + th * (p.v_size + p.m_size);
       float* dm = v + p.v_size;
-      float* dut = du + th * 16 * du_plane;
       std::fill(dut, dut + 16 * du_plane, 0.0f);
-#pragma omp for schedule(static)
-      for (int64_t blk = 0; blk < p.blocks; ++blk) {
+      for (int64_t blk = blk0; blk < blk1; ++blk) {
         const int64_t t0 = blk * p.tb, count = std::min(p.tb, p.tiles - t0);
         input_block(p, x, t0, count, v);
         for (int64_t r = 0; r < count; ++r) {
@@ -363,10 +362,10 @@ struct Winograd {
   }
 
   // dkernel (3, 3, cin, cout) = G^T dU G from the summed dU (16 planes of cinp x coutp).
-  static void untransform_kernel(const Plan& p, const float* du, int64_t cinp, float* dk) {
-    const int64_t cin = p.g.c, cout = p.cout, coutp = p.coutp, plane = cinp * coutp;
-#pragma omp parallel for schedule(static) num_threads(p.threads) if (cin * cout > 16384)
-    for (int64_t i = 0; i < cin; ++i) {
+  // Input channels [i0, i1).
+  static void untransform_kernel(const Plan& p, const float* du, int64_t cinp, float* dk, int64_t i0, int64_t i1) {
+    const int64_t cout = p.cout, coutp = p.coutp, plane = cinp * coutp, cin = p.g.c;
+    for (int64_t i = i0; i < i1; ++i) {
       int64_t o = 0;
       for (; o + W <= cout; o += W) untransform<V>(du + i * coutp + o, plane, dk + i * cout + o, cin * cout);
       for (; o < cout; ++o) untransform<Scalar>(du + i * coutp + o, plane, dk + i * cout + o, cin * cout);

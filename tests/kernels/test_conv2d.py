@@ -499,3 +499,143 @@ def test_conv2d_winograd_nan_stays_local(rng):
     expect = np.zeros((8, 8), bool)
     expect[2:5, 2:5] = True
     assert (bad == expect).all()
+
+
+# ------------------------------------------------------------------------------- direct (small Cin)
+# Windows of at most 32 patch elements (KH * KW * Cin), other than 1x1 stride 1, run direct kernels in
+# all three passes (a first layer on 1-3 channel images); FORGENET_CONV2D_DIRECT=1 takes them for every
+# window Winograd does not, =0 never. _C._conv2d_path names each pass's engine: (forward, dkernel, dx).
+def direct_mode(monkeypatch, mode):
+    monkeypatch.setenv("FORGENET_CONV2D_DIRECT", mode)
+
+
+DIRECT = ("direct", "direct", "direct")
+
+DIRECT_CASES = [
+    # (N, H, W, Cin, KH, KW, Cout, strides, padding): Cin 1..4, Cout off multiples of 8, odd sizes
+    (1, 28, 28, 1, 3, 3, 32, (1, 1), "valid"),   # the seed CNN's conv1, batch 1
+    (3, 11, 9, 1, 3, 3, 13, (1, 1), "same"),
+    (2, 10, 13, 2, 3, 3, 17, (1, 1), "same"),
+    (2, 9, 12, 3, 3, 3, 5, (2, 2), "same"),
+    (1, 13, 7, 3, 3, 3, 40, (2, 1), "valid"),
+    (2, 8, 8, 4, 2, 2, 3, (1, 1), "same"),       # even kernel: the extra pad bottom/right
+    (2, 12, 11, 1, 5, 5, 33, (1, 1), "same"),    # 25 patch elements
+    (1, 7, 8, 4, 1, 1, 7, (2, 2), "valid"),      # strided 1x1
+    (2, 6, 6, 2, 4, 4, 1, (3, 2), "same"),       # one output channel, stride larger than the kernel
+    (1, 3, 3, 1, 5, 5, 2, (1, 1), "same"),       # kernel larger than the input
+]
+
+
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=str)
+def test_conv2d_direct_matches_reference(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    assert _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding) == DIRECT
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y {case}")
+    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
+    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
+    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
+    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what=f"dx {case}")
+    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
+    assert_close(db, rdb, rtol=1e-4, atol=1e-4, what=f"dbias {case}")
+    none, dk2, _ = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding, need_dx=False)
+    assert none is None
+    np.testing.assert_array_equal(dk2, dk)
+
+
+@pytest.mark.parametrize("case", [(1, 5, 6, 1, 3, 3, 3, (1, 1), "same"), (2, 5, 5, 2, 3, 2, 5, (2, 1), "valid"),
+                                  (1, 6, 5, 3, 3, 3, 2, (2, 2), "same")], ids=str)
+def test_conv2d_direct_backward_matches_finite_differences(rng, case):
+    """Central differences of L = sum(dy * conv2d(x, k)) on the float64 reference, at shapes the direct
+    kernels take."""
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    assert _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding) == DIRECT
+    x, k = rng.standard_normal((n, h, w, cin)), rng.standard_normal((kh, kw, cin, cout))
+    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape)
+    loss = lambda x_, k_: (dy * ref_conv2d(x_, k_, None, strides, padding)).sum()  # noqa: E731
+    eps = 1e-6
+
+    def numeric(arr, which):
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            p, m = arr.copy(), arr.copy()
+            p[idx] += eps
+            m[idx] -= eps
+            g[idx] = (loss(*((p, k) if which == 0 else (x, p))) - loss(*((m, k) if which == 0 else (x, m)))) / (2 * eps)
+        return g
+
+    f32 = lambda a: a.astype(np.float32)  # noqa: E731
+    dx, dk, _ = kernels.conv2d_backward(f32(dy), f32(x), f32(k), strides=strides, padding=padding)
+    assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
+    assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
+
+
+def test_conv2d_direct_rule_and_switch(rng, monkeypatch):
+    """The rule: <= 32 patch elements and not a plain 1x1 product; Winograd's shapes keep Winograd. The
+    switch really changes the engine: forced on and off, the paths agree to rounding, not bit for bit."""
+    p = _C._conv2d_path
+    assert p((32, 28, 28, 1), (3, 3, 1, 32)) == DIRECT                       # seed CNN conv1
+    assert p((4, 28, 28, 3), (3, 3, 3, 64), padding="same") == DIRECT
+    assert p((4, 28, 28, 1), (5, 5, 1, 8), strides=2) == DIRECT
+    assert p((4, 13, 13, 32), (3, 3, 32, 64)) == ("winograd",) * 3           # seed CNN conv2
+    assert p((4, 13, 13, 4), (3, 3, 4, 8)) == ("implicit_gemm",) * 3         # 36 patch elements
+    assert p((4, 13, 13, 4), (3, 3, 4, 8), strides=2) == ("implicit_gemm", "implicit_gemm", "col2im")
+    assert p((4, 13, 13, 4), (1, 1, 4, 8)) == ("pointwise",) * 3
+    assert p((0, 13, 13, 1), (3, 3, 1, 8)) != DIRECT                          # nothing to compute
+    cases = [(2, 9, 10, 1, 3, 3, 13, (1, 1), "same"), (2, 9, 10, 3, 3, 3, 8, (2, 2), "valid"),
+             (2, 9, 10, 6, 3, 3, 9, (1, 2), "same")]  # the last: 54 patch elements, direct only when forced
+    results = {}
+    for mode in ("0", "1"):
+        direct_mode(monkeypatch, mode)
+        for case in cases:
+            n, h, w, cin, kh, kw, cout, strides, padding = case
+            path = p((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding)
+            assert (path == DIRECT) == (mode == "1"), (mode, case, path)
+            x, k, b = make(np.random.default_rng(7), n, h, w, cin, kh, kw, cout)
+            dy = np.random.default_rng(8).standard_normal(ref_conv2d(x, k, None, strides, padding).shape)
+            dy = dy.astype(np.float32)
+            results[mode, case] = (kernels.conv2d(x, k, b, strides=strides, padding=padding),
+                                   *kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding))
+    for case in cases:
+        for a, c, what in zip(results["1", case], results["0", case], ["y", "dx", "dkernel", "dbias"]):
+            assert_close(a, c, rtol=1e-5, atol=1e-5, what=f"{what} {case}")
+        # y and dkernel may be bit-equal (both engines sum the taps in order); dx's dot products over the
+        # output channels run in vector lanes on the direct path, sequentially in the implicit GEMM
+        assert not np.array_equal(results["1", case][1], results["0", case][1]), f"dx {case}: same engine"
+
+
+def test_conv2d_direct_threads_agree(rng):
+    """Threads split output lines (forward), input lines (dx) and output lines with per-chunk partials
+    summed in chunk order (dkernel): y and dx are bit-equal on one thread and on all of them."""
+    import forgenet
+
+    x, k, b = make(rng, 16, 28, 28, 1, 3, 3, 32)
+    dy = rng.standard_normal((16, 26, 26, 32)).astype(np.float32)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = (kernels.conv2d(x, k, b),) + kernels.conv2d_backward(dy, x, k)
+    finally:
+        forgenet.set_num_threads(before)
+    many = (kernels.conv2d(x, k, b),) + kernels.conv2d_backward(dy, x, k)
+    np.testing.assert_array_equal(one[0], many[0], err_msg="y")
+    np.testing.assert_array_equal(one[1], many[1], err_msg="dx")
+    # sums of ~10^4 products: float32 rounding relative to the gradient's scale, not to each element
+    assert_close(many[2], one[2], rtol=1e-5, atol=1e-5 * np.abs(one[2]).max(), what="dkernel")
+    again = kernels.conv2d_backward(dy, x, k)
+    np.testing.assert_array_equal(again[1], many[2], err_msg="dkernel, run to run")
+
+
+def test_conv2d_direct_nan_stays_local(rng):
+    """A NaN in x reaches only the outputs whose window covers it (the padded kernel columns and copies
+    must not spread it)."""
+    x, k, b = make(rng, 1, 8, 8, 2, 3, 3, 5)
+    x[0, 3, 4, 1] = np.nan
+    y = kernels.conv2d(x, k, b, padding="same")
+    expect = np.zeros((8, 8), bool)
+    expect[2:5, 3:6] = True
+    assert (np.isnan(y[0]).any(-1) == expect).all()
+    assert np.isnan(y[0, 3, 4]).all()

@@ -12,16 +12,17 @@ using Passes = winograd::Winograd<V, 2>;
 static_assert(Passes::NR == 2 * V::W, "winograd::panel_width must match the register tile");
 }  // namespace
 
-void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u) {
-  Passes::transform_kernel(p, taps, u);
+void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u, int64_t b0, int64_t b1) {
+  Passes::transform_kernel(p, taps, u, b0, b1);
 }
 void winograd_run(const winograd::Plan& p, const float* x, float* y) { Passes::run(p, x, y); }
-void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy, float* du,
-                                   int64_t cinp) {
-  Passes::kernel_gradient(p, x, dy, du, cinp);
+void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy, int64_t cinp,
+                                   int64_t blk0, int64_t blk1, float* work, float* du) {
+  Passes::kernel_gradient(p, x, dy, cinp, blk0, blk1, work, du);
 }
-void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp, float* dk) {
-  Passes::untransform_kernel(p, du, cinp, dk);
+void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp, float* dk, int64_t i0,
+                                 int64_t i1) {
+  Passes::untransform_kernel(p, du, cinp, dk, i0, i1);
 }
 
 }  // namespace forgenet::FORGENET_ISA_NS
