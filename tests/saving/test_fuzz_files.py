@@ -62,7 +62,7 @@ def test_keras_archive_with_junk_members(tmp_path):
     m.save(tmp_path / "m.keras")
     with zipfile.ZipFile(tmp_path / "m.keras") as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
-    for junk in (b"[]", b"null", b'{"class_name": 3, "config": {}}', b'{"class_name": "Sequential", "config": 5}',
+    for junk in (b"[]", b"null", b'{"class_name": 3, "config": {}}', b'{"clasr_name": "Sequential", "config": {}}', b'{"class_name": "Sequential", "config": 5}',
                  b'{"module": "keras", "class_name": "Sequential", "config": {"layers": {"a": 1}}}',
                  b'{"module": "keras", "class_name": "Sequential", "config": {"layers": [], "build_input_shape": '
                  b'[null, -4]}}', b"\xff\xfe", b'{"a": ' * 5000):
@@ -71,3 +71,14 @@ def test_keras_archive_with_junk_members(tmp_path):
                 zf.writestr(n, junk if n == "config.json" else b)
         with pytest.raises(ValueError, match=r"load_model: .*j.keras"):
             saving.load_model(tmp_path / "j.keras")
+
+
+def test_model_config_without_its_class_name_is_refused(tmp_path):
+    # a damaged key leaves a plain dict, which deserialization passes through: not a model to build
+    m = model()
+    m.save(tmp_path / "m.fgn")
+    blob = (tmp_path / "m.fgn").read_bytes()
+    assert b"class_name" in blob
+    (tmp_path / "bad.fgn").write_bytes(blob.replace(b"class_name", b"clasr_name", 1))
+    with pytest.raises(ValueError, match=r"load_model: .*bad.fgn: the model config describes a dict, not a model"):
+        saving.load_model(tmp_path / "bad.fgn")

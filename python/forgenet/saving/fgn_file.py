@@ -148,7 +148,7 @@ class _File:
 
 
 def load_fgn(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from forgenet.saving.serialization_lib import compile_from_config, deserialize_keras_object
+    from forgenet.saving.serialization_lib import compile_from_config, deserialize_model
 
     who = "load_model"
     src = _File(filepath, who, "model")
@@ -162,7 +162,7 @@ def load_fgn(filepath, custom_objects=None, compile=True, safe_mode=True):
         spec = {k: v for k, v in spec.items() if k not in ("compile_config",)}
         try:
             with limits.budget_scope(limits.WeightBudget(src.weight_elements(), who, src.path)):
-                model = deserialize_keras_object(spec, custom_objects, safe_mode=safe_mode, who=who)
+                model = deserialize_model(spec, custom_objects, safe_mode, who, src.path)
                 src.build_if_needed(model)
         except RecursionError:
             raise ValueError(f"{who}: {src.path}: the model config nests too deeply") from None

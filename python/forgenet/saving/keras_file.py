@@ -248,7 +248,7 @@ def _restore(model, store, who, with_optimizer=True):
 
 
 def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from forgenet.saving.serialization_lib import deserialize_keras_object
+    from forgenet.saving.serialization_lib import deserialize_model
 
     who = "load_model"
     path = str(filepath)
@@ -273,7 +273,7 @@ def load_keras(filepath, custom_objects=None, compile=True, safe_mode=True):
         budget = limits.WeightBudget(store.elements, who, path)
         try:
             with limits.budget_scope(budget):
-                model = deserialize_keras_object(config, custom_objects, safe_mode=safe_mode, who=who)
+                model = deserialize_model(config, custom_objects, safe_mode, who, path)
         except RecursionError:
             raise ValueError(f"{who}: {path}: the model config nests too deeply") from None
         except ValueError as e:

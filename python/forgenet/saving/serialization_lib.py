@@ -325,6 +325,17 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, who="d
 _NOT_SPECIAL = object()
 
 
+def deserialize_model(config, custom_objects, safe_mode, who, path):
+    """deserialize_keras_object for a saved model's config: what comes back must be a layer (a model),
+    never the plain dict a damaged config without its class_name key passes through as."""
+    from forgenet.layers.base import Layer
+
+    obj = deserialize_keras_object(config, custom_objects, safe_mode=safe_mode, who=who)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"{who}: {path}: the model config describes a {type(obj).__name__}, not a model")
+    return obj
+
+
 def _special(class_name, inner, safe_mode, who):
     if class_name == "__numpy__":
         return np.array(inner["value"], dtype=np.dtype(inner["dtype"]))
