@@ -105,8 +105,11 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
   // region (one team wake-up per call, not two, and the rows are warm in its cache when the loop starts)
   const bool own_rows = p.by_rows && nt > 1;
   auto project = [&](int64_t n0, int64_t n1) {
-    if ((n1 - n0) * T > 0)
+    if (!kernel) {  // x is already x W
+      for (int64_t r = n0 * T; r < n1 * T; ++r) std::memcpy(reserve + r * RS, x + r * G, G * sizeof(float));
+    } else if ((n1 - n0) * T > 0) {
       sgemm(false, false, (n1 - n0) * T, G, D, 1.0f, x + n0 * T * D, D, kernel, G, 0.0f, reserve + n0 * T * RS, RS);
+    }
   };
   if (!own_rows) project(0, N);
   const int blocks = p.by_rows ? 1 : nt;  // unit blocks
@@ -195,7 +198,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
     std::fill(dx, dx + N * T * D, 0.0f);
     if (dh_T) std::copy(dh_T, dh_T + N * U, dh0); else std::fill(dh0, dh0 + N * U, 0.0f);
     if (dc_T) std::copy(dc_T, dc_T + N * U, dc0); else std::fill(dc0, dc0 + N * U, 0.0f);
-    std::fill(dkernel, dkernel + D * G, 0.0f);
+    if (dkernel) std::fill(dkernel, dkernel + D * G, 0.0f);
     std::fill(drecurrent_kernel, drecurrent_kernel + U * G, 0.0f);
     std::fill(dbias, dbias + G, 0.0f);
     return;
@@ -213,10 +216,12 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   // dz: the pre-activation gradients of every step, (N, T, 4U). xh: [x_t | h_{t-1}] of every step,
   // (N, T, D + U), so that dkernel and drecurrent_kernel come out of ONE GEMM xh^T dz, which packs dz
   // once instead of twice. parts: per thread, that GEMM's (D + U, 4U) and dbias (4U) over its rows.
-  const int64_t M = N * T, DU = D + U, S = DU * G + G;
-  Scratch scratch(Scratch::floats(mul_sat(M, G)) + Scratch::floats(mul_sat(M, DU)) + Scratch::floats(mul_sat(nt, S)),
+  // Projected (no kernel): dz is dx itself, and xh holds h_{t-1} only.
+  const int64_t M = N * T, Dx = kernel ? D : 0, DU = Dx + U, S = DU * G + G;
+  Scratch scratch(Scratch::floats(kernel ? mul_sat(M, G) : 0) + Scratch::floats(mul_sat(M, DU)) +
+                      Scratch::floats(mul_sat(nt, S)),
                   "lstm_backward's gate gradients and inputs of every step");
-  float* dz = scratch.take(mul_sat(M, G));
+  float* dz = kernel ? scratch.take(mul_sat(M, G)) : dx;
   float* xh = scratch.take(mul_sat(M, DU));
   float* parts = scratch.take(mul_sat(nt, S));
   // recurrent_kernel^T (4U, U), each unit block's columns packed once for all T steps' GEMMs
@@ -230,9 +235,9 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   // x and h0 into their columns of xh, for samples [n0, n1) (the loop fills in h_1 .. h_{T-1})
   auto fill_xh = [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
-      for (int64_t t = 0; t < T && D > 0; ++t)
+      for (int64_t t = 0; t < T && Dx > 0; ++t)
         std::memcpy(xh + (n * T + t) * DU, x + (n * T + t) * D, D * sizeof(float));
-      std::memcpy(xh + n * T * DU + D, h0 + n * U, U * sizeof(float));
+      std::memcpy(xh + n * T * DU + Dx, h0 + n * U, U * sizeof(float));
     }
   };
   auto pointwise = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
@@ -242,7 +247,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
                   t ? reserve + (o + t - 1) * RS + G : c0 + n0 * U, t ? T * RS : U,
                   dy ? dy + (o + t) * U : nullptr, T * U,
                   dh0 + n0 * U, dc0 + n0 * U, dz + (o + t) * G, T * G,
-                  t + 1 < T ? xh + (o + t + 1) * DU + D : nullptr, T * DU};
+                  t + 1 < T ? xh + (o + t + 1) * DU + Dx : nullptr, T * DU};
     bwd(a, n1 - n0, U, u0, u1);
   };
   auto dh_gemm = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1, const PackedB& rt) {
@@ -252,14 +257,14 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   // dx, the partial weight gradients (xh^T dz) and dbias of rows [r0, r0 + m) into part
   auto weight_grads = [&](int64_t r0, int64_t m, float* part) {
     if (m == 0) return std::fill(part, part + S, 0.0f);
-    sgemm(false, true, m, D, G, 1.0f, dz + r0 * G, G, kernel, G, 0.0f, dx + r0 * D, D);
+    if (kernel) sgemm(false, true, m, D, G, 1.0f, dz + r0 * G, G, kernel, G, 0.0f, dx + r0 * D, D);
     sgemm(true, false, DU, G, m, 1.0f, xh + r0 * DU, DU, dz + r0 * G, G, 0.0f, part, G);
     rnn::column_sums(dz + r0 * G, m, G, G, part + DU * G);
   };
   // elements [lo, hi) of (dkernel, drecurrent_kernel, dbias) flattened: the sum of `count` parts
   auto sum_parts = [&](int64_t lo, int64_t hi, int count) {
     float* const dst[3] = {dkernel, drecurrent_kernel, dbias};
-    const int64_t start[4] = {0, D * G, DU * G, S};
+    const int64_t start[4] = {0, Dx * G, DU * G, S};
     for (int s = 0; s < 3; ++s)
       for (int64_t e = std::max(lo, start[s]); e < std::min(hi, start[s + 1]); ++e) {
         float acc = parts[e];
