@@ -10,14 +10,19 @@ namespace {
 
 // The six arrays forward and backward both take.
 struct LstmInputs {
+  // kernel None: x is already x @ kernel (N, T, 4U), the embedding-fed LSTM's pre-projected input
   Arg x, h0, c0, kernel, rk, bias;
+  bool projected;
   LstmInputs(const char* op, const py::handle& x_in, const py::handle& h0_in, const py::handle& c0_in,
              const py::handle& kernel_in, const py::handle& rk_in, const py::handle& bias_in)
-      : x(x_in, op, "x"), h0(h0_in, op, "h0"), c0(c0_in, op, "c0"), kernel(kernel_in, op, "kernel"),
-        rk(rk_in, op, "recurrent_kernel"), bias(bias_in, op, "bias") {}
-  contract::LstmArgs desc() const { return {&x.d, &h0.d, &c0.d, &kernel.d, &rk.d, &bias.d}; }
+      : x(x_in, op, "x"), h0(h0_in, op, "h0"), c0(c0_in, op, "c0"),
+        kernel(kernel_in.is_none() ? Arg() : Arg(kernel_in, op, "kernel")), rk(rk_in, op, "recurrent_kernel"),
+        bias(bias_in, op, "bias"), projected(kernel_in.is_none()) {}
+  contract::LstmArgs desc() const { return {&x.d, &h0.d, &c0.d, projected ? nullptr : &kernel.d, &rk.d, &bias.d}; }
+  const float* kernel_f() const { return projected ? nullptr : kernel.f(); }
   Inputs inputs(std::initializer_list<std::pair<const char*, const ArrayDesc*>> more = {}) const {
-    Inputs in{{"x", &x.d}, {"h0", &h0.d}, {"c0", &c0.d}, {"kernel", &kernel.d}, {"recurrent_kernel", &rk.d}, {"bias", &bias.d}};
+    Inputs in{{"x", &x.d}, {"h0", &h0.d}, {"c0", &c0.d}, {"kernel", projected ? nullptr : &kernel.d},
+              {"recurrent_kernel", &rk.d}, {"bias", &bias.d}};
     for (const auto& [n, a] : more) in.names.push_back(n), in.d.push_back(a);
     return in;
   }
@@ -37,7 +42,7 @@ py::tuple lstm(const py::handle& x_in, const py::handle& h0_in, const py::handle
   auto reserve = training ? output(op, "reserve", contract::lstm_reserve_shape(d), out, 3, count, in)
                           : empty_f32(op, "reserve", contract::lstm_reserve_shape(d));
   run(op, [&] {
-    lstm_forward(a.x.f(), a.h0.f(), a.c0.f(), a.kernel.f(), a.rk.f(), a.bias.f(), d.n, d.t, d.d, d.u, fptr_mut(y),
+    lstm_forward(a.x.f(), a.h0.f(), a.c0.f(), a.kernel_f(), a.rk.f(), a.bias.f(), d.n, d.t, d.d, d.u, fptr_mut(y),
                  fptr_mut(hT), fptr_mut(cT), fptr_mut(reserve));
   });
   if (training) return py::make_tuple(y, hT, cT, reserve);
@@ -62,16 +67,18 @@ py::tuple lstm_backward(const py::handle& dy_in, const py::handle& dhT_in, const
   auto dx = output(op, "dx", {d.n, d.t, d.d}, out, 0, 6, in);
   auto dh0 = output(op, "dh0", {d.n, d.u}, out, 1, 6, in);
   auto dc0 = output(op, "dc0", {d.n, d.u}, out, 2, 6, in);
-  auto dk = output(op, "dkernel", a.kernel.d.shape, out, 3, 6, in);
+  py::array_t<float> dk;  // projected: no kernel, no dkernel (dx is the gradient of x @ kernel)
+  if (!a.projected) dk = output(op, "dkernel", a.kernel.d.shape, out, 3, 6, in);
   auto drk = output(op, "drecurrent_kernel", a.rk.d.shape, out, 4, 6, in);
   auto db = output(op, "dbias", a.bias.d.shape, out, 5, 6, in);
   run(op, [&] {
     forgenet::lstm_backward(dy_in.is_none() ? nullptr : dy.f(), dhT_in.is_none() ? nullptr : dhT.f(),
-                            dcT_in.is_none() ? nullptr : dcT.f(), a.x.f(), a.h0.f(), a.c0.f(), a.kernel.f(), a.rk.f(),
-                            reserve.f(), d.n, d.t, d.d, d.u, fptr_mut(dx), fptr_mut(dh0), fptr_mut(dc0), fptr_mut(dk),
+                            dcT_in.is_none() ? nullptr : dcT.f(), a.x.f(), a.h0.f(), a.c0.f(), a.kernel_f(), a.rk.f(),
+                            reserve.f(), d.n, d.t, d.d, d.u, fptr_mut(dx), fptr_mut(dh0), fptr_mut(dc0),
+                            a.projected ? nullptr : fptr_mut(dk),
                             fptr_mut(drk), fptr_mut(db));
   });
-  return py::make_tuple(dx, dh0, dc0, dk, drk, db);
+  return py::make_tuple(dx, dh0, dc0, a.projected ? py::object(py::none()) : py::object(dk), drk, db);
 }
 
 // Test hook: the vectorised sigmoid and tanh the kernels use.

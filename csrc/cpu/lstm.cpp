@@ -1,6 +1,6 @@
 // LSTM forward and backward through time, as the fused RNN libraries do it: the input projection of every step is one big
 // GEMM up front, the time loop then does one small recurrent GEMM plus one fused pointwise pass per
-// step, and backward mirrors it (weight gradients as big GEMMs after the loop).
+// step, and backward mirrors it (the weight gradients of all steps as one big GEMM after the loop, dx as another).
 //
 // The reserve doubles as the gate buffer: the input GEMM writes x W into the first 4U columns of
 // every (n, t) row, and each step's pointwise pass adds the recurrent part and the bias and
@@ -21,6 +21,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/lstm_pointwise.h"
+#include "cpu/rnn_loop.h"
 
 namespace forgenet {
 
@@ -53,12 +54,8 @@ Plan plan_loop(int64_t N, int64_t U) {
   return p;
 }
 
-// Part k of nt of [0, n): contiguous, inner boundaries rounded to multiples of q.
-void split_range(int64_t n, int64_t q, int k, int nt, int64_t& lo, int64_t& hi) {
-  auto cut = [&](int i) { return i >= nt ? n : std::min(n, (n * i / nt + q / 2) / q * q); };
-  lo = cut(k);
-  hi = cut(k + 1);
-}
+using rnn::split_range;
+using rnn::SerialGemm;
 
 // The per-step barrier. libgomp's barrier spins a while and then sleeps in the kernel; when the
 // machine is busier than our team (or both threads share a core) every wake-up then waits for a
@@ -84,14 +81,6 @@ class StepBarrier {
   std::atomic<int> gen_{0};
 };
 
-// Inside the time loop sgemm must run on the calling thread: within a team it does so by itself
-// (omp_in_parallel), and for a one-thread loop this guard caps the thread count meanwhile.
-struct SerialGemm {
-  int saved = omp_get_max_threads();
-  SerialGemm() { omp_set_num_threads(1); }
-  ~SerialGemm() { omp_set_num_threads(saved); }
-};
-
 }  // namespace
 
 void lstm_activations(const float* x, float* sig, float* tnh, int64_t n) {
@@ -110,12 +99,25 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
   if (N == 0) return;  // every output is empty, however many steps
   if (U == 0) return;  // y, h_T, c_T and the reserve are all empty
   const FwdFn fwd = FORGENET_ISA_PICK(lstm_fwd_rows);
-  if (N * T > 0) sgemm(false, false, N * T, G, D, 1.0f, x, D, kernel, G, 0.0f, reserve, RS);
   const Plan p = plan_loop(N, U);
   const int nt = p.threads;
+  // x W of samples [n0, n1): split by rows, each thread projects its own samples inside the loop's
+  // region (one team wake-up per call, not two, and the rows are warm in its cache when the loop starts)
+  const bool own_rows = p.by_rows && nt > 1;
+  auto project = [&](int64_t n0, int64_t n1) {
+    if (!kernel) {  // x is already x W
+      for (int64_t r = n0 * T; r < n1 * T; ++r) std::memcpy(reserve + r * RS, x + r * G, G * sizeof(float));
+    } else if ((n1 - n0) * T > 0) {
+      sgemm(false, false, (n1 - n0) * T, G, D, 1.0f, x + n0 * T * D, D, kernel, G, 0.0f, reserve + n0 * T * RS, RS);
+    }
+  };
+  if (!own_rows) project(0, N);
   const int blocks = p.by_rows ? 1 : nt;  // unit blocks
-  // recurrent_kernel regrouped per unit block
-  std::vector<float> rb = workspace_vector<float>(blocks > 1 ? U * G : 0, "lstm's regrouped recurrent_kernel");
+  // the recurrent products h_{t-1} R of one step (N, 4U), and recurrent_kernel regrouped per unit block
+  Scratch scratch(Scratch::floats(mul_sat(N, G)) + Scratch::floats(blocks > 1 ? U * G : 0),
+                  "lstm's recurrent products of a step");
+  float* zr = scratch.take(mul_sat(N, G));
+  float* rb = blocks > 1 ? scratch.take(U * G) : nullptr;
   const float* R = recurrent_kernel;
   if (blocks > 1) {
     for (int k = 0; k < blocks; ++k) {
@@ -126,9 +128,8 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
         for (int g = 0; g < 4; ++g)
           std::memcpy(&rb[q * G + 4 * u0 + g * w], recurrent_kernel + q * G + g * U + u0, w * sizeof(float));
     }
-    R = rb.data();
+    R = rb;
   }
-  std::vector<float> zr = workspace_vector<float>(N * G, "lstm's recurrent products");  // h_{t-1} R of one step
   // each unit block's 4 * w columns of R packed once for all T steps' GEMMs
   std::vector<PackedB> rpack(blocks);
   for (int k = 0; k < blocks; ++k) {
@@ -143,7 +144,7 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
     const float* h_prev = t ? y + n0 * T * U + (t - 1) * U : h0 + n0 * U;
     const int64_t ldh = t ? T * U : U;
     float* r = reserve + n0 * T * RS + t * RS;
-    float* z = zr.data() + n0 * G + 4 * u0;
+    float* z = zr + n0 * G + 4 * u0;
     sgemm_packed(false, m, 1.0f, h_prev, ldh, rk, 0.0f, z, G);
     LstmFwdRows a{r, T * RS, z, G, w, bias, t ? r - RS + G : c0 + n0 * U, t ? T * RS : U,
                   y + n0 * T * U + t * U, T * U};
@@ -151,13 +152,17 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
   };
   SerialGemm serial;
   StepBarrier bar(nt);
+  ParallelErrors errors;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     const int k = omp_get_thread_num(), team = omp_get_num_threads();
     if (p.by_rows) {
       int64_t n0, n1;
       split_range(N, 8, k, team, n0, n1);
-      for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U, rpack[0]);
+      errors.run([&] {
+        if (own_rows) project(n0, n1);
+        for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U, rpack[0]);
+      });
     } else {
       for (int64_t t = 0; t < T; ++t) {
         for (int b = k; b < blocks; b += team) {  // one block per thread unless the team came up short
@@ -173,6 +178,7 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
       }
     }
   }
+  errors.rethrow();
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(h_T + n * U, T ? y + (n * T + T - 1) * U : h0 + n * U, U * sizeof(float));
     std::memcpy(c_T + n * U, T ? reserve + (n * T + T - 1) * RS + G : c0 + n * U, U * sizeof(float));
@@ -192,7 +198,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
     std::fill(dx, dx + N * T * D, 0.0f);
     if (dh_T) std::copy(dh_T, dh_T + N * U, dh0); else std::fill(dh0, dh0 + N * U, 0.0f);
     if (dc_T) std::copy(dc_T, dc_T + N * U, dc0); else std::fill(dc0, dc0 + N * U, 0.0f);
-    std::fill(dkernel, dkernel + D * G, 0.0f);
+    if (dkernel) std::fill(dkernel, dkernel + D * G, 0.0f);
     std::fill(drecurrent_kernel, drecurrent_kernel + U * G, 0.0f);
     std::fill(dbias, dbias + G, 0.0f);
     return;
@@ -201,11 +207,23 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   // dh0 / dc0 double as the running gradients reaching h_t / c_t.
   if (dh_T) std::memcpy(dh0, dh_T, N * U * sizeof(float)); else std::fill(dh0, dh0 + N * U, 0.0f);
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
-  // pre-activation gradients of every step, (N, T, 4U), and h_{t-1} of every step, (N, T, U)
-  std::vector<float> dz = workspace_vector<float>(mul_sat(N * T, G), "lstm_backward's gate gradients (batch, steps, 4*units)");
-  std::vector<float> hp = workspace_vector<float>(N * T * U, "lstm_backward's hidden states (batch, steps, units)");
   const Plan p = plan_loop(N, U);
   const int nt = p.threads, blocks = p.by_rows ? 1 : nt;
+  // Split by rows, each thread also computes the weight gradients and dx of its own samples right
+  // after its loop, in the same region (dz still warm in its cache, no team woken per GEMM); one
+  // barrier, then the threads sum their partial weight gradients.
+  const bool own_rows = p.by_rows && nt > 1;
+  // dz: the pre-activation gradients of every step, (N, T, 4U). xh: [x_t | h_{t-1}] of every step,
+  // (N, T, D + U), so that dkernel and drecurrent_kernel come out of ONE GEMM xh^T dz, which packs dz
+  // once instead of twice. parts: per thread, that GEMM's (D + U, 4U) and dbias (4U) over its rows.
+  // Projected (no kernel): dz is dx itself, and xh holds h_{t-1} only.
+  const int64_t M = N * T, Dx = kernel ? D : 0, DU = Dx + U, S = DU * G + G;
+  Scratch scratch(Scratch::floats(kernel ? mul_sat(M, G) : 0) + Scratch::floats(mul_sat(M, DU)) +
+                      Scratch::floats(mul_sat(nt, S)),
+                  "lstm_backward's gate gradients and inputs of every step");
+  float* dz = kernel ? scratch.take(mul_sat(M, G)) : dx;
+  float* xh = scratch.take(mul_sat(M, DU));
+  float* parts = scratch.take(mul_sat(nt, S));
   // recurrent_kernel^T (4U, U), each unit block's columns packed once for all T steps' GEMMs
   std::vector<PackedB> rtpack(blocks);
   for (int b = 0; b < blocks; ++b) {
@@ -214,34 +232,78 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
     rtpack[b] = sgemm_pack_b(best_isa(), true, G, u1 - u0, recurrent_kernel + u0 * G, G,
                              blocks > 1 ? N : (N + nt - 1) / nt);
   }
+  // x and h0 into their columns of xh, for samples [n0, n1) (the loop fills in h_1 .. h_{T-1})
+  auto fill_xh = [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t t = 0; t < T && Dx > 0; ++t)
+        std::memcpy(xh + (n * T + t) * DU, x + (n * T + t) * D, D * sizeof(float));
+      std::memcpy(xh + n * T * DU + Dx, h0 + n * U, U * sizeof(float));
+    }
+  };
   auto pointwise = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1) {
     if (n1 <= n0 || u1 <= u0) return;
     const int64_t o = n0 * T;  // first row of these samples in (N, T, .) arrays
     LstmBwdRows a{reserve + (o + t) * RS, T * RS,
                   t ? reserve + (o + t - 1) * RS + G : c0 + n0 * U, t ? T * RS : U,
                   dy ? dy + (o + t) * U : nullptr, T * U,
-                  dh0 + n0 * U, dc0 + n0 * U, dz.data() + (o + t) * G, T * G,
-                  t + 1 < T ? hp.data() + (o + t + 1) * U : nullptr, T * U};
+                  dh0 + n0 * U, dc0 + n0 * U, dz + (o + t) * G, T * G,
+                  t + 1 < T ? xh + (o + t + 1) * DU + Dx : nullptr, T * DU};
     bwd(a, n1 - n0, U, u0, u1);
   };
   auto dh_gemm = [&](int64_t t, int64_t n0, int64_t n1, int64_t u0, int64_t u1, const PackedB& rt) {
     if (n1 <= n0 || u1 <= u0) return;
-    sgemm_packed(false, n1 - n0, 1.0f, dz.data() + (n0 * T + t) * G, T * G, rt, 0.0f, dh0 + n0 * U + u0, U);
+    sgemm_packed(false, n1 - n0, 1.0f, dz + (n0 * T + t) * G, T * G, rt, 0.0f, dh0 + n0 * U + u0, U);
+  };
+  // dx, the partial weight gradients (xh^T dz) and dbias of rows [r0, r0 + m) into part
+  auto weight_grads = [&](int64_t r0, int64_t m, float* part) {
+    if (m == 0) return std::fill(part, part + S, 0.0f);
+    if (kernel) sgemm(false, true, m, D, G, 1.0f, dz + r0 * G, G, kernel, G, 0.0f, dx + r0 * D, D);
+    sgemm(true, false, DU, G, m, 1.0f, xh + r0 * DU, DU, dz + r0 * G, G, 0.0f, part, G);
+    rnn::column_sums(dz + r0 * G, m, G, G, part + DU * G);
+  };
+  // elements [lo, hi) of (dkernel, drecurrent_kernel, dbias) flattened: the sum of `count` parts
+  auto sum_parts = [&](int64_t lo, int64_t hi, int count) {
+    float* const dst[3] = {dkernel, drecurrent_kernel, dbias};
+    const int64_t start[4] = {0, Dx * G, DU * G, S};
+    for (int s = 0; s < 3; ++s)
+      for (int64_t e = std::max(lo, start[s]); e < std::min(hi, start[s + 1]); ++e) {
+        float acc = parts[e];
+        for (int q = 1; q < count; ++q) acc += parts[q * S + e];
+        dst[s][e - start[s]] = acc;
+      }
   };
   {
     SerialGemm serial;
     StepBarrier bar(nt);
+    ParallelErrors errors;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
       const int k = omp_get_thread_num(), team = omp_get_num_threads();
       if (p.by_rows) {
         int64_t n0, n1;
         split_range(N, 8, k, team, n0, n1);
-        for (int64_t t = T - 1; t >= 0; --t) {
-          pointwise(t, n0, n1, 0, U);
-          dh_gemm(t, n0, n1, 0, U, rtpack[0]);
+        errors.run([&] {
+          fill_xh(n0, n1);
+          for (int64_t t = T - 1; t >= 0; --t) {
+            pointwise(t, n0, n1, 0, U);
+            dh_gemm(t, n0, n1, 0, U, rtpack[0]);
+          }
+          if (own_rows) weight_grads(n0 * T, (n1 - n0) * T, parts + k * S);
+        });
+        if (own_rows) {
+#pragma omp barrier
+          errors.run([&] {
+            int64_t lo, hi;
+            split_range(S, 16, k, team, lo, hi);
+            sum_parts(lo, hi, team);
+          });
         }
       } else {
+        {  // nobody in the loop reads xh, nor writes what this does: no barrier needed
+          int64_t n0, n1;
+          split_range(N, 1, k, team, n0, n1);
+          fill_xh(n0, n1);
+        }
         for (int64_t t = T - 1; t >= 0; --t) {
           for (int b = k; b < nt; b += team) {
             int64_t u0, u1;
@@ -261,31 +323,11 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
         }
       }
     }
+    errors.rethrow();
   }
-  for (int64_t n = 0; n < N && T; ++n) std::memcpy(hp.data() + n * T * U, h0 + n * U, U * sizeof(float));
-
-  const int64_t M = N * T;
-  if (M == 0) {  // no steps: the weights got no gradient (and no GEMM has to handle K == 0)
-    std::fill(dkernel, dkernel + D * G, 0.0f);
-    std::fill(drecurrent_kernel, drecurrent_kernel + U * G, 0.0f);
-    std::fill(dbias, dbias + G, 0.0f);
-    return;
-  }
-  sgemm(true, false, D, G, M, 1.0f, x, D, dz.data(), G, 0.0f, dkernel, G);
-  sgemm(true, false, U, G, M, 1.0f, hp.data(), U, dz.data(), G, 0.0f, drecurrent_kernel, G);
-  sgemm(false, true, M, D, G, 1.0f, dz.data(), G, kernel, G, 0.0f, dx, D);
-  // dbias: column sums of dz; each thread owns a block of columns, rows stream through.
-  const float* dzp = dz.data();
-#pragma omp parallel for schedule(static) if (M * G > 65536)
-  for (int64_t j0 = 0; j0 < G; j0 += 64) {
-    const int64_t j1 = std::min(G, j0 + 64);
-    double acc[64] = {};
-    for (int64_t m = 0; m < M; ++m) {
-      const float* row = dzp + m * G;
-#pragma omp simd
-      for (int64_t j = j0; j < j1; ++j) acc[j - j0] += row[j];
-    }
-    for (int64_t j = j0; j < j1; ++j) dbias[j] = static_cast<float>(acc[j - j0]);
+  if (!own_rows) {  // with the whole team per GEMM
+    weight_grads(0, M, parts);
+    sum_parts(0, S, 1);
   }
 }
 

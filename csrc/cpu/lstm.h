@@ -13,12 +13,15 @@
 namespace forgenet {
 
 // y (N,T,U), h_T / c_T (N,U), reserve (N,T,5U): all written. Works for any N, T, D, U >= 0.
+// kernel null: x is already x @ kernel (N,T,4U; D = 4U), e.g. rows of embedding_table @ kernel gathered
+// by id, which for a small vocabulary replaces the (N*T, D, 4U) input GEMM by a (vocab, D, 4U) one.
 void lstm_forward(const float* x, const float* h0, const float* c0, const float* kernel,
                   const float* recurrent_kernel, const float* bias, int64_t N, int64_t T, int64_t D,
                   int64_t U, float* y, float* h_T, float* c_T, float* reserve);
 
 // dy (N,T,U), dh_T, dc_T (N,U) may each be null (zero). Writes dx (N,T,D), dh0, dc0 (N,U),
-// dkernel (D,4U), drecurrent_kernel (U,4U), dbias (4U,).
+// dkernel (D,4U), drecurrent_kernel (U,4U), dbias (4U,). kernel null (x = x @ kernel, D = 4U): dx is
+// the gradient of x @ kernel, which is the pre-activation gradient of every step; dkernel is unused.
 void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const float* x,
                    const float* h0, const float* c0, const float* kernel,
                    const float* recurrent_kernel, const float* reserve, int64_t N, int64_t T,

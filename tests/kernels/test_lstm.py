@@ -174,6 +174,35 @@ def test_threaded_time_loop_matches_reference(rng, threads, N, U):
         assert_close(g, w, rtol=1e-4, atol=1e-5, what=name)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("N,T,D,U,dy_all",
+                         [(27, 1, 3, 130, True), (19, 4, 0, 129, False), (41, 3, 9, 100, True),
+                          (33, 2, 8, 131, False)])
+def test_row_split_fused_gradients_match_reference(rng, threads, N, T, D, U, dy_all):
+    """Split by samples, each thread computes dx, its partial weight gradients and the input projection
+    of its own rows inside the loop's region, then the partials are summed: batches that do not split
+    into whole tiles, one step, no input features, and dy for every step or only dh_T. Called twice,
+    so the second call reuses the scratch arena the first left (its contents must not leak in)."""
+    import forgenet
+
+    args = make(rng, N, T, D, U, scale=0.3)
+    before = forgenet.get_num_threads()
+    forgenet.set_num_threads(threads)
+    try:
+        for _ in range(2):
+            y, h, c, reserve = kernels.lstm(*args, training=True)
+            dy = rng.standard_normal(y.shape).astype(np.float32) if dy_all else None
+            dh = rng.standard_normal(h.shape).astype(np.float32)
+            got = kernels.lstm_backward(dy, dh, None, *args, reserve)
+            ry, rh, rc, _ = ref_lstm(*args)
+            assert_close(y, ry, rtol=1e-4, atol=1e-5, what="y")
+            assert_close(h, rh, rtol=1e-4, atol=1e-5, what="h_T")
+            for name, g, w in zip(NAMES, got, ref_lstm_backward(dy, dh, None, *args)):
+                assert_close(g, w, rtol=1e-4, atol=1e-5, what=name)
+    finally:
+        forgenet.set_num_threads(before)
+
+
 def test_training_and_inference_agree_and_state_is_last_step(rng):
     args = make(rng, 3, 4, 5, 9)
     y, h, c = kernels.lstm(*args)

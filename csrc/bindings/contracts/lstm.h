@@ -18,11 +18,21 @@ inline LstmShape lstm_forward(const char* op, const LstmArgs& a) {
   require(*a.x, op, "x", DType::F32, 3);
   require(*a.h0, op, "h0", DType::F32, 2);
   require(*a.c0, op, "c0", DType::F32, 2);
-  require(*a.kernel, op, "kernel", DType::F32, 2);
   require(*a.rk, op, "recurrent_kernel", DType::F32, 2);
   require(*a.bias, op, "bias", DType::F32, 1);
+  // kernel null (CPU only): x is already x @ kernel, (N, T, 4U); checked as if kernel were (4U, 4U)
+  ArrayDesc projected;
+  if (a.kernel) {
+    require(*a.kernel, op, "kernel", DType::F32, 2);
+  } else {
+    if (a.rk->dim(1) != 4 * a.rk->dim(0) || a.x->dim(2) != a.rk->dim(1))
+      value_error(op, ": with kernel=None, x must be x @ kernel, of shape (batch, steps, 4 * units) for "
+                  "recurrent_kernel ", shape_str(a.rk->shape), ", got ", shape_str(a.x->shape));
+    projected.dtype = DType::F32;
+    projected.shape = {a.x->dim(2), a.x->dim(2)};
+  }
   int64_t U4 = 0;
-  const LstmShape s = recurrent_shape(op, kLstmCell, *a.x, *a.kernel, *a.rk, &U4);
+  const LstmShape s = recurrent_shape(op, kLstmCell, *a.x, a.kernel ? *a.kernel : projected, *a.rk, &U4);
   if (a.bias->dim(0) != U4)
     value_error(op, ": bias must have shape (", U4, ",) for units=", s.u, ", got ", shape_str(a.bias->shape));
   require_state(op, "h0", *a.h0, s);

@@ -5,15 +5,21 @@ pointwise pass in C++ (csrc/cpu/lstm.cpp). Activations are tanh and sigmoid (Ker
 """
 from __future__ import annotations
 
+import numpy as np
+
 from forgenet.kernels._array import as_f32, backend, out_kw
 
 RESERVE_GATES = 5  # reserve is (N, T, 5*U): [i, f, c~, o] after activation, then c_t, per step
 
 
 def _weights(op, x, h0, c0, kernel, recurrent_kernel, bias):
-    return (as_f32(op, "x", x, ndim=3), as_f32(op, "h0", h0, ndim=2), as_f32(op, "c0", c0, ndim=2),
-            as_f32(op, "kernel", kernel, ndim=2), as_f32(op, "recurrent_kernel", recurrent_kernel, ndim=2),
-            as_f32(op, "bias", bias, ndim=1))
+    x = as_f32(op, "x", x, ndim=3)
+    if kernel is None and type(x) is not np.ndarray:
+        raise NotImplementedError(f"{op}: kernel=None (x already projected by the kernel) is CPU (numpy) only, "
+                                  f"got x of type {type(x).__name__}")
+    return (x, as_f32(op, "h0", h0, ndim=2), as_f32(op, "c0", c0, ndim=2),
+            None if kernel is None else as_f32(op, "kernel", kernel, ndim=2),
+            as_f32(op, "recurrent_kernel", recurrent_kernel, ndim=2), as_f32(op, "bias", bias, ndim=1))
 
 
 def lstm(x, h0, c0, kernel, recurrent_kernel, bias, *, training=False, out=None):
@@ -29,6 +35,9 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias, *, training=False, out=None)
     Arrays: all float32, C order (batch-major x: (N, T, D), not time-major); numpy (CPU) or CuPy (GPU) on one
     device, results new arrays of that kind. Returns y (N, T, U), h_T (N, U), c_T (N, U) [, reserve (N, T,
     5U)], float32.
+
+    kernel=None (CPU only): x is already x @ kernel, of shape (N, T, 4U), e.g. the rows of
+    embedding_table @ kernel gathered by id (a small vocabulary's projection instead of every step's).
     """
     args = _weights("lstm", x, h0, c0, kernel, recurrent_kernel, bias)
     return tuple(backend("lstm", *args).lstm(*args, bool(training), **out_kw(out)))
@@ -44,7 +53,8 @@ def lstm_backward(dy, dh_T, dc_T, x, h0, c0, kernel, recurrent_kernel, bias, res
 
     Arrays: float32, C order, shaped as in lstm; numpy (CPU) or CuPy (GPU) on one device, results new arrays of
     that kind. The gradients are float32 and shaped as x (N, T, D), h0, c0 (N, U), kernel (D, 4U),
-    recurrent_kernel (U, 4U), bias (4U,).
+    recurrent_kernel (U, 4U), bias (4U,). With kernel=None (x = x @ kernel, (N, T, 4U)) dx is the
+    gradient of x @ kernel (the pre-activation gradients of every step) and dkernel is None.
     """
     op = "lstm_backward"
     args = _weights(op, x, h0, c0, kernel, recurrent_kernel, bias)
