@@ -4,7 +4,6 @@
 #include "cpu/attention.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "common/workspace.h"
 #include "cpu/cpu_features.h"
@@ -58,11 +57,6 @@ constexpr int64_t kBwdChunkBytes = 256 << 10;
 // stay in its share of a shared L3 next to the other threads' spans and other processes' data.
 constexpr int64_t kBwdSpanBytes = 2 << 20;
 
-int knob(const char* name, int dflt) {  // TEMPORARY tuning knobs
-  const char* e = std::getenv(name);
-  return e ? std::atoi(e) : dflt;
-}
-
 // Owner of item i among n parts in snake order (0 1 .. n-1 n-1 .. 1 0 0 1 ..): items whose work falls
 // with i balance.
 int snake_owner(int64_t i, int n) {
@@ -80,7 +74,7 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
   p.tile = round16(size_mul(t.fwd_bk, size_add(s.d, p.dvp)));
   const int64_t head = size_mul(p.nkb, p.tile);
   const bool big = head < 0 || head > kFwdHeadL2Bytes / static_cast<int64_t>(sizeof(float));
-  p.bq = t.fwd_bq * knob("FORGENET_ATTN_FWD_G", big ? 2 : 1);
+  p.bq = t.fwd_bq * (big ? 2 : 1);
   int64_t off[3];
   p.work = lay_out({size_mul(p.bq, s.d), size_mul(p.bq, t.fwd_bk), size_mul(p.bq, p.dvp + 2)}, off);
   p.off_s = off[1];
@@ -90,9 +84,10 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const char* what = "attention's packed keys and tiles";
 
-  if (knob("FORGENET_ATTN_FWD_SHARED", s.bh < 4 * threads) == 0) {
+  if (threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads) {
     // Many heads: each thread takes whole heads and packs each once (their work is equal, so they
-    // balance).
+    // balance). A static split, as everywhere (parallel.h): a thread the machine delays is waited
+    // for, where the former dynamic schedule let the other take its heads.
     const int64_t grain = grain_for(mul_sat(nqb, kv_floats));
     const int chunks = parallel_chunks(s.bh, grain);
     const int64_t stride = size_add(head, p.work);
@@ -107,8 +102,9 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
     });
     return;
   }
-  // Few heads: the threads pack a head's keys together into one buffer, then split its query blocks,
-  // the longest (causal) first in snake order so that they balance.
+  // Few heads: the threads pack a head's keys together into one buffer (one copy in L3 where each
+  // thread packing its own made two), then split its query blocks, the longest (causal) first in
+  // snake order so that they balance. Two parallel regions a head: against a head's N^2 d work.
   const int chunks = parallel_chunks(nqb, grain_for(kv_floats));
   Scratch frame(frame_floats(size_add(head, size_mul(chunks, p.work)), what), what);
   float* const kv = frame.take(head);
@@ -134,13 +130,13 @@ void backward(const AttnShape& s, const float* dout, const float* q, const float
   p.nkb = (s.nk + t.bk - 1) / t.bk;
   // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
   const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (s.d + s.dv + 2 * p.dp + p.dvp);
-  const int64_t fit = int64_t(knob("FORGENET_ATTN_CHUNK_KB", kBwdChunkBytes >> 10)) * 1024 / row_bytes / t.bq * t.bq;
+  const int64_t fit = kBwdChunkBytes / row_bytes / t.bq * t.bq;
   p.cq = std::min(round_to(s.nq, t.bq), std::max(fit, t.bq));
   // One key block: K^T, V^T and K panels, then its dK, dV accumulators; a part's span holds `slots`
   // of them (at least one).
   p.kbs = round16(t.bk * (s.d + s.dv + 2 * p.dp + p.dvp));
   const int64_t fit_blocks =
-      int64_t(knob("FORGENET_ATTN_SPAN_KB", kBwdSpanBytes >> 10)) * 1024 / (p.kbs * static_cast<int64_t>(sizeof(float)));
+kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
   p.slots = std::min(p.nkb, std::max<int64_t>(fit_blocks, 1));
   p.stride = lay_out({size_mul(p.cq, p.dp), size_mul(p.cq, p.dvp), size_mul(p.nqr, p.dp), size_mul(p.slots, p.kbs),
                       t.bq * t.bk, t.bq * t.bk, t.bq * (s.d + s.dv), s.nq},
@@ -148,11 +144,11 @@ void backward(const AttnShape& s, const float* dout, const float* q, const float
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const char* what = "attention_backward's per-thread tiles";
   const int64_t d = s.d, nq = s.nq;
-  const bool by_head =
-      knob("FORGENET_ATTN_BWD_SPLIT", 0) == 0 && (threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads);
+  const bool by_head = threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads;
 
   if (by_head) {
-    // Many heads: each thread takes whole heads, and its accumulator is the head's dQ.
+    // Many heads: each thread takes whole heads (statically, as the forward's), and its accumulator
+    // is the head's dQ.
     const int64_t grain = grain_for(mul_sat(mul_sat(s.nq, s.nk), s.d + s.dv) / std::max<int64_t>(p.cq, 1));
     const int chunks = parallel_chunks(s.bh, grain);
     Scratch frame(frame_floats(size_mul(chunks, p.stride), what), what);

@@ -2,7 +2,8 @@
 // ISA's build of isa/attention_kernels.cpp with the micro-kernels `K` of attention_simd.h:
 //
 //   K::W, K::MR, K::NR         floats per vector; the register tile is MR rows x NR columns
-//   K::kFwdBq, K::kFwdBk       forward tile: query rows (a multiple of MR) x keys (of NR)
+//   K::kFwdBq, K::kFwdBk       forward tile: query rows (a multiple of MR; attention.cpp takes twice
+//                              as many at large N) x keys (of NR)
 //   K::kBq, K::kBk             backward tile: both multiples of MR and of NR
 //   K::gemm<ROWS>(m, n, kk, A, sa, Bp, bs, C, ldc, acc)
 //                              C[m x n] (+)= A[m x kk] @ B[kk x n], m a multiple of MR, n of NR;
@@ -15,7 +16,8 @@
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
 // micro-kernel streams it without cache-set conflicts) and reused by every row block that needs it:
-// the forward packs K^T and V once per head (per thread that works on it); the backward packs K, K^T,
+// the forward packs K^T and V once per head (attention.cpp: per thread that takes whole heads, shared
+// when the threads split a head's query blocks); the backward packs K, K^T,
 // V^T once per key block and Q, dO once per query chunk and key span. A rows are read in place.
 //
 // These are leaf loops over one head or one query block: attention.cpp (compiled once) cuts the work,
