@@ -2,7 +2,8 @@
 // ISA's build of isa/attention_kernels.cpp with the micro-kernels `K` of attention_simd.h:
 //
 //   K::W, K::MR, K::NR         floats per vector; the register tile is MR rows x NR columns
-//   K::kFwdBq, K::kFwdBk       forward tile: query rows (a multiple of MR) x keys (of NR)
+//   K::kFwdBq, K::kFwdBk       forward tile: query rows (a multiple of MR; attention.cpp takes twice
+//                              as many at large N) x keys (of NR)
 //   K::kBq, K::kBk             backward tile: both multiples of MR and of NR
 //   K::gemm<ROWS>(m, n, kk, A, sa, Bp, bs, C, ldc, acc)
 //                              C[m x n] (+)= A[m x kk] @ B[kk x n], m a multiple of MR, n of NR;
@@ -15,20 +16,20 @@
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
 // micro-kernel streams it without cache-set conflicts) and reused by every row block that needs it:
-// the forward packs K^T and V once per head (per thread that works on it); the backward packs K, K^T,
+// the forward packs K^T and V once per head (attention.cpp: per thread that takes whole heads, shared
+// when the threads split a head's query blocks); the backward packs K, K^T,
 // V^T once per key block and Q, dO once per query chunk and key span. A rows are read in place.
 //
+// These are leaf loops over one head or one query block: attention.cpp (compiled once) cuts the work,
+// runs it on its threads and hands each piece its scratch (dispatch.h's rule for per-ISA sources).
 // Everything here has internal linkage: each ISA file gets its own copy compiled with its own flags,
 // and the linker never swaps an AVX-512 copy into the generic path.
 #pragma once
-
-#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "cpu/attention.h"
 
@@ -46,21 +47,6 @@ constexpr float kNegInf = -__builtin_inff();
 // Scores are kept in base-2 units (scaled by log2(e)) so that the softmax's exponential is 2^x, whose
 // range reduction is one rounding instead of a two-step n * ln2 split.
 constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
-
-// Per-thread buffers carved out of one attention_scratch taken before the parallel region (where an
-// OutOfMemory can still be thrown): part i of thread t starts at t * stride + offset[i]. Sizes are
-// rounded to 16 floats (64 bytes).
-template <int N>
-struct ThreadSlabs {
-  int64_t offset[N] = {}, stride = 0;
-  explicit ThreadSlabs(const int64_t (&sizes)[N]) {
-    for (int i = 0; i < N; ++i) {
-      offset[i] = stride;
-      // a size of -1 (it overflowed) makes the stride -1, which attention_scratch refuses
-      stride = sizes[i] < 0 ? -1 : attention_size_add(stride, round_up(sizes[i] > 0 ? sizes[i] : 1, 16));
-    }
-  }
-};
 
 // B = X^T as panels: X has n rows of k floats (row stride ldx); the panel of columns [j0, j0 + NR)
 // holds X's rows j0.. as k steps of NR floats. Rows n..npad (npad a multiple of NR) are zero.
@@ -115,277 +101,197 @@ inline void mask_tile(float* s, int64_t lds, int64_t rows, int64_t q0, int64_t k
 }
 
 template <class K>
-void forward_tiles(const AttnShape& sh, const float* q, const float* k, const float* v, float* o,
-                   float* lse) {
-  constexpr int64_t MR = K::MR, NR = K::NR, Bq = K::kFwdBq, Bk = K::kFwdBk;
-  static_assert(Bq % MR == 0 && Bk % NR == 0, "forward tile must hold whole register tiles");
-  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk;
-  const int64_t dvp = round_up(dv, NR);
-  const int64_t nqb = (nq + Bq - 1) / Bq;
-  const int64_t units = sh.bh * nqb;
+AttnTiles tiles() {
+  return {K::MR, K::NR, K::kFwdBq, K::kFwdBk, K::kBq, K::kBk};
+}
 
-  // Each thread packs the K and V of the head it works on once, every key tile as Bk/NR panels of
-  // K^T (d x NR) then dvp/NR panels of V (Bk x NR), and reuses them for all the head's query blocks
-  // it takes: O(N d) per thread. Units are handed out in order, so a thread never returns to a head it
-  // has left; with two threads on one head each packs it (N d copies against N^2 d / Bq work), which
-  // needs no barrier (a barrier costs a scheduler tick on a busy machine) and no shared buffer.
-  const int64_t nkb = (nk + Bk - 1) / Bk;
-  const int64_t tile = attention_size_mul(Bk, attention_size_add(d, dvp));
-  const int team = units > 1 ? omp_get_max_threads() : 1;
-  const int64_t chunk = sh.bh >= 4 * team ? nqb : 1;
-  const ThreadSlabs<4> slab({Bq * d, Bq * Bk, Bq * dvp + 2 * Bq, attention_size_mul(nkb, tile)});
-  float* const scratch = attention_scratch(attention_size_mul(team, slab.stride), "attention's per-thread tiles");
-
-#pragma omp parallel num_threads(team) if (units > 1)
-  {
-    float* const mine = scratch + omp_get_thread_num() * slab.stride;
-    float* const qs = mine + slab.offset[0];
-    float* const s = mine + slab.offset[1];
-    float* const oacc = mine + slab.offset[2];
-    float* const m = oacc + Bq * dvp;
-    float* const l = m + Bq;
-    float* const kv = mine + slab.offset[3];
-    int64_t packed_head = -1;
-    // Causal tiles near the end of a head have the most keys: hand those out first. With many heads
-    // per thread, whole heads (each packed once; the heads' work is equal, so they balance).
-#pragma omp for schedule(dynamic, chunk) nowait
-    for (int64_t u = 0; u < units; ++u) {
-      const int64_t bh = u / nqb, qb = nqb - 1 - u % nqb;
-      const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
-      if (bh != packed_head) {
-        for (int64_t k0 = 0; k0 < nk; k0 += Bk) {
-          float* dst = kv + k0 / Bk * tile;
-          const int64_t cols = lo(Bk, nk - k0);
-          pack_bt(k + (bh * nk + k0) * d, d, cols, Bk, d, NR, dst);
-          pack_b(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, dvp, NR, dst + Bk * d);
-        }
-        packed_head = bh;
-      }
-      // The scale (and log2 e) is folded into Q once so that scores come out of the GEMM ready for
-      // the softmax; padding rows are zero, so their scores and probabilities are finite and unread.
-      copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale * kLog2e);
-      for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
-      std::memset(oacc, 0, sizeof(float) * rowsp * dvp);
-      const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
-      for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
-        // Keys past kend are masked for every row of the block: the last tile stops there.
-        const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, NR);
-        const float* kt = kv + k0 / Bk * tile;
-        K::template gemm<true>(rowsp, colsp, d, qs, d, kt, d * NR, s, Bk, false);
-        if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
-          mask_tile(s, Bk, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
-        for (int64_t r = 0; r < rows; ++r) {
-          float* sr = s + r * Bk;
-          const float mx = K::row_max(sr, colsp);
-          const float mnew = mx > m[r] ? mx : m[r];
-          // A row that has seen no key yet keeps m = -inf; shift by 0 then so 2^-inf stays 0.
-          const float shift = mnew == kNegInf ? 0.0f : mnew;
-          const float alpha = m[r] == mnew ? 1.0f : m[r] == kNegInf ? 0.0f : std::exp2(m[r] - shift);
-          const float rs = K::exp_sum(sr, colsp, 1.0f, shift);
-          l[r] = l[r] * alpha + rs;
-          m[r] = mnew;
-          if (alpha != 1.0f) K::scale_row(oacc + r * dvp, dvp, alpha);
-        }
-        K::template gemm<true>(rowsp, dvp, cols, s, Bk, kt + Bk * d, Bk * NR, oacc, dvp, true);
-      }
-      for (int64_t r = 0; r < rows; ++r) {
-        float* orow = o + (bh * nq + q0 + r) * dv;
-        const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-        for (int64_t c = 0; c < dv; ++c) orow[c] = oacc[r * dvp + c] * inv;
-        if (lse) lse[bh * nq + q0 + r] = l[r] > 0.0f ? kLn2 * m[r] + std::log(l[r]) : kNegInf;
-      }
-    }
+// Key tiles [kb0, kb1) of head bh, each as Bk/NR panels of K^T (d x NR) then dvp/NR panels of V
+// (Bk x NR); keys past nk are zero.
+template <class K>
+void forward_pack(const AttnShape& sh, const AttnFwdPlan& p, const float* k, const float* v, int64_t bh,
+                  int64_t kb0, int64_t kb1, float* kv) {
+  constexpr int64_t NR = K::NR, Bk = K::kFwdBk;
+  const int64_t d = sh.d, dv = sh.dv, nk = sh.nk;
+  for (int64_t kb = kb0; kb < kb1; ++kb) {
+    const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
+    float* dst = kv + kb * p.tile;
+    pack_bt(k + (bh * nk + k0) * d, d, cols, Bk, d, NR, dst);
+    pack_b(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, p.dvp, NR, dst + Bk * d);
   }
 }
 
-// How much of L2 (512 KiB a core on the smallest L2 this targets, AMD Zen 2/3) one backward query
-// chunk may take: its Q and dO rows, their packed panels and its rows of dQ. The rest holds the key
-// block passing through (K^T, V^T, K panels, dK, dV: 120 KiB at Bk = 96, d = 64) and the S, dP tiles.
-constexpr int64_t kBwdChunkBytes = 256 << 10;
-// How many bytes of packed key blocks a thread streams past each chunk (a key span): small enough to
-// stay in its share of a shared L3 next to the other threads' spans and other processes' data.
-constexpr int64_t kBwdSpanBytes = 2 << 20;
+// Query block qb of head bh: rows [qb * bq, ..) against the packed keys, with an online softmax.
+template <class K>
+void forward_block(const AttnShape& sh, const AttnFwdPlan& p, const float* q, const float* kv, int64_t bh,
+                   int64_t qb, float* work, float* o, float* lse) {
+  constexpr int64_t MR = K::MR, NR = K::NR, Bk = K::kFwdBk;
+  static_assert(K::kFwdBq % MR == 0 && Bk % NR == 0, "forward tile must hold whole register tiles");
+  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk, dvp = p.dvp, Bq = p.bq;
+  float* const qs = work;
+  float* const s = work + p.off_s;
+  float* const oacc = work + p.off_o;
+  float* const m = oacc + Bq * dvp;
+  float* const l = m + Bq;
+  const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
+  // The scale (and log2 e) is folded into Q once so that scores come out of the GEMM ready for the
+  // softmax; padding rows are zero, so their scores and probabilities are finite and unread.
+  copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale * kLog2e);
+  for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
+  std::memset(oacc, 0, sizeof(float) * rowsp * dvp);
+  const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
+  for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
+    // Keys past kend are masked for every row of the block: the last tile stops there.
+    const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, NR);
+    const float* kt = kv + k0 / Bk * p.tile;
+    K::template gemm<true>(rowsp, colsp, d, qs, d, kt, d * NR, s, Bk, false);
+    if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
+      mask_tile(s, Bk, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = s + r * Bk;
+      const float mx = K::row_max(sr, colsp);
+      const float mnew = mx > m[r] ? mx : m[r];
+      // A row that has seen no key yet keeps m = -inf; shift by 0 then so 2^-inf stays 0.
+      const float shift = mnew == kNegInf ? 0.0f : mnew;
+      const float alpha = m[r] == mnew ? 1.0f : m[r] == kNegInf ? 0.0f : std::exp2(m[r] - shift);
+      const float rs = K::exp_sum(sr, colsp, 1.0f, shift);
+      l[r] = l[r] * alpha + rs;
+      m[r] = mnew;
+      if (alpha != 1.0f) K::scale_row(oacc + r * dvp, dvp, alpha);
+    }
+    K::template gemm<true>(rowsp, dvp, cols, s, Bk, kt + Bk * d, Bk * NR, oacc, dvp, true);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* orow = o + (bh * nq + q0 + r) * dv;
+    const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    for (int64_t c = 0; c < dv; ++c) orow[c] = oacc[r * dvp + c] * inv;
+    if (lse) lse[bh * nq + q0 + r] = l[r] > 0.0f ? kLn2 * m[r] + std::log(l[r]) : kNegInf;
+  }
+}
 
 // Backward: S = scale Q K^T, P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = scale P (dP - D) with
 // D = rowsum(dO * O), dK = dS^T Q, dQ = dS K, one Bq x Bk tile at a time (P is recomputed, never
 // stored: O(N d) memory).
 //
-// Loop order: key spans (kBwdSpanBytes of packed key blocks), then query chunks (as many Bq blocks
-// as fit kBwdChunkBytes), then the span's key blocks, then the chunk's query blocks. The chunk stays
-// in L2 while each key block of the span (contiguous, packed once) streams past it from L3.
-// FlashAttention-2's order (key blocks outer, all queries inner) streams every query row's Q, dO,
-// panels and dQ from L3 or memory once per key block, in short pieces: megabytes a head from
-// N = 4096, where two threads ran at two thirds of the speed of N = 1024. A key block's dK, dV have
-// one owner thread (no races); dQ builds up in a per-thread accumulator for the head. Two ways to
-// share the work:
-//   - many heads (bh a multiple of the thread count, or >= 4 per thread): each thread takes whole
-//     heads, and its accumulator is the head's dQ;
-//   - few heads: the threads split each head's key blocks (in snake order: 0 1 1 0 0 1 ..., so that
-//     the causal work, which falls with the key's position, balances), each packs and updates only
-//     its own, and they sum their dQ accumulators after a barrier.
+// Loop order within a head: key spans (p.slots packed key blocks a part), then query chunks (p.cq
+// rows, a whole number of Bq blocks sized for L2), then the span's key blocks, then the chunk's
+// query blocks. The chunk stays in L2 while each key block of the span (contiguous, packed once)
+// streams past it from L3. FlashAttention-2's order (key blocks outer, all queries inner) streams
+// every query row's Q, dO, panels and dQ from L3 or memory once per key block, in short pieces:
+// megabytes a head from N = 4096. A part owns the key blocks kb with snake_owner(kb, parts) == part
+// (0 1 1 0 0 1 ...: the causal work falls with the key's position, so this balances it); it alone
+// writes their dK, dV, and its share of dQ builds up in its own accumulator.
 // The key tile is always Bk wide (padding keys masked), so that it is a whole number of register
 // tiles both as columns (S, dP) and as rows (dK, dV).
 template <class K>
-void backward_tiles(const AttnShape& sh, const float* dout, const float* q, const float* k,
-                    const float* v, const float* o, const float* lse, float* dq, float* dk,
-                    float* dv_) {
+void backward_head(const AttnShape& sh, const AttnBwdPlan& p, const float* dout, const float* q, const float* k,
+                   const float* v, const float* o, const float* lse, int64_t bh, int part, int parts, float* mine,
+                   float* dk, float* dv_) {
   constexpr int64_t MR = K::MR, NR = K::NR, Bq = K::kBq, Bk = K::kBk;
   static_assert(Bq % MR == 0 && Bk % MR == 0 && Bk % NR == 0, "backward tile must hold whole register tiles");
-  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk, bh_n = sh.bh;
-  const int64_t dp = round_up(d, NR), dvp = round_up(dv, NR), nqr = round_up(nq, MR);
-  const int64_t nkb = (nk + Bk - 1) / Bk;
+  const int64_t d = sh.d, dv = sh.dv, nq = sh.nq, nk = sh.nk, nkb = p.nkb;
+  const int64_t dp = p.dp, dvp = p.dvp, cq = p.cq, kbs = p.kbs;
   const float scale = sh.scale;
-  const int threads = omp_get_max_threads();
-  const bool by_head = threads == 1 || bh_n % threads == 0 || bh_n >= 4 * threads;
+  float* const qpan = mine + p.off[0];
+  float* const dopan = mine + p.off[1];
+  float* const dqa = mine + p.off[2];
+  float* const keys = mine + p.off[3];
+  float* const s = mine + p.off[4];
+  float* const dpb = mine + p.off[5];
+  float* const qpad = mine + p.off[6];
+  float* const dopad = qpad + Bq * d;
+  float* const dl = mine + p.off[7];
+  auto ours = [&](int64_t kb) { return parts == 1 || snake_owner(kb, parts) == part; };
+  // A span of the head's key blocks: `slots` a part, so parts * slots of them (span-aligned windows
+  // of a multiple of `parts` blocks give each part the same number in snake order). Each part keeps
+  // its own blocks of the span, in order, in its slots.
+  const int64_t span = lo(nkb, p.slots * parts);
 
-  // The chunk: a whole number of query blocks (so that its blocks are the head's), at least one.
-  const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * (d + dv + 2 * dp + dvp);
-  const int64_t fit = kBwdChunkBytes / row_bytes / Bq * Bq;
-  const int64_t cq = lo(round_up(nq, Bq), fit > Bq ? fit : Bq);
-  // One key block: K^T, V^T and K panels, then its dK, dV accumulators; a thread's span holds `slots`
-  // of them (at least one).
-  const int64_t kbs = round_up(Bk * (d + dv + 2 * dp + dvp), 16);
-  const int64_t fit_blocks = kBwdSpanBytes / (kbs * static_cast<int64_t>(sizeof(float)));
-  const int64_t slots = lo(nkb, fit_blocks > 1 ? fit_blocks : 1);
-
-  // Per thread: the chunk's Q, dO panels, the dQ accumulator, its key blocks of the span, the S/P and dP/dS tiles, padded copies of the last query block's Q and dO rows, and the
-  // row constants D.
-  const ThreadSlabs<8> slab({attention_size_mul(cq, dp), attention_size_mul(cq, dvp), attention_size_mul(nqr, dp),
-                             attention_size_mul(slots, kbs), Bq * Bk, Bq * Bk, Bq * (d + dv), nq});
-  float* const scratch = attention_scratch(attention_size_mul(threads, slab.stride), "attention_backward's per-thread tiles");
-
-#pragma omp parallel num_threads(threads)
+  // D for the head. Each part makes its own (nq * dv work, next to nq * nk * d for the head) so that
+  // the parts need not wait for each other.
   {
-    const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-    float* const mine = scratch + tid * slab.stride;
-    float* const qpan = mine + slab.offset[0];
-    float* const dopan = mine + slab.offset[1];
-    float* const dqa = mine + slab.offset[2];
-    float* const keys = mine + slab.offset[3];
-    float* const s = mine + slab.offset[4];
-    float* const dpb = mine + slab.offset[5];
-    float* const qpad = mine + slab.offset[6];
-    float* const dopad = qpad + Bq * d;
-    float* const dl = mine + slab.offset[7];
-    auto ours = [&](int64_t kb) { return by_head || snake_owner(kb, nt) == tid; };
-    // A span of the head's key blocks: `slots` a thread, so with split heads nt * slots of them
-    // (span-aligned windows of a multiple of nt blocks give each thread the same number in snake
-    // order). Each thread keeps its own blocks of the span, in order, in its slots.
-    const int64_t span = lo(nkb, slots * (by_head ? 1 : nt));
-
-    // D for the head. Each thread makes its own (nq * dv work, next to nq * nk * d for the head) so
-    // that no barrier is needed.
-    auto row_constants = [&](int64_t bh) {
-      const float* a = dout + bh * nq * dv;
-      const float* b = o + bh * nq * dv;
-      for (int64_t r = 0; r < nq; ++r) {
-        double acc = 0.0;
-        for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(a[r * dv + c]) * b[r * dv + c];
-        dl[r] = static_cast<float>(acc);
-      }
-    };
-
-    // Key block kb in slot `slot`: its panels, and zeroed dK, dV.
-    auto pack_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
-      float* kt = keys + slot * kbs;
-      float* vt = kt + Bk * d;
-      float* kpan = vt + Bk * dv;
-      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
-      const float* kh = k + (bh * nk + k0) * d;
-      pack_bt(kh, d, cols, Bk, d, NR, kt);
-      pack_bt(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, NR, vt);
-      pack_b(kh, d, cols, Bk, d, dp, NR, kpan);
-      std::memset(kpan + Bk * dp, 0, sizeof(float) * Bk * (dp + dvp));
-    };
-
-    auto store_keys = [&](int64_t bh, int64_t kb, int64_t slot) {
-      const float* dka = keys + slot * kbs + Bk * (d + dv + dp);
-      const float* dva = dka + Bk * dp;
-      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
-      for (int64_t r = 0; r < cols; ++r) {
-        std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
-        std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
-      }
-    };
-
-    // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ. The
-    // chunk's panels hold crowsp rows (panel strides crowsp * NR).
-    auto block_pass = [&](int64_t bh, int64_t kb, int64_t slot, int64_t c0, int64_t crows, int64_t crowsp) {
-      const float* kt = keys + slot * kbs;
-      const float* vt = kt + Bk * d;
-      const float* kpan = vt + Bk * dv;
-      float* dka = keys + slot * kbs + Bk * (d + dv + dp);
-      float* dva = dka + Bk * dp;
-      const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0), cend = c0 + crows;
-      // Causal: query blocks ending before k0 see none of these keys.
-      const int64_t qstart = sh.causal && k0 / Bq * Bq > c0 ? k0 / Bq * Bq : c0;
-      for (int64_t q0 = qstart; q0 < cend; q0 += Bq) {
-        const int64_t rows = lo(Bq, cend - q0), rowsp = round_up(rows, MR), at = q0 - c0;
-        const float* qa = q + (bh * nq + q0) * d;
-        const float* doa = dout + (bh * nq + q0) * dv;
-        if (rows < rowsp) {  // A rows are read in place, so the ragged last block reads a padded copy
-          copy_rows(qa, rows, rowsp, d, qpad, d), qa = qpad;
-          copy_rows(doa, rows, rowsp, dv, dopad, dv), doa = dopad;
-        }
-        const float* lh = lse + bh * nq + q0;
-        // Padding rows of S and dP come out zero (their Q, dO rows are) and are left so: P = dS = 0.
-        K::template gemm<true>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, false);
-        for (int64_t r = 0; r < rows; ++r) K::exp_sum(s + r * Bk, Bk, scale * kLog2e, lh[r] * kLog2e);
-        // Masked after the exp (a negative scale would turn -inf scores into +inf).
-        if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
-          mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
-        K::template gemm<true>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, false);
-        K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
-        for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
-        K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
-        K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
-      }
-    };
-
-    // Head bh against our key blocks: dK, dV written, dQ (the part from our blocks) in dqa.
-    auto head_pass = [&](int64_t bh) {
-      row_constants(bh);
-      std::memset(dqa, 0, sizeof(float) * nqr * dp);
-      for (int64_t kb0 = 0; kb0 < nkb; kb0 += span) {
-        const int64_t kb1 = lo(nkb, kb0 + span);
-        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
-          if (ours(kb)) pack_keys(bh, kb, slot++);
-        // Causal: chunks that end before the span's first key see none of it.
-        for (int64_t c0 = sh.causal ? kb0 * Bk / cq * cq : 0; c0 < nq; c0 += cq) {
-          const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
-          // ... nor the chunk any key from c0 + crows on.
-          const int64_t kend = sh.causal ? lo(kb1, (lo(nk, c0 + crows) + Bk - 1) / Bk) : kb1;
-          pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
-          pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
-          for (int64_t kb = kb0, slot = 0; kb < kend; ++kb)
-            if (ours(kb)) block_pass(bh, kb, slot++, c0, crows, crowsp);
-        }
-        for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
-          if (ours(kb)) store_keys(bh, kb, slot++);
-      }
-    };
-
-    if (by_head) {
-#pragma omp for schedule(dynamic, 1) nowait
-      for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_pass(bh);
-        for (int64_t r = 0; r < nq; ++r) std::memcpy(dq + (bh * nq + r) * d, dqa + r * dp, sizeof(float) * d);
-      }
-    } else {
-      for (int64_t bh = 0; bh < bh_n; ++bh) {
-        head_pass(bh);
-#pragma omp barrier
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < nq; ++r) {
-          float* out = dq + (bh * nq + r) * d;
-          for (int64_t c = 0; c < d; ++c) {
-            float acc = 0.0f;
-            for (int t = 0; t < nt; ++t) acc += scratch[t * slab.stride + slab.offset[2] + r * dp + c];
-            out[c] = acc;
-          }
-        }
-      }
+    const float* a = dout + bh * nq * dv;
+    const float* b = o + bh * nq * dv;
+    for (int64_t r = 0; r < nq; ++r) {
+      double acc = 0.0;
+      for (int64_t c = 0; c < dv; ++c) acc += static_cast<double>(a[r * dv + c]) * b[r * dv + c];
+      dl[r] = static_cast<float>(acc);
     }
+  }
+
+  // Key block kb in slot `slot`: its panels, and zeroed dK, dV.
+  auto pack_keys = [&](int64_t kb, int64_t slot) {
+    float* kt = keys + slot * kbs;
+    float* vt = kt + Bk * d;
+    float* kpan = vt + Bk * dv;
+    const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
+    const float* kh = k + (bh * nk + k0) * d;
+    pack_bt(kh, d, cols, Bk, d, NR, kt);
+    pack_bt(v + (bh * nk + k0) * dv, dv, cols, Bk, dv, NR, vt);
+    pack_b(kh, d, cols, Bk, d, dp, NR, kpan);
+    std::memset(kpan + Bk * dp, 0, sizeof(float) * Bk * (dp + dvp));
+  };
+
+  auto store_keys = [&](int64_t kb, int64_t slot) {
+    const float* dka = keys + slot * kbs + Bk * (d + dv + dp);
+    const float* dva = dka + Bk * dp;
+    const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
+    for (int64_t r = 0; r < cols; ++r) {
+      std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
+      std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
+    }
+  };
+
+  // Chunk [c0, c0 + crows) against key block kb: its share of dK, dV and of the chunk's dQ. The
+  // chunk's panels hold crowsp rows (panel strides crowsp * NR).
+  auto block_pass = [&](int64_t kb, int64_t slot, int64_t c0, int64_t crows, int64_t crowsp) {
+    const float* kt = keys + slot * kbs;
+    const float* vt = kt + Bk * d;
+    const float* kpan = vt + Bk * dv;
+    float* dka = keys + slot * kbs + Bk * (d + dv + dp);
+    float* dva = dka + Bk * dp;
+    const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0), cend = c0 + crows;
+    // Causal: query blocks ending before k0 see none of these keys.
+    const int64_t qstart = sh.causal && k0 / Bq * Bq > c0 ? k0 / Bq * Bq : c0;
+    for (int64_t q0 = qstart; q0 < cend; q0 += Bq) {
+      const int64_t rows = lo(Bq, cend - q0), rowsp = round_up(rows, MR), at = q0 - c0;
+      const float* qa = q + (bh * nq + q0) * d;
+      const float* doa = dout + (bh * nq + q0) * dv;
+      if (rows < rowsp) {  // A rows are read in place, so the ragged last block reads a padded copy
+        copy_rows(qa, rows, rowsp, d, qpad, d), qa = qpad;
+        copy_rows(doa, rows, rowsp, dv, dopad, dv), doa = dopad;
+      }
+      const float* lh = lse + bh * nq + q0;
+      // Padding rows of S and dP come out zero (their Q, dO rows are) and are left so: P = dS = 0.
+      K::template gemm<true>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, false);
+      for (int64_t r = 0; r < rows; ++r) K::exp_sum(s + r * Bk, Bk, scale * kLog2e, lh[r] * kLog2e);
+      // Masked after the exp (a negative scale would turn -inf scores into +inf).
+      if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
+        mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
+      K::template gemm<true>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, false);
+      K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
+      for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
+      K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
+      K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
+    }
+  };
+
+  std::memset(dqa, 0, sizeof(float) * p.nqr * dp);
+  for (int64_t kb0 = 0; kb0 < nkb; kb0 += span) {
+    const int64_t kb1 = lo(nkb, kb0 + span);
+    for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+      if (ours(kb)) pack_keys(kb, slot++);
+    // Causal: chunks that end before the span's first key see none of it.
+    for (int64_t c0 = sh.causal ? kb0 * Bk / cq * cq : 0; c0 < nq; c0 += cq) {
+      const int64_t crows = lo(cq, nq - c0), crowsp = round_up(crows, MR);
+      // ... nor the chunk any key from c0 + crows on.
+      const int64_t kend = sh.causal ? lo(kb1, (lo(nk, c0 + crows) + Bk - 1) / Bk) : kb1;
+      pack_b(q + (bh * nq + c0) * d, d, crows, crowsp, d, dp, NR, qpan);
+      pack_b(dout + (bh * nq + c0) * dv, dv, crows, crowsp, dv, dvp, NR, dopan);
+      for (int64_t kb = kb0, slot = 0; kb < kend; ++kb)
+        if (ours(kb)) block_pass(kb, slot++, c0, crows, crowsp);
+    }
+    for (int64_t kb = kb0, slot = 0; kb < kb1; ++kb)
+      if (ours(kb)) store_keys(kb, slot++);
   }
 }
 

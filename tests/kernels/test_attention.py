@@ -149,6 +149,49 @@ def test_both_backward_work_splits(rng, bh):
         forgenet.set_num_threads(before)
 
 
+def with_threads(n, f):
+    before = forgenet.get_num_threads()
+    forgenet.set_num_threads(n)
+    try:
+        return f()
+    finally:
+        forgenet.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("bh", [(1, 1), (1, 3), (2, 4)])
+def test_forward_work_splits(rng, bh, threads):
+    # One head, or heads that do not divide among the threads: the threads pack the head's keys into
+    # one buffer and split its query blocks (snake order, longest causal block first; 7 blocks, 1
+    # block, a block per thread or fewer). Else each thread takes whole heads.
+    def run():
+        for nq, nk, causal in [(300, 260, True), (300, 300, False), (1, 40, True), (96, 500, True), (130, 1, False)]:
+            check_against_reference(rng, *bh, nq, nk, 32, causal=causal)
+    with_threads(threads, run)
+
+
+def test_tall_forward_query_blocks(rng):
+    # A packed head over 1 MiB (here 3 key tiles of 256 x (256 + 256) floats) takes query blocks of
+    # twice the tile's rows: ragged last blocks, causal rows that see none of a block's last tile.
+    for b, h in [(1, 1), (1, 2)]:
+        for causal in (False, True):
+            check_against_reference(rng, b, h, 250, 600, 256, causal=causal)
+    check_against_reference(rng, 1, 1, 700, 610, 200, dv=312, causal=True)
+
+
+def test_forward_does_not_depend_on_the_work_split(rng):
+    # Each query row's arithmetic is the same whichever thread runs its block, so every split gives
+    # the same bits (one thread: whole heads; one head: the shared split; four heads over 2 threads:
+    # whole heads, over 3: the shared split).
+    for bh, nq, nk, d in [((1, 1), 333, 290, 64), ((2, 2), 210, 300, 32), ((1, 1), 300, 700, 256)]:
+        q, k, v, _ = inputs(rng, *bh, nq, nk, d)
+        for causal in (False, True):
+            outs = [with_threads(t, lambda: kernels.attention(q, k, v, causal=causal, return_lse=True))
+                    for t in (1, 2, 3)]
+            for o, lse in outs[1:]:
+                assert np.array_equal(o, outs[0][0]) and np.array_equal(lse, outs[0][1])
+
+
 def test_backward_split_over_three_threads(rng):
     # The snake order of key blocks over an odd team (0 1 2 2 1 0 ...), dQ summed over three.
     before = forgenet.get_num_threads()

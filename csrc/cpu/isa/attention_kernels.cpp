@@ -25,15 +25,22 @@ using Kernels = SimdKernels<V, 4, 2, 64, 256, 64, 64>;
 #endif
 }  // namespace
 
-void attention_forward_tiles(const AttnShape& s, const float* q, const float* k, const float* v, float* o,
-                             float* lse) {
-  forward_tiles<Kernels>(s, q, k, v, o, lse);
+AttnTiles attention_tiles() { return tiles<Kernels>(); }
+
+void attention_fwd_pack(const AttnShape& s, const AttnFwdPlan& p, const float* k, const float* v, int64_t bh,
+                        int64_t kb0, int64_t kb1, float* kv) {
+  forward_pack<Kernels>(s, p, k, v, bh, kb0, kb1, kv);
 }
 
-void attention_backward_tiles(const AttnShape& s, const float* do_, const float* q, const float* k,
-                              const float* v, const float* o, const float* lse, float* dq, float* dk,
-                              float* dv) {
-  backward_tiles<Kernels>(s, do_, q, k, v, o, lse, dq, dk, dv);
+void attention_fwd_block(const AttnShape& s, const AttnFwdPlan& p, const float* q, const float* kv, int64_t bh,
+                         int64_t qb, float* work, float* o, float* lse) {
+  forward_block<Kernels>(s, p, q, kv, bh, qb, work, o, lse);
+}
+
+void attention_bwd_head(const AttnShape& s, const AttnBwdPlan& p, const float* do_, const float* q, const float* k,
+                        const float* v, const float* o, const float* lse, int64_t bh, int part, int parts,
+                        float* slab, float* dk, float* dv) {
+  backward_head<Kernels>(s, p, do_, q, k, v, o, lse, bh, part, parts, slab, dk, dv);
 }
 
 }  // namespace forgenet::FORGENET_ISA_NS
