@@ -224,7 +224,7 @@ const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
   double best_padded = padded;
   for (int i = 1; i < count; ++i) {
     const double p = double(ceil_to(m, list[i].mr)) * ceil_to(n, list[i].nr);
-    if (p < 0.93 * padded && p < best_padded) best = &list[i], best_padded = p;
+    if (p < 0.93 * padded && p < (best == list ? 1.0 : 0.96) * best_padded) best = &list[i], best_padded = p;
   }
   return *best;
 }

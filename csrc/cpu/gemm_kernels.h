@@ -60,7 +60,8 @@ Plan plan(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, bool pack
           const Kernel* kernel = nullptr);
 
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
-// best_isa()): the set's first tile, unless another pads M x N to over 7% less work.
+// best_isa()): the set's first tile, unless another pads M x N to over 7% less work; the list is in
+// order of preference, so a later tile must also pad to over 4% less than an earlier one taken so far.
 const Kernel& kernel_for(Isa isa, int64_t m = 1 << 30, int64_t n = 1 << 30);
 }  // namespace forgenet::gemm
 
