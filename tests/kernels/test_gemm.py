@@ -217,9 +217,9 @@ def test_bad_flags_and_scalars_and_layout():
         _C.gemm_reference(a, a, None, False, False, 1.0, 0.0)
 
 
-# Skinny products read row-major A and B in place (no packing): full tiles and panels straight from the
-# operands, the partial last ones packed; K beyond one block accumulates onto C; rows 4 KiB apart
-# (K = 1024) fall back to packing A. Every transpose combination, alpha and beta.
+# Skinny products read a row-major A in place (full tiles straight from it, the partial last one packed)
+# and B in place or one panel at a time (test_gemm_path_rule); K beyond one block accumulates onto C;
+# rows 4 KiB apart (K = 1024) fall back to packing A. Every transpose combination, alpha and beta.
 @pytest.mark.parametrize("m,n,k", [(32, 130, 600), (47, 100, 513), (6, 16, 1), (7, 17, 257), (32, 64, 1024),
                                    (1, 1600, 64), (48, 31, 40), (32, 512, 128), (20, 470, 161)])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
