@@ -131,6 +131,22 @@ void bind_gemm(py::module_& m) {
     return py::make_tuple(std::string(k.name), k.mr, k.nr);
   }, py::arg("m") = int64_t(1) << 30, py::arg("n") = int64_t(1) << 30,
         "(isa, MR, NR): the micro-kernel gemm uses for an (m, n) result (FORGENET_ISA caps the isa).");
+  m.def("_gemm_path", [](int64_t m, int64_t n, int64_t k, bool trans_a, bool trans_b, bool packed) {
+    if (m <= 0 || n <= 0 || k <= 0)
+      value_error("_gemm_path: m, n and k must be positive, got (", m, ", ", n, ", ", k, ")");
+    const gemm::Plan p = gemm::plan(trans_a, trans_b, m, n, k, packed);
+    static const char* split[] = {"rows", "cols", "depth"};
+    static const char* source[] = {"packed", "in_place", "sliver", "block"};
+    py::dict d;
+    d["tile"] = tile(*p.kernel);
+    d["threads"] = p.threads;
+    d["split"] = p.threads == 1 ? "serial" : split[p.split];
+    d["b"] = source[static_cast<int>(p.b)];
+    return d;
+  }, py::arg("m"), py::arg("n"), py::arg("k"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+        py::arg("packed") = false,
+        "How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab "
+        "reads op(b) from: packed, in_place, sliver or block). For tests.");
 }
 
 }  // namespace forgenet::bind

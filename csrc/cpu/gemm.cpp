@@ -6,20 +6,22 @@
 //     ic over M by mc:  pack A block                     (mc x kc, stays in L2)
 //       jr over nc by NR:  ir over mc by MR:  micro-kernel   (B panel stays in L1, A panels stream)
 //
-// Two operands are not packed at all, because the micro-kernel reads each element of them once per
-// use either way: a row-major op(A) (broadcast element by element; packing it is a transpose), and,
-// when C has few rows so that each B panel meets only a few tiles, a row-major op(B) (rows ldb apart).
+// A row-major op(A) is not packed at all: the micro-kernel broadcasts it element by element, so packing
+// it would be a transpose bought for nothing. op(B) comes one of four ways (BSource, b_source()): B
+// itself when one row of tiles meets each panel once; one panel packed just before its use when C has
+// at most a block (mc) of rows, so that each panel is copied once into L1 and used there by every
+// tile; the BLIS block beyond; a PackedB as it is.
 //
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
-// cost model prefers) and run the serial loops on it with their own pack buffers, so there is no
-// synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
+// cost model prefers; few rows split the columns, so that each thread reads only its part of B) and
+// run the serial loops on it with their own pack buffers (the per-thread Scratch arena), so there is
+// no synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
+// The slabs are parallel_for's chunks, one per thread.
 //
 // A PackedB (sgemm_pack_b) holds op(B) already in the panels gemm_serial would pack, K block by K block
 // (the kernel's kc over the whole K), so a row or column slab reads them in place and nothing is
 // packed per call; a K split is not offered for it (its K blocks are fixed at pack time).
 #include "cpu/gemm.h"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -32,6 +34,7 @@
 #include "cpu/cpu_features.h"
 #include "cpu/dispatch.h"
 #include "cpu/gemm_kernels.h"
+#include "cpu/parallel.h"
 #include "common/workspace.h"
 
 namespace forgenet {
@@ -40,10 +43,6 @@ namespace {
 
 inline int64_t ceil_to(int64_t x, int64_t q) { return (x + q - 1) / q * q; }
 inline int64_t ceil_div(int64_t x, int64_t q) { return (x + q - 1) / q; }
-
-// A growable 64-byte-aligned scratch buffer, one per thread and kind (OpenMP threads persist, so
-// steady-state calls never allocate).
-using Scratch = GrowBuffer;  // consistent after a failed growth (common/workspace.h)
 
 // Packing, with the panel width a compile-time constant so the copies vectorise and unroll.
 // Rows [0, m) of op(A) (block already offset), columns [0, k), into MR-row panels, zero-padded.
@@ -135,12 +134,27 @@ struct PackedView {
   const float* panel(int64_t pc, int64_t kc, int64_t j) const { return data + pc * npad + (j0 + j) * kc; }
 };
 
+}  // namespace
+
+BSource b_source(const Kernel& kr, bool tb, int64_t M, bool packed) {
+  if (packed) return BSource::packed;
+  // One row of tiles meets each B panel once: any copy of it is pure cost.
+  if (!tb && M <= kr.mr) return BSource::in_place;
+  // Within one block of A rows each B panel is used by every tile of the block and then never again, so
+  // it is packed just before that use into a kc x NR buffer that stays in L1 (read in place, rows a
+  // power of two apart fall into a few L1 sets and stream from L2 once per tile; a whole packed block
+  // is written to L2 and read back).
+  if (M <= kr.mc) return BSource::sliver;
+  return BSource::block;
+}
+
+namespace {
+
 // Single-threaded blocked GEMM on one slab; A, B, C already offset to the slab's origin. With `packed`
 // B is not read: its panels come from there (packed with this kernel's kc over the same K).
 void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                  int64_t ldc, const PackedView* packed = nullptr) {
-  static thread_local Scratch abuf, bbuf;
   const int MR = kr.mr, NR = kr.nr;
   const int64_t KC = std::min(kr.kc, K);
   const int64_t NC = std::min(kr.nc, ceil_to(N, NR));
@@ -149,22 +163,23 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
   // way, and packing it would be a transpose of MR rows costing about as much as a narrow C's use of
   // it (unless rows 4 KiB apart would all land in one L1 set).
   const bool in_place = !ta && lda % 1024 != 0;
-  // With few rows of C each B panel meets only a few tiles, so packing it (an L2-bound copy) would
-  // cost a fifth of the product: a row-major op(B) is then read in place, its rows ldb apart.
-  const bool b_in_place = !packed && !tb && M <= 8 * MR;
-  float* ap = abuf.get(MC * KC, "gemm's packed A panel");
-  float* bp = packed ? nullptr : bbuf.get(KC * NC, "gemm's packed B panel");
+  const BSource src = b_source(kr, tb, M, packed != nullptr);
+  // block: a kc x nc block of panels; sliver: one panel; in place: only the partial last panel.
+  const int64_t bfloats = src == BSource::block ? KC * NC : src == BSource::packed ? 0 : KC * NR;
+  Scratch scratch(Scratch::floats(MC * KC) + Scratch::floats(bfloats), "gemm's packed panels");
+  float* ap = scratch.take(MC * KC);
+  float* const bbuf = scratch.take(bfloats);
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;  // later K blocks accumulate onto the first
-      // Full panels of B read in place (skinny M; only the partial last panel packed).
-      const int64_t nfull = b_in_place ? nc / NR * NR : 0;
-      if (packed) bp = const_cast<float*>(packed->panel(pc, kc, jc));  // read only
-      else if (nfull < nc)
-        pack_b(kr, tb, kc, nc - nfull, tb ? B + (jc + nfull) * ldb + pc : B + pc * ldb + jc + nfull, ldb,
-               bp + nfull * kc);
+      auto b_at = [&](int64_t j) { return tb ? B + (jc + j) * ldb + pc : B + pc * ldb + jc + j; };
+      const int64_t nfull = src == BSource::in_place ? nc / NR * NR : 0;  // panels read in place
+      const float* bp = bbuf;
+      if (src == BSource::packed) bp = packed->panel(pc, kc, jc);
+      else if (src == BSource::block) pack_b(kr, tb, kc, nc, b_at(0), ldb, bbuf);
+      else if (src == BSource::in_place && nfull < nc) pack_b(kr, tb, kc, nc - nfull, b_at(nfull), ldb, bbuf);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         // A read in place (row-major, full tiles only); the one partial tile at the bottom is packed.
@@ -174,11 +189,15 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
         // BLIS's order: one B micro-panel (kc x NR) stays in L1 while the A block (L2) streams.
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          const float* b;
+          int64_t sb = NR;
+          if (jr < nfull) b = b_at(jr), sb = ldb;
+          else if (src == BSource::in_place) b = bbuf;
+          else if (src == BSource::sliver) pack_b(kr, tb, kc, n, b_at(jr), ldb, bbuf), b = bbuf;
+          else b = bp + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             float* c = C + (ic + ir) * ldc + jc + jr;
-            const float* b = jr < nfull ? B + pc * ldb + jc + jr : bp + jr * kc;
-            const int64_t sb = jr < nfull ? ldb : NR;
             if (ir < full)
               kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, m, n);
             else
@@ -205,7 +224,7 @@ const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
   double best_padded = padded;
   for (int i = 1; i < count; ++i) {
     const double p = double(ceil_to(m, list[i].mr)) * ceil_to(n, list[i].nr);
-    if (p < 0.93 * padded && p < best_padded) best = &list[i], best_padded = p;
+    if (p < 0.93 * padded && p < (best == list ? 1.0 : 0.96) * best_padded) best = &list[i], best_padded = p;
   }
   return *best;
 }
@@ -215,52 +234,72 @@ const Kernel& kernel_for(Isa isa, int64_t m, int64_t n) {
 namespace gemm {
 namespace {
 
+// Multiply-adds a slab must have for another thread to pay: waking a team costs some microseconds
+// (more on a busy machine), ~0.25 MFLOP of one core's work. GEMM's work is its multiply-adds rather
+// than the floats it touches, so its grain is its own; the chunking is parallel_for's.
+constexpr int64_t kSlabMacs = 131072;
+
+}  // namespace
+
+Plan plan(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, bool packed, const Kernel* kernel) {
+  const Kernel& kr = kernel ? *kernel : kernel_for(best_isa(), M, N);
+  const int64_t MR = kr.mr, NR = kr.nr;
+  Plan p{&kr, parallel_chunks(mul_sat(mul_sat(M, N), K), kSlabMacs), Plan::rows, BSource::block};
+  const int T = p.threads;
+  const int64_t rows = ceil_div(ceil_div(M, MR), T) * MR, cols = ceil_div(ceil_div(N, NR), T) * NR;
+  if (T > 1) {
+    // Split one dimension T ways. Cost of the busiest thread, in multiply-adds: its padded tiles, plus
+    // ~8 per element it packs (each thread packs the part of the operands its slab reads), plus ~16 per
+    // element of C for the reduction a K split needs. Rows win ties: contiguous C rows per thread.
+    const double pm = ceil_to(M, MR), pn = ceil_to(N, NR), depth = ceil_div(K, T);
+    // A costs as much read in place as packed: each thread streams all of its slab's A from L3 or memory
+    const double pack_a = 8.0;
+    auto pack_b = [&](int64_t m) {
+      const BSource b = b_source(kr, trans_b, m, packed);
+      return b == BSource::block || b == BSource::sliver ? 8.0 : 0.0;
+    };
+    const double cost_m = rows * pn * K + pack_a * K * rows + pack_b(rows) * K * pn;
+    const double cost_n = pm * cols * K + pack_a * K * pm + pack_b(M) * K * cols;
+    // (a pre-packed B's K blocks are fixed: it cannot be split by K)
+    const double cost_k = packed ? 1e300 : pm * pn * depth + depth * (pack_a * pm + pack_b(M) * pn) + 16.0 * M * N;
+    if (cost_n < cost_m && cost_n <= cost_k) p.split = Plan::cols;
+    else if (cost_k < cost_m && cost_k < cost_n) p.split = Plan::depth;
+  }
+  p.b = b_source(kr, trans_b, p.split == Plan::rows ? std::min(rows, M) : M, packed);
+  return p;
+}
+
+namespace {
+
 // sgemm's threads over one kernel; with `packed` (a whole PackedB, column 0) B is not read.
 void drive(const Kernel& kr, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            const PackedView* packed) {
+  const Plan p = plan(trans_a, trans_b, M, N, K, packed != nullptr, &kr);
+  if (p.threads == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed);
+  const int T = p.threads;
   const int64_t MR = kr.mr, NR = kr.nr;
 
-  // Below ~0.5 MFLOP (a few microseconds) a fork/join costs more than it saves.
-  int T = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (static_cast<double>(M) * N * K < 2.5e5) T = 1;
-  if (T == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed);
-
-  // Split one dimension T ways. Cost of the busiest thread, in multiply-adds: its padded tiles, plus
-  // ~8 per element it packs (each thread packs all of the operand it does not split), plus ~16 per
-  // element of C for the reduction a K split needs. Rows win ties: contiguous C rows per thread.
-  const double pm = ceil_to(M, MR), pn = ceil_to(N, NR);
-  const double rows = ceil_div(ceil_div(M, MR), T) * MR, cols = ceil_div(ceil_div(N, NR), T) * NR;
-  const double depth = ceil_div(K, T);
-  // (a pre-packed B costs nothing to pack, and its K blocks are fixed: it cannot be split by K)
-  const double pack_b = packed ? 0.0 : 8.0;
-  const double cost_m = rows * pn * K + 8.0 * K * rows + pack_b * K * pn;
-  const double cost_n = pm * cols * K + 8.0 * K * pm + pack_b * K * cols;
-  const double cost_k = packed ? 1e300 : pm * pn * depth + 8.0 * depth * (pm + pn) + 16.0 * M * N;
-  enum { kRows, kCols, kDepth } split = kRows;
-  if (cost_n < cost_m && cost_n <= cost_k) split = kCols;
-  else if (cost_k < cost_m && cost_k < cost_n) split = kDepth;
-
-  std::vector<float> partial =
-      workspace_vector<float>(split == kDepth ? mul_sat(T - 1, mul_sat(M, N)) : 0, "gemm's split-K partial sums");
-  // Thread t of nt computes its slab. For a K split, thread 0 writes alpha*A0B0 + beta*C into C and
+  std::vector<float> partial = workspace_vector<float>(
+      p.split == Plan::depth ? mul_sat(T - 1, mul_sat(M, N)) : 0, "gemm's split-K partial sums");
+  // Thread t of T computes its slab. For a K split, thread 0 writes alpha*A0B0 + beta*C into C and
   // the others their slice of K into private M x N buffers, summed into C once all are done.
-  auto slab = [&](int t, int nt) {
-    if (split == kRows) {
-      const int64_t per = ceil_div(ceil_div(M, MR), nt) * MR, i0 = std::min(M, t * per);
+  parallel_for_chunks(0, T, 1, [&](int t, int64_t, int64_t) {
+    if (p.split == Plan::rows) {
+      const int64_t per = ceil_div(ceil_div(M, MR), T) * MR, i0 = std::min(M, t * per);
       const int64_t m = std::min(per, M - i0);
       if (m > 0)
         gemm_serial(kr, trans_a, trans_b, m, N, K, alpha, trans_a ? A + i0 : A + i0 * lda, lda, B, ldb,
                     beta, C + i0 * ldc, ldc, packed);
-    } else if (split == kCols) {
-      const int64_t per = ceil_div(ceil_div(N, NR), nt) * NR, j0 = std::min(N, t * per);
+    } else if (p.split == Plan::cols) {
+      const int64_t per = ceil_div(ceil_div(N, NR), T) * NR, j0 = std::min(N, t * per);
       const int64_t n = std::min(per, N - j0);
       const PackedView shifted = packed ? PackedView{packed->data, packed->npad, j0} : PackedView{};
       if (n > 0)
         gemm_serial(kr, trans_a, trans_b, M, n, K, alpha, A, lda, packed ? B : trans_b ? B + j0 * ldb : B + j0,
                     ldb, beta, C + j0, ldc, packed ? &shifted : nullptr);
     } else {
-      const int64_t kchunk = ceil_div(K, nt), p0 = std::min(K, t * kchunk), k = std::min(kchunk, K - p0);
+      const int64_t kchunk = ceil_div(K, T), p0 = std::min(K, t * kchunk), k = std::min(kchunk, K - p0);
       const float* a = trans_a ? A + p0 * lda : A + p0;
       const float* b = trans_b ? B + p0 : B + p0 * ldb;
       float* part = t == 0 ? C : partial.data() + (t - 1) * M * N;
@@ -268,25 +307,16 @@ void drive(const Kernel& kr, bool trans_a, bool trans_b, int64_t M, int64_t N, i
                              t == 0 ? ldc : N);
       else if (t > 0) std::fill(part, part + M * N, 0.0f);
     }
-  };
-
-  ParallelErrors errors;  // an exception may not leave an OpenMP region: keep it, rethrow outside
-#pragma omp parallel num_threads(T)
-  {
-    const int nt = omp_get_num_threads();
-    errors.run([&] { slab(omp_get_thread_num(), nt); });
-    if (split == kDepth) {
-#pragma omp barrier
-#pragma omp for schedule(static)
-      for (int64_t i = 0; i < M; ++i)
-        for (int u = 1; u < nt; ++u) {
-          const float* src = partial.data() + (u - 1) * M * N + i * N;
-          float* dst = C + i * ldc;
-          for (int64_t j = 0; j < N; ++j) dst[j] += src[j];
-        }
-    }
-  }
-  errors.rethrow();
+  });
+  if (p.split != Plan::depth) return;
+  parallel_for(0, M, grain_for(N * T), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int u = 1; u < T; ++u) {
+        const float* src = partial.data() + (u - 1) * M * N + i * N;
+        float* dst = C + i * ldc;
+        for (int64_t j = 0; j < N; ++j) dst[j] += src[j];
+      }
+  });
 }
 
 }  // namespace
@@ -309,10 +339,11 @@ PackedB sgemm_pack_b(Isa isa, bool trans_b, int64_t K, int64_t N, const float* B
   const int64_t npad = (N + NR - 1) / NR * NR;
   p.data = AlignedBuffer(mul_sat(K, npad), "gemm_pack_b's panels", /*zero=*/false);
   // the layout gemm_serial reads through PackedView: K block pc holds kc x npad floats from pc * npad
-#pragma omp parallel for schedule(dynamic) if (K * N > (1 << 16) && !omp_in_parallel())
-  for (int64_t pc = 0; pc < K; pc += KC)
-    gemm::pack_b(*p.kernel, trans_b, std::min(KC, K - pc), N, trans_b ? B + pc : B + pc * ldb, ldb,
-                 p.data.p + pc * npad);
+  parallel_for(0, (K + KC - 1) / KC, grain_for(mul_sat(KC, npad)), [&](int64_t q0, int64_t q1) {
+    for (int64_t pc = q0 * KC; pc < std::min(K, q1 * KC); pc += KC)
+      gemm::pack_b(*p.kernel, trans_b, std::min(KC, K - pc), N, trans_b ? B + pc : B + pc * ldb, ldb,
+                   p.data.p + pc * npad);
+  });
   return p;
 }
 

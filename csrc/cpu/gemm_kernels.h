@@ -42,8 +42,26 @@ struct Kernel {
 // (NR * k floats per panel, ceil(n / NR) panels): the layout the micro-kernels read.
 void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst);
 
+// Where the micro-kernels read op(B) from for a slab of M rows of C (gemm.cpp says why each): a
+// PackedB, B itself (row-major, one row of tiles), one panel packed just before its use (few rows), or
+// a packed kc x nc block (BLIS's).
+enum class BSource { packed, in_place, sliver, block };
+BSource b_source(const Kernel& kr, bool trans_b, int64_t m, bool packed);
+
+// How sgemm runs an M x N x K product: the tile, the threads (1: serial), the dimension they split,
+// and where the first thread's slab reads B from. For the path tests and the bench's notes.
+struct Plan {
+  const Kernel* kernel;
+  int threads;
+  enum Split { rows, cols, depth } split;
+  BSource b;
+};
+Plan plan(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, bool packed = false,
+          const Kernel* kernel = nullptr);
+
 // The micro-kernel sgemm uses for an (M, N) product with an instruction set (FORGENET_ISA caps
-// best_isa()): the set's first tile, unless another pads M x N to over 7% less work.
+// best_isa()): the set's first tile, unless another pads M x N to over 7% less work; the list is in
+// order of preference, so a later tile must also pad to over 4% less than an earlier one taken so far.
 const Kernel& kernel_for(Isa isa, int64_t m = 1 << 30, int64_t n = 1 << 30);
 }  // namespace forgenet::gemm
 

@@ -176,7 +176,7 @@ def test_every_isa_path(isa):
     assert res["kernel"] == isa and res["isa"] == isa
     assert res["worst"] < 1e-4, res
     # the shapes above picked every tile this ISA offers, so every micro-kernel was checked
-    assert len(res["tiles"]) == {"generic": 1, "avx2": 3, "avx512": 3}[isa], res
+    assert len(res["tiles"]) == {"generic": 1, "avx2": 4, "avx512": 3}[isa], res
 
 
 @pytest.mark.parametrize("args,kwargs,exc,msg", [
@@ -217,9 +217,9 @@ def test_bad_flags_and_scalars_and_layout():
         _C.gemm_reference(a, a, None, False, False, 1.0, 0.0)
 
 
-# Skinny products read row-major A and B in place (no packing): full tiles and panels straight from the
-# operands, the partial last ones packed; K beyond one block accumulates onto C; rows 4 KiB apart
-# (K = 1024) fall back to packing A. Every transpose combination, alpha and beta.
+# Skinny products read a row-major A in place (full tiles straight from it, the partial last one packed)
+# and B in place or one panel at a time (test_gemm_path_rule); K beyond one block accumulates onto C;
+# rows 4 KiB apart (K = 1024) fall back to packing A. Every transpose combination, alpha and beta.
 @pytest.mark.parametrize("m,n,k", [(32, 130, 600), (47, 100, 513), (6, 16, 1), (7, 17, 257), (32, 64, 1024),
                                    (1, 1600, 64), (48, 31, 40), (32, 512, 128), (20, 470, 161)])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
@@ -377,3 +377,71 @@ def test_packed_b_refuses_cupy_and_mixed_devices():
     packed = kernels.gemm_pack_b(np.zeros((4, 5), np.float32))
     with pytest.raises(TypeError, match="gemm: a PackedB b runs on the CPU kernels only"):
         kernels.gemm(FakeCupy(), packed)
+
+
+# Where B comes from (_C._gemm_path): in place for one row of tiles, one panel packed just before its use
+# (a "sliver") up to one block of rows (the kernel's mc), a packed block beyond; a PackedB is read as is.
+# M runs 1..70 and around mc, so every boundary between the sources is crossed, with every transpose.
+MC = {"generic": 128, "avx2": 144, "avx512": 144}  # the kernels' row blocks (isa/gemm_kernels.cpp)
+
+
+def _tile_rows(m, n):
+    return _C.gemm_kernel(m, n)[1]
+
+
+def test_gemm_path_rule():
+    forgenet.set_num_threads(1)
+    try:
+        for m in list(range(1, 71)) + [143, 144, 145, 150, 300]:
+            for n in (1, 24, 64, 512):
+                mr = _tile_rows(m, n)
+                path = _C._gemm_path(m, n, 128)
+                assert path["threads"] == 1 and path["split"] == "serial", path
+                assert path["tile"] == "{}x{}".format(*_C.gemm_kernel(m, n)[1:]), path
+                want = "in_place" if m <= mr else "sliver" if m <= MC[_C.isa()] else "block"
+                assert path["b"] == want, (m, n, path)
+                assert _C._gemm_path(m, n, 128, trans_b=True)["b"] == ("block" if want == "block" else "sliver")
+                assert _C._gemm_path(m, n, 128, packed=True)["b"] == "packed"
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+    with pytest.raises(ValueError, match=r"_gemm_path: m, n and k must be positive, got \(0, 3, 4\)"):
+        _C._gemm_path(0, 3, 4)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 23, 24, 25, 31, 32, 33, 47, 48, 49, 64, 70,
+                               143, 144, 145])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_gemm_every_b_source_around_its_thresholds(rng, m, ta, tb):
+    # N off every panel width (and one partial panel), K over one block (several K blocks accumulate)
+    for n, k in [(53, 37), (70, 300)]:
+        a, b = operands(rng, m, n, k, ta, tb)
+        c = rng.standard_normal((m, n)).astype(np.float32)
+        got = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.75, beta=0.5)
+        assert_gemm_close(got, a, b, c, ta, tb, 0.75, 0.5, what=f"{m}x{n}x{k} {ta} {tb} {_C._gemm_path(m, n, k, ta, tb)}")
+
+
+def test_gemm_k_one_and_n_one_on_each_source(rng):
+    for m in (1, 5, 32, 150):
+        for n, k in [(1, 1), (1, 40), (40, 1), (600, 1)]:
+            for tb in (False, True):
+                a, b = operands(rng, m, n, k, False, tb)
+                assert_gemm_close(kernels.gemm(a, b, trans_b=tb), a, b, None, False, tb, what=f"{m}x{n}x{k} {tb}")
+
+
+def test_two_thread_splits_on_small_products(rng):
+    # each split (rows, columns, K) at 2 threads matches the 1-thread result and the float64 reference
+    seen = set()
+    try:
+        for m, n, k in [(32, 512, 128), (32, 64, 1600), (16, 16, 9000), (1280, 512, 64), (600, 30, 64), (5, 2000, 40)]:
+            a, b = operands(rng, m, n, k, False, False)
+            forgenet.set_num_threads(2)
+            path = _C._gemm_path(m, n, k)
+            seen.add(path["split"])
+            two = kernels.gemm(a, b)
+            assert_gemm_close(two, a, b, what=f"{m}x{n}x{k} {path}")
+            forgenet.set_num_threads(1)
+            assert_close(kernels.gemm(a, b), two, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+    if (os.cpu_count() or 1) >= 2:
+        assert {"rows", "cols", "depth"} <= seen, seen

@@ -47,8 +47,9 @@ void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ld
 #if FORGENET_ISA_KIND == 1
 // AVX2: 6 x 16 (12 ymm accumulators + 2 for B + 1 broadcast: 15 of 16 registers) for
 // wide C, 12 x 8 for narrow C, 4 x 24 (12 + 3 + 1: all 16) where M is a multiple of 4 and not of 6
-// (a batch of 32 against a wide weight: 6 x 16 would pad 32 rows to 36). Edge tiles go through a
-// stack tile: AVX2 has no cheap masks.
+// (a batch of 32 against a wide weight: 6 x 16 would pad 32 rows to 36), and 4 x 16 where neither
+// fits (32 rows against 64 columns; its 8 accumulators are just the FMA pipes' depth, so it comes
+// last in the list). Edge tiles go through a stack tile: AVX2 has no cheap masks.
 namespace {
 
 template <int MR, int NV, bool ROWS>
@@ -165,7 +166,7 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
 }  // namespace
 
 int gemm_kernel_set(const Kernel** list) {
-  static const Kernel k[3] = {
+  static const Kernel k[4] = {
       // {name, mr, nr, mc, kc, nc, ...}
       {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
        gather<6, 2>},
@@ -173,9 +174,12 @@ int gemm_kernel_set(const Kernel** list) {
        gather<12, 1>},
       // kc = 160: the B panel (160 x 24 floats, 15 KiB) stays in half of L1 as 6 x 16's does
       {"avx2", 4, 24, 144, 160, 480, ukernel<4, 3, false>, ukernel<4, 3, true>, transpose8,
-       gather<4, 3>}};
+       gather<4, 3>},
+      // (kc = 256: a 16-wide panel as 6 x 16's)
+      {"avx2", 4, 16, 144, 256, 512, ukernel<4, 2, false>, ukernel<4, 2, true>, transpose8,
+       gather<4, 2>}};
   *list = k;
-  return 3;
+  return 4;
 }
 
 #elif FORGENET_ISA_KIND == 2
