@@ -42,6 +42,10 @@ def _forked_single_threaded() -> bool:
     """
     True in a child forked from this process: the kernels run on one thread there.
     """
+def _gemm_path(m: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, trans_a: bool = False, trans_b: bool = False, packed: bool = False) -> dict:
+    """
+    How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab reads op(b) from: packed, in_place, sliver or block). For tests.
+    """
 def _lstm_activations(x: typing.Any) -> tuple:
     ...
 def _max_threads() -> int:
