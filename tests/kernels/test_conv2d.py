@@ -122,10 +122,18 @@ def test_conv2d_matches_torch(rng, case):
     assert_close(db, bt.grad.numpy(), rtol=1e-4, atol=1e-4, what=f"dbias {case}")
 
 
+# shapes the direct kernels (small windows) take, checked by the finite differences below too
+DIRECT_FD_CASES = [(1, 5, 6, 1, 3, 3, 3, (1, 1), "same"), (2, 5, 5, 2, 3, 2, 5, (2, 1), "valid"),
+                   (1, 6, 5, 3, 3, 3, 2, (2, 2), "same")]
+
+
 @pytest.mark.parametrize("case", [(1, 4, 5, 2, 3, 2, 2, (1, 1), "same"), (2, 5, 5, 1, 2, 3, 3, (2, 1), "valid"),
-                                  (1, 5, 4, 3, 3, 3, 2, (2, 2), "same")], ids=str)
-def test_conv2d_backward_matches_finite_differences(rng, case):
+                                  (1, 5, 4, 3, 3, 3, 2, (2, 2), "same")] + DIRECT_FD_CASES, ids=str)
+@pytest.mark.parametrize("direct", ["auto", "0"])  # "0": these small windows on the GEMM engines instead
+def test_conv2d_backward_matches_finite_differences(rng, monkeypatch, case, direct):
     """Central differences of L = sum(dy * conv2d(x, k) + b) on the float64 reference."""
+    if direct == "0":
+        monkeypatch.setenv("FORGENET_CONV2D_DIRECT", "0")
     n, h, w, cin, kh, kw, cout, strides, padding = case
     x = rng.standard_normal((n, h, w, cin))
     k = rng.standard_normal((kh, kw, cin, cout))
@@ -546,31 +554,10 @@ def test_conv2d_direct_matches_reference(rng, case):
     np.testing.assert_array_equal(dk2, dk)
 
 
-@pytest.mark.parametrize("case", [(1, 5, 6, 1, 3, 3, 3, (1, 1), "same"), (2, 5, 5, 2, 3, 2, 5, (2, 1), "valid"),
-                                  (1, 6, 5, 3, 3, 3, 2, (2, 2), "same")], ids=str)
-def test_conv2d_direct_backward_matches_finite_differences(rng, case):
-    """Central differences of L = sum(dy * conv2d(x, k)) on the float64 reference, at shapes the direct
-    kernels take."""
-    n, h, w, cin, kh, kw, cout, strides, padding = case
-    assert _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding) == DIRECT
-    x, k = rng.standard_normal((n, h, w, cin)), rng.standard_normal((kh, kw, cin, cout))
-    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape)
-    loss = lambda x_, k_: (dy * ref_conv2d(x_, k_, None, strides, padding)).sum()  # noqa: E731
-    eps = 1e-6
-
-    def numeric(arr, which):
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(*arr.shape):
-            p, m = arr.copy(), arr.copy()
-            p[idx] += eps
-            m[idx] -= eps
-            g[idx] = (loss(*((p, k) if which == 0 else (x, p))) - loss(*((m, k) if which == 0 else (x, m)))) / (2 * eps)
-        return g
-
-    f32 = lambda a: a.astype(np.float32)  # noqa: E731
-    dx, dk, _ = kernels.conv2d_backward(f32(dy), f32(x), f32(k), strides=strides, padding=padding)
-    assert_close(dx, numeric(x, 0), rtol=1e-3, atol=1e-4, what="dx")
-    assert_close(dk, numeric(k, 1), rtol=1e-3, atol=1e-4, what="dkernel")
+def test_conv2d_direct_finite_difference_shapes_take_the_direct_path():
+    # test_conv2d_backward_matches_finite_differences checks these shapes: they must reach the direct kernels
+    for n, h, w, cin, kh, kw, cout, strides, padding in DIRECT_FD_CASES:
+        assert _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding) == DIRECT
 
 
 def test_conv2d_direct_rule_and_switch(rng, monkeypatch):
