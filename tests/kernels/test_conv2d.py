@@ -86,16 +86,22 @@ def test_conv2d_forward_matches_reference(rng, case):
                  rtol=1e-4, atol=1e-5, what=f"{case} no bias")
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_conv2d_backward_matches_reference(rng, case):
-    n, h, w, cin, kh, kw, cout, strides, padding = case
-    x, k, _ = make(rng, n, h, w, cin, kh, kw, cout)
-    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+def assert_backward_matches_reference(dy, x, k, strides, padding, case):
+    """conv2d_backward against the float64 reference; returns the kernel's (dx, dkernel, dbias)."""
     dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
     rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
     assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what=f"dx {case}")
     assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
     assert_close(db, rdb, rtol=1e-4, atol=1e-4, what=f"dbias {case}")
+    return dx, dk, db
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conv2d_backward_matches_reference(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, _ = make(rng, n, h, w, cin, kh, kw, cout)
+    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+    assert_backward_matches_reference(dy, x, k, strides, padding, case)
 
 
 @pytest.mark.parametrize("case", CASES[:11], ids=str)
@@ -544,11 +550,7 @@ def test_conv2d_direct_matches_reference(rng, case):
     assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
                  rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
     dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
-    dx, dk, db = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding)
-    rdx, rdk, rdb = ref_conv2d_backward(dy, x, k, strides, padding)
-    assert_close(dx, rdx, rtol=1e-4, atol=1e-4, what=f"dx {case}")
-    assert_close(dk, rdk, rtol=1e-4, atol=1e-4, what=f"dkernel {case}")
-    assert_close(db, rdb, rtol=1e-4, atol=1e-4, what=f"dbias {case}")
+    _, dk, _ = assert_backward_matches_reference(dy, x, k, strides, padding, case)
     none, dk2, _ = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding, need_dx=False)
     assert none is None
     np.testing.assert_array_equal(dk2, dk)
