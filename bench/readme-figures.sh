@@ -4,6 +4,7 @@
 # busy process turns these into noise. About 30 minutes on 2 cores.
 #
 #   bench/readme-figures.sh OUTDIR [--quick]
+#   FIGURES="gemm conv-resnet" bench/readme-figures.sh OUTDIR   # only the runs named
 #
 # On an AVX-512 machine run it twice: as is, and with FORGENET_ISA=avx2 (the README carries both).
 set -uo pipefail
@@ -18,6 +19,7 @@ fb="python -m forgenet.bench"
 
 run() {  # run NAME CMD...: one figure's run, its load before and after
   local name=$1; shift
+  [ -n "${FIGURES:-}" ] && [[ " $FIGURES " != *" $name "* ]] && return 0
   { echo "# $*"; echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"; } > "$out/$name.txt"
   "$@" >> "$out/$name.txt" 2>&1
   echo "# rc=$? load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/$name.txt"
