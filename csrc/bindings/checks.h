@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bindings/contracts/array.h"
+#include "bindings/dlpack_arg.h"
 #include "common/errors.h"
 
 namespace forgenet::bind {
@@ -47,8 +48,10 @@ inline ArrayDesc describe(const py::array& a) {
   return d;
 }
 
-// obj as a numpy array, or TypeError naming the op and the argument.
+// obj (a numpy array, or a DLPack capsule of CPU memory) as a numpy array, or TypeError naming the op and
+// the argument.
 inline py::array as_array(const py::handle& obj, const char* op, const char* name) {
+  if (dlpack::is_capsule(obj)) return dlpack::from_capsule(obj, op, name);
   if (!py::isinstance<py::array>(obj)) type_error(op, ": ", name, " must be a numpy array, got ", type_name(obj));
   return py::reinterpret_borrow<py::array>(obj);
 }
