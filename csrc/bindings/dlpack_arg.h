@@ -52,7 +52,8 @@ inline py::dtype numpy_dtype(const DataType& t, const char* op, const char* name
   if (t.lanes == 1) {
     if (t.code == 2 && t.bits == 32) return py::dtype::of<float>();
     if (t.code == 0 && t.bits == 64) return py::dtype::of<int64_t>();
-    const char kind = t.code == 0 ? 'i' : t.code == 1 ? 'u' : t.code == 2 ? 'f' : t.code == 5 ? 'c' : t.code == 6 ? 'b' : 0;
+    const char kind =
+        t.code == 0 ? 'i' : t.code == 1 ? 'u' : t.code == 2 ? 'f' : t.code == 5 ? 'c' : t.code == 6 ? 'b' : 0;
     if (kind && t.bits % 8 == 0 && t.bits > 0) return py::dtype(std::string(1, kind) + std::to_string(t.bits / 8));
   }
   type_error(op, ": ", name, " is a DLPack tensor of dtype code ", int(t.code), ", ", int(t.bits), " bits, ",

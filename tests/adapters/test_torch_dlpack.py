@@ -70,7 +70,8 @@ def test_non_contiguous_capsule_is_refused_naming_the_argument():
         _gemm(to_dlpack(r(3, 3)), to_dlpack(r(3, 3).t()))
 
 
-@pytest.mark.parametrize("dtype, word", [(torch.float64, "float64"), (torch.int32, "int32"), (torch.float16, "float16")])
+@pytest.mark.parametrize("dtype, word", [(torch.float64, "float64"), (torch.int32, "int32"),
+                                         (torch.float16, "float16")])
 def test_wrong_dtype_capsule_is_refused_naming_the_argument(dtype, word):
     with pytest.raises(TypeError, match=rf"gemm: a must be float32, got {word}"):
         _gemm(to_dlpack(r(2, 2).to(dtype)), r(2, 2).numpy())
@@ -166,3 +167,14 @@ def test_wrong_dtype_keeps_forgenet_kernels_words():
 def test_wrong_rank_keeps_forgenet_kernels_words():
     with pytest.raises(ValueError, match=r"attention: q must have rank 4"):
         _cpu.attention(r(2, 4, 8), r(1, 2, 4, 8), r(1, 2, 4, 8), False, None)
+
+
+def test_negative_views_reach_the_kernels_resolved_forward_and_backward():
+    x, k = r(1, 5, 5, 2), r(3, 3, 2, 3, seed=1)
+    torch.testing.assert_close(ft.conv2d(torch._neg_view(x), k), ft.conv2d(-x, k), rtol=0, atol=0)
+    xg = x.clone().requires_grad_()
+    y = ft.conv2d(xg, k)
+    dy = r(*y.shape, seed=2)
+    (dx_neg,) = torch.autograd.grad(y, xg, torch._neg_view(dy))  # a grad_output that is a negative view
+    (dx,) = torch.autograd.grad(ft.conv2d(xg, k), xg, -dy)
+    torch.testing.assert_close(dx_neg, dx, rtol=0, atol=0)

@@ -30,10 +30,9 @@ def _np(t):
 
 
 def _dl(t):
-    """t as a DLPack capsule for _C. contiguous() is t itself when it already is (the kernels read dense
-    rows); a negative-bit view (torch.conj(z).imag) is resolved first, as DLPack does not carry the bit."""
-    if t.is_neg():
-        t = t.resolve_neg()
+    """t as a DLPack capsule for _C; contiguous() is t itself when it already is (the kernels read dense
+    rows). DLPack does not carry torch's negative bit (torch.conj(z).imag): every caller resolves it
+    first (the dispatcher for the custom ops, the eager route and backward for the fast path)."""
     return _to_dlpack(t.contiguous())
 
 
@@ -65,7 +64,7 @@ def conv2d_backward(dy, x, kernel, strides, padding, need_dx):
     except _REFUSED:
         dx, dk, db = kernels.conv2d_backward(_np(dy), _np(x), _np(kernel), strides=tuple(strides), padding=padding,
                                              need_dx=need_dx)
-    return (dy.new_empty((0,)) if dx is None else _from_numpy(dx)), _from_numpy(dk), _from_numpy(db)
+    return (dy.new_empty(0) if dx is None else _from_numpy(dx)), _from_numpy(dk), _from_numpy(db)
 
 def max_pool2d(x, pool_size, strides, padding):
     return _t(kernels.max_pool2d(_np(x), tuple(pool_size), tuple(strides), padding))
@@ -102,7 +101,7 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias, training):
     except _REFUSED:
         out = kernels.lstm(_np(x), _np(h0), _np(c0), _np(kernel), _np(recurrent_kernel), _np(bias), training=training)
     y, h, c = _from_numpy(out[0]), _from_numpy(out[1]), _from_numpy(out[2])
-    return y, h, c, (_from_numpy(out[3]) if training else x.new_empty((0,)))
+    return y, h, c, (_from_numpy(out[3]) if training else x.new_empty(0))
 
 
 def lstm_backward(dy, dh_T, dc_T, x, h0, c0, kernel, recurrent_kernel, bias, reserve):

@@ -44,8 +44,9 @@ def direct(args) -> bool:
 
 
 def _plain_cpu(t) -> bool:
-    # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as do meta and CUDA tensors
-    return (type(t) is _Tensor or type(t) is _Parameter) and t.is_cpu
+    # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as do meta and CUDA tensors,
+    # and negative-bit views, which the dispatcher resolves (DLPack, the kernels' route, cannot carry the bit)
+    return (type(t) is _Tensor or type(t) is _Parameter) and t.is_cpu and not t.is_neg()
 
 
 def _function(name: str, impl, setup, grads):
@@ -70,7 +71,7 @@ def _function(name: str, impl, setup, grads):
             if _modes_active():
                 return grads(ops, ctx, *output_grads)
             for g in output_grads:
-                if g is not None and type(g) is not _Tensor:
+                if g is not None and (type(g) is not _Tensor or g.is_neg()):
                     return grads(ops, ctx, *output_grads)
             return grads(_direct, ctx, *output_grads)
     return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
@@ -100,7 +101,7 @@ def _route(name: str):
                 a = args[i]
                 t = type(a)
                 if t is _Tensor or t is _Parameter:
-                    if not a.is_cpu:
+                    if not a.is_cpu or a.is_neg():
                         return op(*args)
                 elif a is not None:
                     return op(*args)  # a subclass (or not a tensor at all: the op's schema says so)
@@ -119,7 +120,7 @@ def _route(name: str):
                 a = args[i]
                 t = type(a)
                 if t is _Tensor or t is _Parameter:
-                    if not a.is_cpu:
+                    if not a.is_cpu or a.is_neg():
                         return op(*args)
                     if grad and not needs and a.requires_grad:
                         needs = True
