@@ -56,15 +56,24 @@ inline py::array as_array(const py::handle& obj, const char* op, const char* nam
   return py::reinterpret_borrow<py::array>(obj);
 }
 
-// An argument with its description, for the contracts.
+// An argument with its description, for the contracts. A DLPack capsule is read into the description
+// alone (`a` stays empty: use f() / fm() / d.data, or as_array() where a binding needs an array object).
 struct Arg {
   py::array a;
+  py::object owner;  // a capsule's: keeps its memory alive while the kernel runs
   ArrayDesc d;
   Arg() = default;
-  Arg(const py::handle& obj, const char* op, const char* name) : a(as_array(obj, op, name)), d(describe(a)) {}
-  const float* f() const { return static_cast<const float*>(a.data()); }
-  float* fm() { return static_cast<float*>(a.mutable_data()); }
-  const int64_t* i64() const { return static_cast<const int64_t*>(a.data()); }
+  Arg(const py::handle& obj, const char* op, const char* name) {
+    if (dlpack::is_capsule(obj)) {
+      owner = dlpack::describe(obj, op, name, d);
+    } else {
+      a = as_array(obj, op, name);
+      d = describe(a);
+    }
+  }
+  const float* f() const { return static_cast<const float*>(d.data); }
+  float* fm() { return owner ? static_cast<float*>(const_cast<void*>(d.data)) : static_cast<float*>(a.mutable_data()); }
+  const int64_t* i64() const { return static_cast<const int64_t*>(d.data); }
 };
 
 // An array argument the caller may leave as None (an optional gradient, a bias).
@@ -80,7 +89,7 @@ struct OptArg {
 
 // A direct check of one array (dtype, rank -1: any, contiguity), for bindings outside a family contract.
 inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank, bool integer = false) {
-  Arg a(obj, op, name);
+  Arg a(as_array(obj, op, name), op, name);  // its callers use the array object
   contract::require(a.d, op, name, integer ? DType::I64 : DType::F32, rank);
   return a.a;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/contracts/array.h"
 #include "common/errors.h"
 
 namespace forgenet::bind::dlpack {
@@ -47,22 +48,19 @@ inline const char* kDevice[] = {"?", "cpu", "cuda", "cuda_host", "opencl", "vulk
 
 inline bool is_capsule(const py::handle& obj) { return PyCapsule_CheckExact(obj.ptr()) != 0; }
 
-// numpy's dtype for a DLPack one; bfloat16 and vector lanes have none (a TypeError naming the argument).
-inline py::dtype numpy_dtype(const DataType& t, const char* op, const char* name) {
-  if (t.lanes == 1) {
-    if (t.code == 2 && t.bits == 32) return py::dtype::of<float>();
-    if (t.code == 0 && t.bits == 64) return py::dtype::of<int64_t>();
-    const char kind =
-        t.code == 0 ? 'i' : t.code == 1 ? 'u' : t.code == 2 ? 'f' : t.code == 5 ? 'c' : t.code == 6 ? 'b' : 0;
-    if (kind && t.bits % 8 == 0 && t.bits > 0) return py::dtype(std::string(1, kind) + std::to_string(t.bits / 8));
-  }
-  type_error(op, ": ", name, " is a DLPack tensor of dtype code ", int(t.code), ", ", int(t.bits), " bits, ",
-             int(t.lanes), " lanes, which numpy has no dtype for; forgenet._C takes float32 (ids int64)");
+// numpy's kind letter for a DLPack dtype; bfloat16 and vector lanes have none (a TypeError naming the argument).
+inline char kind_of(const DataType& t, const char* op, const char* name) {
+  const char kind = t.lanes != 1 || t.bits == 0 || t.bits % 8 ? 0
+                    : t.code == 0 ? 'i' : t.code == 1 ? 'u' : t.code == 2 ? 'f' : t.code == 5 ? 'c'
+                    : t.code == 6 ? 'b' : 0;
+  if (!kind)
+    type_error(op, ": ", name, " is a DLPack tensor of dtype code ", int(t.code), ", ", int(t.bits), " bits, ",
+               int(t.lanes), " lanes, which numpy has no dtype for; forgenet._C takes float32 (ids int64)");
+  return kind;
 }
 
-// Consumes the capsule (renamed "used_dltensor", as the protocol asks; its producer's deleter runs when
-// the returned array and every view of it are gone).
-inline py::array from_capsule(const py::handle& obj, const char* op, const char* name) {
+// The capsule's tensor, after the checks every reader needs: a live "dltensor" capsule of CPU memory.
+inline Managed* managed(const py::handle& obj, const char* op, const char* name) {
   PyObject* cap = obj.ptr();
   if (!PyCapsule_IsValid(cap, "dltensor")) {
     const char* got = PyCapsule_GetName(cap);
@@ -74,27 +72,66 @@ inline py::array from_capsule(const py::handle& obj, const char* op, const char*
                "DLPack capsules (torch.utils.dlpack.to_dlpack)");
   }
   auto* m = static_cast<Managed*>(PyCapsule_GetPointer(cap, "dltensor"));
-  const Tensor& t = m->dl_tensor;
-  if (t.device.device_type != 1) {
-    const int dt = t.device.device_type;
+  const int dt = m->dl_tensor.device.device_type;
+  if (dt != 1)
     type_error(op, ": ", name, " is a DLPack tensor on ", (dt >= 0 && dt <= 8 ? kDevice[dt] : "an unknown device"),
                " (device type ", dt, "); forgenet._C takes CPU memory (for GPU tensors use forgenet._cuda)");
-  }
-  py::dtype dtype = numpy_dtype(t.dtype, op, name);
+  kind_of(m->dl_tensor.dtype, op, name);
+  return m;
+}
+
+// Takes the capsule over (renamed "used_dltensor", as the protocol asks): the returned owner runs the
+// producer's deleter when it goes.
+inline py::object take(const py::handle& obj, Managed* m) {
+  py::capsule owner(m, "forgenet.dltensor", [](PyObject* c) {
+    auto* mt = static_cast<Managed*>(PyCapsule_GetPointer(c, "forgenet.dltensor"));
+    if (mt && mt->deleter) mt->deleter(mt);
+  });
+  PyCapsule_SetName(obj.ptr(), "used_dltensor");
+  return std::move(owner);
+}
+
+inline void* data_of(const Tensor& t) { return static_cast<char*>(t.data) + t.byte_offset; }
+
+// The capsule read straight into the contracts' description (no numpy array in between: the kernels'
+// arguments need only the description and the pointer). Returns the owner to keep while the data is used.
+inline py::object describe(const py::handle& obj, const char* op, const char* name, contract::ArrayDesc& d) {
+  Managed* m = managed(obj, op, name);
+  const Tensor& t = m->dl_tensor;
   const int64_t item = t.dtype.bits / 8;
+  d.dtype = contract::classify(kind_of(t.dtype, op, name), item, '=', &d.dtype_name);
+  d.shape.assign(t.shape, t.shape + t.ndim);
+  // C order as numpy counts it: size-1 axes' strides do not matter, an empty array is contiguous
+  bool dense = true, empty = false;
+  int64_t step = 1;
+  for (int32_t i = t.ndim - 1; i >= 0; --i) {
+    empty = empty || t.shape[i] == 0;
+    if (t.strides && t.shape[i] != 1 && t.strides[i] != step) dense = false;
+    step *= t.shape[i];
+  }
+  d.contiguous = dense || empty;
+  d.writeable = true;  // DLPack (unversioned) has no read-only flag
+  d.data = data_of(t);
+  d.itemsize = item;
+  return take(obj, m);
+}
+
+// The capsule as a numpy array over the same memory, for the bindings that need an array object (an
+// out= buffer they return, an in-place op's result).
+inline py::array from_capsule(const py::handle& obj, const char* op, const char* name) {
+  Managed* m = managed(obj, op, name);
+  const Tensor& t = m->dl_tensor;
+  const int64_t item = t.dtype.bits / 8;
+  py::dtype dtype = t.dtype.code == 2 && t.dtype.bits == 32 ? py::dtype::of<float>()
+                    : py::dtype(std::string(1, kind_of(t.dtype, op, name)) + std::to_string(item));
   std::vector<py::ssize_t> shape(t.shape, t.shape + t.ndim), strides(static_cast<size_t>(t.ndim));
   int64_t step = 1;
   for (int32_t i = t.ndim - 1; i >= 0; --i) {
     strides[i] = static_cast<py::ssize_t>((t.strides ? t.strides[i] : step) * item);
     step *= t.shape[i];
   }
-  // the owner calls the producer's deleter when numpy lets go of the memory
-  py::capsule owner(m, "forgenet.dltensor", [](PyObject* c) {
-    auto* mt = static_cast<Managed*>(PyCapsule_GetPointer(c, "forgenet.dltensor"));
-    if (mt && mt->deleter) mt->deleter(mt);
-  });
-  PyCapsule_SetName(cap, "used_dltensor");
-  void* data = static_cast<char*>(t.data) + t.byte_offset;
+  void* data = data_of(t);
+  py::object owner = take(obj, m);
   return py::array(dtype, std::move(shape), std::move(strides), data, owner);
 }
 
