@@ -178,3 +178,15 @@ def test_negative_views_reach_the_kernels_resolved_forward_and_backward():
     (dx_neg,) = torch.autograd.grad(y, xg, torch._neg_view(dy))  # a grad_output that is a negative view
     (dx,) = torch.autograd.grad(ft.conv2d(xg, k), xg, -dy)
     torch.testing.assert_close(dx_neg, dx, rtol=0, atol=0)
+
+
+def test_in_place_op_on_a_capsule_writes_the_tensor():
+    t = torch.tensor([-1.0, 2.0, -3.0])
+    out = _C.relu_(to_dlpack(t))
+    np.testing.assert_array_equal(t.numpy(), [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(out, [0.0, 2.0, 0.0])
+
+
+def test_empty_capsules_are_read():
+    a, b = torch.zeros(0, 3), torch.zeros(3, 2)
+    assert _gemm(to_dlpack(a), to_dlpack(b)).shape == (0, 2)
