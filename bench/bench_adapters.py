@@ -22,9 +22,9 @@ cost any torch.autograd.Function pays: the "floor" group times one that computes
 gradients preallocated). Called back to back, the floor's code stays in the caches; after a kernel
 that streams megabytes it runs from L3 or memory and costs about three times as much (~65 vs ~200 us
 a call on a Zen 3 VM), and so does the adapter's own glue. So each forward+backward row also times
-a third runner, forgenet+floor (the kernels, then the floor on as many inputs), and prints the floor's
-cost at that shape and the adapter's own share: adapter - forgenet+floor, in us and as a fraction of
-the kernels' time.
+a third runner, forgenet+floor (the kernels, then the floor with the op's tensor inputs and outputs:
+torch's cost grows with each), and prints the floor's cost at that shape and the adapter's own share:
+adapter - forgenet+floor, in us and as a fraction of the kernels' time.
 """
 import argparse
 import json
@@ -64,29 +64,40 @@ def _small_shapes(peer):
     return out
 
 
-def _nop(n_in: int, backward: bool):
-    """A torch.autograd.Function on n_in inputs whose forward returns a view of a preallocated output and
-    whose backward returns preallocated gradients, called as the adapter's ops are (forward, or forward
-    + torch.autograd.grad): what torch's Function machinery and engine cost per call, which no adapter
+def _nop(n_in: int, backward: bool, n_grad: int | None = None, n_out: int = 1):
+    """A torch.autograd.Function on n_in tensor inputs (the first n_grad of them requiring grad: all by
+    default) with n_out outputs (the ones after the first marked non-differentiable, as the ops' auxiliary
+    outputs are), whose forward returns views of preallocated outputs and whose backward returns
+    preallocated gradients, called as the adapter's ops are (forward, or forward + torch.autograd.grad of
+    the first output): what torch's Function machinery and engine cost per call, which no adapter
     written in Python can go below."""
     import torch
 
-    ins = [torch.zeros(4, 4, requires_grad=True) for _ in range(n_in)]
-    out, grads, dy = torch.zeros(4, 4), tuple(torch.zeros(4, 4) for _ in range(n_in)), torch.ones(4, 4)
+    n_grad = n_in if n_grad is None else n_grad
+    ins = [torch.zeros(4, 4, requires_grad=i < n_grad) for i in range(n_in)]
+    outs = [torch.zeros(4, 4) for _ in range(n_out)]
+    grads = tuple(torch.zeros(4, 4) if i < n_grad else None for i in range(n_in))
+    dy = torch.ones(4, 4)
 
     class Nop(torch.autograd.Function):
         @staticmethod
         def forward(ctx, *args):
             ctx.save_for_backward(*args)
-            return out.view_as(out)
+            if n_out == 1:
+                return outs[0].view_as(outs[0])
+            o = tuple(t.view_as(t) for t in outs)
+            ctx.mark_non_differentiable(*o[1:])
+            return o
 
         @staticmethod
-        def backward(ctx, _g):
+        def backward(ctx, *_g):
             ctx.saved_tensors  # noqa: B018 - unpacking is part of the floor
             return grads
 
+    wrt = ins[:n_grad]
+    first = (lambda o: o) if n_out == 1 else (lambda o: o[0])
     if backward:
-        return lambda: torch.autograd.grad(Nop.apply(*ins), ins, dy)
+        return lambda: torch.autograd.grad(first(Nop.apply(*ins)), wrt, dy)
     return lambda: Nop.apply(*ins)
 
 
@@ -102,21 +113,24 @@ def _floor_cases():
     return out
 
 
-# the inputs each bench's forward+backward adapter case differentiates (bench.cases: conv x, kernel;
-# lstm x, kernel, recurrent_kernel; attention q, k, v)
-_GRAD_INPUTS = {"conv2d": 2, "lstm": 3, "attention": 3}
+# each bench's forward+backward adapter call as torch's Function machinery sees it (bench.cases): (tensor
+# inputs, those differentiated, outputs). conv x, kernel (no bias) -> y; lstm x, h0, c0, kernel,
+# recurrent_kernel, bias, of which x, kernel, recurrent_kernel -> y, h_T, c_T, reserve; attention q, k, v
+# -> o, lse. torch's per-call cost grows with each input and output, whether or not it needs a gradient.
+_SIGNATURE = {"conv2d": (2, 2, 1), "lstm": (6, 3, 4), "attention": (3, 3, 2)}
 FLOORED = "forgenet+floor"
 
 
 def _with_floor(case):
-    """forgenet.kernels' forward and backward followed by the floor (_nop) on as many inputs: the least a
+    """forgenet.kernels' forward and backward followed by the floor (_nop) of the op's signature: the least a
     Python adapter can cost at this shape. Called right after the kernels, the floor's code runs with
     caches the kernels' data have just swept, as the adapter's own glue does (back to back, the floor
     costs ~65 us a call here; after a sweep of 8 MB, ~200 us), so adapter - this is the adapter's own share."""
     kernel = case.runners["forgenet"]
 
     def make():
-        run, nop = kernel(), _nop(_GRAD_INPUTS[case.bench], True)
+        n_in, n_grad, n_out = _SIGNATURE[case.bench]
+        run, nop = kernel(), _nop(n_in, True, n_grad, n_out)
         return lambda: (run(), nop())
     return make
 

@@ -18,7 +18,7 @@ void require_pair(const char* op, const Arg& g, const Arg& y, int rank) {
 // The output buffer: out= (exactly g, or disjoint from g and y) or a new array of g's shape.
 py::array_t<float> grad_out(const char* op, const Arg& g, const Arg* y, const py::handle& out, size_t i, size_t count) {
   py::object o = out_arg(out, i, count, op);
-  const bool is_g = g.d.size() > 0 && py::isinstance<py::array>(o) && py::reinterpret_borrow<py::array>(o).data() == g.a.data();
+  const bool is_g = g.d.size() > 0 && py::isinstance<py::array>(o) && py::reinterpret_borrow<py::array>(o).data() == g.d.data;
   const ArrayDesc* gd = is_g ? nullptr : &g.d;
   return output(op, "the gradient", g.d.shape, out, i, count, {{"g", gd}, {"y", y ? &y->d : nullptr}});
 }
@@ -26,7 +26,7 @@ py::array_t<float> grad_out(const char* op, const Arg& g, const Arg* y, const py
 // In place: x must be float32, C-contiguous and writeable; returns x.
 py::array relu_inplace(const py::handle& x_in) {
   const char* op = "relu_";
-  Arg x(x_in, op, "x");
+  Arg x(as_array(x_in, op, "x"), op, "x");  // returned: an array object, also for a capsule
   contract::require(x.d, op, "x", DType::F32, -1);
   if (!x.d.writeable) value_error(op, ": x must be writeable (the ReLU is applied in place)");
   run(op, [&] { forgenet::relu_inplace(x.fm(), x.d.size()); });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bindings/contracts/array.h"
+#include "bindings/dlpack_arg.h"
 #include "common/errors.h"
 
 namespace forgenet::bind {
@@ -47,21 +48,32 @@ inline ArrayDesc describe(const py::array& a) {
   return d;
 }
 
-// obj as a numpy array, or TypeError naming the op and the argument.
+// obj (a numpy array, or a DLPack capsule of CPU memory) as a numpy array, or TypeError naming the op and
+// the argument.
 inline py::array as_array(const py::handle& obj, const char* op, const char* name) {
+  if (dlpack::is_capsule(obj)) return dlpack::from_capsule(obj, op, name);
   if (!py::isinstance<py::array>(obj)) type_error(op, ": ", name, " must be a numpy array, got ", type_name(obj));
   return py::reinterpret_borrow<py::array>(obj);
 }
 
-// An argument with its description, for the contracts.
+// An argument with its description, for the contracts. A DLPack capsule is read into the description
+// alone (`a` stays empty: use f() / fm() / d.data, or as_array() where a binding needs an array object).
 struct Arg {
   py::array a;
+  py::object owner;  // a capsule's: keeps its memory alive while the kernel runs
   ArrayDesc d;
   Arg() = default;
-  Arg(const py::handle& obj, const char* op, const char* name) : a(as_array(obj, op, name)), d(describe(a)) {}
-  const float* f() const { return static_cast<const float*>(a.data()); }
-  float* fm() { return static_cast<float*>(a.mutable_data()); }
-  const int64_t* i64() const { return static_cast<const int64_t*>(a.data()); }
+  Arg(const py::handle& obj, const char* op, const char* name) {
+    if (dlpack::is_capsule(obj)) {
+      owner = dlpack::describe(obj, op, name, d);
+    } else {
+      a = as_array(obj, op, name);
+      d = describe(a);
+    }
+  }
+  const float* f() const { return static_cast<const float*>(d.data); }
+  float* fm() { return owner ? static_cast<float*>(const_cast<void*>(d.data)) : static_cast<float*>(a.mutable_data()); }
+  const int64_t* i64() const { return static_cast<const int64_t*>(d.data); }
 };
 
 // An array argument the caller may leave as None (an optional gradient, a bias).
@@ -77,7 +89,7 @@ struct OptArg {
 
 // A direct check of one array (dtype, rank -1: any, contiguity), for bindings outside a family contract.
 inline py::array checked(const py::handle& obj, const char* op, const char* name, int rank, bool integer = false) {
-  Arg a(obj, op, name);
+  Arg a(as_array(obj, op, name), op, name);  // its callers use the array object
   contract::require(a.d, op, name, integer ? DType::I64 : DType::F32, rank);
   return a.a;
 }

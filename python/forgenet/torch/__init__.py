@@ -9,7 +9,8 @@ Every kernel family is a torch.library custom op (torch.ops.forgenet.<name>, wit
 autograd), so it runs eagerly, under autograd and under torch.compile. The functions and modules here
 take that op under torch.compile and every other tracer or mode; in plain eager calls on CPU tensors
 they skip the custom-op dispatcher (tens of microseconds a call) and run the same kernel with the same
-autograd formula directly (_eager.py). CPU tensors reach the kernels as zero-copy numpy views; CUDA
+autograd formula directly (_eager.py). CPU tensors reach the kernels without a copy, as DLPack capsules
+(forgenet._C reads them, _cpu.py); CUDA
 tensors go to forgenet._cuda on torch's current stream when this forgenet was built with CUDA
 (otherwise a RuntimeError says so). Importing forgenet never imports
 torch: only importing forgenet.torch does.

@@ -1,6 +1,7 @@
-"""Where a torch tensor's op runs: forgenet.kernels (CPU, zero-copy numpy views: _cpu.py) or forgenet._cuda.
+"""Where a torch tensor's op runs: forgenet's CPU kernels (zero-copy DLPack capsules: _cpu.py) or forgenet._cuda.
 
-CPU tensors go through forgenet.kernels, so validation and error messages are the kernel API's own.
+CPU tensors go to forgenet._C (falling back to forgenet.kernels for anything _C refuses, so validation
+and error messages are the kernel API's own).
 CUDA tensors go straight to forgenet._cuda, which reads them through __cuda_array_interface__ (no
 copy), queues its kernels on torch's current stream of the tensor's device, and allocates every
 output and scratch buffer with torch.empty on that device, so torch's caching allocator owns them

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import torch
 from torch.autograd.function import once_differentiable
-from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+import torch.utils._python_dispatch as _python_dispatch
 
 from forgenet.torch import _cpu, _ops as _custom
 
@@ -25,13 +25,17 @@ _functorch_active = torch._C._are_functorch_transforms_active
 _tracing_state = torch._C._get_tracing_state
 _function_mode = torch._C._is_torch_function_mode_enabled
 _grad_enabled = torch._C.is_grad_enabled
+# is_in_torch_dispatch_mode() returns this module global: read straight, one Python call less per op
+_dispatch_flag = "_is_in_torch_dispatch_mode"
+if not hasattr(_python_dispatch, _dispatch_flag):  # pragma: no cover - another torch's layout
+    raise ImportError(f"forgenet.torch: torch {torch.__version__} has no torch.utils._python_dispatch.{_dispatch_flag}")
 
 
 def _modes_active() -> bool:
     """A compiler, tracer, functorch transform or torch function/dispatch mode that must see the op."""
     # is_compiling first: under dynamo it is a constant True and the rest is never traced
-    return (_is_compiling() or _functorch_active() or is_in_torch_dispatch_mode() or _function_mode()
-            or _tracing_state() is not None)
+    return (_is_compiling() or _functorch_active() or _python_dispatch._is_in_torch_dispatch_mode
+            or _function_mode() or _tracing_state() is not None)
 
 
 def direct(args) -> bool:
@@ -40,8 +44,9 @@ def direct(args) -> bool:
 
 
 def _plain_cpu(t) -> bool:
-    # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as do meta and CUDA tensors
-    return (type(t) is _Tensor or type(t) is _Parameter) and t.is_cpu
+    # exact types: a subclass (FakeTensor, a wrapper subclass) takes the custom op, as do meta and CUDA tensors,
+    # and negative-bit views, which the dispatcher resolves (DLPack, the kernels' route, cannot carry the bit)
+    return (type(t) is _Tensor or type(t) is _Parameter) and t.is_cpu and not t.is_neg()
 
 
 def _function(name: str, impl, setup, grads):
@@ -58,10 +63,23 @@ def _function(name: str, impl, setup, grads):
         # see constants; without it (grad mode off) once_differentiable's wrapping is all overhead
         once = once_differentiable(backward)
 
-        def backward(ctx, *output_grads):  # the formula called straight, one Python frame less
-            return once(ctx, *output_grads) if _grad_enabled() else grads(ops, ctx, *output_grads)
+        def backward(ctx, *output_grads):
+            if _grad_enabled():
+                return once(ctx, *output_grads)
+            # the saved tensors are the forward's plain CPU ones: with no mode to see the backward op and
+            # plain gradients coming in, the formula calls the CPU kernels with no route in between
+            if _modes_active():
+                return grads(ops, ctx, *output_grads)
+            for g in output_grads:
+                if g is not None and (type(g) is not _Tensor or g.is_neg()):
+                    return grads(ops, ctx, *output_grads)
+            return grads(_direct, ctx, *output_grads)
     return type(f"forgenet_{name}_eager", (torch.autograd.Function,),
                 {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+# the backward ops' CPU implementations by name, for the eager backward above
+_direct = SimpleNamespace(**{name: getattr(_cpu, name) for name in _custom.BACKWARD_OPS})
 
 
 def _tensor_slots(op) -> tuple:
@@ -83,7 +101,7 @@ def _route(name: str):
                 a = args[i]
                 t = type(a)
                 if t is _Tensor or t is _Parameter:
-                    if not a.is_cpu:
+                    if not a.is_cpu or a.is_neg():
                         return op(*args)
                 elif a is not None:
                     return op(*args)  # a subclass (or not a tensor at all: the op's schema says so)
@@ -102,7 +120,7 @@ def _route(name: str):
                 a = args[i]
                 t = type(a)
                 if t is _Tensor or t is _Parameter:
-                    if not a.is_cpu:
+                    if not a.is_cpu or a.is_neg():
                         return op(*args)
                     if grad and not needs and a.requires_grad:
                         needs = True

@@ -130,12 +130,21 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return loss.sum() if reduction == "sum" else loss.sum() / keep.sum()
 
 
+_LSTM_ARGS = ("x", "h0", "c0", "kernel", "recurrent_kernel", "bias")
+_grad_enabled = torch._C.is_grad_enabled
+
+
 def lstm(x, h0, c0, kernel, recurrent_kernel, bias):
     """forgenet.kernels.lstm on tensors: x (N,T,D), h0/c0 (N,U), kernel (D,4U), recurrent_kernel (U,4U),
     bias (4U,), gates i,f,c,o. Returns (y (N,T,U), h_T, c_T); keeps the reserve for backward when needed."""
-    args = [_tensor("lstm", n, t) for n, t in (("x", x), ("h0", h0), ("c0", c0), ("kernel", kernel),
-                                                ("recurrent_kernel", recurrent_kernel), ("bias", bias))]
-    training = torch.is_grad_enabled() and any(t.requires_grad for t in args)
+    args = (x, h0, c0, kernel, recurrent_kernel, bias)
+    training = False
+    for t in args:  # one pass, no generator: this runs on every step of a training loop
+        if not isinstance(t, torch.Tensor):
+            for name, t in zip(_LSTM_ARGS, args):
+                _tensor("lstm", name, t)
+        training = training or t.requires_grad
+    training = training and _grad_enabled()
     y, h, c, _reserve = _ops.lstm(*args, training)
     return y, h, c
 
