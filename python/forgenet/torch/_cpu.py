@@ -66,6 +66,7 @@ def conv2d_backward(dy, x, kernel, strides, padding, need_dx):
                                              need_dx=need_dx)
     return (dy.new_empty(0) if dx is None else _from_numpy(dx)), _from_numpy(dk), _from_numpy(db)
 
+
 def max_pool2d(x, pool_size, strides, padding):
     return _t(kernels.max_pool2d(_np(x), tuple(pool_size), tuple(strides), padding))
 
