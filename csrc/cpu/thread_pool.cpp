@@ -198,16 +198,21 @@ Pool& pool() {
 
 int wanted_threads() { return std::clamp(omp_get_max_threads(), 1, kMaxThreads); }
 
+// (slot 0 meanwhile: a loop nested in a worker's chunk sizes its per-thread buffers for one thread)
 void serial(int chunks, ChunkFn fn, void* ctx) {
   const bool was = t_inside;
+  const int slot_was = t_slot;
   t_inside = true;
+  t_slot = 0;
   try {
     for (int k = 0; k < chunks; ++k) fn(ctx, k, chunks);
   } catch (...) {
     t_inside = was;
+    t_slot = slot_was;
     throw;
   }
   t_inside = was;
+  t_slot = slot_was;
 }
 
 // Runs the job on the caller (chunk claims as any worker), with t_inside set meanwhile.

@@ -41,8 +41,8 @@ void team_barrier();
 // True on a thread while it runs a chunk of run() or a member of team() (nested loops run serially).
 bool inside();
 
-// Which thread runs the calling chunk: 0 for the caller, 1.. for the workers (for per-thread buffers
-// sized by omp_get_max_threads(); < that count).
+// Which thread runs the calling chunk: 0 for the caller (and in a loop run serially), 1.. for the
+// workers; always below the thread count the run() was given, for per-thread buffers of that many.
 int slot();
 
 }  // namespace forgenet::pool
