@@ -11,10 +11,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <initializer_list>
-#include <thread>
 #include <vector>
 
 #include "common/workspace.h"
@@ -42,7 +40,7 @@ struct Plan {
 
 Plan plan_loop(int64_t N, int64_t U) {
   Plan p;
-  if (omp_in_parallel()) return p;
+  if (pool::inside()) return p;
   const int64_t by_work = std::min<int64_t>(omp_get_max_threads(), static_cast<int64_t>(4.0 * N * U * U / 5e5));
   if (by_work < 2) return p;
   if (N / 8 >= 2) {
@@ -57,38 +55,14 @@ Plan plan_loop(int64_t N, int64_t U) {
 using rnn::split_range;
 using rnn::SerialGemm;
 
-// The per-step barrier. libgomp's barrier spins a while and then sleeps in the kernel; when the
-// machine is busier than our team (or both threads share a core) every wake-up then waits for a
-// scheduler tick (~4 ms), once per step. Spinning briefly and then yielding keeps a step at
-// microseconds on a quiet machine and lets a core-sharing partner run at once on a busy one.
-class StepBarrier {
- public:
-  explicit StepBarrier(int n) : n_(n) {}
-  void wait() {
-    const int gen = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-      count_.store(0, std::memory_order_relaxed);  // before gen_ moves, so nobody re-enters early
-      gen_.store(gen + 1, std::memory_order_release);
-      return;
-    }
-    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; ++spins)
-      if (spins > 2000) std::this_thread::yield();
-  }
-
- private:
-  const int n_;
-  std::atomic<int> count_{0};
-  std::atomic<int> gen_{0};
-};
-
 }  // namespace
 
 void lstm_activations(const float* x, float* sig, float* tnh, int64_t n) {
   FORGENET_ISA_CALL(lstm_activations, x, sig, tnh, n);
 }
 
-// The time loop runs in one parallel region (see plan_loop). Split by rows, each thread runs the
-// plain recurrence on its samples. Split by units, thread k computes the recurrent GEMM columns of
+// The time loop runs as one pool job (see plan_loop). Split by rows, each row block runs the plain
+// recurrence on its samples. Split by units, thread k computes the recurrent GEMM columns of
 // its units' four gates (from a copy of recurrent_kernel whose columns are regrouped per block:
 // [i f c o] of block 0, then of block 1, ...) and their pointwise pass, then waits at one barrier
 // per step before anyone reads the new h_t.
@@ -151,34 +125,25 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
     fwd(a, m, U, u0, u1);
   };
   SerialGemm serial;
-  StepBarrier bar(nt);
-  ParallelErrors errors;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const int k = omp_get_thread_num(), team = omp_get_num_threads();
-    if (p.by_rows) {
+  if (p.by_rows) {  // no synchronisation: row blocks are claimed, so a late thread's block runs elsewhere
+    parallel_run(nt, nt, [&](int k) {
       int64_t n0, n1;
-      split_range(N, 8, k, team, n0, n1);
-      errors.run([&] {
-        if (own_rows) project(n0, n1);
-        for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U, rpack[0]);
-      });
-    } else {
+      split_range(N, 8, k, nt, n0, n1);
+      if (own_rows) project(n0, n1);
+      for (int64_t t = 0; t < T; ++t) step(t, n0, n1, 0, U, rpack[0]);
+    });
+  } else {
+    parallel_team(nt, [&](int k, int team) {
       for (int64_t t = 0; t < T; ++t) {
         for (int b = k; b < blocks; b += team) {  // one block per thread unless the team came up short
           int64_t u0, u1;
           split_range(U, 16, b, blocks, u0, u1);
           step(t, 0, N, u0, u1, rpack[b]);
         }
-        if (team == nt && nt > 1) {
-          bar.wait();
-        } else if (team > 1) {  // the runtime gave fewer threads than asked: plain OpenMP barrier
-#pragma omp barrier
-        }
+        pool::team_barrier();
       }
-    }
+    });
   }
-  errors.rethrow();
   for (int64_t n = 0; n < N; ++n) {
     std::memcpy(h_T + n * U, T ? y + (n * T + T - 1) * U : h0 + n * U, U * sizeof(float));
     std::memcpy(c_T + n * U, T ? reserve + (n * T + T - 1) * RS + G : c0 + n * U, U * sizeof(float));
@@ -209,9 +174,9 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   if (dc_T) std::memcpy(dc0, dc_T, N * U * sizeof(float)); else std::fill(dc0, dc0 + N * U, 0.0f);
   const Plan p = plan_loop(N, U);
   const int nt = p.threads, blocks = p.by_rows ? 1 : nt;
-  // Split by rows, each thread also computes the weight gradients and dx of its own samples right
-  // after its loop, in the same region (dz still warm in its cache, no team woken per GEMM); one
-  // barrier, then the threads sum their partial weight gradients.
+  // Split by rows, each row block's thread also computes the weight gradients and dx of its samples
+  // right after its loop (dz still warm in its cache, no team woken per GEMM); a second loop then sums
+  // the blocks' partial weight gradients.
   const bool own_rows = p.by_rows && nt > 1;
   // dz: the pre-activation gradients of every step, (N, T, 4U). xh: [x_t | h_{t-1}] of every step,
   // (N, T, D + U), so that dkernel and drecurrent_kernel come out of ONE GEMM xh^T dz, which packs dz
@@ -274,31 +239,25 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
   };
   {
     SerialGemm serial;
-    StepBarrier bar(nt);
-    ParallelErrors errors;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      const int k = omp_get_thread_num(), team = omp_get_num_threads();
-      if (p.by_rows) {
+    if (p.by_rows) {
+      parallel_run(nt, nt, [&](int k) {
         int64_t n0, n1;
-        split_range(N, 8, k, team, n0, n1);
-        errors.run([&] {
-          fill_xh(n0, n1);
-          for (int64_t t = T - 1; t >= 0; --t) {
-            pointwise(t, n0, n1, 0, U);
-            dh_gemm(t, n0, n1, 0, U, rtpack[0]);
-          }
-          if (own_rows) weight_grads(n0 * T, (n1 - n0) * T, parts + k * S);
-        });
-        if (own_rows) {
-#pragma omp barrier
-          errors.run([&] {
-            int64_t lo, hi;
-            split_range(S, 16, k, team, lo, hi);
-            sum_parts(lo, hi, team);
-          });
+        split_range(N, 8, k, nt, n0, n1);
+        fill_xh(n0, n1);
+        for (int64_t t = T - 1; t >= 0; --t) {
+          pointwise(t, n0, n1, 0, U);
+          dh_gemm(t, n0, n1, 0, U, rtpack[0]);
         }
-      } else {
+        if (own_rows) weight_grads(n0 * T, (n1 - n0) * T, parts + k * S);
+      });
+      if (own_rows)  // (a second claimed loop rather than a barrier: no thread waits for a late one)
+        parallel_run(nt, nt, [&](int k) {
+          int64_t lo, hi;
+          split_range(S, 16, k, nt, lo, hi);
+          sum_parts(lo, hi, nt);
+        });
+    } else {
+      parallel_team(nt, [&](int k, int team) {
         {  // nobody in the loop reads xh, nor writes what this does: no barrier needed
           int64_t n0, n1;
           split_range(N, 1, k, team, n0, n1);
@@ -310,20 +269,15 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
             split_range(U, 16, b, nt, u0, u1);
             pointwise(t, 0, N, u0, u1);
           }
-          if (team == nt && nt > 1) {
-            bar.wait();
-          } else if (team > 1) {
-#pragma omp barrier
-          }
+          pool::team_barrier();
           for (int b = k; b < nt; b += team) {
             int64_t u0, u1;
             split_range(U, 16, b, nt, u0, u1);
             dh_gemm(t, 0, N, u0, u1, rtpack[b]);
           }
         }
-      }
+      });
     }
-    errors.rethrow();
   }
   if (!own_rows) {  // with the whole team per GEMM
     weight_grads(0, M, parts);

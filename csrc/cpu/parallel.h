@@ -4,17 +4,20 @@
 // thread, it runs serially on the calling thread. Callers get the grain from grain_for(), whose
 // threshold is the only one: a thread is worth waking for kChunkWork floats of work.
 //
-// Exceptions thrown by fn inside the region are caught there (one escaping an OpenMP region would
-// terminate the process) and the first is rethrown after it; chunks after a failed one in the same
-// thread do not run. fn must not allocate what a failure would leave half-built: allocate before.
+// The chunks run on the thread pool (thread_pool.h: whichever thread gets to a chunk first runs it, so
+// a busy machine makes a call no slower than running it serially). Exceptions thrown by fn are caught
+// there and the first is rethrown after all chunks ended; chunks not started when one failed do not
+// run. fn must not allocate what a failure would leave half-built: allocate before.
 #pragma once
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "common/workspace.h"
+#include "cpu/thread_pool.h"
 
 namespace forgenet {
 namespace {  // internal linkage: a copy compiled with AVX-512 flags cannot reach a generic caller
@@ -32,7 +35,7 @@ inline constexpr int64_t grain_for(int64_t work_per_index) {
 // The number of chunks parallel_for cuts n indices into (1: serial), for sizing per-chunk partials.
 inline int parallel_chunks(int64_t n, int64_t grain) {
   if (n <= 0) return 1;
-  if (omp_in_parallel()) return 1;
+  if (pool::inside()) return 1;
   const int64_t by_grain = n / std::max<int64_t>(grain, 1);
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), by_grain)));
 }
@@ -49,11 +52,30 @@ void parallel_for_chunks(int64_t begin, int64_t end, int64_t grain, F&& fn) {
     fn(0, begin, end);
     return;
   }
-  ParallelErrors errors;
-#pragma omp parallel for schedule(static, 1) num_threads(chunks)
-  for (int k = 0; k < chunks; ++k)
-    errors.run([&] { fn(k, begin + n * k / chunks, begin + n * (k + 1) / chunks); });
-  errors.rethrow();
+  struct Job {
+    F& fn;
+    int64_t begin, n;
+  } job{fn, begin, n};
+  pool::run(chunks, [](void* ctx, int k, int c) {
+    Job& j = *static_cast<Job*>(ctx);
+    j.fn(k, j.begin + j.n * k / c, j.begin + j.n * (k + 1) / c);
+  }, &job);
+}
+
+// fn(k) for k < chunks, on up to `threads` threads (0: omp_get_max_threads()), each chunk run by
+// whichever thread claims it first: for loops whose parts are not an even split of a range.
+template <typename F>
+void parallel_run(int chunks, int threads, F&& fn) {
+  pool::run(chunks, [](void* ctx, int k, int) { (*static_cast<std::remove_reference_t<F>*>(ctx))(k); },
+            const_cast<void*>(static_cast<const void*>(&fn)), threads);
+}
+
+// fn(k, team) on `team` threads at once, k < team, for bodies that meet at pool::team_barrier(); the
+// team may come out smaller than `size` (see pool::team).
+template <typename F>
+void parallel_team(int size, F&& fn) {
+  pool::team(size, [](void* ctx, int k, int team) { (*static_cast<std::remove_reference_t<F>*>(ctx))(k, team); },
+             const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
 // fn(lo, hi) over the chunks of [begin, end).

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/parallel.h"
+
 namespace forgenet {
 
 namespace {
@@ -53,8 +55,9 @@ void relu_inplace(float* x, int64_t n) {
   }
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) relu_span(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+  parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) relu_span(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+  });
 }
 
 void relu_backward(const float* g, const float* y, float* out, int64_t n) {
@@ -65,11 +68,12 @@ void relu_backward(const float* g, const float* y, float* out, int64_t n) {
   }
   constexpr int64_t kChunk = 1 << 14;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t i0 = c * kChunk;
-    mask_span(g + i0, y + i0, out + i0, std::min(kChunk, n - i0));
-  }
+  parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * kChunk;
+      mask_span(g + i0, y + i0, out + i0, std::min(kChunk, n - i0));
+    }
+  });
 }
 
 void bias_relu_backward(const float* g, const float* y, float* out, float* db, int64_t rows, int64_t cols,
@@ -90,9 +94,10 @@ void bias_relu_backward(const float* g, const float* y, float* out, float* db, i
     return;
   }
   std::vector<float> part(static_cast<size_t>(blocks * cols), 0.0f);
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < blocks; ++b)
-    add_columns(out, part.data() + b * cols, b * kBlockRows, std::min(rows, (b + 1) * kBlockRows), cols);
+  parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      add_columns(out, part.data() + b * cols, b * kBlockRows, std::min(rows, (b + 1) * kBlockRows), cols);
+  });
   for (int64_t b = 0; b < blocks; ++b) add_columns(part.data(), db, b, b + 1, cols);
 }
 

@@ -19,7 +19,7 @@ namespace forgenet::rnn {
 // synchronisation: each thread gets >= 8 rows (whole GEMM micro-panels), and one thread per ~0.5M
 // multiply-adds of a step's recurrent GEMM at most (below that the split costs more than it saves).
 inline int row_threads(int64_t N, int64_t U, int64_t gates) {
-  if (omp_in_parallel()) return 1;
+  if (pool::inside()) return 1;
   const int64_t by_work = std::min<int64_t>(omp_get_max_threads(), static_cast<int64_t>(double(gates) * N * U * U / 5e5));
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(by_work, N / 8)));
 }
@@ -31,8 +31,8 @@ inline void split_range(int64_t n, int64_t q, int k, int nt, int64_t& lo, int64_
   hi = cut(k + 1);
 }
 
-// Inside the time loop sgemm must run on the calling thread: within a team it does so by itself
-// (omp_in_parallel), and for a one-thread loop this guard caps the thread count meanwhile.
+// Inside the time loop sgemm must run on the calling thread: within the pool's chunks it does so by
+// itself (pool::inside), and for a one-thread loop this guard caps the thread count meanwhile.
 struct SerialGemm {
   int saved = omp_get_max_threads();
   SerialGemm() { omp_set_num_threads(1); }
@@ -57,20 +57,17 @@ inline void column_sums(const float* a, int64_t M, int64_t G, int64_t lda, float
 }
 
 // The time loop of a row-split recurrence: body(n0, n1) runs every step for samples [n0, n1), one
-// block per thread (row_threads), with sgemm kept serial inside. Errors thrown by a body are rethrown
-// after the region (the body has no barrier another thread could wait at).
+// block per thread (row_threads), with sgemm kept serial inside. The blocks are claimed (a late thread's
+// block runs on another), and the first error a body throws is rethrown after all blocks ended.
 template <typename Body>
 void for_row_blocks(int64_t N, int64_t U, int64_t gates, Body&& body) {
   const int nt = row_threads(N, U, gates);
   SerialGemm serial;
-  ParallelErrors errors;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_run(nt, nt, [&](int k) {
     int64_t n0, n1;
-    split_range(N, 8, omp_get_thread_num(), omp_get_num_threads(), n0, n1);
-    if (n1 > n0) errors.run([&] { body(n0, n1); });
-  }
-  errors.rethrow();
+    split_range(N, 8, k, nt, n0, n1);
+    if (n1 > n0) body(n0, n1);
+  });
 }
 
 // rt (cols, rows) = r (rows, cols)^T, so each backward step's GEMM reads plain row blocks.

@@ -91,3 +91,97 @@ def test_ops_agree_across_thread_counts(two_threads):
     one = K.batch_norm(x, g, b)[0], K.layer_norm(x, g, b)[0], K.softmax(x)
     for p, q in zip(two, one):
         np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-5)
+
+
+# ---- the thread pool under parallel_for (csrc/cpu/thread_pool.h): claimed chunks, teams, callers
+
+def _lstm_case(n, u, seed=0):
+    rng = np.random.default_rng(seed)
+    d, t = 16, 6
+    x = rng.standard_normal((n, t, d)).astype(np.float32)
+    h0 = rng.standard_normal((n, u)).astype(np.float32)
+    c0 = rng.standard_normal((n, u)).astype(np.float32)
+    w = (rng.standard_normal((d, 4 * u)) * 0.1).astype(np.float32)
+    r = (rng.standard_normal((u, 4 * u)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(4 * u).astype(np.float32)
+    return x, h0, c0, w, r, b
+
+
+@pytest.mark.parametrize("n,u", [(64, 64), (4, 256)])  # split by rows (claimed blocks); by units (a team)
+def test_lstm_splits_agree_with_one_thread(two_threads, n, u):
+    import forgenet.kernels as K
+    args = _lstm_case(n, u)
+    two = K.lstm(*args, training=True)
+    dy = np.random.default_rng(1).standard_normal(two[0].shape).astype(np.float32)
+    g2 = K.lstm_backward(dy, None, None, *args, two[3])
+    C.set_num_threads(1)
+    one = K.lstm(*args, training=True)
+    g1 = K.lstm_backward(dy, None, None, *args, one[3])
+    for p, q in zip(two[:3] + tuple(g2), one[:3] + tuple(g1)):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-5)
+
+
+def test_python_threads_share_the_pool(two_threads):
+    # kernels run without the GIL: a caller finding the pool busy runs its chunks itself
+    import threading
+
+    import forgenet.kernels as K
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((96, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 200)).astype(np.float32)
+    args = _lstm_case(4, 256)
+    want_g, want_l = K.gemm(a, b), K.lstm(*args)[0]
+    bad = []
+
+    def work():
+        for _ in range(30):
+            if not (np.array_equal(K.gemm(a, b), want_g) and np.array_equal(K.lstm(*args)[0], want_l)):
+                bad.append(1)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads) and not bad
+
+
+def test_more_threads_than_cores_and_back():
+    # the pool grows to what set_num_threads asks; lowered again, only that many threads take chunks
+    saved = C.get_num_threads()
+    try:
+        C.set_num_threads(5)
+        five = C._parallel_for_probe(1000, 1)
+        assert len(five) == 5
+        covers(five, 1000)
+        C.set_num_threads(2)
+        two = C._parallel_for_probe(1000, 1)
+        assert len(two) == 2
+        covers(two, 1000)
+    finally:
+        C.set_num_threads(saved)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_working_pool(two_threads):
+    import multiprocessing as mp
+
+    import forgenet.kernels as K
+    a = np.ones((128, 256), np.float32)
+    K.gemm(a, a.T)  # the parent's workers exist now; the child has none of them
+    ctx = mp.get_context("fork")
+    p = ctx.Process(target=_child_gemm)
+    p.start()
+    p.join(timeout=120)
+    if p.is_alive():
+        p.kill()
+        pytest.fail("the forked child hung in a kernel")
+    assert p.exitcode == 0
+
+
+def _child_gemm():
+    import os
+
+    import forgenet.kernels as K
+    a = np.ones((128, 256), np.float32)
+    os._exit(0 if np.all(K.gemm(a, a.T) == 256.0) else 1)
