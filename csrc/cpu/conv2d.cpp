@@ -408,11 +408,11 @@ ConvPath conv2d_path(const Window2d& g, int64_t cout, ConvPass pass) {
   if (is_pointwise(g)) return ConvPath::pointwise;
   if (pass != ConvPass::input_gradient) {
     if (winograd_applies(g, cout)) return ConvPath::winograd;
-    return direct_applies(g, cout) ? ConvPath::direct : ConvPath::implicit_gemm;
+    return direct_applies(g, cout, pass == ConvPass::forward) ? ConvPath::direct : ConvPath::implicit_gemm;
   }
   const bool stride1 = g.sh == 1 && g.sw == 1;
   if (stride1 && winograd_applies(input_gradient_window(g, cout), g.c)) return ConvPath::winograd;
-  if (direct_applies(g, cout)) return ConvPath::direct;
+  if (direct_applies(g, cout, false)) return ConvPath::direct;
   return stride1 ? ConvPath::implicit_gemm : ConvPath::col2im;
 }
 
