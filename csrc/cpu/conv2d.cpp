@@ -12,7 +12,8 @@
 // line so threads never write the same element. A 1x1 stride-1 conv is one GEMM on x itself.
 // 3x3 stride-1 windows with enough channels (forward and dx alike) go to Winograd F(2x2, 3x3)
 // (conv_winograd.h) instead, and so does their dkernel; windows of few patch elements (a first layer)
-// to the direct kernels (conv_direct.h). conv2d_path is the rule; threads go through parallel_for and
+// to the direct kernels (conv_direct.h), and so does the forward of a wide window over few channels
+// (ResNet's 7x7/2 stem). conv2d_path is the rule; threads go through parallel_for and
 // scratch through Scratch.
 #include "cpu/conv2d.h"
 
@@ -408,11 +409,11 @@ ConvPath conv2d_path(const Window2d& g, int64_t cout, ConvPass pass) {
   if (is_pointwise(g)) return ConvPath::pointwise;
   if (pass != ConvPass::input_gradient) {
     if (winograd_applies(g, cout)) return ConvPath::winograd;
-    return direct_applies(g, cout) ? ConvPath::direct : ConvPath::implicit_gemm;
+    return direct_applies(g, cout, pass == ConvPass::forward) ? ConvPath::direct : ConvPath::implicit_gemm;
   }
   const bool stride1 = g.sh == 1 && g.sw == 1;
   if (stride1 && winograd_applies(input_gradient_window(g, cout), g.c)) return ConvPath::winograd;
-  if (direct_applies(g, cout)) return ConvPath::direct;
+  if (direct_applies(g, cout, false)) return ConvPath::direct;
   return stride1 ? ConvPath::implicit_gemm : ConvPath::col2im;
 }
 

@@ -13,13 +13,14 @@ namespace forgenet {
 
 using direct::Args;
 
-bool direct_applies(const Window2d& g, int64_t cout) {
+bool direct_applies(const Window2d& g, int64_t cout, bool forward) {
   if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1) return false;  // one GEMM on x itself
   if (g.n == 0 || g.ho == 0 || g.wo == 0 || g.c == 0 || cout == 0) return false;
   const char* mode = std::getenv("FORGENET_CONV2D_DIRECT");
   if (mode && !std::strcmp(mode, "0")) return false;
   if (mode && !std::strcmp(mode, "1")) return true;
-  return g.kh * g.kw * g.c <= direct::kMaxPatch;
+  const int64_t K = g.kh * g.kw * g.c;
+  return K <= direct::kMaxPatch || (forward && g.c <= direct::kWideMaxCin && K <= direct::kWideMaxPatch);
 }
 
 namespace {
@@ -67,10 +68,13 @@ void direct_conv_forward(const Window2d& g, int64_t cout, const float* x, const 
                          float* y) {
   const int64_t K = g.kh * g.kw * g.c, coutp = padded_cout(cout);
   Frame f(g, K * coutp, coutp, "conv2d's direct kernel and padded input");
-  for (int64_t k = 0; k < K; ++k) {
-    std::copy(kernel + k * cout, kernel + (k + 1) * cout, f.w + k * coutp);
-    std::fill(f.w + k * coutp + cout, f.w + (k + 1) * coutp, 0.0f);
-  }
+  // the kernel as blocks of the tile's width B, each (K, B): a tile walks its block in order
+  const int64_t B = FORGENET_ISA_CALL(conv_direct_forward_block);
+  for (int64_t j0 = 0; j0 < coutp; j0 += B)
+    for (int64_t k = 0; k < K; ++k) {
+      float* d = f.w + j0 * K + k * B;
+      for (int64_t j = 0; j < B; ++j) d[j] = j0 + j < cout ? kernel[k * cout + j0 + j] : 0.0f;
+    }
   if (bias) {
     std::copy(bias, bias + cout, f.bias);
     std::fill(f.bias + cout, f.bias + coutp, 0.0f);

@@ -563,15 +563,17 @@ def test_conv2d_direct_finite_difference_shapes_take_the_direct_path():
 
 
 def test_conv2d_direct_rule_and_switch(rng, monkeypatch):
-    """The rule: <= 32 patch elements and not a plain 1x1 product; Winograd's shapes keep Winograd. The
+    """The rule: <= 32 patch elements and not a plain 1x1 product (and, forward only, wide windows over
+    <= 4 channels: the next section); Winograd's shapes keep Winograd. The
     switch really changes the engine: forced on and off, the paths agree to rounding, not bit for bit."""
     p = _C._conv2d_path
     assert p((32, 28, 28, 1), (3, 3, 1, 32)) == DIRECT                       # seed CNN conv1
     assert p((4, 28, 28, 3), (3, 3, 3, 64), padding="same") == DIRECT
     assert p((4, 28, 28, 1), (5, 5, 1, 8), strides=2) == DIRECT
     assert p((4, 13, 13, 32), (3, 3, 32, 64)) == ("winograd",) * 3           # seed CNN conv2
-    assert p((4, 13, 13, 4), (3, 3, 4, 8)) == ("implicit_gemm",) * 3         # 36 patch elements
-    assert p((4, 13, 13, 4), (3, 3, 4, 8), strides=2) == ("implicit_gemm", "implicit_gemm", "col2im")
+    assert p((4, 13, 13, 5), (3, 3, 5, 8)) == ("implicit_gemm",) * 3         # 45 patch elements
+    assert p((4, 13, 13, 5), (3, 3, 5, 8), strides=2) == ("implicit_gemm", "implicit_gemm", "col2im")
+    assert p((4, 13, 13, 4), (3, 3, 4, 8)) == ("direct", "implicit_gemm", "implicit_gemm")  # wide: forward only
     assert p((4, 13, 13, 4), (1, 1, 4, 8)) == ("pointwise",) * 3
     assert p((0, 13, 13, 1), (3, 3, 1, 8)) != DIRECT                          # nothing to compute
     cases = [(2, 9, 10, 1, 3, 3, 13, (1, 1), "same"), (2, 9, 10, 3, 3, 3, 8, (2, 2), "valid"),
@@ -628,3 +630,87 @@ def test_conv2d_direct_nan_stays_local(rng):
     expect[2:5, 3:6] = True
     assert (np.isnan(y[0]).any(-1) == expect).all()
     assert np.isnan(y[0, 3, 4]).all()
+
+
+# ------------------------------------------------------------------ direct forward, wide windows
+# The forward (only) of a window over <= 4 input channels with up to 7 * 7 * 4 patch elements also runs
+# the direct kernel (ResNet's stem: 7x7 stride 2 over RGB); its gradients keep the GEMM engines.
+WIDE = ("direct", "implicit_gemm")  # (forward, dkernel); dx: implicit_gemm at stride 1, else col2im
+
+WIDE_CASES = [
+    # (N, H, W, Cin, KH, KW, Cout, strides, padding)
+    (1, 45, 47, 3, 7, 7, 64, (2, 2), "same"),     # the stem's window, batch 1
+    (2, 23, 21, 3, 7, 7, 13, (2, 2), "valid"),
+    (2, 17, 19, 4, 5, 5, 20, (3, 3), "same"),     # 100 patch elements, stride 3
+    (1, 15, 16, 2, 7, 7, 33, (1, 1), "same"),     # stride 1, Cout past a block
+    (2, 9, 12, 4, 3, 3, 70, (1, 2), "valid"),     # 36 patch elements, mixed strides
+    (3, 14, 13, 1, 11, 3, 9, (2, 1), "same"),     # tall kernel over one channel
+    (1, 5, 6, 3, 7, 7, 5, (2, 2), "same"),        # kernel larger than the input: rows skipped both ends
+    (2, 8, 9, 4, 7, 6, 1, (3, 2), "same"),        # one output channel, even kernel width
+]
+
+
+def wide_path(case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    return _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding)
+
+
+@pytest.mark.parametrize("case", WIDE_CASES, ids=str)
+def test_conv2d_wide_direct_matches_reference(rng, case):
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    path = wide_path(case)
+    assert path == WIDE + (("implicit_gemm",) if strides == (1, 1) else ("col2im",)), path
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y {case}")
+    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
+    dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+    assert_backward_matches_reference(dy, x, k, strides, padding, case)
+
+
+def test_conv2d_wide_direct_rule_and_switch(rng, monkeypatch):
+    """Beyond 4 channels or 196 patch elements the forward stays on the implicit GEMM; forced off, the
+    stem's window goes there too, and both engines give the same y to rounding."""
+    p = _C._conv2d_path
+    assert p((8, 224, 224, 3), (7, 7, 3, 64), strides=2, padding="same") == WIDE + ("col2im",)  # ResNet's stem
+    assert p((2, 32, 32, 5), (7, 7, 5, 64), strides=2)[0] == "implicit_gemm"   # 5 channels
+    assert p((2, 32, 32, 4), (9, 9, 4, 64), strides=2)[0] == "implicit_gemm"   # 324 patch elements
+    assert p((2, 32, 32, 1), (14, 14, 1, 8))[0] == "direct"                    # 196
+    assert p((2, 32, 32, 1), (15, 14, 1, 8))[0] == "implicit_gemm"             # 210
+    case = (2, 29, 31, 3, 7, 7, 24, (2, 2), "same")
+    n, h, w, cin, kh, kw, cout, strides, padding = case
+    x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
+    ys = {}
+    for mode in ("auto", "0"):
+        if mode == "0":
+            direct_mode(monkeypatch, "0")
+        assert (wide_path(case)[0] == "direct") == (mode == "auto")
+        ys[mode] = kernels.conv2d(x, k, b, strides=strides, padding=padding)
+    assert_close(ys["auto"], ys["0"], rtol=1e-5, atol=1e-5, what="y, direct against implicit GEMM")
+
+
+def test_conv2d_wide_direct_threads_agree(rng):
+    """Threads split output lines: the stem's y is bit-equal on one thread and on all of them."""
+    import forgenet
+
+    x, k, b = make(rng, 3, 40, 38, 3, 7, 7, 64)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = kernels.conv2d(x, k, b, strides=2, padding="same")
+    finally:
+        forgenet.set_num_threads(before)
+    np.testing.assert_array_equal(one, kernels.conv2d(x, k, b, strides=2, padding="same"))
+
+
+def test_conv2d_wide_direct_nan_stays_local(rng):
+    """A NaN in x reaches only the outputs whose window covers it (padded kernel columns, skipped rows)."""
+    x, k, b = make(rng, 1, 12, 12, 3, 7, 7, 20)
+    x[0, 0, 5, 2] = np.nan
+    y = kernels.conv2d(x, k, b, strides=2, padding="same")  # pad_top = pad_left = 2
+    expect = np.zeros((6, 6), bool)
+    # output (oh, ow) covers input rows 2 * oh - 2 .. 2 * oh + 4, columns likewise
+    expect[0:2, 1:4] = True
+    assert (np.isnan(y[0]).any(-1) == expect).all()
+    assert np.isnan(y[0, 0, 2]).all()

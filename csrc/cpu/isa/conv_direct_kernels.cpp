@@ -30,24 +30,29 @@ FORGENET_INLINE void store2(float* p, V::T a, V::T b, int n) {
   }
 }
 
-// R pixels px, px + step, ... of one output line, output channels [j, j + n) (n <= 2W), into y (rows
-// a.cout apart). w and bias are padded to coutp columns, so their loads need no mask.
+// R pixels px, px + step, ... of one output line, output channels [j, j + n) of block wb (n <= 2W), into y
+// (rows a.cout apart). The patch is kernel rows [kh0, kh1) of a.g.kw * C contiguous floats each, one
+// source row (rs floats) apart; wb holds the block's weights as (K, 2W), so a tile reads them in order.
 template <int R>
-FORGENET_INLINE void forward_tile(const Args& a, const float* px, int64_t step, const float* w, const float* bias,
-                                  int64_t j, int n, float* y) {
+FORGENET_INLINE void forward_tile(const Args& a, const float* px, int64_t step, int64_t kh0, int64_t kh1,
+                                  const float* wb, const float* bias, int64_t j, int n, float* y) {
+  constexpr int B = 2 * kW;
+  const int64_t run = a.g.kw * a.g.c, rs = a.src_w * a.g.c;
   V::T acc[R][2];
   const V::T b0 = bias ? V::load(bias + j) : V::zero(), b1 = bias ? V::load(bias + j + kW) : V::zero();
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = b0, acc[r][1] = b1;
-  for (int64_t k = 0; k < a.K; ++k) {
-    const float* wk = w + k * a.coutp + j;
-    const V::T w0 = V::load(wk), w1 = V::load(wk + kW);
-    const float* s = px + a.koff[k];
+  for (int64_t kh = kh0; kh < kh1; ++kh) {
+    const float* s = px + kh * rs;
+    const float* wk = wb + kh * run * B;
+    for (int64_t e = 0; e < run; ++e, wk += B) {
+      const V::T w0 = V::load(wk), w1 = V::load(wk + kW);
 #pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) {
-      const V::T v = V::bcast(s + r * step);
-      acc[r][0] = V::fma(v, w0, acc[r][0]);
-      acc[r][1] = V::fma(v, w1, acc[r][1]);
+      for (int r = 0; r < R; ++r) {
+        const V::T v = V::bcast(s + r * step + e);
+        acc[r][0] = V::fma(v, w0, acc[r][0]);
+        acc[r][1] = V::fma(v, w1, acc[r][1]);
+      }
     }
   }
 #pragma GCC unroll 6
@@ -55,11 +60,11 @@ FORGENET_INLINE void forward_tile(const Args& a, const float* px, int64_t step, 
 }
 
 template <int R>
-FORGENET_INLINE void forward_tail(const Args& a, const float* px, int64_t step, const float* w, const float* bias,
-                                  int64_t j, int n, float* y, int rest) {
+FORGENET_INLINE void forward_tail(const Args& a, const float* px, int64_t step, int64_t kh0, int64_t kh1,
+                                  const float* wb, const float* bias, int64_t j, int n, float* y, int rest) {
   if constexpr (R > 0) {
-    if (rest == R) return forward_tile<R>(a, px, step, w, bias, j, n, y);
-    forward_tail<R - 1>(a, px, step, w, bias, j, n, y, rest);
+    if (rest == R) return forward_tile<R>(a, px, step, kh0, kh1, wb, bias, j, n, y);
+    forward_tail<R - 1>(a, px, step, kh0, kh1, wb, bias, j, n, y, rest);
   }
 }
 
@@ -191,19 +196,33 @@ constexpr int kMaxRows = 64;  // kernel rows dx_run keeps pointers for (taller k
 
 }  // namespace
 
+int conv_direct_forward_block() { return 2 * kW; }
+
 void conv_direct_forward(const Args& a, const float* w, const float* bias, int64_t l0, int64_t l1, float* y) {
   const Window2d& g = a.g;
   const int64_t step = g.sw * g.c;
+  // a line's pixels in spans whose source columns (span * SW * C floats per kernel row) stay in L1
+  // beside one block's weights while every block passes over them
+  constexpr int64_t kSpan = 8 * kR;
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t nn = l / g.ho, oh = l % g.ho;
+    // kernel rows inside the input for this line: the others read only the zeros of the padding
+    const int64_t top = g.pad_top - oh * g.sh;
+    const int64_t kh0 = top > 0 ? top : 0, kh1 = g.h + top < g.kh ? g.h + top : g.kh;
     const float* row = a.src + (nn * a.src_h + oh * g.sh) * a.src_w * g.c;
     float* yl = y + l * g.wo * a.cout;
-    for (int64_t j = 0; j < a.cout; j += 2 * kW) {
-      const int n = a.cout - j < 2 * kW ? static_cast<int>(a.cout - j) : 2 * kW;
-      int64_t ow = 0;
-      for (; ow + kR <= g.wo; ow += kR) forward_tile<kR>(a, row + ow * step, step, w, bias, j, n, yl + ow * a.cout + j);
-      if (ow < g.wo)
-        forward_tail<kR - 1>(a, row + ow * step, step, w, bias, j, n, yl + ow * a.cout + j, static_cast<int>(g.wo - ow));
+    for (int64_t o0 = 0; o0 < g.wo; o0 += kSpan) {
+      const int64_t o1 = o0 + kSpan < g.wo ? o0 + kSpan : g.wo;
+      for (int64_t j = 0; j < a.cout; j += 2 * kW) {
+        const int n = a.cout - j < 2 * kW ? static_cast<int>(a.cout - j) : 2 * kW;
+        const float* wb = w + j * a.K;  // block j / 2W: K rows of 2W
+        int64_t ow = o0;
+        for (; ow + kR <= o1; ow += kR)
+          forward_tile<kR>(a, row + ow * step, step, kh0, kh1, wb, bias, j, n, yl + ow * a.cout + j);
+        if (ow < o1)
+          forward_tail<kR - 1>(a, row + ow * step, step, kh0, kh1, wb, bias, j, n, yl + ow * a.cout + j,
+                               static_cast<int>(o1 - ow));
+      }
     }
   }
 }
