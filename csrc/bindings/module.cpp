@@ -65,6 +65,17 @@ PYBIND11_MODULE(_C, m) {
       out.append(py::make_tuple(c.chunk, c.lo, c.hi, c.inner_chunks));
     return out;
   }, py::arg("n"), py::arg("grain"), py::arg("fail_at") = -1, "Test hook: the chunks parallel_for runs.");
+  m.def("_parallel_run_probe", [](int chunks, int threads) {
+    const std::vector<int> r = forgenet::parallel_run_probe(chunks, threads);
+    const size_t n = r.size() / 2;
+    py::list runs, slots;
+    for (size_t i = 0; i < n; ++i) {
+      runs.append(r[i]);
+      slots.append(r[n + i]);
+    }
+    return py::make_tuple(runs, slots);
+  }, py::arg("chunks"), py::arg("threads"),
+        "Test hook: (times each chunk of a claimed loop ran, the pool slot that ran it).");
   m.def("_scratch_probe", [](int64_t floats, int64_t inner) {
     py::list out;
     for (int64_t a : forgenet::scratch_probe(floats, inner)) out.append(a);

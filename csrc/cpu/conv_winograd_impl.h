@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "cpu/conv_winograd.h"
+#include "cpu/parallel.h"
 
 namespace forgenet {
 namespace winograd {
@@ -266,19 +267,17 @@ struct Winograd {
     }
   }
 
-  // Its own region, not parallel_for (whose chunks are fixed and contiguous): dynamic scheduling lets
-  // the other threads take a descheduled thread's blocks on a loaded machine (a tile's arithmetic does
-  // not depend on which thread runs it, so results stay bit-identical), and the forward is the pass
-  // the time goes to. The one exception here to dispatch.h's rule that the caller holds the threads.
+  // The blocks are claimed one at a time (parallel_run), not cut into one contiguous chunk per thread:
+  // on a loaded machine the other threads take a descheduled thread's blocks, and a tile's arithmetic
+  // does not depend on which thread runs it, so results stay bit-identical. Each thread works in its
+  // own slot of p.work. (The one exception here to dispatch.h's rule that the caller holds the threads.)
   static void run(const Plan& p, const float* x, float* y) {
     const int64_t C = p.g.c, cout = p.cout, coutp = p.coutp, panels = coutp / NR;
     const int64_t vs = p.tb * C, ms = p.tb * coutp;
-#pragma omp parallel num_threads(p.threads)
-    {
-      float* v = p.work + omp_get_thread_num() * (p.v_size + p.m_size);
+    parallel_run(static_cast<int>(p.blocks), p.threads, [&](int blk) {
+      float* v = p.work + pool::slot() * (p.v_size + p.m_size);
       float* m = v + p.v_size;
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t blk = 0; blk < p.blocks; ++blk) {
+      {
         const int64_t t0 = blk * p.tb, count = std::min(p.tb, p.tiles - t0), rows = (count + MR - 1) / MR * MR;
         input_block(p, x, t0, count, v);
         for (int k = 0; k < 16; ++k) std::fill(v + k * vs + count * C, v + k * vs + rows * C, 0.0f);
@@ -297,7 +296,7 @@ struct Winograd {
           for (; c < cout; ++c) Transforms<Scalar>::output_tile(mr, ms, c, p.bias, y, out);
         }
       }
-    }
+    });
   }
 
   // C[MR x NR] += A^T B over kk steps: A(i, p) = a[p * sa + i], B(p, j) = b[p * sb + j].

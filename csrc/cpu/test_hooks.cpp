@@ -1,5 +1,7 @@
 #include "cpu/test_hooks.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -25,6 +27,19 @@ std::vector<ProbeChunk> parallel_for_probe(int64_t n, int64_t grain, int64_t fai
   for (const auto& c : seen)
     if (c.chunk >= 0) ran.push_back(c);
   return ran;
+}
+
+std::vector<int> parallel_run_probe(int chunks, int threads) {
+  std::vector<std::atomic<int>> runs(static_cast<size_t>(std::max(chunks, 0)));
+  std::vector<int> slots(runs.size(), -1);
+  parallel_run(chunks, threads, [&](int k) {
+    runs[static_cast<size_t>(k)].fetch_add(1);
+    slots[static_cast<size_t>(k)] = pool::slot();
+  });
+  std::vector<int> out;
+  for (auto& r : runs) out.push_back(r.load());
+  out.insert(out.end(), slots.begin(), slots.end());
+  return out;
 }
 
 std::vector<int64_t> scratch_probe(int64_t floats, int64_t inner) {

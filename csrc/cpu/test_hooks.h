@@ -15,6 +15,10 @@ struct ProbeChunk {
 // >= 0) throws ValueError inside the region.
 std::vector<ProbeChunk> parallel_for_probe(int64_t n, int64_t grain, int64_t fail_at);
 
+// Runs parallel_run(chunks, threads) and returns, per chunk, how many times it ran and (second half)
+// the pool slot that ran it last: every chunk must run once, in a slot below the threads asked for.
+std::vector<int> parallel_run_probe(int chunks, int threads);
+
 // Opens a Scratch frame of `floats` floats, then (if inner > 0) a nested one of `inner` floats, writes
 // both, and returns their addresses (steady-state calls must return the same ones).
 std::vector<int64_t> scratch_probe(int64_t floats, int64_t inner);

@@ -237,7 +237,19 @@ int slot() { return t_slot; }
 void run(int chunks, ChunkFn fn, void* ctx, int threads) {
   if (chunks <= 0) return;
   const int want = std::min(threads > 0 ? std::min(threads, kMaxThreads) : wanted_threads(), chunks);
-  if (chunks == 1 || want == 1 || inside() || chunks > kMaxChunks) return serial(chunks, fn, ctx);
+  if (chunks == 1 || want == 1 || inside()) return serial(chunks, fn, ctx);
+  if (chunks > kMaxChunks) {  // more than the job word counts: claim runs of consecutive chunks
+    struct Runs {
+      ChunkFn fn;
+      void* ctx;
+      int chunks;
+    } runs{fn, ctx, chunks};
+    return run(kMaxChunks, [](void* c, int r, int n) {
+      const Runs& g = *static_cast<const Runs*>(c);
+      const int lo = static_cast<int>(int64_t{g.chunks} * r / n), hi = static_cast<int>(int64_t{g.chunks} * (r + 1) / n);
+      for (int k = lo; k < hi; ++k) g.fn(g.ctx, k, g.chunks);
+    }, &runs, want);
+  }
   Pool& p = pool();
   std::unique_lock<std::mutex> lock(p.submit, std::try_to_lock);
   if (!lock.owns_lock()) return serial(chunks, fn, ctx);

@@ -185,3 +185,11 @@ def _child_gemm():
     import forgenet.kernels as K
     a = np.ones((128, 256), np.float32)
     os._exit(0 if np.all(K.gemm(a, a.T) == 256.0) else 1)
+
+
+@pytest.mark.parametrize("chunks,threads", [(1, 2), (7, 2), (7, 1), (100, 5), (20000, 2)])
+def test_claimed_loops_run_every_chunk_once(chunks, threads):
+    # 20000 is more than the pool's job word counts: it claims runs of consecutive chunks then
+    runs, slots = C._parallel_run_probe(chunks, threads)
+    assert runs == [1] * chunks
+    assert all(0 <= s < threads for s in slots)
