@@ -60,8 +60,8 @@ void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, flo
           for (int i = 0; i < MR; ++i) d[i] = i < mr ? src[i] : 0.0f;
         }
       }
-    } else if (t8 && MR % 8 == 0 && mr == MR) {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
-      for (int g = 0; g < MR; g += 8) t8(k, A + (i0 + g) * lda, lda, dst + g, MR);
+    } else if (t8 && (MR % 8 == 0 || MR < 8) && mr == MR) {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
+      for (int g = 0; g < MR; g += 8) t8(MR < 8 ? MR : 8, k, A + (i0 + g) * lda, lda, dst + g, MR);
     } else {
       const float* rows[MR];
       for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + std::min(i, mr - 1)) * lda;
@@ -80,8 +80,12 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
       // (a fixed-size memcpy: GCC turns the plain loop into scalar moves, a third of a skinny GEMM)
+      // (rows ldb apart, often a page or more: past the hardware prefetcher's reach, hence the hint)
       if (nr == NR) {
-        for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+        for (int64_t p = 0; p < k; ++p) {
+          __builtin_prefetch(B + (p + 8) * ldb + j0);
+          std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+        }
       } else {
         for (int64_t p = 0; p < k; ++p) {
           const float* src = B + p * ldb + j0;
@@ -90,7 +94,7 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
         }
       }
     } else if (t8 && NR % 8 == 0 && nr == NR) {  // op(B)(p, j) = B[j, p]: a transpose of nr rows
-      for (int g = 0; g < NR; g += 8) t8(k, B + (j0 + g) * ldb, ldb, dst + g, NR);
+      for (int g = 0; g < NR; g += 8) t8(8, k, B + (j0 + g) * ldb, ldb, dst + g, NR);
     } else {
       const float* rows[NR];
       for (int j = 0; j < NR; ++j) rows[j] = B + (j0 + std::min(j, nr - 1)) * ldb;

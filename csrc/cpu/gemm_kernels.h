@@ -17,9 +17,10 @@ namespace forgenet::gemm {
 using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, int64_t sb, float* c,
                              int64_t ldc, float alpha, float beta, int m, int n);
 
-// dst[p * ldd + r] = src[r * lds + p] for r < 8, p < k: interleaves 8 rows, the transposing half of
-// packing (row-major A, transposed B). nullptr: the plain loop.
-using Transpose8 = void (*)(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
+// dst[p * ldd + r] = src[r * lds + p] for r < rows <= 8, p < k: interleaves up to 8 rows, the
+// transposing half of packing (row-major A, transposed B); rows < 8 is fast only with ldd == rows (a
+// whole 4- or 6-row panel). nullptr: the plain loop.
+using Transpose8 = void (*)(int rows, int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
 
 // The implicit-GEMM form (convolution): op(A) is not stored, each of its rows is gathered. Row i's k-th
 // element is rows[i][off[q] + p], the q-th of `pieces` runs of len[q] floats taken in order (p <

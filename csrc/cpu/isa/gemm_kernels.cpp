@@ -16,29 +16,42 @@ using gemm::Kernel;
 #if FORGENET_ISA_KIND >= 1
 namespace {
 // 8 x 8 blocks through registers: unpack pairs of rows, shuffle quads, swap 128-bit halves (AVX2
-// instructions; the AVX-512 set packs with it too).
-void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
+// instructions; the AVX-512 set packs with it too). Fewer than 8 rows transpose as 8 with zero rows;
+// with ldd == rows >= 4 each column is stored 8 wide in ascending order, its zero tail overwritten by the
+// next column's store (the last column of the last block goes through a stack copy: it must not spill
+// past the panel).
+void transpose8(int rows, int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
+  const bool overlap = rows >= 4 && rows < 8 && ldd == rows;
   int64_t p = 0;
-  for (; p + 8 <= k; p += 8) {
-    __m256 r[8], t[8], q[8];
-    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds + p);
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | same at 4, 5
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // ... at 2, 3 | 6, 7
-    }
-    for (int h = 0; h < 8; h += 4)
-      for (int u = 0; u < 2; ++u) {
-        q[h + 2 * u] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        q[h + 2 * u + 1] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(3, 2, 3, 2));
+  if (rows == 8 || overlap)
+    for (; p + 8 <= k; p += 8) {
+      __m256 r[8], t[8], q[8], col[8];
+      for (int i = 0; i < 8; ++i) r[i] = i < rows ? _mm256_loadu_ps(src + i * lds + p) : _mm256_setzero_ps();
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | same at 4, 5
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // ... at 2, 3 | 6, 7
       }
-    // q[c] (c < 4) holds column c of rows 0-3 in its low half and column c + 4 in its high half.
-    for (int c = 0; c < 4; ++c) {
-      _mm256_storeu_ps(dst + (p + c) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x20));
-      _mm256_storeu_ps(dst + (p + c + 4) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x31));
+      for (int h = 0; h < 8; h += 4)
+        for (int u = 0; u < 2; ++u) {
+          q[h + 2 * u] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(1, 0, 1, 0));
+          q[h + 2 * u + 1] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+      // q[c] (c < 4) holds column c of rows 0-3 in its low half and column c + 4 in its high half.
+      for (int c = 0; c < 4; ++c) {
+        col[c] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x20);
+        col[c + 4] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x31);
+      }
+      for (int c = 0; c < 7; ++c) _mm256_storeu_ps(dst + (p + c) * ldd, col[c]);
+      if (overlap && p + 8 == k) {
+        alignas(32) float last[8];
+        _mm256_store_ps(last, col[7]);
+        for (int i = 0; i < rows; ++i) dst[(p + 7) * ldd + i] = last[i];
+      } else {
+        _mm256_storeu_ps(dst + (p + 7) * ldd, col[7]);
+      }
     }
-  }
   for (; p < k; ++p)
-    for (int i = 0; i < 8; ++i) dst[p * ldd + i] = src[i * lds + p];
+    for (int i = 0; i < rows; ++i) dst[p * ldd + i] = src[i * lds + p];
 }
 
 }  // namespace
@@ -89,7 +102,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       float* ci = c + i * ldc;
 #pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) {
-        __m256 r = _mm256_mul_ps(va, acc[i][v]);
+        __m256 r = alpha == 1.0f ? acc[i][v] : _mm256_mul_ps(va, acc[i][v]);  // (12 multiplies: 1.5% of a K = 64 tile)
         if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * v), r);
         _mm256_storeu_ps(ci + 8 * v, r);
       }
@@ -168,7 +181,9 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
 int gemm_kernel_set(const Kernel** list) {
   static const Kernel k[4] = {
       // {name, mr, nr, mc, kc, nc, ...}
-      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
+      // nc = 4080: A is packed once per K block rather than once per 512 columns (the B block lives
+      // in L3, as in BLIS; only its current panel needs L1)
+      {"avx2", 6, 16, 144, 256, 4080, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
        gather<6, 2>},
       {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8,
        gather<12, 1>},
