@@ -198,14 +198,23 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
           const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const float* b;
           int64_t sb = NR;
+          // a sliver's full panel of row-major B is packed by its first (full) tile as it reads it
+          bool packing = src == BSource::sliver && !tb && n == NR && mc >= MR && kr.run_packing_b;
           if (jr < nfull) b = b_at(jr), sb = ldb;
+          else if (packing) b = b_at(jr), sb = ldb;
           else if (src == BSource::in_place) b = bbuf;
           else if (src == BSource::sliver) pack_b(kr, tb, kc, n, b_at(jr), ldb, bbuf), b = bbuf;
           else b = bp + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             float* c = C + (ic + ir) * ldc + jc + jr;
-            if (ir < full)
+            if (packing) {
+              if (ir < full)
+                kr.run_rows_packing_b(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, bbuf);
+              else
+                kr.run_packing_b(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, bbuf);
+              b = bbuf, sb = NR, packing = false;
+            } else if (ir < full)
               kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, m, n);
             else
               kr.run(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, m, n);

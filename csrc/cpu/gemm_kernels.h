@@ -30,13 +30,20 @@ using GatherKernel = void (*)(const float* const* rows, int pieces, const int64_
                               const float* bp, float* c, int64_t ldc, const float* bias, bool accumulate,
                               int m, int n);
 
+// run / run_rows for a full tile reading B in place (k rows of NR floats, sb apart) that also copy
+// each B row they read to bp_out (NR floats a k step, 32-byte aligned): the first tile against a
+// B panel packs it for the others while it uses it, so packing costs no pass of its own.
+using PackingKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c,
+                               int64_t ldc, float alpha, float beta, float* bp_out);
+
 struct Kernel {
   const char* name;
   int mr, nr;             // register tile
-  int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc, Bp is kc x nc (L2); one A panel sits in L1
+  int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc (L2), Bp is kc x nc (L3); one B panel sits in L1
   MicroKernel run, run_rows;
   Transpose8 transpose8;
   GatherKernel gather;
+  PackingKernel run_packing_b = nullptr, run_rows_packing_b = nullptr;  // nullptr: pack first
 };
 
 // Packs rows [0, k) and columns [0, n) of op(B) into NR-column panels of k steps each, zero-padded

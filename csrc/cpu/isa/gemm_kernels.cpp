@@ -65,9 +65,9 @@ void transpose8(int rows, int64_t k, const float* src, int64_t lds, float* dst, 
 // last in the list). Edge tiles go through a stack tile: AVX2 has no cheap masks.
 namespace {
 
-template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+template <int MR, int NV, bool ROWS, bool PACK>
+void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+          float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n, float* __restrict bp_out) {
   constexpr int NR = 8 * NV;
   __m256 acc[MR][NV];
   // C is touched only after the k loop: fetch its tile now, so its (L3, often set-conflicting: rows a
@@ -85,6 +85,13 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     __m256 bv[NV];
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+    if (PACK) {  // B's rows are sb apart (a page, often): beyond the hardware prefetcher's reach
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) _mm256_store_ps(bp_out + 8 * v, bv[v]);
+      bp_out += NR;
+    }
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
@@ -120,6 +127,19 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       float& cij = c[i * ldc + j];
       cij = beta == 0.0f ? tile[i][j] : tile[i][j] + beta * cij;
     }
+}
+
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc, float alpha,
+             float beta, int m, int n) {
+  tile<MR, NV, ROWS, false>(k, a, sa, b, sb, c, ldc, alpha, beta, m, n, nullptr);
+}
+
+// (a full tile: PackingKernel)
+template <int MR, int NV, bool ROWS>
+void ukernel_packing_b(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc,
+                       float alpha, float beta, float* bp_out) {
+  tile<MR, NV, ROWS, true>(k, a, sa, b, sb, c, ldc, alpha, beta, MR, 8 * NV, bp_out);
 }
 
 // The implicit-GEMM form (gemm_kernels.h): the same register tile, A's rows gathered from MR pointers.
@@ -184,15 +204,15 @@ int gemm_kernel_set(const Kernel** list) {
       // nc = 4080: A is packed once per K block rather than once per 512 columns (the B block lives
       // in L3, as in BLIS; only its current panel needs L1)
       {"avx2", 6, 16, 144, 256, 4080, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
-       gather<6, 2>},
+       gather<6, 2>, ukernel_packing_b<6, 2, false>, ukernel_packing_b<6, 2, true>},
       {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8,
-       gather<12, 1>},
+       gather<12, 1>, ukernel_packing_b<12, 1, false>, ukernel_packing_b<12, 1, true>},
       // kc = 160: the B panel (160 x 24 floats, 15 KiB) stays in half of L1 as 6 x 16's does
       {"avx2", 4, 24, 144, 160, 480, ukernel<4, 3, false>, ukernel<4, 3, true>, transpose8,
-       gather<4, 3>},
+       gather<4, 3>, ukernel_packing_b<4, 3, false>, ukernel_packing_b<4, 3, true>},
       // (kc = 256: a 16-wide panel as 6 x 16's)
       {"avx2", 4, 16, 144, 256, 512, ukernel<4, 2, false>, ukernel<4, 2, true>, transpose8,
-       gather<4, 2>}};
+       gather<4, 2>, ukernel_packing_b<4, 2, false>, ukernel_packing_b<4, 2, true>}};
   *list = k;
   return 4;
 }
@@ -206,9 +226,9 @@ int gemm_kernel_set(const Kernel** list) {
 // cycle, so the loads stay off the critical path. Edge tiles use write masks.
 namespace {
 
-template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+template <int MR, int NV, bool ROWS, bool PACK>
+void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+          float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n, float* __restrict bp_out) {
   constexpr int NR = 16 * NV;
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
@@ -224,6 +244,13 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     __m512 bv[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+    if (PACK) {  // as AVX2's
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) _mm512_storeu_ps(bp_out + 16 * v, bv[v]);
+      bp_out += NR;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
@@ -257,6 +284,19 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       }
     }
   }
+}
+
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc, float alpha,
+             float beta, int m, int n) {
+  tile<MR, NV, ROWS, false>(k, a, sa, b, sb, c, ldc, alpha, beta, m, n, nullptr);
+}
+
+// (a full tile: PackingKernel)
+template <int MR, int NV, bool ROWS>
+void ukernel_packing_b(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc,
+                       float alpha, float beta, float* bp_out) {
+  tile<MR, NV, ROWS, true>(k, a, sa, b, sb, c, ldc, alpha, beta, MR, 16 * NV, bp_out);
 }
 
 // The implicit-GEMM form (gemm_kernels.h): the same register tile, A's rows gathered from MR pointers.
@@ -312,11 +352,11 @@ int gemm_kernel_set(const Kernel** list) {
   // (512 x 512) one Zen4 L2.
   static const Kernel k[3] = {
       {"avx512", 8, 32, 144, 512, 512, ukernel<8, 2, false>, ukernel<8, 2, true>, transpose8,
-       gather<8, 2>},
+       gather<8, 2>, ukernel_packing_b<8, 2, false>, ukernel_packing_b<8, 2, true>},
       {"avx512", 12, 32, 144, 512, 512, ukernel<12, 2, false>, ukernel<12, 2, true>, transpose8,
-       gather<12, 2>},
+       gather<12, 2>, ukernel_packing_b<12, 2, false>, ukernel_packing_b<12, 2, true>},
       {"avx512", 16, 16, 144, 512, 512, ukernel<16, 1, false>, ukernel<16, 1, true>, transpose8,
-       gather<16, 1>}};
+       gather<16, 1>, ukernel_packing_b<16, 1, false>, ukernel_packing_b<16, 1, true>}};
   *list = k;
   return 3;
 }
