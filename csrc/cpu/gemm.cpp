@@ -10,7 +10,8 @@
 // it would be a transpose bought for nothing. op(B) comes one of four ways (BSource, b_source()): B
 // itself when one row of tiles meets each panel once; one panel packed just before its use when C has
 // at most a block (mc) of rows, so that each panel is copied once into L1 and used there by every
-// tile; the BLIS block beyond; a PackedB as it is.
+// tile (a full panel of a row-major B is copied by the first tile as it reads B, the others read the
+// copy: no pass of its own); the BLIS block beyond; a PackedB as it is.
 //
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers; few rows split the columns, so that each thread reads only its part of B) and
