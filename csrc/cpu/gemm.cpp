@@ -10,7 +10,8 @@
 // it would be a transpose bought for nothing. op(B) comes one of four ways (BSource, b_source()): B
 // itself when one row of tiles meets each panel once; one panel packed just before its use when C has
 // at most a block (mc) of rows, so that each panel is copied once into L1 and used there by every
-// tile; the BLIS block beyond; a PackedB as it is.
+// tile (a full panel of a row-major B is copied by the first tile as it reads B, the others read the
+// copy: no pass of its own); the BLIS block beyond; a PackedB as it is.
 //
 // Threads each take a slab of C (rows, columns, or a slice of K summed at the end — whichever a small
 // cost model prefers; few rows split the columns, so that each thread reads only its part of B) and
@@ -60,8 +61,8 @@ void pack_a_t(bool trans, int64_t m, int64_t k, const float* A, int64_t lda, flo
           for (int i = 0; i < MR; ++i) d[i] = i < mr ? src[i] : 0.0f;
         }
       }
-    } else if (t8 && MR % 8 == 0 && mr == MR) {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
-      for (int g = 0; g < MR; g += 8) t8(k, A + (i0 + g) * lda, lda, dst + g, MR);
+    } else if (t8 && (MR % 8 == 0 || MR < 8) && mr == MR) {  // op(A)(i, p) = A[i, p]: a transpose of mr rows
+      for (int g = 0; g < MR; g += 8) t8(MR < 8 ? MR : 8, k, A + (i0 + g) * lda, lda, dst + g, MR);
     } else {
       const float* rows[MR];
       for (int i = 0; i < MR; ++i) rows[i] = A + (i0 + std::min(i, mr - 1)) * lda;
@@ -80,8 +81,12 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
     const int nr = static_cast<int>(std::min<int64_t>(NR, n - j0));
     if (!trans) {  // op(B)(p, j) = B[p, j]: each k step is a contiguous run of nr floats
       // (a fixed-size memcpy: GCC turns the plain loop into scalar moves, a third of a skinny GEMM)
+      // (rows ldb apart, often a page or more: past the hardware prefetcher's reach, hence the hint)
       if (nr == NR) {
-        for (int64_t p = 0; p < k; ++p) std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+        for (int64_t p = 0; p < k; ++p) {
+          __builtin_prefetch(B + (p + 8) * ldb + j0);
+          std::memcpy(dst + p * NR, B + p * ldb + j0, NR * sizeof(float));
+        }
       } else {
         for (int64_t p = 0; p < k; ++p) {
           const float* src = B + p * ldb + j0;
@@ -90,7 +95,7 @@ void pack_b_t(bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, flo
         }
       }
     } else if (t8 && NR % 8 == 0 && nr == NR) {  // op(B)(p, j) = B[j, p]: a transpose of nr rows
-      for (int g = 0; g < NR; g += 8) t8(k, B + (j0 + g) * ldb, ldb, dst + g, NR);
+      for (int g = 0; g < NR; g += 8) t8(8, k, B + (j0 + g) * ldb, ldb, dst + g, NR);
     } else {
       const float* rows[NR];
       for (int j = 0; j < NR; ++j) rows[j] = B + (j0 + std::min(j, nr - 1)) * ldb;
@@ -194,14 +199,23 @@ void gemm_serial(const Kernel& kr, bool ta, bool tb, int64_t M, int64_t N, int64
           const int n = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const float* b;
           int64_t sb = NR;
+          // a sliver's full panel of row-major B is packed by its first (full) tile as it reads it
+          bool packing = src == BSource::sliver && !tb && n == NR && mc >= MR && kr.run_packing_b;
           if (jr < nfull) b = b_at(jr), sb = ldb;
+          else if (packing) b = b_at(jr), sb = ldb;
           else if (src == BSource::in_place) b = bbuf;
           else if (src == BSource::sliver) pack_b(kr, tb, kc, n, b_at(jr), ldb, bbuf), b = bbuf;
           else b = bp + jr * kc;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int m = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             float* c = C + (ic + ir) * ldc + jc + jr;
-            if (ir < full)
+            if (packing) {
+              if (ir < full)
+                kr.run_rows_packing_b(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, bbuf);
+              else
+                kr.run_packing_b(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, bbuf);
+              b = bbuf, sb = NR, packing = false;
+            } else if (ir < full)
               kr.run_rows(kc, A + (ic + ir) * lda + pc, lda, b, sb, c, ldc, alpha, beta_k, m, n);
             else
               kr.run(kc, ap + ir * kc, MR, b, sb, c, ldc, alpha, beta_k, m, n);

@@ -17,9 +17,10 @@ namespace forgenet::gemm {
 using MicroKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* bp, int64_t sb, float* c,
                              int64_t ldc, float alpha, float beta, int m, int n);
 
-// dst[p * ldd + r] = src[r * lds + p] for r < 8, p < k: interleaves 8 rows, the transposing half of
-// packing (row-major A, transposed B). nullptr: the plain loop.
-using Transpose8 = void (*)(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
+// dst[p * ldd + r] = src[r * lds + p] for r < rows <= 8, p < k: interleaves up to 8 rows, the
+// transposing half of packing (row-major A, transposed B); rows < 8 is fast only with ldd == rows (a
+// whole 4- or 6-row panel). nullptr: the plain loop.
+using Transpose8 = void (*)(int rows, int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd);
 
 // The implicit-GEMM form (convolution): op(A) is not stored, each of its rows is gathered. Row i's k-th
 // element is rows[i][off[q] + p], the q-th of `pieces` runs of len[q] floats taken in order (p <
@@ -29,13 +30,20 @@ using GatherKernel = void (*)(const float* const* rows, int pieces, const int64_
                               const float* bp, float* c, int64_t ldc, const float* bias, bool accumulate,
                               int m, int n);
 
+// run / run_rows for a full tile reading B in place (k rows of NR floats, sb apart) that also copy
+// each B row they read to bp_out (NR floats a k step, 32-byte aligned): the first tile against a
+// B panel packs it for the others while it uses it, so packing costs no pass of its own.
+using PackingKernel = void (*)(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c,
+                               int64_t ldc, float alpha, float beta, float* bp_out);
+
 struct Kernel {
   const char* name;
   int mr, nr;             // register tile
-  int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc, Bp is kc x nc (L2); one A panel sits in L1
+  int64_t mc, kc, nc;     // cache blocks: Ap is mc x kc (L2), Bp is kc x nc (L3); one B panel sits in L1
   MicroKernel run, run_rows;
   Transpose8 transpose8;
   GatherKernel gather;
+  PackingKernel run_packing_b = nullptr, run_rows_packing_b = nullptr;  // nullptr: pack first
 };
 
 // Packs rows [0, k) and columns [0, n) of op(B) into NR-column panels of k steps each, zero-padded

@@ -33,10 +33,12 @@ def assert_gemm_close(got, a, b, c=None, ta=False, tb=False, alpha=1.0, beta=0.0
     assert err.size == 0 or err.max() < 2e-6 * max(1.0, np.sqrt(a.size and (a.shape[0] if ta else a.shape[1]))), what
 
 
-# (M, N, K): tiny, odd, tall/skinny, beyond one cache block in each dimension, and the CNN/Dense shapes
+# (M, N, K): tiny, odd, tall/skinny, beyond one cache block in each dimension, and the CNN/Dense shapes;
+# K = 1024 packs a row-major A (rows 4 KiB apart) through the 8-row transpose cut to 6 (6 x 16, a partial
+# last tile) and 4 rows (4 x 24) per panel.
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (17, 33, 65), (12, 32, 256), (13, 31, 257), (100, 3, 700),
           (3, 600, 50), (300, 40, 50), (9, 32, 3000), (32, 64, 1600), (150, 530, 300), (2000, 9, 32),
-          (1024, 17, 1024), (49, 1030, 520), (32, 512, 130), (36, 500, 170)]
+          (1024, 17, 1024), (49, 1030, 520), (32, 512, 130), (36, 500, 170), (50, 64, 1024), (32, 48, 1024)]
 
 
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])

@@ -16,29 +16,42 @@ using gemm::Kernel;
 #if FORGENET_ISA_KIND >= 1
 namespace {
 // 8 x 8 blocks through registers: unpack pairs of rows, shuffle quads, swap 128-bit halves (AVX2
-// instructions; the AVX-512 set packs with it too).
-void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
+// instructions; the AVX-512 set packs with it too). Fewer than 8 rows transpose as 8 with zero rows;
+// with ldd == rows >= 4 each column is stored 8 wide in ascending order, its zero tail overwritten by the
+// next column's store (the last column of the last block goes through a stack copy: it must not spill
+// past the panel).
+void transpose8(int rows, int64_t k, const float* src, int64_t lds, float* dst, int64_t ldd) {
+  const bool overlap = rows >= 4 && rows < 8 && ldd == rows;
   int64_t p = 0;
-  for (; p + 8 <= k; p += 8) {
-    __m256 r[8], t[8], q[8];
-    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds + p);
-    for (int i = 0; i < 8; i += 2) {
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | same at 4, 5
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // ... at 2, 3 | 6, 7
-    }
-    for (int h = 0; h < 8; h += 4)
-      for (int u = 0; u < 2; ++u) {
-        q[h + 2 * u] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        q[h + 2 * u + 1] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(3, 2, 3, 2));
+  if (rows == 8 || overlap)
+    for (; p + 8 <= k; p += 8) {
+      __m256 r[8], t[8], q[8], col[8];
+      for (int i = 0; i < 8; ++i) r[i] = i < rows ? _mm256_loadu_ps(src + i * lds + p) : _mm256_setzero_ps();
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r_i[0] r_i+1[0] r_i[1] r_i+1[1] | same at 4, 5
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // ... at 2, 3 | 6, 7
       }
-    // q[c] (c < 4) holds column c of rows 0-3 in its low half and column c + 4 in its high half.
-    for (int c = 0; c < 4; ++c) {
-      _mm256_storeu_ps(dst + (p + c) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x20));
-      _mm256_storeu_ps(dst + (p + c + 4) * ldd, _mm256_permute2f128_ps(q[c], q[c + 4], 0x31));
+      for (int h = 0; h < 8; h += 4)
+        for (int u = 0; u < 2; ++u) {
+          q[h + 2 * u] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(1, 0, 1, 0));
+          q[h + 2 * u + 1] = _mm256_shuffle_ps(t[h + u], t[h + u + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+      // q[c] (c < 4) holds column c of rows 0-3 in its low half and column c + 4 in its high half.
+      for (int c = 0; c < 4; ++c) {
+        col[c] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x20);
+        col[c + 4] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x31);
+      }
+      for (int c = 0; c < 7; ++c) _mm256_storeu_ps(dst + (p + c) * ldd, col[c]);
+      if (overlap && p + 8 == k) {
+        alignas(32) float last[8];
+        _mm256_store_ps(last, col[7]);
+        for (int i = 0; i < rows; ++i) dst[(p + 7) * ldd + i] = last[i];
+      } else {
+        _mm256_storeu_ps(dst + (p + 7) * ldd, col[7]);
+      }
     }
-  }
   for (; p < k; ++p)
-    for (int i = 0; i < 8; ++i) dst[p * ldd + i] = src[i * lds + p];
+    for (int i = 0; i < rows; ++i) dst[p * ldd + i] = src[i * lds + p];
 }
 
 }  // namespace
@@ -52,9 +65,9 @@ void transpose8(int64_t k, const float* src, int64_t lds, float* dst, int64_t ld
 // last in the list). Edge tiles go through a stack tile: AVX2 has no cheap masks.
 namespace {
 
-template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+template <int MR, int NV, bool ROWS, bool PACK>
+void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+          float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n, float* __restrict bp_out) {
   constexpr int NR = 8 * NV;
   __m256 acc[MR][NV];
   // C is touched only after the k loop: fetch its tile now, so its (L3, often set-conflicting: rows a
@@ -72,6 +85,13 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     __m256 bv[NV];
 #pragma GCC unroll 3
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+    if (PACK) {  // B's rows are sb apart (a page, often): beyond the hardware prefetcher's reach
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 3
+      for (int v = 0; v < NV; ++v) _mm256_store_ps(bp_out + 8 * v, bv[v]);
+      bp_out += NR;
+    }
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i) {
       const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
@@ -89,7 +109,7 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       float* ci = c + i * ldc;
 #pragma GCC unroll 3
       for (int v = 0; v < NV; ++v) {
-        __m256 r = _mm256_mul_ps(va, acc[i][v]);
+        __m256 r = alpha == 1.0f ? acc[i][v] : _mm256_mul_ps(va, acc[i][v]);  // (12 multiplies: 1.5% of a K = 64 tile)
         if (beta != 0.0f) r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci + 8 * v), r);
         _mm256_storeu_ps(ci + 8 * v, r);
       }
@@ -107,6 +127,19 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       float& cij = c[i * ldc + j];
       cij = beta == 0.0f ? tile[i][j] : tile[i][j] + beta * cij;
     }
+}
+
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc, float alpha,
+             float beta, int m, int n) {
+  tile<MR, NV, ROWS, false>(k, a, sa, b, sb, c, ldc, alpha, beta, m, n, nullptr);
+}
+
+// (a full tile: PackingKernel)
+template <int MR, int NV, bool ROWS>
+void ukernel_packing_b(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc,
+                       float alpha, float beta, float* bp_out) {
+  tile<MR, NV, ROWS, true>(k, a, sa, b, sb, c, ldc, alpha, beta, MR, 8 * NV, bp_out);
 }
 
 // The implicit-GEMM form (gemm_kernels.h): the same register tile, A's rows gathered from MR pointers.
@@ -168,16 +201,18 @@ void gather(const float* const* rows, int pieces, const int64_t* off, const int6
 int gemm_kernel_set(const Kernel** list) {
   static const Kernel k[4] = {
       // {name, mr, nr, mc, kc, nc, ...}
-      {"avx2", 6, 16, 144, 256, 512, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
-       gather<6, 2>},
+      // nc = 4080: A is packed once per K block rather than once per 512 columns (the B block lives
+      // in L3, as in BLIS; only its current panel needs L1)
+      {"avx2", 6, 16, 144, 256, 4080, ukernel<6, 2, false>, ukernel<6, 2, true>, transpose8,
+       gather<6, 2>, ukernel_packing_b<6, 2, false>, ukernel_packing_b<6, 2, true>},
       {"avx2", 12, 8, 144, 256, 512, ukernel<12, 1, false>, ukernel<12, 1, true>, transpose8,
-       gather<12, 1>},
+       gather<12, 1>, ukernel_packing_b<12, 1, false>, ukernel_packing_b<12, 1, true>},
       // kc = 160: the B panel (160 x 24 floats, 15 KiB) stays in half of L1 as 6 x 16's does
       {"avx2", 4, 24, 144, 160, 480, ukernel<4, 3, false>, ukernel<4, 3, true>, transpose8,
-       gather<4, 3>},
+       gather<4, 3>, ukernel_packing_b<4, 3, false>, ukernel_packing_b<4, 3, true>},
       // (kc = 256: a 16-wide panel as 6 x 16's)
       {"avx2", 4, 16, 144, 256, 512, ukernel<4, 2, false>, ukernel<4, 2, true>, transpose8,
-       gather<4, 2>}};
+       gather<4, 2>, ukernel_packing_b<4, 2, false>, ukernel_packing_b<4, 2, true>}};
   *list = k;
   return 4;
 }
@@ -191,9 +226,9 @@ int gemm_kernel_set(const Kernel** list) {
 // cycle, so the loads stay off the critical path. Edge tiles use write masks.
 namespace {
 
-template <int MR, int NV, bool ROWS>
-void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-             float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n) {
+template <int MR, int NV, bool ROWS, bool PACK>
+void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+          float* __restrict c, int64_t ldc, float alpha, float beta, int m, int n, float* __restrict bp_out) {
   constexpr int NR = 16 * NV;
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
@@ -209,6 +244,13 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
     __m512 bv[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+    if (PACK) {  // as AVX2's
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) _mm512_storeu_ps(bp_out + 16 * v, bv[v]);
+      bp_out += NR;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
@@ -242,6 +284,19 @@ void ukernel(int64_t k, const float* __restrict a, int64_t sa, const float* __re
       }
     }
   }
+}
+
+template <int MR, int NV, bool ROWS>
+void ukernel(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc, float alpha,
+             float beta, int m, int n) {
+  tile<MR, NV, ROWS, false>(k, a, sa, b, sb, c, ldc, alpha, beta, m, n, nullptr);
+}
+
+// (a full tile: PackingKernel)
+template <int MR, int NV, bool ROWS>
+void ukernel_packing_b(int64_t k, const float* a, int64_t sa, const float* b, int64_t sb, float* c, int64_t ldc,
+                       float alpha, float beta, float* bp_out) {
+  tile<MR, NV, ROWS, true>(k, a, sa, b, sb, c, ldc, alpha, beta, MR, 16 * NV, bp_out);
 }
 
 // The implicit-GEMM form (gemm_kernels.h): the same register tile, A's rows gathered from MR pointers.
@@ -297,11 +352,11 @@ int gemm_kernel_set(const Kernel** list) {
   // (512 x 512) one Zen4 L2.
   static const Kernel k[3] = {
       {"avx512", 8, 32, 144, 512, 512, ukernel<8, 2, false>, ukernel<8, 2, true>, transpose8,
-       gather<8, 2>},
+       gather<8, 2>, ukernel_packing_b<8, 2, false>, ukernel_packing_b<8, 2, true>},
       {"avx512", 12, 32, 144, 512, 512, ukernel<12, 2, false>, ukernel<12, 2, true>, transpose8,
-       gather<12, 2>},
+       gather<12, 2>, ukernel_packing_b<12, 2, false>, ukernel_packing_b<12, 2, true>},
       {"avx512", 16, 16, 144, 512, 512, ukernel<16, 1, false>, ukernel<16, 1, true>, transpose8,
-       gather<16, 1>}};
+       gather<16, 1>, ukernel_packing_b<16, 1, false>, ukernel_packing_b<16, 1, true>}};
   *list = k;
   return 3;
 }
