@@ -26,9 +26,13 @@ struct SimdKernels {
 
   // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i].
   // (constant indices into c throughout: any variable index would make GCC keep it in memory)
-  template <bool ROWS>
+  // EXP (forward scores only, ROWS and !acc): the tile leaves registers as 2^(x - shift[i]) (row i's
+  // shift), and each row's sum and maximum of x - shift[i] are folded into the W lanes at
+  // sum + i * W and top + i * W, so that the scores never make a second trip through the cache.
+  template <bool ROWS, bool EXP = false>
   static void micro(int64_t kk, const float* __restrict a, int64_t sa, const float* __restrict b,
-                    float* __restrict c, int64_t ldc, bool acc) {
+                    float* __restrict c, int64_t ldc, bool acc, const float* shift = nullptr,
+                    float* __restrict sum = nullptr, float* __restrict top = nullptr) {
     T r[MR][NV];
     if (acc) {
 #pragma GCC unroll 16
@@ -55,6 +59,24 @@ struct SimdKernels {
       a += ROWS ? 1 : sa;
       b += NR;
     }
+    if (EXP) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T sh = V::set1(shift[i]);
+        T su = V::load(sum + i * W), tp = V::load(top + i * W);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) {
+          const T x = V::sub(r[i][j], sh);
+          tp = V::max(tp, x);  // (a NaN score reaches the maximum: vec.h's max keeps the second operand)
+          const T e = V::exp2(x);
+          V::store(c + i * ldc + j * W, e);
+          su = V::add(su, e);
+        }
+        V::store(sum + i * W, su);
+        V::store(top + i * W, tp);
+      }
+      return;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -69,6 +91,19 @@ struct SimdKernels {
       for (int64_t i0 = 0; i0 < m; i0 += MR)
         micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
   }
+
+  // gemm<true>(.., acc = false) with micro's EXP epilogue: shift, sum and top have a row (of W
+  // floats for sum and top) per row of C.
+  static void gemm_exp(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
+                       float* C, int64_t ldc, const float* shift, float* sum, float* top) {
+    for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
+      for (int64_t i0 = 0; i0 < m; i0 += MR)
+        micro<true, true>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, shift + i0, sum + i0 * W,
+                          top + i0 * W);
+  }
+
+  static float lanes_sum(const float* x) { return V::hsum(V::load(x)); }
+  static float lanes_max(const float* x) { return V::hmax(V::load(x)); }
 
   static float row_max(const float* x, int64_t n) {
     T m0 = V::set1(kNegInf), m1 = m0;
