@@ -24,15 +24,24 @@ struct SimdKernels {
   static constexpr int W = V::W, MR = MR_, NR = NV * V::W;
   static constexpr int64_t kFwdBq = FWD_BQ, kFwdBk = FWD_BK, kBq = BWD_BQ, kBk = BWD_BK;
 
-  // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i].
+  // What a fused micro-kernel does with its tile x before it leaves registers (one struct for all:
+  // each kind reads its own members; rows are indexed from the tile's first row).
+  enum Epi { kStore, kFwdExp, kBwdExp, kDs };
+  struct EpiArgs {
+    const float* shift;  // kFwdExp: x -> 2^(x - shift[i]); kBwdExp: x -> 2^(a x - shift[i]); kDs: D[i]
+    float* sum;          // kFwdExp: row i's sum of the exponentials folded into the W lanes at sum + i W
+    float* top;          // kFwdExp: and its maximum of x - shift[i] (NaN reaches it) at top + i W
+    float a;             // kBwdExp
+    const float* p;      // kDs: x -> p (x - D[i]), p laid out as c (P, masked)
+  };
+
+  // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i]. E other
+  // than kStore (with acc false) maps the tile through an EpiArgs first, so that the scores or dP
+  // never make a second trip through the cache.
   // (constant indices into c throughout: any variable index would make GCC keep it in memory)
-  // EXP (forward scores only, ROWS and !acc): the tile leaves registers as 2^(x - shift[i]) (row i's
-  // shift), and each row's sum and maximum of x - shift[i] are folded into the W lanes at
-  // sum + i * W and top + i * W, so that the scores never make a second trip through the cache.
-  template <bool ROWS, bool EXP = false>
+  template <bool ROWS, Epi E = kStore>
   static void micro(int64_t kk, const float* __restrict a, int64_t sa, const float* __restrict b,
-                    float* __restrict c, int64_t ldc, bool acc, const float* shift = nullptr,
-                    float* __restrict sum = nullptr, float* __restrict top = nullptr) {
+                    float* __restrict c, int64_t ldc, bool acc, const EpiArgs* ep = nullptr) {
     T r[MR][NV];
     if (acc) {
 #pragma GCC unroll 16
@@ -59,21 +68,41 @@ struct SimdKernels {
       a += ROWS ? 1 : sa;
       b += NR;
     }
-    if (EXP) {
+    if (E == kFwdExp) {
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
-        const T sh = V::set1(shift[i]);
-        T su = V::load(sum + i * W), tp = V::load(top + i * W);
+        const T sh = V::set1(ep->shift[i]);
+        T su = V::load(ep->sum + i * W), tp = V::load(ep->top + i * W);
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) {
           const T x = V::sub(r[i][j], sh);
-          tp = V::max(tp, x);  // (a NaN score reaches the maximum: vec.h's max keeps the second operand)
+          tp = V::max(tp, x);  // (vec.h's max keeps its second operand, so NaN reaches tp)
           const T e = V::exp2(x);
           V::store(c + i * ldc + j * W, e);
           su = V::add(su, e);
         }
-        V::store(sum + i * W, su);
-        V::store(top + i * W, tp);
+        V::store(ep->sum + i * W, su);
+        V::store(ep->top + i * W, tp);
+      }
+      return;
+    }
+    if (E == kBwdExp) {
+      const T va = V::set1(ep->a);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T sh = V::set1(ep->shift[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, V::exp2(V::fms(va, r[i][j], sh)));
+      }
+      return;
+    }
+    if (E == kDs) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T dl = V::set1(ep->shift[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j)
+          V::store(c + i * ldc + j * W, V::mul(V::load(ep->p + i * ldc + j * W), V::sub(r[i][j], dl)));
       }
       return;
     }
@@ -92,14 +121,17 @@ struct SimdKernels {
         micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
   }
 
-  // gemm<true>(.., acc = false) with micro's EXP epilogue: shift, sum and top have a row (of W
-  // floats for sum and top) per row of C.
-  static void gemm_exp(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
-                       float* C, int64_t ldc, const float* shift, float* sum, float* top) {
+  // gemm<true>(.., acc = false) through micro's epilogue E: ep's row arrays have a row (of W floats
+  // for sum and top) per row of C; kDs's p is laid out as C.
+  template <Epi E>
+  static void gemm_epi(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
+                       float* C, int64_t ldc, const EpiArgs& ep) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
-      for (int64_t i0 = 0; i0 < m; i0 += MR)
-        micro<true, true>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, shift + i0, sum + i0 * W,
-                          top + i0 * W);
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const EpiArgs at{ep.shift + i0, ep.sum ? ep.sum + i0 * W : nullptr, ep.top ? ep.top + i0 * W : nullptr, ep.a,
+                         ep.p ? ep.p + i0 * ldc + j0 : nullptr};
+        micro<true, E>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, &at);
+      }
   }
 
   static float lanes_sum(const float* x) { return V::hsum(V::load(x)); }
@@ -131,12 +163,6 @@ struct SimdKernels {
       s0 = V::add(s0, e);
     }
     return V::hsum(V::add(s0, s1));
-  }
-
-  static void ds_row(float* dp, const float* p, int64_t n, float D, float scale) {
-    const T vd = V::set1(D), vs = V::set1(scale);
-    for (int64_t i = 0; i < n; i += W)
-      V::store(dp + i, V::mul(V::mul(vs, V::load(p + i)), V::sub(V::load(dp + i), vd)));
   }
 
   static void scale_row(float* x, int64_t n, float a) {
