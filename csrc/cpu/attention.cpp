@@ -76,7 +76,7 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
   const bool big = head < 0 || head > kFwdHeadL2Bytes / static_cast<int64_t>(sizeof(float));
   p.bq = t.fwd_bq * (big ? 2 : 1);
   int64_t off[3];
-  p.work = lay_out({size_mul(p.bq, s.d), size_mul(p.bq, t.fwd_bk), size_mul(p.bq, p.dvp + 2 + 2 * t.nr)}, off);
+  p.work = lay_out({size_mul(p.bq, s.d), size_mul(p.bq, t.fwd_bk), size_mul(p.bq, p.dvp + 2)}, off);
   p.off_s = off[1];
   p.off_o = off[2];
   const int64_t nqb = (s.nq + p.bq - 1) / p.bq;

@@ -22,8 +22,7 @@ struct AttnTiles {
 // How attention.cpp cuts one forward call for the leaf loops (offsets and sizes in floats; every
 // piece starts on 16 floats). A head's K and V are packed as nkb tiles of `tile` floats (K^T panels,
 // then V panels); a thread working on query blocks of bq rows needs `work` floats: the scaled Q rows,
-// the S tile at off_s, the O accumulator at off_o, then the row maxima and sums (bq each) and the
-// lazy softmax's per-row lanes (2 x bq x nr: nr is at least a vector's width).
+// the S tile at off_s, the O accumulator at off_o, then the row maxima and sums (bq each).
 struct AttnFwdPlan {
   int64_t bq, dvp, nkb, tile, off_s, off_o, work;
 };

@@ -26,11 +26,9 @@ struct SimdKernels {
 
   // What a fused micro-kernel does with its tile x before it leaves registers (one struct for all:
   // each kind reads its own members; rows are indexed from the tile's first row).
-  enum Epi { kStore, kFwdExp, kBwdExp, kDs };
+  enum Epi { kStore, kBwdExp, kDs };
   struct EpiArgs {
-    const float* shift;  // kFwdExp: x -> 2^(x - shift[i]); kBwdExp: x -> 2^(a x - shift[i]); kDs: D[i]
-    float* sum;          // kFwdExp: row i's sum of the exponentials folded into the W lanes at sum + i W
-    float* top;          // kFwdExp: and its maximum of x - shift[i] (NaN reaches it) at top + i W
+    const float* shift;  // kBwdExp: x -> 2^(a x - shift[i]); kDs: D[i]
     float a;             // kBwdExp
     const float* p;      // kDs: x -> p (x - D[i]), p laid out as c (P, masked)
   };
@@ -68,24 +66,6 @@ struct SimdKernels {
       a += ROWS ? 1 : sa;
       b += NR;
     }
-    if (E == kFwdExp) {
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        const T sh = V::set1(ep->shift[i]);
-        T su = V::load(ep->sum + i * W), tp = V::load(ep->top + i * W);
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) {
-          const T x = V::sub(r[i][j], sh);
-          tp = V::max(tp, x);  // (vec.h's max keeps its second operand, so NaN reaches tp)
-          const T e = V::exp2(x);
-          V::store(c + i * ldc + j * W, e);
-          su = V::add(su, e);
-        }
-        V::store(ep->sum + i * W, su);
-        V::store(ep->top + i * W, tp);
-      }
-      return;
-    }
     if (E == kBwdExp) {
       const T va = V::set1(ep->a);
 #pragma GCC unroll 16
@@ -121,21 +101,17 @@ struct SimdKernels {
         micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
   }
 
-  // gemm<true>(.., acc = false) through micro's epilogue E: ep's row arrays have a row (of W floats
-  // for sum and top) per row of C; kDs's p is laid out as C.
+  // gemm<true>(.., acc = false) through micro's epilogue E: ep.shift has a float per row of C; kDs's p
+  // is laid out as C.
   template <Epi E>
   static void gemm_epi(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
                        float* C, int64_t ldc, const EpiArgs& ep) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
       for (int64_t i0 = 0; i0 < m; i0 += MR) {
-        const EpiArgs at{ep.shift + i0, ep.sum ? ep.sum + i0 * W : nullptr, ep.top ? ep.top + i0 * W : nullptr, ep.a,
-                         ep.p ? ep.p + i0 * ldc + j0 : nullptr};
+        const EpiArgs at{ep.shift + i0, ep.a, ep.p ? ep.p + i0 * ldc + j0 : nullptr};
         micro<true, E>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, &at);
       }
   }
-
-  static float lanes_sum(const float* x) { return V::hsum(V::load(x)); }
-  static float lanes_max(const float* x) { return V::hmax(V::load(x)); }
 
   static float row_max(const float* x, int64_t n) {
     T m0 = V::set1(kNegInf), m1 = m0;

@@ -13,9 +13,7 @@
 //   K::exp_sum(x, n, a, b)     x = 2^(a*x - b) in place, returns the sum (2^-inf is exactly 0)
 //   K::gemm_epi<E>(m, n, kk, A, sa, Bp, bs, C, ldc, ep)
 //                              gemm<true>(.., acc = false) whose tiles leave the micro-kernel through
-//                              epilogue E (K::EpiArgs ep): the forward's exponentials with their row
-//                              sums and maxima (kFwdExp), the backward's P (kBwdExp), dS (kDs)
-//   K::lanes_sum(x), lanes_max(x)  sum, max of the W floats at x
+//                              epilogue E (K::EpiArgs ep): the backward's P (kBwdExp), dS (kDs)
 //   K::scale_row(x, n, a)      x *= a
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
@@ -124,41 +122,6 @@ void forward_pack(const AttnShape& sh, const AttnFwdPlan& p, const float* k, con
   }
 }
 
-// The lazy softmax of the forward (after FlashAttention-4): once every row of a block has a finite
-// running max m, a full key tile's scores leave the S = Q K^T micro-kernel already as 2^(x - m) with
-// the stale m, and m (with l and O) is raised only for a row whose tile maximum passes m by more than
-// kLazyRaise (P then stays below 2^kLazyRaise, so neither l nor O can overflow where the exact
-// softmax would not). Past kLazyRedo the exponentials may have saturated: the tile is redone exactly.
-constexpr float kLazyRaise = 8.0f, kLazyRedo = 96.0f;
-
-// Full key tile kt (cols = Bk keys, none masked) of query block rows [0, rowsp) through the lazy
-// softmax; false (o, l, m untouched) when it must be redone exactly.
-template <class K>
-bool lazy_tile(int64_t rows, int64_t rowsp, int64_t d, int64_t dvp, const float* qs, const float* kt, float* s,
-               float* oacc, float* m, float* l, float* sum, float* top) {
-  constexpr int64_t NR = K::NR, Bk = K::kFwdBk, W = K::W;
-  for (int64_t i = 0; i < rowsp * W; ++i) sum[i] = 0.0f, top[i] = kNegInf;
-  K::template gemm_epi<K::kFwdExp>(rowsp, Bk, d, qs, d, kt, d * NR, s, Bk, {m, sum, top, 0.0f, nullptr});
-  for (int64_t r = 0; r < rows; ++r) {
-    const float rise = K::lanes_max(top + r * W), rs = K::lanes_sum(sum + r * W);
-    if (!(rise <= kLazyRedo) || std::isnan(rs)) return false;  // (NaN and inf scores included)
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    const float rise = K::lanes_max(top + r * W), rs = K::lanes_sum(sum + r * W);
-    if (rise <= kLazyRaise) {
-      l[r] += rs;
-      continue;
-    }
-    const float alpha = std::exp2(-rise);
-    K::scale_row(s + r * Bk, Bk, alpha);
-    K::scale_row(oacc + r * dvp, dvp, alpha);
-    l[r] = (l[r] + rs) * alpha;
-    m[r] += rise;
-  }
-  K::template gemm<true>(rowsp, dvp, Bk, s, Bk, kt + Bk * d, Bk * NR, oacc, dvp, true);
-  return true;
-}
-
 // Query block qb of head bh: rows [qb * bq, ..) against the packed keys, with an online softmax.
 template <class K>
 void forward_block(const AttnShape& sh, const AttnFwdPlan& p, const float* q, const float* kv, int64_t bh,
@@ -171,25 +134,20 @@ void forward_block(const AttnShape& sh, const AttnFwdPlan& p, const float* q, co
   float* const oacc = work + p.off_o;
   float* const m = oacc + Bq * dvp;
   float* const l = m + Bq;
-  float* const sum = l + Bq;  // lazy_tile's lanes: rowsp x W each
-  float* const top = sum + Bq * K::W;
   const int64_t q0 = qb * Bq, rows = lo(Bq, nq - q0), rowsp = round_up(rows, MR);
   // The scale (and log2 e) is folded into Q once so that scores come out of the GEMM ready for the
   // softmax; padding rows are zero, so their scores and probabilities are finite and unread.
   copy_rows(q + (bh * nq + q0) * d, rows, rowsp, d, qs, d, sh.scale * kLog2e);
-  // Padding rows shift their (zero) scores by 0 in lazy_tile.
-  for (int64_t r = 0; r < rowsp; ++r) m[r] = r < rows ? kNegInf : 0.0f, l[r] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) m[r] = kNegInf, l[r] = 0.0f;
   std::memset(oacc, 0, sizeof(float) * rowsp * dvp);
   const int64_t kend = sh.causal ? lo(nk, q0 + rows) : nk;
-  bool lazy = false;  // every row's m is finite
   for (int64_t k0 = 0; k0 < kend; k0 += Bk) {
     // Keys past kend are masked for every row of the block: the last tile stops there.
     const int64_t cols = lo(Bk, kend - k0), colsp = round_up(cols, NR);
     const float* kt = kv + k0 / Bk * p.tile;
-    const bool masked = cols < colsp || (sh.causal && k0 + cols - 1 > q0);
-    if (lazy && cols == Bk && !masked && lazy_tile<K>(rows, rowsp, d, dvp, qs, kt, s, oacc, m, l, sum, top)) continue;
     K::template gemm<true>(rowsp, colsp, d, qs, d, kt, d * NR, s, Bk, false);
-    if (masked) mask_tile(s, Bk, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
+    if (cols < colsp || (sh.causal && k0 + cols - 1 > q0))
+      mask_tile(s, Bk, rows, q0, k0, cols, colsp, sh.causal, kNegInf);
     for (int64_t r = 0; r < rows; ++r) {
       float* sr = s + r * Bk;
       const float mx = K::row_max(sr, colsp);
@@ -203,8 +161,6 @@ void forward_block(const AttnShape& sh, const AttnFwdPlan& p, const float* q, co
       if (alpha != 1.0f) K::scale_row(oacc + r * dvp, dvp, alpha);
     }
     K::template gemm<true>(rowsp, dvp, cols, s, Bk, kt + Bk * d, Bk * NR, oacc, dvp, true);
-    lazy = true;
-    for (int64_t r = 0; r < rows; ++r) lazy = lazy && std::isfinite(m[r]);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* orow = o + (bh * nq + q0 + r) * dv;
@@ -316,12 +272,12 @@ void backward_head(const AttnShape& sh, const AttnBwdPlan& p, const float* dout,
         drow[r] = r < rows ? dl[q0 + r] : 0.0f;
       }
       // P = 2^(scale log2(e) S - lse log2(e)) straight out of the S micro-kernel; padding rows' P is 0.
-      K::template gemm_epi<K::kBwdExp>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, {lrow, nullptr, nullptr, scale * kLog2e, nullptr});
+      K::template gemm_epi<K::kBwdExp>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, {lrow, scale * kLog2e, nullptr});
       // Masked after the exp (a negative scale would turn -inf scores into +inf).
       if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
         mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
       // dS / scale = P (dP - D) out of the dP micro-kernel (the scale is applied once to dK and dQ).
-      K::template gemm_epi<K::kDs>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, {drow, nullptr, nullptr, 0.0f, s});
+      K::template gemm_epi<K::kDs>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, {drow, 0.0f, s});
       K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
       K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
       K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);

@@ -47,10 +47,7 @@ def inputs(rng, b, h, nq, nk, d, dv=None):
 
 
 def check_against_reference(rng, b, h, nq, nk, d, dv=None, causal=False, scale=None):
-    check_inputs(*inputs(rng, b, h, nq, nk, d, dv), causal=causal, scale=scale)
-
-
-def check_inputs(q, k, v, do, causal=False, scale=None):
+    q, k, v, do = inputs(rng, b, h, nq, nk, d, dv)
     o, lse = kernels.attention(q, k, v, causal=causal, scale=scale, return_lse=True)
     ro, rlse, _ = ref_attention(q, k, v, causal, scale)
     assert_close(o, ro, rtol=1e-4, atol=2e-5, what="o")
@@ -267,44 +264,12 @@ def test_empty_queries_and_batches():
     assert kernels.attention(z, z, z).shape == (0, 3, 4, 8)
 
 
-# The forward's lazy softmax: after a block's first key tile (exact), full tiles of 256 keys take the
-# block's stale row maxima, raise a row's max only when the tile's passes it by more than 8 (log2
-# units) and redo the tile exactly past 96. Here d = 1 and scale = ln 2, so row r's scores in log2
-# units are q_r * k_j: keys 0..255 score 0, key 300 scores q_r, so row r's rise is q_r; rises just
-# either side of both edges, a falling maximum, a block with a padded last register tile (7 rows), a
-# tile the redo takes for one row only, and causal rows past the tile's diagonal (its diagonal
-# blocks stay exact).
-@pytest.mark.parametrize("rises", [[7.9, 8.1, 0.5, -3.0, 50.0, 95.9, 20.0], [96.1, 8.1, 0.0], [130.0, 1.0]])
-@pytest.mark.parametrize("causal", [False, True])
-def test_lazy_softmax_raises_and_redoes(rng, rises, causal):
-    nq, nk = (len(rises), 600) if not causal else (600, 600)
-    q = np.ones((1, 1, nq, 1), np.float32)
-    q[0, 0, :len(rises), 0] = rises
-    if causal:  # rows in a query block past the second key tile's diagonal (blocks of 48 or 64)
-        q[0, 0, 576:576 + len(rises), 0] = rises
-    k = np.zeros((1, 1, nk, 1), np.float32)
-    k[0, 0, 300, 0] = 1.0
-    k[0, 0, 520:, 0] = rng.uniform(-1, 1, nk - 520)  # a ragged last tile (exact) after the lazy one
-    v = rng.standard_normal((1, 1, nk, 3)).astype(np.float32)
-    do = rng.standard_normal((1, 1, nq, 3)).astype(np.float32)
-    check_inputs(q, k, v, do, causal=causal, scale=float(np.log(2)))
-
-
-def test_lazy_softmax_on_random_scores(rng):
-    # Scores whose maxima keep rising (keys growing along the sequence) across several lazy tiles,
-    # in tall query blocks (a packed head over 1 MiB) and in the default ones.
-    for nk, d in [(1100, 64), (1300, 256)]:
-        q, k, v, do = inputs(rng, 1, 1, 130, nk, d)
-        k *= np.linspace(0.2, 3.0, nk, dtype=np.float32)[None, None, :, None]
-        check_inputs(q, k, v, do)
-
-
 def test_nan_in_a_later_key_tile(rng):
     q, k, v, _ = inputs(rng, 1, 1, 80, 600, 16)
     q[0, 0, 5, 3] = np.nan
     o = kernels.attention(q, k, v)
     assert np.isnan(o[0, 0, 5]).all() and np.isfinite(np.delete(o[0, 0], 5, axis=0)).all()
-    k[0, 0, 400, 2] = np.nan  # in the lazy tile: every row sees it
+    k[0, 0, 400, 2] = np.nan  # in a full key tile past the first: every row sees it
     assert np.isnan(kernels.attention(q, k, v)).all()
 
 
