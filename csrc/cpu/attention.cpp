@@ -139,11 +139,12 @@ void backward(const AttnShape& s, const float* dout, const float* q, const float
 kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
   p.slots = std::min(p.nkb, std::max<int64_t>(fit_blocks, 1));
   p.stride = lay_out({size_mul(p.cq, p.dp), size_mul(p.cq, p.dvp), size_mul(p.nqr, p.dp), size_mul(p.slots, p.kbs),
-                      t.bq * t.bk, t.bq * t.bk, t.bq * (s.d + s.dv), s.nq},
+                      t.bq * t.bk, t.bq * t.bk, t.bq * (s.d + s.dv), size_add(s.nq, 2 * t.bq)},
                      p.off);
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const char* what = "attention_backward's per-thread tiles";
   const int64_t d = s.d, nq = s.nq;
+  const float scale = s.scale;  // the accumulators hold dQ / scale (attention_tiles.h)
   const bool by_head = threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads;
 
   if (by_head) {
@@ -158,7 +159,8 @@ kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
       const float* dqa = slab + p.off[2];
       for (int64_t bh = h0; bh < h1; ++bh) {
         head_pass(s, p, dout, q, k, v, o, lse, bh, 0, 1, slab, dk, dv);
-        for (int64_t r = 0; r < nq; ++r) std::copy(dqa + r * p.dp, dqa + r * p.dp + d, dq + (bh * nq + r) * d);
+        for (int64_t r = 0; r < nq; ++r)
+          for (int64_t c = 0; c < d; ++c) dq[(bh * nq + r) * d + c] = dqa[r * p.dp + c] * scale;
       }
     });
     return;
@@ -178,7 +180,7 @@ kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
         for (int64_t c = 0; c < d; ++c) {
           float acc = 0.0f;
           for (int part = 0; part < parts; ++part) acc += base[part * p.stride + p.off[2] + r * p.dp + c];
-          out[c] = acc;
+          out[c] = acc * scale;
         }
       }
     });

@@ -30,7 +30,7 @@ struct AttnFwdPlan {
 // The same for the backward: a thread's slab of `stride` floats holds, at off[i], the query chunk's
 // Q and dO panels (cq rows), the head's dQ accumulator (nqr x dp), `slots` key blocks of kbs floats,
 // the S/P and dP/dS tiles, padded copies of a ragged last query block's Q and dO rows, and the row
-// constants D (nq).
+// constants D (nq) followed by a query block's rows of lse and D (2 bq).
 struct AttnBwdPlan {
   int64_t dp, dvp, nqr, nkb, cq, kbs, slots, off[8], stride;
 };
@@ -58,7 +58,8 @@ FORGENET_ISA_DECLARE(void attention_fwd_block(const AttnShape& s, const AttnFwdP
                                               const float* kv, int64_t bh, int64_t qb, float* work, float* o,
                                               float* lse))
 // Head bh's backward over the key blocks that `part` of `parts` owns: writes their dK, dV and leaves
-// their share of the head's dQ in the slab's accumulator (p.off[2], rows of p.dp floats).
+// their share of the head's dQ, divided by the scale, in the slab's accumulator (p.off[2], rows of p.dp
+// floats).
 FORGENET_ISA_DECLARE(void attention_bwd_head(const AttnShape& s, const AttnBwdPlan& p, const float* do_,
                                              const float* q, const float* k, const float* v, const float* o,
                                              const float* lse, int64_t bh, int part, int parts, float* slab,

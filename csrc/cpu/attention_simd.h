@@ -24,11 +24,22 @@ struct SimdKernels {
   static constexpr int W = V::W, MR = MR_, NR = NV * V::W;
   static constexpr int64_t kFwdBq = FWD_BQ, kFwdBk = FWD_BK, kBq = BWD_BQ, kBk = BWD_BK;
 
-  // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i].
+  // What a fused micro-kernel does with its tile x before it leaves registers (one struct for all:
+  // each kind reads its own members; rows are indexed from the tile's first row).
+  enum Epi { kStore, kBwdExp, kDs };
+  struct EpiArgs {
+    const float* shift;  // kBwdExp: x -> 2^(a x - shift[i]); kDs: D[i]
+    float a;             // kBwdExp
+    const float* p;      // kDs: x -> p (x - D[i]), p laid out as c (P, masked)
+  };
+
+  // C[MR x NR] (+)= A[MR x kk] @ Bp[kk x NR]; ROWS: A(i, p) = a[i*sa + p], else a[p*sa + i]. E other
+  // than kStore (with acc false) maps the tile through an EpiArgs first, so that the scores or dP
+  // never make a second trip through the cache.
   // (constant indices into c throughout: any variable index would make GCC keep it in memory)
-  template <bool ROWS>
+  template <bool ROWS, Epi E = kStore>
   static void micro(int64_t kk, const float* __restrict a, int64_t sa, const float* __restrict b,
-                    float* __restrict c, int64_t ldc, bool acc) {
+                    float* __restrict c, int64_t ldc, bool acc, const EpiArgs* ep = nullptr) {
     T r[MR][NV];
     if (acc) {
 #pragma GCC unroll 16
@@ -55,6 +66,26 @@ struct SimdKernels {
       a += ROWS ? 1 : sa;
       b += NR;
     }
+    if (E == kBwdExp) {
+      const T va = V::set1(ep->a);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T sh = V::set1(ep->shift[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, V::exp2(V::fms(va, r[i][j], sh)));
+      }
+      return;
+    }
+    if (E == kDs) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T dl = V::set1(ep->shift[i]);
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j)
+          V::store(c + i * ldc + j * W, V::mul(V::load(ep->p + i * ldc + j * W), V::sub(r[i][j], dl)));
+      }
+      return;
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -68,6 +99,18 @@ struct SimdKernels {
     for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
       for (int64_t i0 = 0; i0 < m; i0 += MR)
         micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
+  }
+
+  // gemm<true>(.., acc = false) through micro's epilogue E: ep.shift has a float per row of C; kDs's p
+  // is laid out as C.
+  template <Epi E>
+  static void gemm_epi(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
+                       float* C, int64_t ldc, const EpiArgs& ep) {
+    for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const EpiArgs at{ep.shift + i0, ep.a, ep.p ? ep.p + i0 * ldc + j0 : nullptr};
+        micro<true, E>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, &at);
+      }
   }
 
   static float row_max(const float* x, int64_t n) {
@@ -96,12 +139,6 @@ struct SimdKernels {
       s0 = V::add(s0, e);
     }
     return V::hsum(V::add(s0, s1));
-  }
-
-  static void ds_row(float* dp, const float* p, int64_t n, float D, float scale) {
-    const T vd = V::set1(D), vs = V::set1(scale);
-    for (int64_t i = 0; i < n; i += W)
-      V::store(dp + i, V::mul(V::mul(vs, V::load(p + i)), V::sub(V::load(dp + i), vd)));
   }
 
   static void scale_row(float* x, int64_t n, float a) {

@@ -11,7 +11,9 @@
 //                              [j*NR, j*NR + NR) are the panel at Bp + j*bs, kk steps of NR floats
 //   K::row_max(x, n)           max of x[0..n), n a multiple of W
 //   K::exp_sum(x, n, a, b)     x = 2^(a*x - b) in place, returns the sum (2^-inf is exactly 0)
-//   K::ds_row(dp, p, n, D, s)  dp = s * p * (dp - D)
+//   K::gemm_epi<E>(m, n, kk, A, sa, Bp, bs, C, ldc, ep)
+//                              gemm<true>(.., acc = false) whose tiles leave the micro-kernel through
+//                              epilogue E (K::EpiArgs ep): the backward's P (kBwdExp), dS (kDs)
 //   K::scale_row(x, n, a)      x *= a
 //
 // Every product's B operand is packed once into the micro-kernel's panel layout (contiguous, so the
@@ -43,7 +45,7 @@ inline int snake_owner(int64_t kb, int nt) {
   const int64_t r = kb / nt, p = kb % nt;
   return static_cast<int>(r % 2 ? nt - 1 - p : p);
 }
-constexpr float kNegInf = -__builtin_inff();
+constexpr float kNegInf = -__builtin_inff(), kInf = __builtin_inff();
 // Scores are kept in base-2 units (scaled by log2(e)) so that the softmax's exponential is 2^x, whose
 // range reduction is one rounding instead of a two-step n * ln2 split.
 constexpr float kLog2e = 1.44269504088896341f, kLn2 = 0.693147180559945309f;
@@ -200,6 +202,10 @@ void backward_head(const AttnShape& sh, const AttnBwdPlan& p, const float* dout,
   float* const qpad = mine + p.off[6];
   float* const dopad = qpad + Bq * d;
   float* const dl = mine + p.off[7];
+  // A query block's rows of lse * log2 e and of D, padded (the fused epilogues run over rowsp rows):
+  // padding rows shift by +inf, so their P (and dS) are 0.
+  float* const lrow = dl + nq;
+  float* const drow = lrow + Bq;
   auto ours = [&](int64_t kb) { return parts == 1 || snake_owner(kb, parts) == part; };
   // A span of the head's key blocks: `slots` a part, so parts * slots of them (span-aligned windows
   // of a multiple of `parts` blocks give each part the same number in snake order). Each part keeps
@@ -236,7 +242,7 @@ void backward_head(const AttnShape& sh, const AttnBwdPlan& p, const float* dout,
     const float* dva = dka + Bk * dp;
     const int64_t k0 = kb * Bk, cols = lo(Bk, nk - k0);
     for (int64_t r = 0; r < cols; ++r) {
-      std::memcpy(dk + (bh * nk + k0 + r) * d, dka + r * dp, sizeof(float) * d);
+      for (int64_t c = 0; c < d; ++c) dk[(bh * nk + k0 + r) * d + c] = dka[r * dp + c] * sh.scale;
       std::memcpy(dv_ + (bh * nk + k0 + r) * dv, dva + r * dvp, sizeof(float) * dv);
     }
   };
@@ -261,15 +267,18 @@ void backward_head(const AttnShape& sh, const AttnBwdPlan& p, const float* dout,
         copy_rows(doa, rows, rowsp, dv, dopad, dv), doa = dopad;
       }
       const float* lh = lse + bh * nq + q0;
-      // Padding rows of S and dP come out zero (their Q, dO rows are) and are left so: P = dS = 0.
-      K::template gemm<true>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, false);
-      for (int64_t r = 0; r < rows; ++r) K::exp_sum(s + r * Bk, Bk, scale * kLog2e, lh[r] * kLog2e);
+      for (int64_t r = 0; r < rowsp; ++r) {
+        lrow[r] = r < rows ? lh[r] * kLog2e : kInf;
+        drow[r] = r < rows ? dl[q0 + r] : 0.0f;
+      }
+      // P = 2^(scale log2(e) S - lse log2(e)) straight out of the S micro-kernel; padding rows' P is 0.
+      K::template gemm_epi<K::kBwdExp>(rowsp, Bk, d, qa, d, kt, d * NR, s, Bk, {lrow, scale * kLog2e, nullptr});
       // Masked after the exp (a negative scale would turn -inf scores into +inf).
       if (cols < Bk || (sh.causal && k0 + cols - 1 > q0))
         mask_tile(s, Bk, rows, q0, k0, cols, Bk, sh.causal, 0.0f);
-      K::template gemm<true>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, false);
+      // dS / scale = P (dP - D) out of the dP micro-kernel (the scale is applied once to dK and dQ).
+      K::template gemm_epi<K::kDs>(rowsp, Bk, dv, doa, dv, vt, dv * NR, dpb, Bk, {drow, 0.0f, s});
       K::template gemm<false>(Bk, dvp, rowsp, s, Bk, dopan + at * NR, crowsp * NR, dva, dvp, true);
-      for (int64_t r = 0; r < rows; ++r) K::ds_row(dpb + r * Bk, s + r * Bk, Bk, dl[q0 + r], scale);
       K::template gemm<false>(Bk, dp, rowsp, dpb, Bk, qpan + at * NR, crowsp * NR, dka, dp, true);
       K::template gemm<true>(rowsp, dp, Bk, dpb, Bk, kpan, Bk * NR, dqa + q0 * dp, dp, true);
     }

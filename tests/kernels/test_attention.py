@@ -264,6 +264,15 @@ def test_empty_queries_and_batches():
     assert kernels.attention(z, z, z).shape == (0, 3, 4, 8)
 
 
+def test_nan_in_a_later_key_tile(rng):
+    q, k, v, _ = inputs(rng, 1, 1, 80, 600, 16)
+    q[0, 0, 5, 3] = np.nan
+    o = kernels.attention(q, k, v)
+    assert np.isnan(o[0, 0, 5]).all() and np.isfinite(np.delete(o[0, 0], 5, axis=0)).all()
+    k[0, 0, 400, 2] = np.nan  # in a full key tile past the first: every row sees it
+    assert np.isnan(kernels.attention(q, k, v)).all()
+
+
 def test_nan_propagates_to_its_rows_only(rng):
     q, k, v, _ = inputs(rng, 1, 1, 80, 80, 16)
     q[0, 0, 5, 3] = np.nan
