@@ -81,24 +81,22 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
   p.off_o = off[2];
   const int64_t nqb = (s.nq + p.bq - 1) / p.bq;
   const int64_t kv_floats = mul_sat(s.nk, s.d + s.dv);
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = pool::inside() ? 1 : omp_get_max_threads();
   const char* what = "attention's packed keys and tiles";
 
   if (threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads) {
-    // Many heads: each thread takes whole heads and packs each once (their work is equal, so they
-    // balance). A static split, as everywhere (parallel.h): a thread the machine delays is waited
-    // for, where the former dynamic schedule let the other take its heads.
+    // Many heads: a thread takes a whole head at a time and packs it once (their work is equal). The
+    // heads are claimed one by one (parallel_run): a thread the machine delays leaves its heads to
+    // the others.
     const int64_t grain = grain_for(mul_sat(nqb, kv_floats));
-    const int chunks = parallel_chunks(s.bh, grain);
+    const int chunks = parallel_chunks(s.bh, grain);  // the threads that take part
     const int64_t stride = size_add(head, p.work);
     Scratch frame(frame_floats(size_mul(chunks, stride), what), what);
     float* const base = frame.take(size_mul(chunks, stride));
-    parallel_for_chunks(0, s.bh, grain, [&](int c, int64_t h0, int64_t h1) {
-      float* const kv = base + c * stride;
-      for (int64_t bh = h0; bh < h1; ++bh) {
-        pack(s, p, k, v, bh, 0, p.nkb, kv);
-        for (int64_t qb = 0; qb < nqb; ++qb) block(s, p, q, kv, bh, qb, kv + head, o, lse);
-      }
+    parallel_run(static_cast<int>(s.bh), chunks, [&](int bh) {
+      float* const kv = base + pool::slot() * stride;
+      pack(s, p, k, v, bh, 0, p.nkb, kv);
+      for (int64_t qb = 0; qb < nqb; ++qb) block(s, p, q, kv, bh, qb, kv + head, o, lse);
     });
     return;
   }
@@ -141,27 +139,25 @@ kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
   p.stride = lay_out({size_mul(p.cq, p.dp), size_mul(p.cq, p.dvp), size_mul(p.nqr, p.dp), size_mul(p.slots, p.kbs),
                       t.bq * t.bk, t.bq * t.bk, t.bq * (s.d + s.dv), size_add(s.nq, 2 * t.bq)},
                      p.off);
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = pool::inside() ? 1 : omp_get_max_threads();
   const char* what = "attention_backward's per-thread tiles";
   const int64_t d = s.d, nq = s.nq;
   const float scale = s.scale;  // the accumulators hold dQ / scale (attention_tiles.h)
   const bool by_head = threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads;
 
   if (by_head) {
-    // Many heads: each thread takes whole heads (statically, as the forward's), and its accumulator
-    // is the head's dQ.
+    // Many heads: a thread takes a whole head at a time (claimed, as the forward's), and its
+    // accumulator is the head's dQ.
     const int64_t grain = grain_for(mul_sat(mul_sat(s.nq, s.nk), s.d + s.dv) / std::max<int64_t>(p.cq, 1));
     const int chunks = parallel_chunks(s.bh, grain);
     Scratch frame(frame_floats(size_mul(chunks, p.stride), what), what);
     float* const base = frame.take(size_mul(chunks, p.stride));
-    parallel_for_chunks(0, s.bh, grain, [&](int c, int64_t h0, int64_t h1) {
-      float* const slab = base + c * p.stride;
+    parallel_run(static_cast<int>(s.bh), chunks, [&](int bh) {
+      float* const slab = base + pool::slot() * p.stride;
       const float* dqa = slab + p.off[2];
-      for (int64_t bh = h0; bh < h1; ++bh) {
-        head_pass(s, p, dout, q, k, v, o, lse, bh, 0, 1, slab, dk, dv);
-        for (int64_t r = 0; r < nq; ++r)
-          for (int64_t c = 0; c < d; ++c) dq[(bh * nq + r) * d + c] = dqa[r * p.dp + c] * scale;
-      }
+      head_pass(s, p, dout, q, k, v, o, lse, bh, 0, 1, slab, dk, dv);
+      for (int64_t r = 0; r < nq; ++r)
+        for (int64_t c = 0; c < d; ++c) dq[(bh * nq + r) * d + c] = dqa[r * p.dp + c] * scale;
     });
     return;
   }
