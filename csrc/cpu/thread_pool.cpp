@@ -16,9 +16,13 @@
 namespace forgenet::pool {
 namespace {
 
-// How long a worker keeps polling for the next job before it sleeps: long enough for the gap between
-// two kernels of a step, short enough not to hold a core another process wants.
-constexpr auto kSpin = std::chrono::microseconds(200);
+// How long a worker keeps polling for the next job before it sleeps: at least a call of a few ms,
+// so that back-to-back calls find it awake. A wake-up from sleep costs far more than it seems on a
+// VM: measured here, a worker woken for each 1.2 ms GEMM after a pause came too late for every one
+// (the caller had run both chunks), went back to sleep, and 2 threads ran at 1 thread's speed. Past
+// kSpinHot the poll yields between looks, so a busy machine's other threads get the core.
+constexpr auto kSpin = std::chrono::microseconds(3000);
+constexpr auto kSpinHot = std::chrono::microseconds(100);
 constexpr int kMaxThreads = 1024;
 constexpr int kMaxChunks = 0x3fff;  // what the job word holds (see Pool)
 
@@ -102,10 +106,18 @@ struct Pool {
         continue;
       }
       for (int i = 0; i < 64; ++i) _mm_pause();
-      if (std::chrono::steady_clock::now() - idle_since < kSpin) continue;
+      const auto idle = std::chrono::steady_clock::now() - idle_since;
+      if (idle < kSpinHot) continue;
+      if (idle < kSpin) {
+        std::this_thread::yield();
+        continue;
+      }
+      // Sleep until a job newer than the last one seen is published, whether or not it is still open
+      // when this thread gets to run: it then polls again, in time for the next call.
+      const uint64_t seen = gen_of(v);
       std::unique_lock<std::mutex> lock(sleep_mu);
       sleepers.fetch_add(1, std::memory_order_seq_cst);
-      wake.wait(lock, [&] { return claimable(state.load(std::memory_order_seq_cst), slot, last_team_gen); });
+      wake.wait(lock, [&] { return gen_of(state.load(std::memory_order_seq_cst)) != seen; });
       sleepers.fetch_sub(1, std::memory_order_relaxed);
       idle_since = std::chrono::steady_clock::now();
     }

@@ -8,7 +8,7 @@
 // waits only for chunks some thread has claimed. A worker that wakes late finds nothing left and goes
 // back to sleep, so a call never costs much more than running all its chunks on the caller.
 //
-// Workers spin briefly after their last chunk (back-to-back kernels of a training step then find
+// Workers poll for a few ms after their last chunk (back-to-back kernels of a training step then find
 // them awake) and then sleep on a condition variable. The pool is created on first use with the
 // thread count omp_get_max_threads() asks for (forgenet.set_num_threads sets it), grows when that
 // count grows, and is rebuilt empty in a forked child.

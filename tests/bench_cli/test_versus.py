@@ -16,6 +16,7 @@ def test_paired_ratio_and_difference_pair_samples_of_one_rep():
 
 def test_table_prints_each_mode_with_the_ratio(monkeypatch):
     monkeypatch.setattr(timing, "SETTLE_S", 1e-4)
+    monkeypatch.setattr(timing, "WAKE_S", 0.0)  # one untimed call after each pause
     lines, calls = [], []
     rows = versus.table("toy", [("forward", lambda: calls.append("f"), lambda: calls.append("t")),
                                 ("forward+backward", lambda: None, lambda: None)],

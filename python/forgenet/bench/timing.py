@@ -64,9 +64,13 @@ def measure(fn, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0, ti
 # Pause before each sample when runners alternate. The thread pools of the peers keep spinning after
 # their work returns (OpenBLAS ~2^28 cycles, libgomp's spin count, XLA's pool), and on a 2-core machine
 # the next runner's threads then share the cores with them: measured here, forgenet's 2-thread SGEMM
-# 1024^3 right after numpy's and torch's took 31.9 ms, alone 14.1 ms. The pause lets them go idle; one
-# untimed call after it puts the runner back in its steady state (threads awake, caches warm).
+# 1024^3 right after numpy's and torch's took 31.9 ms, alone 14.1 ms. The pause lets them go idle;
+# untimed calls after it, for WAKE_S or one call, put the runner back in its steady state (threads
+# awake, caches warm). One call is not always enough: a pool whose caller does not wait for a worker
+# that wakes late (forgenet's) ran 1280x512x64 at 2 threads 0.6x its steady speed over the first
+# 20 ms after the pause (woken workers on this VM came milliseconds late).
 SETTLE_S = 0.25
+WAKE_S = 0.005
 
 
 def alternate(fns: dict, *, reps: int = 5, warmup: int = 1, min_sample_s: float = 0.0,
@@ -87,7 +91,10 @@ def alternate(fns: dict, *, reps: int = 5, warmup: int = 1, min_sample_s: float 
             n = numbers[k]
             if settle_s:
                 time.sleep(settle_s)
+                t_wake = timer()
                 fn()  # untimed: wakes this runner's own threads, warms its caches
+                while timer() - t_wake < WAKE_S:
+                    fn()
             t0 = timer()
             for _ in range(n):
                 fn()
