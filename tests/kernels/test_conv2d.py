@@ -540,15 +540,20 @@ DIRECT_CASES = [
 ]
 
 
+def assert_forward_matches_reference(x, k, b, strides, padding, case):
+    """y with and without bias against the float64 reference."""
+    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y {case}")
+    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
+                 rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
+
+
 @pytest.mark.parametrize("case", DIRECT_CASES, ids=str)
 def test_conv2d_direct_matches_reference(rng, case):
     n, h, w, cin, kh, kw, cout, strides, padding = case
     assert _C._conv2d_path((n, h, w, cin), (kh, kw, cin, cout), strides=strides, padding=padding) == DIRECT
     x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
-    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
-                 rtol=1e-4, atol=1e-5, what=f"y {case}")
-    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
-                 rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
+    assert_forward_matches_reference(x, k, b, strides, padding, case)
     dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
     _, dk, _ = assert_backward_matches_reference(dy, x, k, strides, padding, case)
     none, dk2, _ = kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding, need_dx=False)
@@ -661,10 +666,7 @@ def test_conv2d_wide_direct_matches_reference(rng, case):
     path = wide_path(case)
     assert path == WIDE + (("implicit_gemm",) if strides == (1, 1) else ("col2im",)), path
     x, k, b = make(rng, n, h, w, cin, kh, kw, cout)
-    assert_close(kernels.conv2d(x, k, b, strides=strides, padding=padding), ref_conv2d(x, k, b, strides, padding),
-                 rtol=1e-4, atol=1e-5, what=f"y {case}")
-    assert_close(kernels.conv2d(x, k, strides=strides, padding=padding), ref_conv2d(x, k, None, strides, padding),
-                 rtol=1e-4, atol=1e-5, what=f"y, no bias {case}")
+    assert_forward_matches_reference(x, k, b, strides, padding, case)
     dy = rng.standard_normal(ref_conv2d(x, k, None, strides, padding).shape).astype(np.float32)
     assert_backward_matches_reference(dy, x, k, strides, padding, case)
 
