@@ -1,6 +1,5 @@
 #include "cpu/thread_pool.h"
 
-#include <immintrin.h>
 #include <omp.h>
 #include <pthread.h>
 
@@ -25,6 +24,16 @@ constexpr auto kSpin = std::chrono::microseconds(3000);
 constexpr auto kSpinHot = std::chrono::microseconds(100);
 constexpr int kMaxThreads = 1024;
 constexpr int kMaxChunks = 0x3fff;  // what the job word holds (see Pool)
+
+// One step of a polling loop: tells the core it is spinning (on x86 `pause` also frees the sibling
+// hyperthread's resources); the pool builds on any CPU, not only the x86 ones the SIMD paths need.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 thread_local bool t_inside = false;
 thread_local int t_slot = 0;
@@ -105,7 +114,7 @@ struct Pool {
         idle_since = std::chrono::steady_clock::now();
         continue;
       }
-      for (int i = 0; i < 64; ++i) _mm_pause();
+      for (int i = 0; i < 64; ++i) cpu_relax();
       const auto idle = std::chrono::steady_clock::now() - idle_since;
       if (idle < kSpinHot) continue;
       if (idle < kSpin) {
@@ -162,14 +171,14 @@ struct Pool {
       return;
     }
     for (int spins = 0; bar_gen.load(std::memory_order_acquire) == gen; ++spins) {
-      _mm_pause();
+      cpu_relax();
       if (spins > 2000) std::this_thread::yield();
     }
   }
 
   void wait_done(int chunks) {
     for (int spins = 0; done.load(std::memory_order_acquire) < chunks; ++spins) {
-      _mm_pause();
+      cpu_relax();
       if (spins > 4096) std::this_thread::yield();  // a claimed chunk's thread may share our core
     }
   }
