@@ -1,9 +1,8 @@
 // Kernel scratch memory that fails cleanly. Every allocation a CPU kernel makes goes through these
 // (temporary scratch through Scratch, the per-thread arena at the end), so that a failure (a) is an OutOfMemory naming what was being allocated and its size (the binding adds
 // the op's name), (b) leaves the buffer's state consistent (a grow-only buffer never remembers a
-// capacity it does not have), and (c) never happens inside an OpenMP parallel region (an exception
-// escaping one terminates the process): allocate before the region, or run the region's body through
-// ParallelErrors.
+// capacity it does not have), and (c) happens before a parallel loop rather than in its chunks (the
+// pool rethrows a chunk's exception, but the other chunks' work is then half-done).
 #pragma once
 
 #include <algorithm>
@@ -72,28 +71,6 @@ std::vector<T> workspace_vector(int64_t n, const char* what) {
     out_of_memory(what, bytes_of(n, sizeof(T)));
   }
 }
-
-// Collects the first exception thrown by any thread of a parallel region; rethrow() after the region.
-// Only for region bodies that contain no worksharing construct or barrier a failed thread would skip.
-class ParallelErrors {
- public:
-  template <typename F>
-  void run(F&& f) noexcept {
-    try {
-      f();
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!first_) first_ = std::current_exception();
-    }
-  }
-  void rethrow() {
-    if (first_) std::rethrow_exception(first_);
-  }
-
- private:
-  std::mutex mu_;
-  std::exception_ptr first_;
-};
 
 // The per-thread scratch arena: a few grow-only aligned blocks per thread, handed out in stacked
 // frames, so that a kernel's steady-state calls allocate nothing (page faults of fresh megabytes per

@@ -5,7 +5,7 @@
 // threshold is the only one: a thread is worth waking for kChunkWork floats of work.
 //
 // The chunks run on the thread pool (thread_pool.h: whichever thread gets to a chunk first runs it, so
-// a busy machine makes a call no slower than running it serially). Exceptions thrown by fn are caught
+// a thread the machine has not run yet costs the call nothing). Exceptions thrown by fn are caught
 // there and the first is rethrown after all chunks ended; chunks not started when one failed do not
 // run. fn must not allocate what a failure would leave half-built: allocate before.
 #pragma once
