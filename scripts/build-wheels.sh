@@ -11,7 +11,8 @@
 # CPython 3.10-3.13 under pyenv. cibuildwheel would build each in a manylinux container, but its
 # images come from a container registry this machine cannot reach; so the tag is whatever
 # manylinux policy the build machine's glibc allows (auditwheel picks the oldest that the symbols
-# satisfy) and libgomp is grafted into the wheel by auditwheel.
+# satisfy). The extension links no OpenMP runtime (the kernels have their own pool), so
+# auditwheel has nothing of the toolchain's to graft in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)

@@ -81,7 +81,7 @@ void forward(const AttnShape& s, const float* q, const float* k, const float* v,
   p.off_o = off[2];
   const int64_t nqb = (s.nq + p.bq - 1) / p.bq;
   const int64_t kv_floats = mul_sat(s.nk, s.d + s.dv);
-  const int threads = pool::inside() ? 1 : omp_get_max_threads();
+  const int threads = pool::inside() ? 1 : pool::max_threads();
   const char* what = "attention's packed keys and tiles";
 
   if (threads == 1 || s.bh % threads == 0 || s.bh >= 4 * threads) {
@@ -139,7 +139,7 @@ kBwdSpanBytes / (p.kbs * static_cast<int64_t>(sizeof(float)));
   p.stride = lay_out({size_mul(p.cq, p.dp), size_mul(p.cq, p.dvp), size_mul(p.nqr, p.dp), size_mul(p.slots, p.kbs),
                       t.bq * t.bk, t.bq * t.bk, t.bq * (s.d + s.dv), size_add(s.nq, 2 * t.bq)},
                      p.off);
-  const int threads = pool::inside() ? 1 : omp_get_max_threads();
+  const int threads = pool::inside() ? 1 : pool::max_threads();
   const char* what = "attention_backward's per-thread tiles";
   const int64_t d = s.d, nq = s.nq;
   const float scale = s.scale;  // the accumulators hold dQ / scale (attention_tiles.h)

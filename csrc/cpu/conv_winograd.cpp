@@ -2,7 +2,6 @@
 // and the dispatch to the ISA files (conv_winograd_impl.h holds the passes themselves).
 #include "cpu/conv_winograd.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -65,7 +64,7 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
   p.tiles_w = ceil_div(g.wo, 2);
   p.tiles = g.n * p.tiles_h * p.tiles_w;
   const double madds = double(p.tiles) * 16 * g.c * cout;
-  p.threads = pool::inside() || madds < kParallelMin ? 1 : omp_get_max_threads();
+  p.threads = pool::inside() || madds < kParallelMin ? 1 : pool::max_threads();
   int64_t tb = std::max<int64_t>(kMr, kBlockFloats / (16 * (g.c + p.coutp)) / kMr * kMr);
   if (16 * g.c * p.coutp > kBlockFloats) tb = std::max(tb, min_reuse);  // U / dU past L2: reuse them
   // whole rounds of blocks for the threads, so none waits on a last odd block

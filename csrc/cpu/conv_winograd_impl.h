@@ -6,7 +6,6 @@
 // an MR x (NV * W) register tile, output transform (M -> y, + bias); blocks are split between threads.
 #pragma once
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstdint>

@@ -5,7 +5,6 @@
 // order, so the result does not depend on the thread count.
 #include "cpu/embedding.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -45,7 +44,7 @@ int64_t embedding_backward(const float* dy, const int64_t* ids, int64_t n, int64
   if (bad >= 0) return bad;
   if (vocab == 0 || dim == 0) return -1;  // an empty table: no loop over a huge input_dim
   // one part per thread, each a chunk of its own (grain 1)
-  const int64_t nt = (n + vocab) * dim > kParallelFloats ? omp_get_max_threads() : 1;
+  const int64_t nt = (n + vocab) * dim > kParallelFloats ? pool::max_threads() : 1;
   parallel_for(0, nt, 1, [&](int64_t id0, int64_t id1) {
     for (int64_t id = id0; id < id1; ++id) {
       for (int64_t v = id; v < vocab; v += nt) std::fill(dtable + v * dim, dtable + (v + 1) * dim, 0.0f);

@@ -8,7 +8,6 @@
 // of y, so no per-step copies.
 #include "cpu/lstm.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -41,7 +40,7 @@ struct Plan {
 Plan plan_loop(int64_t N, int64_t U) {
   Plan p;
   if (pool::inside()) return p;
-  const int64_t by_work = std::min<int64_t>(omp_get_max_threads(), static_cast<int64_t>(4.0 * N * U * U / 5e5));
+  const int64_t by_work = std::min<int64_t>(pool::max_threads(), static_cast<int64_t>(4.0 * N * U * U / 5e5));
   if (by_work < 2) return p;
   if (N / 8 >= 2) {
     p.threads = static_cast<int>(std::min<int64_t>(by_work, N / 8));
@@ -53,7 +52,6 @@ Plan plan_loop(int64_t N, int64_t U) {
 }
 
 using rnn::split_range;
-using rnn::SerialGemm;
 
 }  // namespace
 
@@ -124,7 +122,6 @@ void lstm_forward(const float* x, const float* h0, const float* c0, const float*
                   y + n0 * T * U + t * U, T * U};
     fwd(a, m, U, u0, u1);
   };
-  SerialGemm serial;
   if (p.by_rows) {  // no synchronisation: row blocks are claimed, so a late thread's block runs elsewhere
     parallel_run(nt, nt, [&](int k) {
       int64_t n0, n1;
@@ -238,8 +235,7 @@ void lstm_backward(const float* dy, const float* dh_T, const float* dc_T, const 
       }
   };
   {
-    SerialGemm serial;
-    if (p.by_rows) {
+      if (p.by_rows) {
       parallel_run(nt, nt, [&](int k) {
         int64_t n0, n1;
         split_range(N, 8, k, nt, n0, n1);

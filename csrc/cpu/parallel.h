@@ -10,8 +10,6 @@
 // run. fn must not allocate what a failure would leave half-built: allocate before.
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -37,7 +35,7 @@ inline int parallel_chunks(int64_t n, int64_t grain) {
   if (n <= 0) return 1;
   if (pool::inside()) return 1;
   const int64_t by_grain = n / std::max<int64_t>(grain, 1);
-  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), by_grain)));
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(pool::max_threads(), by_grain)));
 }
 
 // fn(chunk, lo, hi) for chunk k < parallel_chunks(end - begin, grain) of [begin, end), chunk k being
@@ -62,7 +60,7 @@ void parallel_for_chunks(int64_t begin, int64_t end, int64_t grain, F&& fn) {
   }, &job);
 }
 
-// fn(k) for k < chunks, on up to `threads` threads (0: omp_get_max_threads()), each chunk run by
+// fn(k) for k < chunks, on up to `threads` threads (0: pool::max_threads()), each chunk run by
 // whichever thread claims it first: for loops whose parts are not an even split of a range.
 template <typename F>
 void parallel_run(int chunks, int threads, F&& fn) {

@@ -3,7 +3,6 @@
 // small pass on a busy machine).
 #include "cpu/pointwise.h"
 
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>

@@ -2,8 +2,6 @@
 // batch is split over threads, the row-split loop itself with sgemm kept serial inside, the transposed
 // recurrent kernel and the column sums of bias gradients. (lstm.cpp has its own copy of the first two, with a unit-split plan on top.)
 #pragma once
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +18,7 @@ namespace forgenet::rnn {
 // multiply-adds of a step's recurrent GEMM at most (below that the split costs more than it saves).
 inline int row_threads(int64_t N, int64_t U, int64_t gates) {
   if (pool::inside()) return 1;
-  const int64_t by_work = std::min<int64_t>(omp_get_max_threads(), static_cast<int64_t>(double(gates) * N * U * U / 5e5));
+  const int64_t by_work = std::min<int64_t>(pool::max_threads(), static_cast<int64_t>(double(gates) * N * U * U / 5e5));
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(by_work, N / 8)));
 }
 
@@ -30,14 +28,6 @@ inline void split_range(int64_t n, int64_t q, int k, int nt, int64_t& lo, int64_
   lo = cut(k);
   hi = cut(k + 1);
 }
-
-// Inside the time loop sgemm must run on the calling thread: within the pool's chunks it does so by
-// itself (pool::inside), and for a one-thread loop this guard caps the thread count meanwhile.
-struct SerialGemm {
-  int saved = omp_get_max_threads();
-  SerialGemm() { omp_set_num_threads(1); }
-  ~SerialGemm() { omp_set_num_threads(saved); }
-};
 
 // out[j] = sum over rows m < M of a[m * lda + j], j < G, accumulated in double; each thread owns a
 // block of columns while the rows stream through.
@@ -57,12 +47,11 @@ inline void column_sums(const float* a, int64_t M, int64_t G, int64_t lda, float
 }
 
 // The time loop of a row-split recurrence: body(n0, n1) runs every step for samples [n0, n1), one
-// block per thread (row_threads), with sgemm kept serial inside. The blocks are claimed (a late thread's
+// block per thread (row_threads), with sgemm kept serial inside (it runs inside the pool's chunks, even for one block). The blocks are claimed (a late thread's
 // block runs on another), and the first error a body throws is rethrown after all blocks ended.
 template <typename Body>
 void for_row_blocks(int64_t N, int64_t U, int64_t gates, Body&& body) {
   const int nt = row_threads(N, U, gates);
-  SerialGemm serial;
   parallel_run(nt, nt, [&](int k) {
     int64_t n0, n1;
     split_range(N, 8, k, nt, n0, n1);

@@ -15,12 +15,9 @@ std::vector<ProbeChunk> parallel_for_probe(int64_t n, int64_t grain, int64_t fai
   const int chunks = parallel_chunks(n, grain);
   std::vector<ProbeChunk> seen(static_cast<size_t>(chunks), ProbeChunk{-1, 0, 0, 0});
   parallel_for_chunks(0, n, grain, [&](int k, int64_t lo, int64_t hi) {
-    int inner = 0;
-    parallel_for_chunks(0, 1 << 20, 1, [&](int, int64_t, int64_t) {
-#pragma omp atomic
-      ++inner;
-    });
-    seen[static_cast<size_t>(k)] = ProbeChunk{k, lo, hi, inner};
+    std::atomic<int> inner{0};
+    parallel_for_chunks(0, 1 << 20, 1, [&](int, int64_t, int64_t) { ++inner; });
+    seen[static_cast<size_t>(k)] = ProbeChunk{k, lo, hi, inner.load()};
     if (fail_at >= lo && fail_at < hi) value_error("parallel_for probe: failed at index ", fail_at);
   });
   std::vector<ProbeChunk> ran;

@@ -1,12 +1,13 @@
 #include "cpu/thread_pool.h"
 
-#include <omp.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -217,7 +218,20 @@ Pool& pool() {
   return *p;
 }
 
-int wanted_threads() { return std::clamp(omp_get_max_threads(), 1, kMaxThreads); }
+int default_threads() {
+  // libgomp's reading of the variable: the first entry of a list ("4,2" means 4 here), else the CPUs
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    while (end != env && (*end == ' ' || *end == '\t')) ++end;
+    if (end != env && n >= 1 && (*end == '\0' || *end == ',')) return static_cast<int>(std::min<long>(n, kMaxThreads));
+  }
+  return available_cpus();
+}
+
+std::atomic<int> g_threads{0};  // 0: not read from the environment yet
+
+int wanted_threads() { return std::clamp(max_threads(), 1, kMaxThreads); }
 
 // (slot 0 meanwhile: a loop nested in a worker's chunk sizes its per-thread buffers for one thread)
 void serial(int chunks, ChunkFn fn, void* ctx) {
@@ -251,7 +265,25 @@ void drive(Pool& p, int chunks, bool team) {
 
 }  // namespace
 
-bool inside() { return t_inside || omp_in_parallel(); }
+int available_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int max_threads() {
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n == 0) {
+    int unset = 0;
+    g_threads.compare_exchange_strong(unset, default_threads(), std::memory_order_relaxed);
+    n = g_threads.load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+void set_max_threads(int n) { g_threads.store(std::max(1, n), std::memory_order_relaxed); }
+
+bool inside() { return t_inside; }
 
 int slot() { return t_slot; }
 
@@ -283,7 +315,6 @@ void run(int chunks, ChunkFn fn, void* ctx, int threads) {
 
 void team(int size, ChunkFn fn, void* ctx) {
   if (size <= 0) return;
-  // (the size is the caller's: recurrent kernels cap omp_get_max_threads() at 1 around their teams)
   int want = std::min(size, kMaxThreads);
   if (want == 1 || inside()) return serial(1, fn, ctx);
   Pool& p = pool();

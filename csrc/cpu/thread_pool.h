@@ -9,9 +9,8 @@
 // back to sleep, so a call never costs much more than running all its chunks on the caller.
 //
 // Workers poll for a few ms after their last chunk (back-to-back kernels of a training step then find
-// them awake) and then sleep on a condition variable. The pool is created on first use with the
-// thread count omp_get_max_threads() asks for (forgenet.set_num_threads sets it), grows when that
-// count grows, and is rebuilt empty in a forked child.
+// them awake) and then sleep on a condition variable. The pool is created on first use, grows when
+// max_threads() grows, and is rebuilt empty in a forked child (which keeps the parent's thread count).
 #pragma once
 
 #include <cstdint>
@@ -20,8 +19,18 @@ namespace forgenet::pool {
 
 using ChunkFn = void (*)(void* ctx, int chunk, int chunks);
 
+// The thread count the kernels use, one for the whole process (forgenet.set_num_threads sets it for
+// every Python thread, as torch.set_num_threads does). Default: OMP_NUM_THREADS when it starts with a
+// positive count (the variable users already set to cap every library's threads), else the CPUs this
+// process may run on.
+int max_threads();
+void set_max_threads(int n);
+
+// The CPUs this process may run on (its affinity mask), at least 1.
+int available_cpus();
+
 // ctx's fn(chunk, chunks) for every chunk < chunks, each once, on the caller and up to threads - 1
-// workers (threads <= 0: omp_get_max_threads()); returns when all have run. An exception thrown by a
+// workers (threads <= 0: max_threads()); returns when all have run. An exception thrown by a
 // chunk is rethrown here after the others (chunks not started by then are skipped). A call from inside
 // a chunk, or while another thread is using the pool, runs its chunks on the caller.
 void run(int chunks, ChunkFn fn, void* ctx, int threads = 0);

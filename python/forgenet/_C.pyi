@@ -1,5 +1,5 @@
 """
-forgenet CPU kernels (C++17, OpenMP)
+forgenet CPU kernels (C++17, their own thread pool)
 """
 from __future__ import annotations
 import collections.abc
@@ -38,10 +38,6 @@ def _conv2d_path(x_shape: collections.abc.Sequence[typing.SupportsInt | typing.S
     ...
 def _conv2d_uses_winograd(x_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], kernel_shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], *, strides: typing.Any = (1, 1), padding: typing.Any = 'valid') -> tuple:
     ...
-def _forked_single_threaded() -> bool:
-    """
-    True in a child forked from this process: the kernels run on one thread there.
-    """
 def _gemm_path(m: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, trans_a: bool = False, trans_b: bool = False, packed: bool = False) -> dict:
     """
     How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab reads op(b) from: packed, in_place, sliver or block). For tests.
@@ -57,6 +53,10 @@ def _numpy_handler_set(capsule: typing.Any) -> typing.Any:
 def _parallel_for_probe(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, fail_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list:
     """
     Test hook: the chunks parallel_for runs.
+    """
+def _parallel_run_probe(chunks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex) -> tuple[list, list]:
+    """
+    Test hook: (times each chunk of a claimed loop ran, the pool slot that ran it).
     """
 def _pool_close() -> None:
     ...

@@ -1,16 +1,16 @@
-"""forgenet: a Keras-style deep-learning library on hand-written C++ (OpenMP) and CUDA kernels."""
+"""forgenet: a Keras-style deep-learning library on hand-written C++ (SIMD, own thread pool) and CUDA kernels."""
 from forgenet import _C
 
 __version__ = "0.1.0"
 
 
 def set_num_threads(n: int) -> None:
-    """Number of OpenMP threads the CPU kernels use (default: all cores).
+    """Number of threads the CPU kernels use, for the whole process (as torch.set_num_threads).
 
-    n must be an int in [1, 4 * cores] (at least 64 allowed): more threads than that only add
-    overhead, and far more exhaust the OpenMP runtime. In a process forked from one whose OpenMP
-    threads had started (multiprocessing's 'fork' start method), the kernels run on one thread and this
-    warns: OpenMP's thread pool does not survive fork (use 'spawn' or 'forkserver' for threaded workers).
+    The default is OMP_NUM_THREADS when it is set to a positive count, else the CPUs this process may
+    run on. n must be an int in [1, 4 * cores] (at least 64 allowed): more threads than that only add
+    overhead. A forked child (multiprocessing's 'fork' start method) keeps the parent's count on a
+    pool of its own.
     """
     _C.set_num_threads(n)
 

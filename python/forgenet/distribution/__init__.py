@@ -32,7 +32,7 @@ _current: DataParallel | None = None
 def initialize(job_addresses=None, num_processes=None, process_id=None, threads=None, engine=None):
     """Join the job the launcher started (reads OMPI_*, PMI_*, PMIX_*, RANK/WORLD_SIZE, SLURM_*).
 
-    Sets this process's OpenMP threads to its share of the host's cores unless `threads` is given
+    Sets this process's kernel threads to its share of the host's cores unless `threads` is given
     (or forgenet.set_num_threads is called later). Returns (rank, size). Idempotent."""
     global _ctx
     if job_addresses is not None:

@@ -47,7 +47,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--data", default=None, help="folder with the four MNIST IDX files (gzipped or not)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--threads", type=int, default=None, help="kernel threads (default: OMP_NUM_THREADS, else all cores)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit's progress output")

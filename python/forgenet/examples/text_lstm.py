@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--length", type=int, default=300, help="characters to generate")
     ap.add_argument("--prompt", default=None, help="text to continue (default: the start of the held-out text)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    ap.add_argument("--threads", type=int, default=None, help="kernel threads (default: OMP_NUM_THREADS, else all cores)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where to train (cuda: our CUDA kernels on CuPy arrays)")
     ap.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="fit's progress output")
