@@ -32,9 +32,12 @@ answer the issue's question instead: at 1 thread (the glue runs on the calling t
 it hides in a pool) and in CPU time (time.process_time, which other processes taking the cores do not
 inflate; wall time beside it), many samples of each runner in a shuffled order each rep, and for each
 pair the median of the per-rep differences with a 95% bootstrap interval of that median, so a reader
-sees whether 5% is inside or outside the noise. "fixed" measures the glue where the kernels do almost
-nothing (its fixed cost, resolved to about a microsecond); "share" times the bench shapes the same way
-and prints the adapter's own share with its interval beside the fixed cost over the kernels' time.
+sees whether 5% is inside or outside the noise. All runners of a case read one set of operands (the
+adapter's tensors are views of the kernels' arrays: separate copies alone made runners differ by a few
+%), and the kernels run twice, as two runners: their difference, "null", is what the method cannot tell
+from zero. "fixed" measures the glue where the kernels do almost nothing (its fixed cost, resolved to
+about a microsecond); "share" times the bench shapes the same way and prints the adapter's own share
+with its interval beside the fixed cost over the kernels' time.
 tests/adapters/test_torch_zero_copy.py shows the glue does no work that grows with the data (the
 kernels read the caller's tensors and write the gradients it gets back; torch runs no copies or fills
 around them), so the fixed cost is all the glue there is at any shape: after a kernel that sweeps the
