@@ -1,7 +1,7 @@
 """What the torch adapter costs on top of the kernel, and our SDPA drop-in against torch's CPU SDPA.
 
-    python bench/bench_adapters.py [--reps 15] [--threads 2] [--only overhead|small|sdpa] [--timer wall|thread]
-                                   [--json out.json]
+    python bench/bench_adapters.py [--reps 15] [--threads 2] [--only overhead|small|floor|sdpa|fixed|share]
+                                   [--timer wall|thread] [--budget-s 12] [--json out.json]
 
 Each pair (forgenet.kernels called directly on numpy arrays vs forgenet.torch on torch tensors;
 forgenet.torch.scaled_dot_product_attention vs torch's) is timed by forgenet.bench's timing core,
@@ -25,12 +25,32 @@ a call on a Zen 3 VM), and so does the adapter's own glue. So each forward+backw
 a third runner, forgenet+floor (the kernels, then the floor with the op's tensor inputs and outputs:
 torch's cost grows with each), and prints the floor's cost at that shape and the adapter's own share:
 adapter - forgenet+floor, in us and as a fraction of the kernels' time.
+
+Those 2-thread wall-clock tables are what users see, but their run-to-run swings (up to 20 ms on a
+130-250 ms kernel on a shared 2-core VM) are larger than the glue. The "fixed" and "share" groups
+answer the issue's question instead: at 1 thread (the glue runs on the calling thread, so nothing of
+it hides in a pool) and in CPU time (time.process_time, which other processes taking the cores do not
+inflate; wall time beside it), many samples of each runner in a shuffled order each rep, and for each
+pair the median of the per-rep differences with a 95% bootstrap interval of that median, so a reader
+sees whether 5% is inside or outside the noise. All runners of a case read one set of operands (the
+adapter's tensors are views of the kernels' arrays: separate copies alone made runners differ by a few
+%), and the kernels run twice, as two runners: their difference, "null", is what the method cannot tell
+from zero. "fixed" measures the glue where the kernels do almost nothing (its fixed cost, resolved to
+about a microsecond); "share" times the bench shapes the same way and prints the adapter's own share
+with its interval beside the fixed cost over the kernels' time.
+tests/adapters/test_torch_zero_copy.py shows the glue does no work that grows with the data (the
+kernels read the caller's tensors and write the gradients it gets back; torch runs no copies or fills
+around them), so the fixed cost is all the glue there is at any shape: after a kernel that sweeps the
+caches it runs slower (see the floor above), which the at-shape measurement includes.
 """
 import argparse
 import json
 import os
+import random
 import sys
 import time
+
+import numpy as np
 
 import forgenet
 from forgenet.bench import cases, machine, timing
@@ -135,6 +155,209 @@ def _with_floor(case):
     return make
 
 
+# ------------------------------------------------------------------ the precise groups: fixed and share
+def _paired_samples(fns: dict, reps: int, min_sample_s: float, seed: int = 0) -> dict:
+    """{name: {"cpu": [s/call], "wall": [s/call]}}: reps samples of each runner, the runners taking turns
+    in a new random order each rep (so none always follows the same one), each sample timed by both
+    clocks. Sample i of every runner comes from the same rep: the pairs the differences are taken over."""
+    order = list(fns)
+    for fn in fns.values():
+        fn(), fn()
+    number = {k: timing.calls_per_sample(fn, min_sample_s, time.process_time) for k, fn in fns.items()}
+    out = {k: {"cpu": [], "wall": [], "number": number[k]} for k in fns}
+    shuffle = random.Random(seed).shuffle
+    for _ in range(reps):
+        shuffle(order)
+        for k in order:
+            fn, n = fns[k], number[k]
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                fn()
+            w1, c1 = time.perf_counter(), time.process_time()
+            out[k]["cpu"].append((c1 - c0) / n)
+            out[k]["wall"].append((w1 - w0) / n)
+    return out
+
+
+def _difference(base, other, boot: int = 2000, seed: int = 0) -> dict:
+    """The median of the paired differences other - base (seconds per call), a 95% bootstrap interval of
+    that median (the pairs resampled) and the differences' interquartile range."""
+    d = np.asarray(other) - np.asarray(base)
+    meds = np.median(d[np.random.default_rng(seed).integers(0, len(d), (boot, len(d)))], axis=1)
+    lo, hi = np.percentile(meds, [2.5, 97.5])
+    q1, q3 = np.percentile(d, [25, 75])
+    return {"median": float(np.median(d)), "ci95": [float(lo), float(hi)], "iqr": [float(q1), float(q3)]}
+
+
+def _us(d) -> str:
+    return f"{d['median'] * 1e6:+8.1f} [{d['ci95'][0] * 1e6:+7.1f},{d['ci95'][1] * 1e6:+7.1f}]"
+
+
+def _pct(d, kernel_s) -> str:
+    return f"{d['median'] / kernel_s:+6.2%} [{d['ci95'][0] / kernel_s:+6.2%},{d['ci95'][1] / kernel_s:+6.2%}]"
+
+
+AGAIN = "forgenet again"  # the kernels a second time: the null comparison, what the method cannot resolve
+
+
+def _rand(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32) * 0.3
+
+
+def _shared(bench: str, dims: tuple, mode: str) -> dict:
+    """The runners of one precise case on one set of operands (the adapter's tensors are torch.from_numpy
+    views of the kernels' arrays), so that no runner's data sits in memory that is faster or slower to
+    reach than another's: separate copies, as bench.cases makes them, differ by a few % at these shapes,
+    more than the glue. Outputs are allocated per call by all of them alike (and land in the same freed
+    chunks). Runners: forgenet (forgenet.kernels), AGAIN (the same calls again, a separate function),
+    forgenet.torch and, forward+backward, FLOORED."""
+    import torch
+
+    import forgenet.torch as ft
+    from forgenet import kernels
+
+    bwd = mode == "fwd+bwd"
+    if bench == "gemm":
+        a, b = _rand(dims[:2], 0), _rand(dims[1:], 1)
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        kern, adapter, sig = (lambda: kernels.gemm(a, b)), (lambda: ft.gemm(ta, tb)), None
+    elif bench == "conv2d":
+        n, h, w, cin, cout, ks = dims
+        x, k, dy = _rand((n, h, w, cin), 0), _rand((ks, ks, cin, cout), 1), _rand((n, h - ks + 1, w - ks + 1, cout), 2)
+        tx, tk, tdy = (torch.from_numpy(t) for t in (x, k, dy))
+        if bwd:
+            tx.requires_grad_(), tk.requires_grad_()
+            kern = lambda: (kernels.conv2d(x, k), kernels.conv2d_backward(dy, x, k))  # noqa: E731
+            adapter = lambda: torch.autograd.grad(ft.conv2d(tx, tk), (tx, tk), tdy)  # noqa: E731
+        else:
+            kern, adapter = (lambda: kernels.conv2d(x, k)), (lambda: ft.conv2d(tx, tk))
+    elif bench == "lstm":
+        n, t, d, u = dims
+        x, h0, c0 = _rand((n, t, d), 0), np.zeros((n, u), np.float32), np.zeros((n, u), np.float32)
+        k, rk, bias, dy = _rand((d, 4 * u), 1), _rand((u, 4 * u), 2), np.zeros(4 * u, np.float32), _rand((n, t, u), 3)
+        ts = [torch.from_numpy(a) for a in (x, h0, c0, k, rk, bias)]
+        tdy = torch.from_numpy(dy)
+        if bwd:
+            for i in (0, 3, 4):
+                ts[i].requires_grad_()
+
+            def kern():
+                _, _, _, reserve = kernels.lstm(x, h0, c0, k, rk, bias, training=True)
+                return kernels.lstm_backward(dy, None, None, x, h0, c0, k, rk, bias, reserve)
+            adapter = lambda: torch.autograd.grad(ft.lstm(*ts)[0], (ts[0], ts[3], ts[4]), tdy)  # noqa: E731
+        else:
+            kern, adapter = (lambda: kernels.lstm(x, h0, c0, k, rk, bias)), (lambda: ft.lstm(*ts))
+    else:
+        b, h, n, d, causal = dims
+        q, k, v, do = (_rand((b, h, n, d), s) for s in range(4))
+        tq, tk, tv, tdo = (torch.from_numpy(a) for a in (q, k, v, do))
+        sdpa = ft.scaled_dot_product_attention
+        if bwd:
+            for t in (tq, tk, tv):
+                t.requires_grad_()
+
+            def kern():
+                o, lse = kernels.attention(q, k, v, causal=causal, return_lse=True)
+                return kernels.attention_backward(do, q, k, v, o, lse, causal=causal)
+            adapter = lambda: torch.autograd.grad(sdpa(tq, tk, tv, is_causal=causal), (tq, tk, tv), tdo)  # noqa: E731
+        else:
+            kern, adapter = (lambda: kernels.attention(q, k, v, causal=causal)), (lambda: sdpa(tq, tk, tv, is_causal=causal))
+
+    def again():
+        return kern()
+    fns = {"forgenet": kern, AGAIN: again, "forgenet.torch": adapter}
+    if bwd:
+        nop = _nop(*_SIGNATURE[bench])
+        fns[FLOORED] = lambda: (kern(), nop())
+    return fns
+
+
+def _precise_cases(small: bool) -> list:
+    """(bench, case, mode, dims): the bench shapes of _bench_shapes, or the small ones of _small_shapes."""
+    out = []
+    gemms = [(1, 1, 1), (32, 32, 32), (64, 64, 64)] if small else [(256, 256, 256), (1024, 1024, 1024)]
+    out += [("gemm", "x".join(map(str, g)), "fwd", g) for g in gemms]
+    for mode in ("fwd", "fwd+bwd"):
+        convs = [("small 3x3", 2, 8, 8, 4, 8, 3)] if small else [("conv1 3x3", 32, 28, 28, 1, 32, 3),
+                                                                 ("conv2 3x3", 32, 13, 13, 32, 64, 3)]
+        out += [("conv2d", f"{c[0]} b{c[1]} {c[2]}x{c[3]}x{c[4]}->{c[5]} {mode}", mode, c[1:]) for c in convs]
+        n, t, d, u = (2, 4, 8, 8) if small else (32, 40, 64, 128)
+        out.append(("lstm", f"n{n} t{t} d{d} u{u} {mode}", mode, (n, t, d, u)))
+        b, h, d, ns = (1, 2, 16, (16, 64)) if small else (4, 8, 64, (256, 1024))
+        for causal in ((False,) if small else (False, True)):
+            out += [("attention", f"b{b} h{h} n{n} d{d}{' causal' if causal else ''} {mode}", mode, (b, h, n, d, causal))
+                    for n in ns]
+    return out
+
+
+def _precise(spec, budget_s: float, min_reps: int, max_reps: int, min_sample_s: float) -> dict:
+    """One case's runners (_shared) sampled by _paired_samples, as many reps as budget_s allows (within
+    the bounds), and the differences: null (AGAIN - kernels: zero but for what the method cannot resolve),
+    total (adapter - kernels) and, forward+backward, floor (kernels+floor - kernels) and own (adapter -
+    kernels+floor); forward, own is the total (no Function runs: nothing requires grad)."""
+    bench, case, mode, dims = spec
+    fns = _shared(bench, dims, mode)
+    t0 = time.process_time()
+    fns["forgenet"]()
+    one = max(time.process_time() - t0, min_sample_s, 1e-6)
+    reps = max(min_reps, min(max_reps, int(budget_s / (one * len(fns)))))
+    s = _paired_samples(fns, reps, min_sample_s)
+    row = {"bench": bench, "case": case, "mode": mode, "reps": reps,
+           "calls_per_sample": {k: v["number"] for k, v in s.items()}}
+    for clock in ("cpu", "wall"):
+        k, a = s["forgenet"][clock], s["forgenet.torch"][clock]
+        r = {"kernels_median_s": float(np.median(k)), "adapter_median_s": float(np.median(a)),
+             "null": _difference(k, s[AGAIN][clock]), "total": _difference(k, a)}
+        if FLOORED in s:
+            f = s[FLOORED][clock]
+            r["floor"], r["own"] = _difference(k, f), _difference(f, a)
+        else:
+            r["own"] = r["total"]
+        row[clock] = r
+    return row
+
+
+def _precise_groups(args, only: str) -> list:
+    """The fixed group (small shapes, in us) and, for share, the bench shapes (as % of the kernels)."""
+    forgenet.set_num_threads(1)
+    import torch
+
+    torch.set_num_threads(1)
+    rows, fixed = [], {}
+    head = (f"  {'bench':<10} {'case':<34} {'reps':>4} {'kernels':>10} {'null +us [95% CI]':>26} "
+            f"{'total +us [95% CI]':>26} {'floor +us [95% CI]':>26} {'own +us [95% CI]':>26} {'own, wall':>26}")
+    print("\nthe adapter's fixed cost at small shapes, 1 thread, CPU time (process_time): adapter - kernels, "
+          "medians of paired differences [95% bootstrap CI]; floor: torch's Function machinery; own: the rest")
+    print(head)
+    for spec in _precise_cases(small=True):
+        row = _precise(spec, args.budget_s / 3, args.min_reps, 400, 0.005)
+        c, w = row["cpu"], row["wall"]
+        floor = _us(c["floor"]) if "floor" in c else f"{'-':>26}"
+        print(f"  {spec[0]:<10} {spec[1]:<34} {row['reps']:4d} {c['kernels_median_s'] * 1e3:7.3f} ms {_us(c['null']):>26} "
+              f"{_us(c['total']):>26} {floor:>26} {_us(c['own']):>26} {_us(w['own']):>26}", flush=True)
+        key = (spec[0], row["mode"])
+        fixed[key] = max(fixed.get(key, -1.0), c["own"]["median"])  # the larger of a bench's small shapes
+        rows.append(dict(row, group="fixed"))
+    if only == "fixed":
+        return rows
+    print("\nthe adapter at the bench shapes, 1 thread, CPU time (process_time): as % of the kernels' time, "
+          "medians of paired differences [95% bootstrap CI]; fixed/kernel: the fixed cost above over this kernel time")
+    print(f"  {'bench':<10} {'case':<34} {'reps':>4} {'kernels':>10} {'null [95% CI]':>24} {'total [95% CI]':>24} "
+          f"{'floor [95% CI]':>24} {'own [95% CI]':>24} {'own, wall':>24} {'fixed/kernel':>12}")
+    for spec in _precise_cases(small=False):
+        row = _precise(spec, args.budget_s, args.min_reps, 200, args.min_sample_s)
+        c, w = row["cpu"], row["wall"]
+        k = c["kernels_median_s"]
+        floor = _pct(c["floor"], k) if "floor" in c else f"{'-':>24}"
+        projected = fixed.get((spec[0], row["mode"]))
+        row["fixed_over_kernel"] = None if projected is None else projected / k
+        proj = f"{projected / k:+11.3%}" if projected is not None else f"{'-':>12}"
+        print(f"  {spec[0]:<10} {spec[1]:<34} {row['reps']:4d} {k * 1e3:7.3f} ms {_pct(c['null'], k):>24} {_pct(c['total'], k):>24} "
+              f"{floor:>24} {_pct(c['own'], k):>24} {_pct(w['own'], w['kernels_median_s']):>24} {proj}", flush=True)
+        rows.append(dict(row, group="share"))
+    return rows
+
+
 def main(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--reps", type=int, default=15)
@@ -144,7 +367,12 @@ def main(argv):
                    help="thread: the calling thread's CPU time (time.thread_time), blind to other processes "
                         "taking the cores; with --threads 1 it is the whole call's cost")
     p.add_argument("--json")
-    p.add_argument("--only", choices=["overhead", "small", "floor", "sdpa"], default=None)
+    p.add_argument("--only", choices=["overhead", "small", "floor", "sdpa", "fixed", "share"], default=None,
+                   help="fixed: the 1-thread CPU-time fixed cost at small shapes; share: that, then the bench "
+                        "shapes the same way (both always at 1 thread, whatever --threads says)")
+    p.add_argument("--budget-s", type=float, default=12.0,
+                   help="fixed / share: seconds of samples per bench-shape case (a third of it per small case)")
+    p.add_argument("--min-reps", type=int, default=15, help="fixed / share: the fewest paired reps per case")
     args = p.parse_args(argv)
     import torch
 
@@ -196,6 +424,10 @@ def main(argv):
             print(f"  {case.bench:<10} {case.case:<34} {shown} {diff * 1e6:+9.1f} "
                   f"{t[base].median * 1e3:13.3f} ms {t[other].median * 1e3:13.3f} ms{own}", flush=True)
             rows.append(row)
+    if args.only in (None, "fixed", "share"):
+        rows += _precise_groups(args, args.only or "share")
+        forgenet.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "reps": args.reps, "timer": args.timer, "load_average": os.getloadavg(),

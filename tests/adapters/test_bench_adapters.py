@@ -41,3 +41,65 @@ def test_backward_rows_split_the_overhead_into_torchs_floor_and_the_adapters_own
         assert r["own_fraction"] == pytest.approx(r["own_extra_s"] / r["base_median_s"])
     assert all("own_extra_s" not in r for r in rows if r["bench"] == "gemm")
     assert "own " in capsys.readouterr().out
+
+
+def test_fixed_group_reports_paired_differences_with_intervals_and_a_null(tmp_path, capsys):
+    out = tmp_path / "fixed.json"
+    _module().main(["--only", "fixed", "--budget-s", "0", "--min-reps", "3", "--json", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["group"] for r in rows} == {"fixed"}
+    assert {(r["bench"], r["mode"]) for r in rows} == {("gemm", "fwd"), ("conv2d", "fwd"), ("conv2d", "fwd+bwd"),
+                                                       ("lstm", "fwd"), ("lstm", "fwd+bwd"), ("attention", "fwd"),
+                                                       ("attention", "fwd+bwd")}
+    for r in rows:
+        assert r["reps"] == 3
+        for clock in ("cpu", "wall"):
+            c = r[clock]
+            for d in ("null", "total", "own"):
+                lo, hi = c[d]["ci95"]
+                assert lo <= c[d]["median"] <= hi
+            # forward+backward splits the total into torch's floor and the adapter's own share
+            assert ("floor" in c) == (r["mode"] == "fwd+bwd")
+            if r["mode"] == "fwd":
+                assert c["own"] == c["total"]
+        assert set(r["calls_per_sample"]) >= {"forgenet", "forgenet again", "forgenet.torch"}
+    assert "null +us [95% CI]" in capsys.readouterr().out
+
+
+class _Capsule:
+    def __init__(self, capsule):
+        self._c = capsule
+
+    def __dlpack__(self, stream=None, **_):
+        return self._c
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def test_the_precise_runners_share_their_operands(monkeypatch):
+    """The kernels and the adapter read the same memory, so placement cannot differ between them."""
+    import numpy as np
+
+    from forgenet import _C
+
+    mod = _module()
+    seen = []
+
+    def spy(name):
+        real = getattr(_C, name)
+
+        def call(*args, **kwargs):
+            arrays = [np.from_dlpack(_Capsule(a)) if type(a).__name__ == "PyCapsule" else a for a in args]
+            seen.append([a.__array_interface__["data"][0] for a in arrays if isinstance(a, np.ndarray)])
+            return real(*arrays, **kwargs)
+        return call
+    for bench, _case, mode, dims in mod._precise_cases(small=True):
+        monkeypatch.setattr(_C, bench, spy(bench))
+        fns = mod._shared(bench, dims, mode)
+        assert set(fns) == {"forgenet", "forgenet again", "forgenet.torch"} | ({"forgenet+floor"} if mode == "fwd+bwd" else set())
+        fns["forgenet"]()
+        fns["forgenet.torch"]()
+        (kernel_in, adapter_in) = seen[0], seen[-1]
+        assert kernel_in == adapter_in, f"{bench} {mode}: the runners read different arrays"
+        seen.clear()

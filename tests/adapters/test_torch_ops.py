@@ -240,6 +240,21 @@ def test_torch_compile_forward_backward_matches_eager():
         torch.testing.assert_close(a, b)
 
 
+def test_torch_compile_backward_of_ops_with_auxiliary_outputs():
+    # attention (lse) and lstm (reserve, h_T, c_T) leave their unused outputs' gradients as None
+    # (set_materialize_grads(False)): AOTAutograd's traced backward must agree with eager
+    def f(q, k, v, x, kern, rk):
+        o = ft.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y, _, _ = ft.lstm(x, torch.zeros(2, 3), torch.zeros(2, 3), kern, rk, torch.zeros(12))
+        return o.square().sum() + y.sum()
+
+    args = [r(1, 2, 5, 4), r(1, 2, 5, 4), r(1, 2, 5, 4), r(2, 3, 4), r(4, 12), r(3, 12)]
+    grads = torch.autograd.grad(f(*args), args)
+    grads_c = torch.autograd.grad(torch.compile(f, backend="aot_eager", fullgraph=True)(*args), args)
+    for a, b in zip(grads_c, grads):
+        torch.testing.assert_close(a, b)
+
+
 def test_meta_tensors_give_shapes():
     q = torch.empty(2, 3, 5, 4, device="meta")
     o, lse = ops.attention(q, q, torch.empty(2, 3, 5, 7, device="meta"), False, None)

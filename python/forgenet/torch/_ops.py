@@ -32,6 +32,12 @@ def _autograd(name: str, setup, grads):
     register_autograd(f"forgenet::{name}", lambda ctx, *g: grads(_ops, ctx, *g), setup_context=setup)
 
 
+# _no_zero_grads: the ops with auxiliary outputs (attention's lse, the LSTM's reserve, layer norm's mean and
+# rstd, softmax_cross_entropy's grad) turn off torch's materialising of unused outputs' gradients. Otherwise
+# every backward fills a zero tensor of each of those outputs' shapes, work that grows with the data, for
+# a formula that never reads them; the formulas take None instead.
+
+
 def _empty_like_fake(ref: Tensor, shape) -> Tensor:
     return ref.new_empty(tuple(int(s) for s in shape), dtype=torch.float32)
 
@@ -230,10 +236,13 @@ def _(logits, target):
 def _sce_setup(ctx, inputs, output):
     logits, target = inputs
     ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # see _no_zero_grads
     ctx.save_for_backward(logits, output[1])
 
 
 def _sce_grads(k, ctx, dloss, _dgrad):
+    if dloss is None:
+        return None, None
     logits, grad = ctx.saved_tensors
     dlogits = dtarget = None
     if ctx.needs_input_grad[0]:
@@ -288,8 +297,8 @@ def _lstm_setup(ctx, inputs, output):
     x, h0, c0, kernel, recurrent_kernel, bias, training = inputs
     ctx.training = training
     ctx.mark_non_differentiable(output[3])
-    # unused outputs' gradients stay None (the kernel reads None as zeros): no zero-filled (N, T, 5U) for
-    # the reserve, nor (N, U) ones for an unused h_T / c_T, on every backward
+    # see _no_zero_grads; lstm_backward reads a None dy / dh_T / dc_T as zeros, so an unused h_T or c_T
+    # costs no (N, U) zeros either
     ctx.set_materialize_grads(False)
     ctx.save_for_backward(x, h0, c0, kernel, recurrent_kernel, bias, output[3])
 
@@ -383,10 +392,13 @@ def _attention_setup(ctx, inputs, output):
     q, k, v, ctx.causal, ctx.scale = inputs
     o, lse = output
     ctx.mark_non_differentiable(lse)
+    ctx.set_materialize_grads(False)  # see _no_zero_grads
     ctx.save_for_backward(q, k, v, o, lse)
 
 
 def _attention_grads(ops, ctx, do, _dlse):
+    if do is None:
+        return (None,) * 5
     q, k, v, o, lse = ctx.saved_tensors
     dq, dk, dv = ops.attention_backward(do.contiguous(), q, k, v, o, lse, ctx.causal, ctx.scale)
     need = ctx.needs_input_grad
@@ -434,11 +446,14 @@ def _ln_setup(ctx, inputs, output):
     x, gamma, beta, _eps = inputs
     _y, mean, rstd = output
     ctx.mark_non_differentiable(mean, rstd)
+    ctx.set_materialize_grads(False)  # see _no_zero_grads
     ctx.has_gamma, ctx.has_beta = gamma is not None, beta is not None
     ctx.save_for_backward(x, gamma, mean, rstd)
 
 
 def _ln_grads(k, ctx, dy, _dmean, _drstd):
+    if dy is None:
+        return (None,) * 4
     x, gamma, mean, rstd = ctx.saved_tensors
     dx, dgamma, dbeta = k.layer_norm_backward(dy.contiguous(), x, gamma, mean, rstd)
     need = ctx.needs_input_grad
