@@ -5,13 +5,18 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: each kernel runs through jax.pure_callback on host numpy arrays (the callback path), so XLA
-treats it as an opaque call with declared result shapes, and the backward is another forgenet kernel
-behind jax.custom_vjp. There is no XLA FFI custom call yet (it would need jaxlib's FFI headers at
-build time and a C++ target in csrc/bindings); arrays on a GPU are copied to the host for the
-callback. vmap runs the callback once per batch element (vmap_method="sequential"). gemm checks its shapes
-while tracing; the other ops' kernels check theirs when they run, and their ValueError then comes
-wrapped in a JaxRuntimeError carrying the kernel's message.
+How: gemm, conv2d, attention / dot_product_attention and lstm run as XLA FFI custom calls into
+forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where
+the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
+runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
+op takes on a CPU ('ffi' or 'callback'); FFI says whether the targets are registered (see
+forgenet.jax._ffi for when: the build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment).
+Either way XLA sees an opaque call with declared result shapes, and the backward is another forgenet
+kernel behind jax.custom_vjp. vmap: an FFI op stays one call over the mapped axes
+(vmap_method="expand_dims", the handler loops); a callback op runs once per batch element
+(vmap_method="sequential"). gemm checks its shapes while tracing; the other ops' kernels check theirs
+when they run, and their ValueError then comes wrapped in a JaxRuntimeError carrying the kernel's
+message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
 Layouts, dtypes and auxiliary outputs are those of forgenet.kernels: float32, NHWC images,
 (KH, KW, Cin, Cout) kernels, LSTM gates i, f, c, o. Importing forgenet never imports JAX.
 """

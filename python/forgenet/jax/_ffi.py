@@ -48,12 +48,15 @@ def _register():
     if built and _version(jaxlib.__version__) < _version(built):
         return frozenset(), (f"the handlers were built against jaxlib {built}, this process runs the older "
                              f"{jaxlib.__version__}")
-    for name, capsule in targets.items():
-        jax.ffi.register_ffi_target(name, capsule, platform="cpu")
+    try:
+        for name, capsule in targets.items():
+            jax.ffi.register_ffi_target(name, capsule, platform="cpu")
+    except Exception as e:  # an XLA that refuses the handlers (its FFI version): the callback path still works
+        return frozenset(), f"jax.ffi.register_ffi_target refused the handlers: {e}"
     return frozenset(targets), ""
 
 
-TARGETS, WHY_OFF = _register()
+TARGETS, WHY_OFF = _register()  # WHY_OFF: '' when the route is on
 _forced_callback = False
 
 
