@@ -1,6 +1,6 @@
 """Per-call time of forgenet.jax ops under jax.jit on the FFI route against the callback route.
 
-    PYTHONPATH=python python bench/jax_ffi_overhead.py [--reps 200] [--threads 1]
+    PYTHONPATH=python python bench/bench_jax_ffi.py [--reps 200] [--threads 1]
 
 Both routes run the same kernel, so the difference is the route's overhead (pure_callback: the host
 round trip through Python and numpy; FFI: an XLA custom call on XLA's buffers). Calls alternate
