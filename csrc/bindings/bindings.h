@@ -19,4 +19,5 @@ void bind_gru(pybind11::module_& m);
 void bind_simple_rnn(pybind11::module_& m);
 void bind_clock(pybind11::module_& m);
 void bind_pointwise(pybind11::module_& m);
+void bind_xla_ffi(pybind11::module_& m);  // _xla_ffi_targets (None when built without the FFI headers)
 }  // namespace forgenet::bind

@@ -74,4 +74,5 @@ PYBIND11_MODULE(_C, m) {
   forgenet::bind::bind_simple_rnn(m);
   forgenet::bind::bind_clock(m);
   forgenet::bind::bind_pointwise(m);
+  forgenet::bind::bind_xla_ffi(m);
 }

@@ -5,13 +5,18 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: each kernel runs through jax.pure_callback on host numpy arrays (the callback path), so XLA
-treats it as an opaque call with declared result shapes, and the backward is another forgenet kernel
-behind jax.custom_vjp. There is no XLA FFI custom call yet (it would need jaxlib's FFI headers at
-build time and a C++ target in csrc/bindings); arrays on a GPU are copied to the host for the
-callback. vmap runs the callback once per batch element (vmap_method="sequential"). gemm checks its shapes
-while tracing; the other ops' kernels check theirs when they run, and their ValueError then comes
-wrapped in a JaxRuntimeError carrying the kernel's message.
+How: gemm, conv2d, attention / dot_product_attention and lstm run as XLA FFI custom calls into
+forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where
+the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
+runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
+op takes on a CPU ('ffi' or 'callback'); FFI says whether the targets are registered (see
+forgenet.jax._ffi for when: the build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment).
+Either way XLA sees an opaque call with declared result shapes, and the backward is another forgenet
+kernel behind jax.custom_vjp. vmap: an FFI op stays one call over the mapped axes
+(vmap_method="expand_dims", the handler loops); a callback op runs once per batch element
+(vmap_method="sequential"). gemm checks its shapes while tracing; the other ops' kernels check theirs
+when they run, and their ValueError then comes wrapped in a JaxRuntimeError carrying the kernel's
+message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
 Layouts, dtypes and auxiliary outputs are those of forgenet.kernels: float32, NHWC images,
 (KH, KW, Cin, Cout) kernels, LSTM gates i, f, c, o. Importing forgenet never imports JAX.
 """
@@ -29,6 +34,9 @@ import numpy as np
 
 from forgenet import kernels
 from forgenet._shapes import window_out
+from forgenet.jax import _ffi
+
+FFI = bool(_ffi.TARGETS)
 
 _F32 = jnp.float32
 
@@ -75,10 +83,16 @@ def gemm(a, b, c=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
 def _gemm_raw(a, b, c, ta, tb, alpha, beta):
     m = a.shape[1] if ta else a.shape[0]
     n = b.shape[0] if tb else b.shape[1]
+    out = _sds((m, n))
+    attrs = dict(trans_a=ta, trans_b=tb, alpha=np.float32(alpha), beta=np.float32(beta))
     if c is None:
-        return _call(lambda a, b: kernels.gemm(a, b, trans_a=ta, trans_b=tb, alpha=alpha), _sds((m, n)), a, b)
-    return _call(lambda a, b, c: kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta),
-                 _sds((m, n)), a, b, c)
+        return _ffi.dispatch(lambda a, b: _ffi.call("forgenet_gemm", out, a, b, **attrs),
+                             lambda a, b: _call(lambda a, b: kernels.gemm(a, b, trans_a=ta, trans_b=tb, alpha=alpha),
+                                                out, a, b), a, b)
+    return _ffi.dispatch(lambda a, b, c: _ffi.call("forgenet_gemm_c", out, a, b, c, **attrs),
+                         lambda a, b, c: _call(lambda a, b, c: kernels.gemm(a, b, c, trans_a=ta, trans_b=tb,
+                                                                            alpha=alpha, beta=beta), out, a, b, c),
+                         a, b, c)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 6))
@@ -108,12 +122,23 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid"):
     return _conv(x, kernel, bias, _pair("strides", strides), str(padding).lower())
 
 
+def _window_attrs(strides, padding):
+    return dict(stride_h=np.int64(strides[0]), stride_w=np.int64(strides[1]), same=padding == "same")
+
+
 def _conv_raw(x, kernel, bias, strides, padding):
     n, ho, wo = window_out("forgenet.jax.conv2d", x.shape, kernel.shape[:2], strides, padding)
     out = _sds((n, ho, wo, kernel.shape[3]))
+    attrs = _window_attrs(strides, padding)
     if bias is None:
-        return _call(lambda x, k: kernels.conv2d(x, k, None, strides=strides, padding=padding), out, x, kernel)
-    return _call(lambda x, k, b: kernels.conv2d(x, k, b, strides=strides, padding=padding), out, x, kernel, bias)
+        return _ffi.dispatch(lambda x, k: _ffi.call("forgenet_conv2d", out, x, k, **attrs),
+                             lambda x, k: _call(lambda x, k: kernels.conv2d(x, k, None, strides=strides,
+                                                                            padding=padding), out, x, k),
+                             x, kernel)
+    return _ffi.dispatch(lambda x, k, b: _ffi.call("forgenet_conv2d_bias", out, x, k, b, **attrs),
+                         lambda x, k, b: _call(lambda x, k, b: kernels.conv2d(x, k, b, strides=strides,
+                                                                              padding=padding), out, x, k, b),
+                         x, kernel, bias)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3, 4))
@@ -128,8 +153,11 @@ def _conv_fwd(x, kernel, bias, strides, padding):
 def _conv_bwd(strides, padding, res, dy):
     x, kernel, has_bias = res
     out = (_sds(x.shape), _sds(kernel.shape), _sds((kernel.shape[3],)))
-    dx, dk, db = _call(lambda dy, x, k: kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding),
-                       out, dy, x, kernel)
+    dx, dk, db = _ffi.dispatch(
+        lambda dy, x, k: _ffi.call("forgenet_conv2d_backward", out, dy, x, k, **_window_attrs(strides, padding)),
+        lambda dy, x, k: _call(lambda dy, x, k: kernels.conv2d_backward(dy, x, k, strides=strides, padding=padding),
+                               out, dy, x, k),
+        dy, x, kernel)
     return dx, dk, (db if has_bias else None)
 
 
@@ -230,8 +258,12 @@ def lstm(x, h0, c0, kernel, recurrent_kernel, bias):
 def _lstm_raw(args, training):
     n, t, _ = args[0].shape
     u = args[4].shape[0]
-    out = (_sds((n, t, u)), _sds((n, u)), _sds((n, u))) + ((_sds((n, t, 5 * u)),) if training else ())
-    return _call(lambda *a: kernels.lstm(*a, training=training), out, *args)
+    out = (_sds((n, t, u)), _sds((n, u)), _sds((n, u)), _sds((n, t, 5 * u)))
+    # the FFI handler always writes the reserve (the kernel needs one); only a gradient keeps it
+    kept = 3 + training
+    return tuple(_ffi.dispatch(lambda *a: tuple(_ffi.call("forgenet_lstm", out, *a))[:kept],
+                               lambda *a: _call(lambda *a: kernels.lstm(*a, training=training), out[:kept], *a),
+                               *args))
 
 
 @jax.custom_vjp
@@ -247,7 +279,8 @@ def _lstm_fwd(*args):
 def _lstm_bwd(res, grads):
     dy, dh, dc = grads
     out = tuple(_sds(a.shape) for a in res[:6])
-    return _call(lambda *a: kernels.lstm_backward(*a), out, dy, dh, dc, *res)
+    return tuple(_ffi.dispatch(lambda *a: tuple(_ffi.call("forgenet_lstm_backward", out, *a)),
+                               lambda *a: _call(lambda *a: kernels.lstm_backward(*a), out, *a), dy, dh, dc, *res))
 
 
 _lstm.defvjp(_lstm_fwd, _lstm_bwd)
@@ -285,9 +318,17 @@ def attention(q, k, v, *, causal=False, scale=None):
     return _attention(q, k, v, bool(causal), None if scale is None else float(scale))
 
 
+def _attention_attrs(causal, scale):
+    return dict(causal=causal, has_scale=scale is not None, scale=np.float64(0.0 if scale is None else scale))
+
+
 def _attention_raw(q, k, v, causal, scale):
     out = (_sds(tuple(q.shape[:3]) + (v.shape[3],)), _sds(q.shape[:3]))
-    return _call(lambda q, k, v: kernels.attention(q, k, v, causal=causal, scale=scale, return_lse=True), out, q, k, v)
+    return tuple(_ffi.dispatch(
+        lambda q, k, v: tuple(_ffi.call("forgenet_attention", out, q, k, v, **_attention_attrs(causal, scale))),
+        lambda q, k, v: _call(lambda q, k, v: kernels.attention(q, k, v, causal=causal, scale=scale, return_lse=True),
+                              out, q, k, v),
+        q, k, v))
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3, 4))
@@ -303,7 +344,10 @@ def _attention_fwd(q, k, v, causal, scale):
 def _attention_bwd(causal, scale, res, do):
     q, k, v, o, lse = res
     out = (_sds(q.shape), _sds(k.shape), _sds(v.shape))
-    return _call(lambda *a: kernels.attention_backward(*a, causal=causal, scale=scale), out, do, q, k, v, o, lse)
+    return tuple(_ffi.dispatch(
+        lambda *a: tuple(_ffi.call("forgenet_attention_backward", out, *a, **_attention_attrs(causal, scale))),
+        lambda *a: _call(lambda *a: kernels.attention_backward(*a, causal=causal, scale=scale), out, *a),
+        do, q, k, v, o, lse))
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
@@ -366,5 +410,13 @@ def _ln_bwd(eps, res, dy):
 
 _layer_norm.defvjp(_ln_fwd, _ln_bwd)
 
-__all__ = ["gemm", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "softmax_cross_entropy", "lstm", "embedding",
+def route(op):
+    """How op runs on arrays on a CPU: 'ffi' (an XLA FFI call into forgenet._C) or 'callback'
+    (jax.pure_callback on host numpy arrays). Arrays on other devices always take the callback."""
+    if op not in __all__ or op == "route":
+        raise ValueError(f"forgenet.jax.route: op must be one of {sorted(set(__all__) - {'route'})}, got {op!r}")
+    return "ffi" if op in _ffi.FFI_OPS and _ffi.active() else "callback"
+
+
+__all__ = ["route", "gemm", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "softmax_cross_entropy", "lstm", "embedding",
            "attention", "dot_product_attention", "layer_norm"]

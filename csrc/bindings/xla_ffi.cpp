@@ -1,0 +1,278 @@
+// forgenet's kernels as XLA FFI handlers, for forgenet.jax's jax.ffi.ffi_call route. Each handler runs
+// its family's contract (bindings/contracts/) on the buffers XLA hands it, then the csrc/cpu entry the
+// _C binding calls, writing straight into XLA's result buffers. They live in _C, so the process has one
+// copy of the kernels and one thread pool. Built only with FORGENET_HAVE_XLA_FFI (CMake found jaxlib's
+// headers); otherwise _xla_ffi_targets() returns None and forgenet.jax keeps its callback path.
+#include "bindings/bindings.h"
+
+namespace py = pybind11;
+
+#ifdef FORGENET_HAVE_XLA_FFI
+
+#include <algorithm>
+
+#include "bindings/contracts/attention.h"
+#include "bindings/contracts/gemm.h"
+#include "bindings/contracts/lstm.h"
+#include "bindings/contracts/window.h"
+#include "bindings/xla_ffi.h"
+#include "cpu/attention.h"
+#include "cpu/conv2d.h"
+#include "cpu/gemm.h"
+#include "cpu/lstm.h"
+
+namespace forgenet::xffi {
+
+namespace {
+
+using Buf = ffi::AnyBuffer;
+using Res = ffi::Result<ffi::AnyBuffer>;
+
+// ---------------------------------------------------------------------------------------------- gemm
+ffi::Error gemm(Buf a_in, Buf b_in, const Buf* c_in, Res out_in, bool ta, bool tb, float alpha, float beta) {
+  const char* op = "gemm";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*out_in, 2);
+    const Operand a(a_in, batch, op, "a"), b(b_in, batch, op, "b"), out(*out_in, batch, op, "the output");
+    Operand c;
+    if (c_in) c = Operand(*c_in, batch, op, "c");
+    const auto s = contract::gemm(op, a.d, b.d, c_in ? &c.d : nullptr, ta, tb, beta);
+    require_result(out, op, "the output", {s.m, s.n}, {{"a", &a}, {"b", &b}, {"c", c_in ? &c : nullptr}});
+    // beta == 0: the kernel treats the output as write-only, as with c absent (the binding's rule)
+    const bool copy_c = c_in && beta != 0.0f && s.m * s.n > 0;
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      float* y = out.at(i);
+      if (copy_c) std::copy(c.at(i), c.at(i) + s.m * s.n, y);
+      sgemm(ta, tb, s.m, s.n, s.k, alpha, a.at(i), a.d.dim(1), b.at(i), b.d.dim(1), beta, y, s.n);
+    });
+  });
+}
+
+ffi::Error gemm_ab(Buf a, Buf b, Res out, bool ta, bool tb, float alpha, float beta) {
+  return gemm(a, b, nullptr, out, ta, tb, alpha, beta);
+}
+ffi::Error gemm_abc(Buf a, Buf b, Buf c, Res out, bool ta, bool tb, float alpha, float beta) {
+  return gemm(a, b, &c, out, ta, tb, alpha, beta);
+}
+
+// -------------------------------------------------------------------------------------------- conv2d
+ffi::Error conv2d(Buf x_in, Buf k_in, const Buf* bias_in, Res y_in, int64_t sh, int64_t sw, bool same) {
+  const char* op = "conv2d";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, 4);
+    const Operand x(x_in, batch, op, "x"), k(k_in, batch, op, "kernel"), y(*y_in, batch, op, "y");
+    Operand bias;
+    if (bias_in) bias = Operand(*bias_in, batch, op, "bias");
+    const auto p = contract::conv_forward(op, x.d, k.d, bias_in ? &bias.d : nullptr, {sh, sw}, same);
+    require_result(y, op, "y", contract::out_shape(p.g, p.cout),
+                   {{"x", &x}, {"kernel", &k}, {"bias", bias_in ? &bias : nullptr}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      conv2d_forward(p.g, p.cout, x.at(i), k.at(i), bias_in ? bias.at(i) : nullptr, y.at(i));
+    });
+  });
+}
+
+ffi::Error conv2d_nobias(Buf x, Buf k, Res y, int64_t sh, int64_t sw, bool same) {
+  return conv2d(x, k, nullptr, y, sh, sw, same);
+}
+ffi::Error conv2d_bias(Buf x, Buf k, Buf bias, Res y, int64_t sh, int64_t sw, bool same) {
+  return conv2d(x, k, &bias, y, sh, sw, same);
+}
+
+// dx_in null: the kernel and bias gradients only (need_dx=False: a first layer's input needs none).
+ffi::Error conv2d_backward(Buf dy_in, Buf x_in, Buf k_in, Res* dx_in, Res dk_in, Res db_in, int64_t sh, int64_t sw,
+                           bool same) {
+  const char* op = "conv2d_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dk_in, 4);
+    const Operand dy(dy_in, batch, op, "dy"), x(x_in, batch, op, "x"), k(k_in, batch, op, "kernel");
+    const Operand dk(*dk_in, batch, op, "dkernel"), db(*db_in, batch, op, "dbias");
+    Operand dx;
+    if (dx_in) dx = Operand(**dx_in, batch, op, "dx");
+    const auto p = contract::conv_backward(op, dy.d, x.d, k.d, {sh, sw}, same);
+    const auto in = {std::pair<const char*, const Operand*>{"dy", &dy}, {"x", &x}, {"kernel", &k}};
+    if (dx_in) require_result(dx, op, "dx", x.d.shape, in);
+    require_result(dk, op, "dkernel", k.d.shape, in);
+    require_result(db, op, "dbias", {p.cout}, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::conv2d_backward(p.g, p.cout, dy.at(i), x.at(i), k.at(i), dx_in ? dx.at(i) : nullptr, dk.at(i),
+                                db.at(i));
+    });
+  });
+}
+
+ffi::Error conv2d_backward_all(Buf dy, Buf x, Buf k, Res dx, Res dk, Res db, int64_t sh, int64_t sw, bool same) {
+  return conv2d_backward(dy, x, k, &dx, dk, db, sh, sw, same);
+}
+ffi::Error conv2d_backward_weights(Buf dy, Buf x, Buf k, Res dk, Res db, int64_t sh, int64_t sw, bool same) {
+  return conv2d_backward(dy, x, k, nullptr, dk, db, sh, sw, same);
+}
+
+// ----------------------------------------------------------------------------------------- attention
+ffi::Error attention(Buf q_in, Buf k_in, Buf v_in, Res o_in, Res lse_in, bool causal, bool has_scale, double scale) {
+  const char* op = "attention";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*o_in, 4);
+    const Operand q(q_in, batch, op, "q"), k(k_in, batch, op, "k"), v(v_in, batch, op, "v");
+    const Operand o(*o_in, batch, op, "o"), lse(*lse_in, batch, op, "lse");
+    const AttnShape s = contract::attention_forward(op, q.d, k.d, v.d, causal, has_scale, scale);
+    const auto in = {std::pair<const char*, const Operand*>{"q", &q}, {"k", &k}, {"v", &v}};
+    require_result(o, op, "o", contract::attention_o_shape(q.d, s), in);
+    require_result(lse, op, "lse", contract::attention_lse_shape(q.d, s), in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      attention_forward(s, q.at(i), k.at(i), v.at(i), o.at(i), lse.at(i));
+    });
+  });
+}
+
+ffi::Error attention_backward(Buf do_in, Buf q_in, Buf k_in, Buf v_in, Buf o_in, Buf lse_in, Res dq_in, Res dk_in,
+                              Res dv_in, bool causal, bool has_scale, double scale) {
+  const char* op = "attention_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dq_in, 4);
+    const Operand dout(do_in, batch, op, "do"), q(q_in, batch, op, "q"), k(k_in, batch, op, "k"),
+        v(v_in, batch, op, "v"), o(o_in, batch, op, "o"), lse(lse_in, batch, op, "lse");
+    const Operand dq(*dq_in, batch, op, "dq"), dk(*dk_in, batch, op, "dk"), dv(*dv_in, batch, op, "dv");
+    const AttnShape s = contract::attention_backward(op, dout.d, q.d, k.d, v.d, o.d, lse.d, causal, has_scale, scale);
+    const auto in = {std::pair<const char*, const Operand*>{"do", &dout}, {"q", &q}, {"k", &k},
+                     {"v", &v}, {"o", &o}, {"lse", &lse}};
+    require_result(dq, op, "dq", q.d.shape, in);
+    require_result(dk, op, "dk", k.d.shape, in);
+    require_result(dv, op, "dv", v.d.shape, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::attention_backward(s, dout.at(i), q.at(i), k.at(i), v.at(i), o.at(i), lse.at(i), dq.at(i), dk.at(i),
+                                   dv.at(i));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- lstm
+// The forward always writes the reserve (the binding allocates one even when not training: the kernel
+// needs it); forgenet.jax drops it outside a gradient.
+ffi::Error lstm(Buf x_in, Buf h0_in, Buf c0_in, Buf k_in, Buf rk_in, Buf b_in, Res y_in, Res h_in, Res c_in,
+                Res r_in) {
+  const char* op = "lstm";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, 3);
+    const Operand x(x_in, batch, op, "x"), h0(h0_in, batch, op, "h0"), c0(c0_in, batch, op, "c0"),
+        k(k_in, batch, op, "kernel"), rk(rk_in, batch, op, "recurrent_kernel"), bias(b_in, batch, op, "bias");
+    const Operand y(*y_in, batch, op, "y"), hT(*h_in, batch, op, "h_T"), cT(*c_in, batch, op, "c_T"),
+        reserve(*r_in, batch, op, "reserve");
+    const LstmShape d = contract::lstm_forward(op, {&x.d, &h0.d, &c0.d, &k.d, &rk.d, &bias.d});
+    const auto in = {std::pair<const char*, const Operand*>{"x", &x}, {"h0", &h0}, {"c0", &c0}, {"kernel", &k},
+                     {"recurrent_kernel", &rk}, {"bias", &bias}};
+    require_result(y, op, "y", {d.n, d.t, d.u}, in);
+    require_result(hT, op, "h_T", {d.n, d.u}, in);
+    require_result(cT, op, "c_T", {d.n, d.u}, in);
+    require_result(reserve, op, "reserve", contract::lstm_reserve_shape(d), in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      lstm_forward(x.at(i), h0.at(i), c0.at(i), k.at(i), rk.at(i), bias.at(i), d.n, d.t, d.d, d.u, y.at(i), hT.at(i),
+                   cT.at(i), reserve.at(i));
+    });
+  });
+}
+
+ffi::Error lstm_backward(Buf dy_in, Buf dh_in, Buf dc_in, Buf x_in, Buf h0_in, Buf c0_in, Buf k_in, Buf rk_in,
+                         Buf b_in, Buf r_in, Res dx_in, Res dh0_in, Res dc0_in, Res dk_in, Res drk_in, Res db_in) {
+  const char* op = "lstm_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dh0_in, 2);
+    const Operand dy(dy_in, batch, op, "dy"), dhT(dh_in, batch, op, "dh_T"), dcT(dc_in, batch, op, "dc_T"),
+        x(x_in, batch, op, "x"), h0(h0_in, batch, op, "h0"), c0(c0_in, batch, op, "c0"), k(k_in, batch, op, "kernel"),
+        rk(rk_in, batch, op, "recurrent_kernel"), bias(b_in, batch, op, "bias"), reserve(r_in, batch, op, "reserve");
+    const Operand dx(*dx_in, batch, op, "dx"), dh0(*dh0_in, batch, op, "dh0"), dc0(*dc0_in, batch, op, "dc0"),
+        dk(*dk_in, batch, op, "dkernel"), drk(*drk_in, batch, op, "drecurrent_kernel"), db(*db_in, batch, op, "dbias");
+    const LstmShape d = contract::lstm_backward(op, {&x.d, &h0.d, &c0.d, &k.d, &rk.d, &bias.d}, reserve.d, &dy.d,
+                                                &dhT.d, &dcT.d);
+    const auto in = {std::pair<const char*, const Operand*>{"x", &x}, {"h0", &h0}, {"c0", &c0}, {"kernel", &k},
+                     {"recurrent_kernel", &rk}, {"bias", &bias}, {"reserve", &reserve}, {"dy", &dy},
+                     {"dh_T", &dhT}, {"dc_T", &dcT}};
+    require_result(dx, op, "dx", {d.n, d.t, d.d}, in);
+    require_result(dh0, op, "dh0", {d.n, d.u}, in);
+    require_result(dc0, op, "dc0", {d.n, d.u}, in);
+    require_result(dk, op, "dkernel", k.d.shape, in);
+    require_result(drk, op, "drecurrent_kernel", rk.d.shape, in);
+    require_result(db, op, "dbias", bias.d.shape, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::lstm_backward(dy.at(i), dhT.at(i), dcT.at(i), x.at(i), h0.at(i), c0.at(i), k.at(i), rk.at(i),
+                              reserve.at(i), d.n, d.t, d.d, d.u, dx.at(i), dh0.at(i), dc0.at(i), dk.at(i), drk.at(i),
+                              db.at(i));
+    });
+  });
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------- the targets
+
+#define FORGENET_GEMM_ATTRS Attr<bool>("trans_a").Attr<bool>("trans_b").Attr<float>("alpha").Attr<float>("beta")
+#define FORGENET_WINDOW_ATTRS Attr<int64_t>("stride_h").Attr<int64_t>("stride_w").Attr<bool>("same")
+#define FORGENET_ATTN_ATTRS Attr<bool>("causal").Attr<bool>("has_scale").Attr<double>("scale")
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_gemm, gemm_ab,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_GEMM_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_gemm_c, gemm_abc,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_GEMM_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_conv2d, conv2d_nobias,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_WINDOW_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_conv2d_bias, conv2d_bias,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_WINDOW_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_conv2d_backward, conv2d_backward_all,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>()
+                                  .FORGENET_WINDOW_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_conv2d_backward_weights, conv2d_backward_weights,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>()
+                                  .FORGENET_WINDOW_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_attention, attention,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>()
+                                  .FORGENET_ATTN_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_attention_backward, attention_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Ret<Buf>().Ret<Buf>().Ret<Buf>().FORGENET_ATTN_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_lstm, lstm,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>());
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_lstm_backward, lstm_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>());
+
+}  // namespace forgenet::xffi
+
+namespace forgenet::bind {
+
+void bind_xla_ffi(py::module_& m) {
+  m.def("_xla_ffi_targets", []() {
+    py::dict d;
+    auto add = [&](const char* name, XLA_FFI_Error* (*fn)(XLA_FFI_CallFrame*)) {
+      d[name] = py::capsule(reinterpret_cast<void*>(fn));
+    };
+    add("forgenet_gemm", &xffi::forgenet_xla_gemm);
+    add("forgenet_gemm_c", &xffi::forgenet_xla_gemm_c);
+    add("forgenet_conv2d", &xffi::forgenet_xla_conv2d);
+    add("forgenet_conv2d_bias", &xffi::forgenet_xla_conv2d_bias);
+    add("forgenet_conv2d_backward", &xffi::forgenet_xla_conv2d_backward);
+    add("forgenet_conv2d_backward_weights", &xffi::forgenet_xla_conv2d_backward_weights);
+    add("forgenet_attention", &xffi::forgenet_xla_attention);
+    add("forgenet_attention_backward", &xffi::forgenet_xla_attention_backward);
+    add("forgenet_lstm", &xffi::forgenet_xla_lstm);
+    add("forgenet_lstm_backward", &xffi::forgenet_xla_lstm_backward);
+    return d;
+  }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
+     "jaxlib's FFI headers).");
+}
+
+}  // namespace forgenet::bind
+
+#else  // no FFI headers at build time
+
+namespace forgenet::bind {
+
+void bind_xla_ffi(py::module_& m) {
+  m.def("_xla_ffi_targets", []() { return py::none(); },
+        "None: this build found no jaxlib FFI headers (forgenet.jax runs every op through its callback path).");
+}
+
+}  // namespace forgenet::bind
+
+#endif
