@@ -92,13 +92,33 @@ struct SimdKernels {
       for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * W, r[i][j]);
   }
 
+  // Asks for the register tile after (i0, j0) in gemm's order, rows of x (ldc floats apart), to be in
+  // L1 by the time it starts: a tile that reads its C (accumulating) or kDs's P first would otherwise
+  // wait on L2 at every start, those few short rows a stride apart being what the hardware
+  // prefetchers miss. (Fetching the next B panel or A rows as well measured slower: they stream.)
+  static void fetch_next(const float* x, int64_t ldc, int64_t m, int64_t n, int64_t i0, int64_t j0, int rw) {
+    const bool down = i0 + MR < m;
+    const int64_t ni = down ? i0 + MR : 0, nj = down ? j0 : j0 + NR;
+    if (nj >= n) return;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; j += 16) {  // a 64-byte line at a time
+        if (rw)
+          __builtin_prefetch(x + (ni + i) * ldc + nj + j, 1, 3);
+        else
+          __builtin_prefetch(x + (ni + i) * ldc + nj + j, 0, 3);
+      }
+  }
+
   // Column panels outer: one B panel stays in L1 while the row blocks of A stream past it.
   template <bool ROWS>
   static void gemm(int64_t m, int64_t n, int64_t kk, const float* A, int64_t sa, const float* Bp, int64_t bs,
                    float* C, int64_t ldc, bool acc) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
-      for (int64_t i0 = 0; i0 < m; i0 += MR)
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        if (acc) fetch_next(C, ldc, m, n, i0, j0, 1);
         micro<ROWS>(kk, ROWS ? A + i0 * sa : A + i0, sa, Bp, C + i0 * ldc + j0, ldc, acc);
+      }
   }
 
   // gemm<true>(.., acc = false) through micro's epilogue E: ep.shift has a float per row of C; kDs's p
@@ -108,6 +128,7 @@ struct SimdKernels {
                        float* C, int64_t ldc, const EpiArgs& ep) {
     for (int64_t j0 = 0; j0 < n; j0 += NR, Bp += bs)
       for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        if (E == kDs) fetch_next(ep.p, ldc, m, n, i0, j0, 0);
         const EpiArgs at{ep.shift + i0, ep.a, ep.p ? ep.p + i0 * ldc + j0 : nullptr};
         micro<true, E>(kk, A + i0 * sa, sa, Bp, C + i0 * ldc + j0, ldc, false, &at);
       }
