@@ -447,3 +447,50 @@ def test_two_thread_splits_on_small_products(rng):
         forgenet.set_num_threads(os.cpu_count() or 1)
     if (os.cpu_count() or 1) >= 2:
         assert {"rows", "cols", "depth"} <= seen, seen
+
+
+# A row split whose slabs would each pack B blocks (more than mc rows a thread) packs all of op(B) once
+# ("shared") and cuts the rows into chunks the threads claim; its every element is computed as the serial
+# loops compute it (same tile, same K blocks), so 1 and 2 threads agree bit for bit. M runs across the
+# 2-thread threshold (6 x 16: 288 rows is 144 a thread, one block) and over partial chunks and tiles.
+def _expected_b_at_two_threads(m, n, k, ta, tb):
+    mr = _tile_rows(m, n)
+    per_thread = -(-(-(-m // mr)) // 2) * mr
+    return "shared" if per_thread > MC[_C.isa()] else "sliver" if tb or m > mr else "in_place"
+
+
+@pytest.mark.parametrize("m", [287, 288, 289, 290, 300, 577, 1001])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_shared_b_row_split_matches_one_thread_bit_for_bit(rng, m, ta, tb):
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 cores")
+    try:
+        for n, k in [(53, 37), (70, 300)]:
+            a, b = operands(rng, m, n, k, ta, tb)
+            c = rng.standard_normal((m, n)).astype(np.float32)
+            forgenet.set_num_threads(2)
+            path = _C._gemm_path(m, n, k, ta, tb)
+            if path["split"] == "rows":
+                assert path["b"] == _expected_b_at_two_threads(m, n, k, ta, tb), (m, n, k, path)
+            two = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.75, beta=0.5)
+            forgenet.set_num_threads(1)
+            one = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.75, beta=0.5)
+            assert_gemm_close(two, a, b, c, ta, tb, 0.75, 0.5, what=f"{m}x{n}x{k} {path}")
+            if path["split"] == "rows":
+                np.testing.assert_array_equal(two, one, err_msg=f"{m}x{n}x{k} {path}")
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+
+
+def test_shared_b_row_split_is_taken_by_square_and_tall_products():
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 cores")
+    try:
+        forgenet.set_num_threads(2)
+        for m, n, k in [(1024, 1024, 1024), (2048, 2048, 2048), (1280, 512, 64), (3136, 64, 576)]:
+            assert _C._gemm_path(m, n, k) == {"tile": "6x16", "threads": 2, "split": "rows", "b": "shared"} or \
+                _C.isa() != "avx2", (m, n, k, _C._gemm_path(m, n, k))
+        # a PackedB's row split keeps its panels
+        assert _C._gemm_path(1280, 512, 64, packed=True)["b"] == "packed"
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
