@@ -98,29 +98,29 @@ void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restr
   // (two passes over one loop rather than a test inside it, which GCC kept per k step)
   int64_t p = 0;
   for (int pass = 0; pass < 2; ++pass) {
-  const int64_t end = pass == 0 ? k - kLateC : k;
+    const int64_t end = pass == 0 ? k - kLateC : k;
 #pragma GCC unroll 4
-  for (; p < end; ++p) {
-    __m256 bv[NV];
+    for (; p < end; ++p) {
+      __m256 bv[NV];
 #pragma GCC unroll 3
-    for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
-    if (PACK) {  // B's rows are sb apart (a page, often): beyond the hardware prefetcher's reach
-      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+      for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+      if (PACK) {  // B's rows are sb apart (a page, often): beyond the hardware prefetcher's reach
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
 #pragma GCC unroll 3
-      for (int v = 0; v < NV; ++v) _mm256_store_ps(bp_out + 8 * v, bv[v]);
-      bp_out += NR;
-    }
+        for (int v = 0; v < NV; ++v) _mm256_store_ps(bp_out + 8 * v, bv[v]);
+        bp_out += NR;
+      }
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
-      const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
+      for (int i = 0; i < MR; ++i) {
+        const __m256 ai = _mm256_broadcast_ss(ROWS ? a + i * sa : a + i);
 #pragma GCC unroll 3
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      a += ROWS ? 1 : sa;
+      b += sb;
     }
-    a += ROWS ? 1 : sa;
-    b += sb;
-  }
-  if (pass == 0 && p > 0) prefetch_c_tile<MR, NR>(c, ldc);
+    if (pass == 0 && p > 0) prefetch_c_tile<MR, NR>(c, ldc);
   }
 
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
@@ -260,29 +260,29 @@ void tile(int64_t k, const float* __restrict a, int64_t sa, const float* __restr
 
   int64_t p = 0;
   for (int pass = 0; pass < 2; ++pass) {
-  const int64_t end = pass == 0 ? k - kLateC : k;
+    const int64_t end = pass == 0 ? k - kLateC : k;
 #pragma GCC unroll 2
-  for (; p < end; ++p) {
-    __m512 bv[NV];
+    for (; p < end; ++p) {
+      __m512 bv[NV];
 #pragma GCC unroll 2
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
-    if (PACK) {  // as AVX2's
-      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+      if (PACK) {  // as AVX2's
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 8 * sb + NR - 1), _MM_HINT_T0);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) _mm512_storeu_ps(bp_out + 16 * v, bv[v]);
-      bp_out += NR;
-    }
+        for (int v = 0; v < NV; ++v) _mm512_storeu_ps(bp_out + 16 * v, bv[v]);
+        bp_out += NR;
+      }
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
+      for (int i = 0; i < MR; ++i) {
+        const __m512 ai = _mm512_set1_ps(ROWS ? a[i * sa] : a[i]);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      a += ROWS ? 1 : sa;
+      b += sb;
     }
-    a += ROWS ? 1 : sa;
-    b += sb;
-  }
-  if (pass == 0 && p > 0) prefetch_c_tile<MR, NR>(c, ldc);
+    if (pass == 0 && p > 0) prefetch_c_tile<MR, NR>(c, ldc);
   }
 
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
