@@ -266,6 +266,10 @@ constexpr int64_t kSlabMacs = 131072;
 // that each chunk's rows still reuse every B panel many times (and at least kMinChunkTiles row tiles).
 constexpr int64_t kChunksPerThread = 4, kMinChunkTiles = 8;
 
+// A claimed row split packs all of op(B) at once up to this many floats (4 MiB), block by block beyond
+// (claimed_rows); it packs on the calling thread alone below kSerialPackFloats (1 MiB).
+constexpr int64_t kWholeBFloats = int64_t(1) << 20, kSerialPackFloats = int64_t(1) << 18;
+
 // Rows of C per claimed chunk for T threads (a multiple of MR).
 int64_t chunk_rows(const Kernel& kr, int64_t M, int T) {
   const int64_t tiles = ceil_div(M, kr.mr), per_thread = ceil_div(tiles, T);
@@ -307,35 +311,53 @@ Plan plan(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, bool pack
 
 namespace {
 
-// A row split over T threads claiming chunks of rows: each kc x nc block of op(B) is packed once (the
-// threads packing its panels between them), then every chunk of rows runs the serial loops on it; a
-// PackedB's chunks read all its blocks in one go. Every element is computed as gemm_serial computes it.
+// A row split over T threads claiming chunks of rows. op(B) is packed once into PackedB's layout (K
+// blocks of kc x npad floats) and the chunks run the serial loops on it, as on a PackedB's; past
+// kWholeBFloats the memory is bounded instead: each kc x nc block is packed in turn (the threads
+// packing its panels between them) and the chunks run on it, a pool call per block — each a point where
+// the caller may wait for a descheduled worker's chunk, hence one call where B is small. Every element
+// is computed as gemm_serial computes it.
 void claimed_rows(const Kernel& kr, int T, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                   float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc, const PackedView* packed) {
-  const int64_t NR = kr.nr, KC = std::min(kr.kc, K), NC = std::min(kr.nc, ceil_to(N, NR));
-  const int64_t rows = chunk_rows(kr, M, T);
+  const int64_t NR = kr.nr, KC = std::min(kr.kc, K), npad = ceil_to(N, NR);
+  const int64_t NC = std::min(kr.nc, npad), rows = chunk_rows(kr, M, T);
   const int chunks = static_cast<int>(ceil_div(M, rows));
   auto a_at = [&](int64_t i, int64_t p) { return trans_a ? A + p * lda + i : A + i * lda + p; };
-  if (packed) {
+  auto b_at = [&](int64_t p, int64_t j) { return trans_b ? B + j * ldb + p : B + p * ldb + j; };
+  // (packing a small B on the caller alone spares a pool call)
+  auto pack_grain = [&](int64_t kc) { return std::max(grain_for(kc * NR), kSerialPackFloats / (kc * NR)); };
+  // the calling thread's: the chunks reading it all end before parallel_run returns
+  static thread_local GrowBuffer shared_;
+  const bool whole = !packed && mul_sat(K, npad) <= kWholeBFloats;
+  if (packed || whole) {
+    PackedView view = packed ? *packed : PackedView{};
+    if (whole) {
+      float* const bp = shared_.get(K * npad, "gemm's shared packed B");
+      const int64_t panels = npad / NR;
+      parallel_for(0, ceil_div(K, KC) * panels, pack_grain(KC), [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+          const int64_t pc = q / panels * KC, j = q % panels * NR, kc = std::min(KC, K - pc);
+          pack_b(kr, trans_b, kc, std::min(NR, N - j), b_at(pc, j), ldb, bp + pc * npad + j * kc);
+        }
+      });
+      view = PackedView{bp, npad, 0};
+    }
     parallel_run(chunks, T, [&](int q) {
       const int64_t i0 = q * rows;
       gemm_serial(kr, trans_a, false, std::min(rows, M - i0), N, K, alpha, a_at(i0, 0), lda, nullptr, 0, beta,
-                  C + i0 * ldc, ldc, packed);
+                  C + i0 * ldc, ldc, &view);
     });
     return;
   }
-  // the calling thread's: the chunks reading it all end before parallel_run returns
-  static thread_local GrowBuffer shared_;
   float* const bp = shared_.get(KC * NC, "gemm's shared packed B block");
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      parallel_for(0, ceil_div(nc, NR), grain_for(kc * NR), [&](int64_t p0, int64_t p1) {
+      parallel_for(0, ceil_div(nc, NR), pack_grain(kc), [&](int64_t p0, int64_t p1) {
         const int64_t j0 = p0 * NR, j1 = std::min(nc, p1 * NR);
-        pack_b(kr, trans_b, kc, j1 - j0, trans_b ? B + (jc + j0) * ldb + pc : B + pc * ldb + jc + j0, ldb,
-               bp + j0 * kc);
+        pack_b(kr, trans_b, kc, j1 - j0, b_at(pc, jc + j0), ldb, bp + j0 * kc);
       });
       const PackedView view{bp, ceil_to(nc, NR), 0};
       parallel_run(chunks, T, [&](int q) {

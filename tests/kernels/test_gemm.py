@@ -494,3 +494,29 @@ def test_shared_b_row_split_is_taken_by_square_and_tall_products():
         assert _C._gemm_path(1280, 512, 64, packed=True)["b"] == "packed"
     finally:
         forgenet.set_num_threads(os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("k", [1024, 1025])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_shared_b_whole_and_block_by_block_match_one_thread_bit_for_bit(rng, k, ta, tb):
+    # a shared op(B) of up to 2**20 floats is packed at once, a larger one block by block (a pool call per
+    # kc x nc block); 1024 x 1024 is the last of the first kind, K = 1025 the first of the other, its last
+    # K block one row deep
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 cores")
+    m, n = 300, 1024
+    a, b = operands(rng, m, n, k, ta, tb)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    try:
+        forgenet.set_num_threads(2)
+        path = _C._gemm_path(m, n, k, ta, tb)
+        two = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+        forgenet.set_num_threads(1)
+        one = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+    if _C.isa() == "avx2":
+        assert path == {"tile": "6x16", "threads": 2, "split": "rows", "b": "shared"}, path
+    assert_gemm_close(two, a, b, c, ta, tb, -1.5, 0.25, what=f"{m}x{n}x{k} {path}")
+    if path["split"] == "rows":
+        np.testing.assert_array_equal(two, one)
