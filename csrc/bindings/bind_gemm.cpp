@@ -136,7 +136,7 @@ void bind_gemm(py::module_& m) {
       value_error("_gemm_path: m, n and k must be positive, got (", m, ", ", n, ", ", k, ")");
     const gemm::Plan p = gemm::plan(trans_a, trans_b, m, n, k, packed);
     static const char* split[] = {"rows", "cols", "depth"};
-    static const char* source[] = {"packed", "in_place", "sliver", "block"};
+    static const char* source[] = {"packed", "in_place", "sliver", "block", "shared"};
     py::dict d;
     d["tile"] = tile(*p.kernel);
     d["threads"] = p.threads;
@@ -146,7 +146,7 @@ void bind_gemm(py::module_& m) {
   }, py::arg("m"), py::arg("n"), py::arg("k"), py::arg("trans_a") = false, py::arg("trans_b") = false,
         py::arg("packed") = false,
         "How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab "
-        "reads op(b) from: packed, in_place, sliver or block). For tests.");
+        "reads op(b) from: packed, in_place, sliver, block or shared). For tests.");
 }
 
 }  // namespace forgenet::bind

@@ -17,7 +17,12 @@
 // cost model prefers; few rows split the columns, so that each thread reads only its part of B) and
 // run the serial loops on it with their own pack buffers (per-thread GrowBuffers), so there is
 // no synchronisation inside; re-packing B per thread costs O(K*N) against O(M*N*K / threads) of work.
-// The slabs are parallel_for's chunks, one per thread.
+// The slabs are parallel_for's chunks, one per thread — except for a row split whose slabs would each
+// pack blocks of a large B (BSource::shared): there each kc x nc block of op(B) is packed once, the
+// threads each packing some of its panels, and the rows are cut into a few chunks per thread that the
+// threads claim as they come free (parallel_run), all reading that one block. A thread that starts
+// late or is descheduled then costs its share of the chunks, not half the call, and B is packed once,
+// not once per thread. A PackedB's row split claims chunks the same way.
 //
 // A PackedB (sgemm_pack_b) holds op(B) already in the panels gemm_serial would pack, K block by K block
 // (the kernel's kc over the whole K), so a row or column slab reads them in place and nothing is
@@ -256,6 +261,22 @@ namespace {
 // than the floats it touches, so its grain is its own; the chunking is parallel_for's.
 constexpr int64_t kSlabMacs = 131072;
 
+// Row chunks per thread of a claimed row split: enough that a late thread's share is small, few enough
+// that each chunk's rows still reuse every B panel many times (and at least kMinChunkTiles row tiles).
+constexpr int64_t kChunksPerThread = 4, kMinChunkTiles = 8;
+
+// The floats of op(B) beyond which a row split shares its packing (4 MiB). Below, each thread packs its
+// own copy: measured on Zen 3 at 2 threads, 1280x512x64 ran ~20% slower (median) with one shared copy
+// (the other core then reads every panel from the first one's cache; its own copy of a small B is
+// about as cheap to make), while 2048^3 ran a few % faster.
+constexpr int64_t kSharedBFloats = int64_t(1) << 20;
+
+// Rows of C per claimed chunk for T threads (a multiple of MR).
+int64_t chunk_rows(const Kernel& kr, int64_t M, int T) {
+  const int64_t tiles = ceil_div(M, kr.mr), per_thread = ceil_div(tiles, T);
+  return std::min(per_thread, std::max(ceil_div(tiles, kChunksPerThread * T), kMinChunkTiles)) * kr.mr;
+}
+
 }  // namespace
 
 Plan plan(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, bool packed, const Kernel* kernel) {
@@ -275,7 +296,10 @@ Plan plan(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, bool pack
       const BSource b = b_source(kr, trans_b, m, packed);
       return b == BSource::block || b == BSource::sliver ? 8.0 : 0.0;
     };
-    const double cost_m = rows * pn * K + pack_a * K * rows + pack_b(rows) * K * pn;
+    // (a row split whose slabs would pack B blocks packs one copy of it, each thread a T-th)
+    const bool shared = !packed && b_source(kr, trans_b, std::min(rows, M), packed) == BSource::block &&
+                        mul_sat(K, ceil_to(N, NR)) > kSharedBFloats;
+    const double cost_m = rows * pn * K + pack_a * K * rows + pack_b(rows) * K * pn / (shared ? T : 1);
     const double cost_n = pm * cols * K + pack_a * K * pm + pack_b(M) * K * cols;
     // (a pre-packed B's K blocks are fixed: it cannot be split by K)
     const double cost_k = packed ? 1e300 : pm * pn * depth + depth * (pack_a * pm + pack_b(M) * pn) + 16.0 * M * N;
@@ -283,10 +307,52 @@ Plan plan(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, bool pack
     else if (cost_k < cost_m && cost_k < cost_n) p.split = Plan::depth;
   }
   p.b = b_source(kr, trans_b, p.split == Plan::rows ? std::min(rows, M) : M, packed);
+  if (T > 1 && p.split == Plan::rows && p.b == BSource::block && mul_sat(K, ceil_to(N, NR)) > kSharedBFloats)
+    p.b = BSource::shared;
   return p;
 }
 
 namespace {
+
+// A row split over T threads claiming chunks of rows: each kc x nc block of op(B) is packed once (the
+// threads packing its panels between them), then every chunk of rows runs the serial loops on it; a
+// PackedB's chunks read all its blocks in one go. Every element is computed as gemm_serial computes it.
+void claimed_rows(const Kernel& kr, int T, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc, const PackedView* packed) {
+  const int64_t NR = kr.nr, KC = std::min(kr.kc, K), NC = std::min(kr.nc, ceil_to(N, NR));
+  const int64_t rows = chunk_rows(kr, M, T);
+  const int chunks = static_cast<int>(ceil_div(M, rows));
+  auto a_at = [&](int64_t i, int64_t p) { return trans_a ? A + p * lda + i : A + i * lda + p; };
+  if (packed) {
+    parallel_run(chunks, T, [&](int q) {
+      const int64_t i0 = q * rows;
+      gemm_serial(kr, trans_a, false, std::min(rows, M - i0), N, K, alpha, a_at(i0, 0), lda, nullptr, 0, beta,
+                  C + i0 * ldc, ldc, packed);
+    });
+    return;
+  }
+  // the calling thread's: the chunks reading it all end before parallel_run returns
+  static thread_local GrowBuffer shared_;
+  float* const bp = shared_.get(KC * NC, "gemm's shared packed B block");
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      parallel_for(0, ceil_div(nc, NR), grain_for(kc * NR), [&](int64_t p0, int64_t p1) {
+        const int64_t j0 = p0 * NR, j1 = std::min(nc, p1 * NR);
+        pack_b(kr, trans_b, kc, j1 - j0, trans_b ? B + (jc + j0) * ldb + pc : B + pc * ldb + jc + j0, ldb,
+               bp + j0 * kc);
+      });
+      const PackedView view{bp, ceil_to(nc, NR), 0};
+      parallel_run(chunks, T, [&](int q) {
+        const int64_t i0 = q * rows;
+        gemm_serial(kr, trans_a, false, std::min(rows, M - i0), nc, kc, alpha, a_at(i0, pc), lda, nullptr, 0,
+                    pc == 0 ? beta : 1.0f, C + i0 * ldc + jc, ldc, &view);
+      });
+    }
+  }
+}
 
 // sgemm's threads over one kernel; with `packed` (a whole PackedB, column 0) B is not read.
 void drive(const Kernel& kr, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -296,6 +362,8 @@ void drive(const Kernel& kr, bool trans_a, bool trans_b, int64_t M, int64_t N, i
   if (p.threads == 1) return gemm_serial(kr, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed);
   const int T = p.threads;
   const int64_t MR = kr.mr, NR = kr.nr;
+  if (p.split == Plan::rows && (p.b == BSource::shared || p.b == BSource::packed))
+    return claimed_rows(kr, T, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, packed);
 
   std::vector<float> partial = workspace_vector<float>(
       p.split == Plan::depth ? mul_sat(T - 1, mul_sat(M, N)) : 0, "gemm's split-K partial sums");

@@ -51,9 +51,10 @@ struct Kernel {
 void pack_b(const Kernel& kr, bool trans, int64_t k, int64_t n, const float* B, int64_t ldb, float* dst);
 
 // Where the micro-kernels read op(B) from for a slab of M rows of C (gemm.cpp says why each): a
-// PackedB, B itself (row-major, one row of tiles), one panel packed just before its use (few rows), or
-// a packed kc x nc block (BLIS's).
-enum class BSource { packed, in_place, sliver, block };
+// PackedB, B itself (row-major, one row of tiles), one panel packed just before its use (few rows), a
+// packed kc x nc block (BLIS's), or (threads splitting rows, plan() only) all of op(B) packed once for
+// every thread.
+enum class BSource { packed, in_place, sliver, block, shared };
 BSource b_source(const Kernel& kr, bool trans_b, int64_t m, bool packed);
 
 // How sgemm runs an M x N x K product: the tile, the threads (1: serial), the dimension they split,

@@ -40,7 +40,7 @@ def _conv2d_uses_winograd(x_shape: collections.abc.Sequence[typing.SupportsInt |
     ...
 def _gemm_path(m: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, k: typing.SupportsInt | typing.SupportsIndex, trans_a: bool = False, trans_b: bool = False, packed: bool = False) -> dict:
     """
-    How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab reads op(b) from: packed, in_place, sliver or block). For tests.
+    How gemm would run an m x n x k product here: {tile, threads, split, b} (b: where the first slab reads op(b) from: packed, in_place, sliver, block or shared). For tests.
     """
 def _lstm_activations(x: typing.Any) -> tuple:
     ...

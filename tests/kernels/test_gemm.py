@@ -447,3 +447,79 @@ def test_two_thread_splits_on_small_products(rng):
         forgenet.set_num_threads(os.cpu_count() or 1)
     if (os.cpu_count() or 1) >= 2:
         assert {"rows", "cols", "depth"} <= seen, seen
+
+
+# A row split over threads: each thread packs its own B blocks while op(B) is small (up to 2**20 floats),
+# beyond it each kc x nc block is packed once for all ("shared") and the threads claim chunks of rows.
+# Either way every element is computed as the serial loops compute it (same tile, same K blocks), so 1
+# and 2 threads agree bit for bit. M runs across the 2-thread threshold of the block (6 x 16: 288 rows is
+# 144 a thread, one block) and over partial tiles.
+def _expected_b_at_two_threads(m, n, k, ta, tb):
+    mr, nr = _C.gemm_kernel(m, n)[1:]
+    per_thread = -(-(-(-m // mr)) // 2) * mr
+    if per_thread > MC[_C.isa()]:
+        return "shared" if k * -(-n // nr) * nr > 2**20 else "block"
+    return "sliver" if tb or m > mr else "in_place"
+
+
+@pytest.mark.parametrize("m", [287, 288, 289, 290, 300, 577, 1001])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_row_split_matches_one_thread_bit_for_bit(rng, m, ta, tb):
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 cores")
+    try:
+        for n, k in [(53, 37), (70, 300)]:
+            a, b = operands(rng, m, n, k, ta, tb)
+            c = rng.standard_normal((m, n)).astype(np.float32)
+            forgenet.set_num_threads(2)
+            path = _C._gemm_path(m, n, k, ta, tb)
+            if path["split"] == "rows":
+                assert path["b"] == _expected_b_at_two_threads(m, n, k, ta, tb), (m, n, k, path)
+            two = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.75, beta=0.5)
+            forgenet.set_num_threads(1)
+            one = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=0.75, beta=0.5)
+            assert_gemm_close(two, a, b, c, ta, tb, 0.75, 0.5, what=f"{m}x{n}x{k} {path}")
+            if path["split"] == "rows":
+                np.testing.assert_array_equal(two, one, err_msg=f"{m}x{n}x{k} {path}")
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+
+
+def test_shared_b_is_taken_by_large_square_products():
+    if (os.cpu_count() or 1) < 2 or _C.isa() != "avx2":
+        pytest.skip("needs 2 cores and the AVX2 tiles")
+    try:
+        forgenet.set_num_threads(2)
+        assert _C._gemm_path(2048, 2048, 2048) == {"tile": "6x16", "threads": 2, "split": "rows", "b": "shared"}
+        for m, n, k in [(1280, 512, 64), (3136, 64, 576)]:
+            assert _C._gemm_path(m, n, k) == {"tile": "6x16", "threads": 2, "split": "rows", "b": "block"}
+        # a PackedB's row split keeps its panels (and claims chunks of rows too)
+        assert _C._gemm_path(1280, 512, 64, packed=True)["b"] == "packed"
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("k", [1024, 1025])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, True)])
+def test_shared_b_threshold_matches_one_thread_bit_for_bit(rng, k, ta, tb):
+    # 300 x 1024 x 1024: op(B) is 2**20 floats, each thread packs its own (and the columns split); one K row
+    # more and it is shared, its last K block one row deep
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs 2 cores")
+    m, n = 300, 1024
+    a, b = operands(rng, m, n, k, ta, tb)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    try:
+        forgenet.set_num_threads(2)
+        path = _C._gemm_path(m, n, k, ta, tb)
+        two = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+        forgenet.set_num_threads(1)
+        one = kernels.gemm(a, b, c, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.25)
+    finally:
+        forgenet.set_num_threads(os.cpu_count() or 1)
+    if _C.isa() == "avx2":
+        assert (path["b"] == "shared") == (k > 1024), path
+        assert k == 1024 or path == {"tile": "6x16", "threads": 2, "split": "rows", "b": "shared"}, path
+    assert_gemm_close(two, a, b, c, ta, tb, -1.5, 0.25, what=f"{m}x{n}x{k} {path}")
+    if path["split"] == "rows":
+        np.testing.assert_array_equal(two, one)
