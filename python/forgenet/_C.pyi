@@ -74,6 +74,10 @@ def _scratch_probe(floats: typing.SupportsInt | typing.SupportsIndex, inner: typ
     """
     Test hook: addresses of a Scratch frame (and a nested one).
     """
+def _xla_ffi_targets() -> dict:
+    """
+    {target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without jaxlib's FFI headers).
+    """
 def adam_update(var: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, vhat: typing.Any, alpha: typing.SupportsFloat | typing.SupportsIndex, beta_1: typing.SupportsFloat | typing.SupportsIndex, beta_2: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex) -> None:
     """
     Adam step in place on var, m, v (and vhat unless None: amsgrad); Keras 3's formulas in float32.
