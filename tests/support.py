@@ -97,3 +97,16 @@ def ufunc_rmsprop(xp, var, g, v, avg, mom, lr, rho, momentum, eps):
         var -= mom
     else:
         var -= a
+
+
+class CpuCapsule:
+    """A bare DLPack capsule (what the torch adapter hands _C) as an object np.from_dlpack takes."""
+
+    def __init__(self, capsule):
+        self._c = capsule
+
+    def __dlpack__(self, stream=None, **_):
+        return self._c
+
+    def __dlpack_device__(self):
+        return (1, 0)  # kDLCPU

@@ -7,6 +7,8 @@ import pytest
 
 pytest.importorskip("torch")
 
+from support import CpuCapsule  # noqa: E402
+
 _PATH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_adapters.py"
 
 
@@ -66,17 +68,6 @@ def test_fixed_group_reports_paired_differences_with_intervals_and_a_null(tmp_pa
     assert "null +us [95% CI]" in capsys.readouterr().out
 
 
-class _Capsule:
-    def __init__(self, capsule):
-        self._c = capsule
-
-    def __dlpack__(self, stream=None, **_):
-        return self._c
-
-    def __dlpack_device__(self):
-        return (1, 0)
-
-
 def test_the_precise_runners_share_their_operands(monkeypatch):
     """The kernels and the adapter read the same memory, so placement cannot differ between them."""
     import numpy as np
@@ -90,7 +81,7 @@ def test_the_precise_runners_share_their_operands(monkeypatch):
         real = getattr(_C, name)
 
         def call(*args, **kwargs):
-            arrays = [np.from_dlpack(_Capsule(a)) if type(a).__name__ == "PyCapsule" else a for a in args]
+            arrays = [np.from_dlpack(CpuCapsule(a)) if type(a).__name__ == "PyCapsule" else a for a in args]
             seen.append([a.__array_interface__["data"][0] for a in arrays if isinstance(a, np.ndarray)])
             return real(*arrays, **kwargs)
         return call

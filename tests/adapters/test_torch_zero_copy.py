@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import forgenet.torch as ft  # noqa: E402
+from support import CpuCapsule  # noqa: E402
 from forgenet.torch import _cpu  # noqa: E402
 
 # aten ops that touch no element: lift_fresh wraps torch.from_numpy's result, detach and new_empty(0)
@@ -34,7 +35,7 @@ class _Recorder:
         fn = getattr(self._real, name)
 
         def call(*args, **kwargs):
-            arrays = [np.from_dlpack(_Capsule(a)) if type(a).__name__ == "PyCapsule" else a for a in args]
+            arrays = [np.from_dlpack(CpuCapsule(a)) if type(a).__name__ == "PyCapsule" else a for a in args]
             ins = [a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else None for a in arrays]
             out = fn(*arrays, **kwargs)
             outs = out if isinstance(out, tuple) else (out,)
@@ -42,16 +43,6 @@ class _Recorder:
             return out
         return call
 
-
-class _Capsule:
-    def __init__(self, capsule):
-        self._c = capsule
-
-    def __dlpack__(self, stream=None, **_):
-        return self._c
-
-    def __dlpack_device__(self):
-        return (1, 0)  # kDLCPU
 
 
 # the forward outputs each backward kernel reads: attention's o and lse, the LSTM's reserve
