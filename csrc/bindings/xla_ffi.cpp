@@ -13,13 +13,17 @@ namespace py = pybind11;
 
 #include "bindings/contracts/attention.h"
 #include "bindings/contracts/gemm.h"
+#include "bindings/contracts/layernorm.h"
 #include "bindings/contracts/lstm.h"
+#include "bindings/contracts/softmax.h"
 #include "bindings/contracts/window.h"
 #include "bindings/xla_ffi.h"
 #include "cpu/attention.h"
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
+#include "cpu/layernorm.h"
 #include "cpu/lstm.h"
+#include "cpu/softmax.h"
 
 namespace forgenet::xffi {
 
@@ -201,6 +205,75 @@ ffi::Error lstm_backward(Buf dy_in, Buf dh_in, Buf dc_in, Buf x_in, Buf h0_in, B
   });
 }
 
+// ------------------------------------------------------------------------------------------- softmax
+// Over the last axis of any rank >= 1 (forgenet.jax moves the axis last): `rank` is the op's own rank
+// of x, the leading axes beyond it are vmap's.
+ffi::Error softmax(Buf x_in, Res y_in, int64_t rank) {
+  const char* op = "softmax";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank));
+    const Operand x(x_in, batch, op, "x"), y(*y_in, batch, op, "y");
+    const auto r = contract::softmax_forward(op, x.d);
+    require_result(y, op, "y", x.d.shape, {{"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) { softmax_rows(x.at(i), y.at(i), r.rows, r.cols); });
+  });
+}
+
+ffi::Error softmax_backward(Buf dy_in, Buf y_in, Res dx_in, int64_t rank) {
+  const char* op = "softmax_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, static_cast<size_t>(rank));
+    const Operand dy(dy_in, batch, op, "dy"), y(y_in, batch, op, "y"), dx(*dx_in, batch, op, "dx");
+    const auto r = contract::softmax_backward(op, dy.d, y.d);
+    require_result(dx, op, "dx", y.d.shape, {{"dy", &dy}, {"y", &y}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      softmax_backward_rows(y.at(i), dy.at(i), dx.at(i), r.rows, r.cols);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------- layer norm
+// x (..., C) of the op's own rank `rank`; mean and rstd x's shape without its last axis.
+ffi::Error layer_norm(Buf x_in, Buf g_in, Buf b_in, Res y_in, Res m_in, Res r_in, int64_t rank, double eps) {
+  const char* op = "layer_norm";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank));
+    const Operand x(x_in, batch, op, "x"), gamma(g_in, batch, op, "gamma"), beta(b_in, batch, op, "beta");
+    const Operand y(*y_in, batch, op, "y"), mean(*m_in, batch, op, "mean"), rstd(*r_in, batch, op, "rstd");
+    const auto r = contract::layer_norm_forward(op, x.d, gamma.d, beta.d, eps);
+    const auto stats = contract::stat_shape(x.d);
+    const auto in = {std::pair<const char*, const Operand*>{"x", &x}, {"gamma", &gamma}, {"beta", &beta}};
+    require_result(y, op, "y", x.d.shape, in);
+    require_result(mean, op, "mean", stats, in);
+    require_result(rstd, op, "rstd", stats, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::layer_norm_forward(x.at(i), gamma.at(i), beta.at(i), y.at(i), mean.at(i), rstd.at(i), r.rows, r.cols,
+                                   static_cast<float>(eps));
+    });
+  });
+}
+
+ffi::Error layer_norm_backward(Buf dy_in, Buf x_in, Buf g_in, Buf m_in, Buf r_in, Res dx_in, Res dg_in, Res db_in,
+                               int64_t rank) {
+  const char* op = "layer_norm_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, static_cast<size_t>(rank));
+    const Operand dy(dy_in, batch, op, "dy"), x(x_in, batch, op, "x"), gamma(g_in, batch, op, "gamma"),
+        mean(m_in, batch, op, "mean"), rstd(r_in, batch, op, "rstd");
+    const Operand dx(*dx_in, batch, op, "dx"), dgamma(*dg_in, batch, op, "dgamma"), dbeta(*db_in, batch, op, "dbeta");
+    const auto r = contract::layer_norm_backward(op, dy.d, x.d, gamma.d, mean.d, rstd.d);
+    const auto in = {std::pair<const char*, const Operand*>{"dy", &dy}, {"x", &x}, {"gamma", &gamma},
+                     {"mean", &mean}, {"rstd", &rstd}};
+    require_result(dx, op, "dx", x.d.shape, in);
+    require_result(dgamma, op, "dgamma", {r.cols}, in);
+    require_result(dbeta, op, "dbeta", {r.cols}, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::layer_norm_backward(dy.at(i), x.at(i), gamma.at(i), mean.at(i), rstd.at(i), dx.at(i), dgamma.at(i),
+                                    dbeta.at(i), r.rows, r.cols);
+    });
+  });
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------- the targets
@@ -236,6 +309,16 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_lstm_backward, lstm_backward,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
                                   .Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
                                   .Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>());
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax, softmax,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax_backward, softmax_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm, layer_norm,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>()
+                                  .Attr<int64_t>("rank").Attr<double>("epsilon"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm_backward, layer_norm_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Ret<Buf>().Ret<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
 
 }  // namespace forgenet::xffi
 
@@ -257,6 +340,10 @@ void bind_xla_ffi(py::module_& m) {
     add("forgenet_attention_backward", &xffi::forgenet_xla_attention_backward);
     add("forgenet_lstm", &xffi::forgenet_xla_lstm);
     add("forgenet_lstm_backward", &xffi::forgenet_xla_lstm_backward);
+    add("forgenet_softmax", &xffi::forgenet_xla_softmax);
+    add("forgenet_softmax_backward", &xffi::forgenet_xla_softmax_backward);
+    add("forgenet_layer_norm", &xffi::forgenet_xla_layer_norm);
+    add("forgenet_layer_norm_backward", &xffi::forgenet_xla_layer_norm_backward);
     return d;
   }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
      "jaxlib's FFI headers).");

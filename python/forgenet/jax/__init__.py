@@ -5,7 +5,7 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: gemm, conv2d, attention / dot_product_attention and lstm run as XLA FFI custom calls into
+How: gemm, conv2d, attention / dot_product_attention, lstm, softmax and layer_norm run as XLA FFI custom calls into
 forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where
 the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
 runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
@@ -198,9 +198,26 @@ def softmax(x, axis=-1):
     return _softmax(x, int(axis))
 
 
+def _last(f, x, axis):
+    """f on x with `axis` moved last (the FFI kernels' own axis), the result's moved back."""
+    axis = axis % x.ndim
+    if axis == x.ndim - 1:
+        return f(x)
+    return jnp.moveaxis(f(jnp.moveaxis(x, axis, -1)), -1, axis)
+
+
+def _softmax_raw(x, axis):
+    out = _sds(x.shape)
+    if x.ndim == 0:  # the kernel's contract refuses a scalar, in its words
+        return _call(lambda x: kernels.softmax(x, axis), out, x)
+    return _ffi.dispatch(
+        lambda x: _last(lambda x: _ffi.call("forgenet_softmax", _sds(x.shape), x, rank=np.int64(x.ndim)), x, axis),
+        lambda x: _call(lambda x: kernels.softmax(x, axis), out, x), x)
+
+
 @partial(jax.custom_vjp, nondiff_argnums=(1,))
 def _softmax(x, axis):
-    return _call(lambda x: kernels.softmax(x, axis), _sds(x.shape), x)
+    return _softmax_raw(x, axis)
 
 
 def _softmax_fwd(x, axis):
@@ -209,7 +226,16 @@ def _softmax_fwd(x, axis):
 
 
 def _softmax_bwd(axis, y, dy):
-    return (_call(lambda dy, y: kernels.softmax_backward(dy, y, axis), _sds(y.shape), dy, y),)
+    out = _sds(y.shape)
+
+    def ffi(dy, y):
+        a = axis % y.ndim
+        dyl, yl = jnp.moveaxis(dy, a, -1), jnp.moveaxis(y, a, -1)
+        dx = _ffi.call("forgenet_softmax_backward", _sds(yl.shape), dyl, yl, rank=np.int64(y.ndim))
+        return jnp.moveaxis(dx, -1, a)
+
+    return (_ffi.dispatch(ffi, lambda dy, y: _call(lambda dy, y: kernels.softmax_backward(dy, y, axis), out, dy, y),
+                          dy, y),)
 
 
 _softmax.defvjp(_softmax_fwd, _softmax_bwd)
@@ -388,7 +414,9 @@ def layer_norm(x, gamma, beta, *, epsilon=1e-3):
 
 def _ln_raw(x, gamma, beta, eps):
     out = (_sds(x.shape), _sds(x.shape[:-1]), _sds(x.shape[:-1]))
-    return _call(lambda x, g, b: kernels.layer_norm(x, g, b, epsilon=eps), out, x, gamma, beta)
+    return tuple(_ffi.dispatch(
+        lambda *a: tuple(_ffi.call("forgenet_layer_norm", out, *a, rank=np.int64(x.ndim), epsilon=np.float64(eps))),
+        lambda *a: _call(lambda x, g, b: kernels.layer_norm(x, g, b, epsilon=eps), out, *a), x, gamma, beta))
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -405,7 +433,9 @@ def _ln_bwd(eps, res, dy):
     x, gamma, mean, rstd = res
     c = (x.shape[-1],)
     out = (_sds(x.shape), _sds(c), _sds(c))
-    return _call(lambda *a: kernels.layer_norm_backward(*a), out, dy, x, gamma, mean, rstd)
+    return tuple(_ffi.dispatch(
+        lambda *a: tuple(_ffi.call("forgenet_layer_norm_backward", out, *a, rank=np.int64(x.ndim))),
+        lambda *a: _call(lambda *a: kernels.layer_norm_backward(*a), out, *a), dy, x, gamma, mean, rstd))
 
 
 _layer_norm.defvjp(_ln_fwd, _ln_bwd)

@@ -29,7 +29,7 @@ from forgenet import _C, _build_info
 VMAP_METHOD = "expand_dims"
 
 # the public ops with a handler, and the families they run through
-FFI_OPS = frozenset({"gemm", "conv2d", "attention", "dot_product_attention", "lstm"})
+FFI_OPS = frozenset({"gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm"})
 
 
 def _version(s):
