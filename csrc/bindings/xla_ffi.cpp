@@ -23,6 +23,7 @@ namespace py = pybind11;
 #include "cpu/gemm.h"
 #include "cpu/layernorm.h"
 #include "cpu/lstm.h"
+#include "cpu/pooling.h"
 #include "cpu/softmax.h"
 
 namespace forgenet::xffi {
@@ -274,6 +275,53 @@ ffi::Error layer_norm_backward(Buf dy_in, Buf x_in, Buf g_in, Buf m_in, Buf r_in
   });
 }
 
+// ------------------------------------------------------------------------------------------- pooling
+contract::WindowArgs pool_window(int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return {{ph, pw}, {sh, sw}, same};
+}
+
+ffi::Error pool(const char* op, bool is_max, Buf x_in, Res y_in, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                bool same) {
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, 4);
+    const Operand x(x_in, batch, op, "x"), y(*y_in, batch, op, "y");
+    const Window2d g = contract::pool_forward(op, x.d, pool_window(ph, pw, sh, sw, same));
+    require_result(y, op, "y", contract::out_shape(g, g.c), {{"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      (is_max ? max_pool2d_forward : avg_pool2d_forward)(g, x.at(i), y.at(i));
+    });
+  });
+}
+
+ffi::Error pool_backward(const char* op, bool is_max, Buf dy_in, Buf x_in, Res dx_in, int64_t ph, int64_t pw,
+                         int64_t sh, int64_t sw, bool same) {
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, 4);
+    const Operand dy(dy_in, batch, op, "dy"), x(x_in, batch, op, "x"), dx(*dx_in, batch, op, "dx");
+    const Window2d g = contract::pool_backward(op, dy.d, x.d, pool_window(ph, pw, sh, sw, same));
+    require_result(dx, op, "dx", x.d.shape, {{"dy", &dy}, {"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      if (is_max)
+        max_pool2d_backward(g, dy.at(i), x.at(i), dx.at(i));
+      else
+        avg_pool2d_backward(g, dy.at(i), dx.at(i));
+    });
+  });
+}
+
+ffi::Error max_pool(Buf x, Res y, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool("max_pool2d", true, x, y, ph, pw, sh, sw, same);
+}
+ffi::Error avg_pool(Buf x, Res y, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool("avg_pool2d", false, x, y, ph, pw, sh, sw, same);
+}
+ffi::Error max_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool_backward("max_pool2d_backward", true, dy, x, dx, ph, pw, sh, sw, same);
+}
+ffi::Error avg_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool_backward("avg_pool2d_backward", false, dy, x, dx, ph, pw, sh, sw, same);
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------- the targets
@@ -319,6 +367,15 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm, layer_norm,
 XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm_backward, layer_norm_backward,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
                                   .Ret<Buf>().Ret<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+#define FORGENET_POOL_ATTRS Attr<int64_t>("pool_h").Attr<int64_t>("pool_w").FORGENET_WINDOW_ATTRS
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_max_pool2d, max_pool,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_avg_pool2d, avg_pool,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_max_pool2d_backward, max_pool_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_avg_pool2d_backward, avg_pool_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
 
 }  // namespace forgenet::xffi
 
@@ -344,6 +401,10 @@ void bind_xla_ffi(py::module_& m) {
     add("forgenet_softmax_backward", &xffi::forgenet_xla_softmax_backward);
     add("forgenet_layer_norm", &xffi::forgenet_xla_layer_norm);
     add("forgenet_layer_norm_backward", &xffi::forgenet_xla_layer_norm_backward);
+    add("forgenet_max_pool2d", &xffi::forgenet_xla_max_pool2d);
+    add("forgenet_avg_pool2d", &xffi::forgenet_xla_avg_pool2d);
+    add("forgenet_max_pool2d_backward", &xffi::forgenet_xla_max_pool2d_backward);
+    add("forgenet_avg_pool2d_backward", &xffi::forgenet_xla_avg_pool2d_backward);
     return d;
   }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
      "jaxlib's FFI headers).");

@@ -34,9 +34,10 @@ def test_built_handlers_are_registered():
     if "this process runs the older" in _ffi.WHY_OFF:  # pip's build env got a newer jaxlib than the test env's
         pytest.skip(_ffi.WHY_OFF)
     assert fj.FFI == _build_info.HAS_XLA_FFI, _ffi.WHY_OFF
-    for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm"):
+    for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm",
+               "max_pool2d", "avg_pool2d"):
         assert fj.route(op) == ("ffi" if fj.FFI else "callback")
-    for op in ("max_pool2d", "avg_pool2d", "embedding", "softmax_cross_entropy"):
+    for op in ("embedding", "softmax_cross_entropy"):
         assert fj.route(op) == "callback"
     with pytest.raises(ValueError, match="forgenet.jax.route: op must be one of"):
         fj.route("matmul")
@@ -198,6 +199,28 @@ def test_layer_norm(shape):
 
 
 @needs_ffi
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("size,strides", [((2, 2), None), ((3, 2), (2, 1)), ((3, 3), (1, 1))])
+def test_pool_valid(kind, size, strides):
+    pool = getattr(torch.nn.functional, f"{kind}_pool2d")
+    ref = lambda x: pool(x.permute(0, 3, 1, 2), size, strides or size).permute(0, 2, 3, 1)  # noqa: E731
+    _check(lambda x: getattr(fj, f"{kind}_pool2d")(x, size, strides), ref, (r(2, 7, 6, 3),), f"forgenet_{kind}_pool2d")
+
+
+@needs_ffi
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool_same_and_backward_target(kind):
+    """padding='same' (no torch twin): the two routes agree, and the gradient is the backward target."""
+    f = lambda x: getattr(fj, f"{kind}_pool2d")(x, 3, 2, padding="same")  # noqa: E731
+    x = r(2, 7, 6, 3)
+    text = _lowered(jax.grad(lambda x: (f(x) ** 2).sum()), (x,))
+    assert f"custom_call @forgenet_{kind}_pool2d_backward(" in text and "callback" not in text
+    (y, g, _), (yc, gc, _) = _both_routes(f, (x,), (0,))
+    np.testing.assert_allclose(y, yc, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(g[0], gc[0], rtol=1e-6, atol=1e-6)
+
+
+@needs_ffi
 def test_check_grads_finite_differences():
     """jax.test_util.check_grads: the custom VJPs on the FFI route against JAX's own finite differences."""
     opts = dict(order=1, modes=("rev",), atol=2e-2, rtol=2e-2, eps=1e-2)
@@ -208,6 +231,8 @@ def test_check_grads_finite_differences():
                 **opts)
     check_grads(lambda *a: fj.lstm(*a)[0], (r(1, 3, 2), r(1, 2), r(1, 2), r(2, 8), r(2, 8), r(8)), **opts)
     check_grads(lambda x: fj.softmax(x, axis=1), (r(2, 5, 3),), **opts)
+    check_grads(lambda x: fj.avg_pool2d(x, 2, 1, padding="same"), (r(1, 4, 5, 2),), **opts)
+    check_grads(lambda x: fj.max_pool2d(x, 2), (r(1, 4, 4, 2),), **opts)  # distinct values: no ties
     check_grads(lambda x, g, b: fj.layer_norm(x, g, b), (r(3, 5), r(5), r(5, seed=1)), **opts)
 
 
@@ -235,6 +260,8 @@ def test_vmap_each_op_one_call():
     _vmap_both(lambda x, *w: fj.lstm(x, *w), (0, None, None, None, None, None),
                (r(2, 2, 3, 3), r(2, 5), r(2, 5), r(3, 20), r(5, 20), r(20)))
     _vmap_both(lambda x: fj.softmax(x, axis=0), (1,), (r(4, 3, 5),))
+    _vmap_both(lambda x: fj.max_pool2d(x, 2), (0,), (r(3, 2, 4, 4, 2),))
+    _vmap_both(lambda x: fj.avg_pool2d(x, 3, 2, padding="same"), (4,), (r(1, 5, 5, 2, 3),))
     _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (0, None, None), (r(3, 2, 5), r(5), r(5, seed=1)))
     _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (None, 0, 0), (r(2, 5), r(3, 5), r(3, 5, seed=1)))
 
@@ -248,6 +275,8 @@ def test_vmap_of_grad_and_nested_vmap():
     _vmap_both(conv_grad, (0, None), (r(2, 1, 4, 4, 2), r(3, 3, 2, 3)))
     attn_grad = jax.grad(lambda q, k, v: fj.attention(q, k, v).sum(), argnums=(0, 1, 2))
     _vmap_both(attn_grad, (0, 0, 0), (r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4)))
+    pool_grad = jax.grad(lambda x: (fj.max_pool2d(x, 2) ** 2).sum())
+    _vmap_both(pool_grad, (0,), (r(3, 1, 4, 4, 2),))
     sm_grad = jax.grad(lambda x, w: (fj.softmax(x) * w).sum())
     _vmap_both(sm_grad, (0, None), (r(3, 2, 4), r(2, 4, seed=3)))
     ln_grad = jax.grad(lambda x, g, b: (fj.layer_norm(x, g, b) ** 2).sum(), argnums=(0, 1, 2))
@@ -284,3 +313,9 @@ def test_errors_carry_the_contract_message():
     with pytest.raises(Exception, match=r"TypeError: softmax: x must be float32, got int32"):
         jax.block_until_ready(_ffi.call("forgenet_softmax", jax.ShapeDtypeStruct((3,), jnp.float32),
                                         jnp.ones((3,), jnp.int32), rank=np.int64(1)))
+    pool_attrs = dict(pool_h=np.int64(2), pool_w=np.int64(2), stride_h=np.int64(2), stride_w=np.int64(2), same=False)
+    with pytest.raises(Exception, match=r"max_pool2d: x must have rank 4, got shape \(4, 4\)"):
+        jax.block_until_ready(_ffi.call("forgenet_max_pool2d", f32(1, 2, 2, 1), r(4, 4), **pool_attrs))
+    with pytest.raises(Exception, match=r"avg_pool2d_backward: dy must have the forward output's shape"):
+        jax.block_until_ready(_ffi.call("forgenet_avg_pool2d_backward", f32(1, 4, 4, 1), r(1, 3, 3, 1),
+                                        r(1, 4, 4, 1), **pool_attrs))

@@ -5,9 +5,9 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: gemm, conv2d, attention / dot_product_attention, lstm, softmax and layer_norm run as XLA FFI custom calls into
-forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where
-the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
+How: gemm, conv2d, max_pool2d, avg_pool2d, attention / dot_product_attention, lstm, softmax and
+layer_norm run as XLA FFI custom calls into forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp,
+the kernels on XLA's own CPU buffers) where the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
 runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
 op takes on a CPU ('ffi' or 'callback'); FFI says whether the targets are registered (see
 forgenet.jax._ffi for when: the build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment).
@@ -168,14 +168,23 @@ _conv.defvjp(_conv_fwd, _conv_bwd)
 def _pool_fn(kind):
     fwd_k, bwd_k = getattr(kernels, f"{kind}_pool2d"), getattr(kernels, f"{kind}_pool2d_backward")
 
+    def attrs(size, step, padding):
+        return dict(pool_h=np.int64(size[0]), pool_w=np.int64(size[1]), **_window_attrs(step, padding))
+
     def raw(x, size, step, padding):
         n, ho, wo = window_out(f"forgenet.jax.{kind}_pool2d", x.shape, size, step, padding)
-        return _call(lambda x: fwd_k(x, size, step, padding), _sds((n, ho, wo, x.shape[3])), x)
+        out = _sds((n, ho, wo, x.shape[3]))
+        return _ffi.dispatch(lambda x: _ffi.call(f"forgenet_{kind}_pool2d", out, x, **attrs(size, step, padding)),
+                             lambda x: _call(lambda x: fwd_k(x, size, step, padding), out, x), x)
+
+    def bwd(size, step, padding, x, dy):
+        out = _sds(x.shape)
+        return (_ffi.dispatch(
+            lambda dy, x: _ffi.call(f"forgenet_{kind}_pool2d_backward", out, dy, x, **attrs(size, step, padding)),
+            lambda dy, x: _call(lambda dy, x: bwd_k(dy, x, size, step, padding), out, dy, x), dy, x),)
 
     f = jax.custom_vjp(raw, nondiff_argnums=(1, 2, 3))
-    f.defvjp(lambda x, size, step, padding: (raw(x, size, step, padding), x),
-             lambda size, step, padding, x, dy: (_call(lambda dy, x: bwd_k(dy, x, size, step, padding),
-                                                       _sds(x.shape), dy, x),))
+    f.defvjp(lambda x, size, step, padding: (raw(x, size, step, padding), x), bwd)
 
     def pool(x, pool_size=2, strides=None, padding="valid"):
         _check_f32(f"{kind}_pool2d", x=x)
