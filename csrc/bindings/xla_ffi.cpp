@@ -12,6 +12,7 @@ namespace py = pybind11;
 #include <algorithm>
 
 #include "bindings/contracts/attention.h"
+#include "bindings/contracts/embedding.h"
 #include "bindings/contracts/gemm.h"
 #include "bindings/contracts/layernorm.h"
 #include "bindings/contracts/lstm.h"
@@ -20,6 +21,7 @@ namespace py = pybind11;
 #include "bindings/xla_ffi.h"
 #include "cpu/attention.h"
 #include "cpu/conv2d.h"
+#include "cpu/embedding.h"
 #include "cpu/gemm.h"
 #include "cpu/layernorm.h"
 #include "cpu/lstm.h"
@@ -322,6 +324,48 @@ ffi::Error avg_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int6
   return pool_backward("avg_pool2d_backward", false, dy, x, dx, ph, pw, sh, sw, same);
 }
 
+// ----------------------------------------------------------------------------------------- embedding
+// ids of the op's own rank `rank` (any integer type, widened as forgenet.kernels does), the table
+// (input_dim, output_dim). A bad id: the kernel reports the first one (flat index within the call's
+// slice); the words are bind_embedding.cpp's.
+[[noreturn]] void bad_id(const char* op, const int64_t* ids, int64_t k, int64_t vocab) {
+  value_error(op, ": ids must be in [0, ", vocab, "), got ", ids[k], " at flat index ", k);
+}
+
+ffi::Error embedding(Buf ids_in, Buf table_in, Res y_in, int64_t rank) {
+  const char* op = "embedding";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank) + 1);
+    const Int64Operand ids(ids_in, batch, op, "ids");
+    const Operand table(table_in, batch, op, "embeddings"), y(*y_in, batch, op, "the output");
+    const Shape shape = contract::embedding_forward(op, ids.o.d, table.d);
+    require_result(y, op, "the output", shape, {{"ids", &ids.o}, {"embeddings", &table}});
+    const int64_t vocab = table.d.dim(0);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* id = ids.o.at<int64_t>(i);
+      const int64_t bad = embedding_forward(id, ids.o.d.size(), table.at(i), vocab, table.d.dim(1), y.at(i));
+      if (bad >= 0) bad_id(op, id, bad, vocab);
+    });
+  });
+}
+
+ffi::Error embedding_backward(Buf dy_in, Buf ids_in, Res dt_in, int64_t input_dim) {
+  const char* op = "embedding_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dt_in, 2);
+    const Operand dy(dy_in, batch, op, "dy"), dtable(*dt_in, batch, op, "the gradient");
+    const Int64Operand ids(ids_in, batch, op, "ids");
+    const Shape shape = contract::embedding_backward(op, dy.d, ids.o.d, input_dim);
+    require_result(dtable, op, "the gradient", shape, {{"dy", &dy}, {"ids", &ids.o}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* id = ids.o.at<int64_t>(i);
+      const int64_t bad =
+          forgenet::embedding_backward(dy.at(i), id, ids.o.d.size(), input_dim, dy.d.dim(-1), dtable.at(i));
+      if (bad >= 0) bad_id(op, id, bad, input_dim);
+    });
+  });
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------- the targets
@@ -376,6 +420,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_max_pool2d_backward, max_pool_backwar
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
 XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_avg_pool2d_backward, avg_pool_backward,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding, embedding,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding_backward, embedding_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("input_dim"));
 
 }  // namespace forgenet::xffi
 
@@ -405,6 +453,8 @@ void bind_xla_ffi(py::module_& m) {
     add("forgenet_avg_pool2d", &xffi::forgenet_xla_avg_pool2d);
     add("forgenet_max_pool2d_backward", &xffi::forgenet_xla_max_pool2d_backward);
     add("forgenet_avg_pool2d_backward", &xffi::forgenet_xla_avg_pool2d_backward);
+    add("forgenet_embedding", &xffi::forgenet_xla_embedding);
+    add("forgenet_embedding_backward", &xffi::forgenet_xla_embedding_backward);
     return d;
   }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
      "jaxlib's FFI headers).");

@@ -35,9 +35,9 @@ def test_built_handlers_are_registered():
         pytest.skip(_ffi.WHY_OFF)
     assert fj.FFI == _build_info.HAS_XLA_FFI, _ffi.WHY_OFF
     for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm",
-               "max_pool2d", "avg_pool2d"):
+               "max_pool2d", "avg_pool2d", "embedding"):
         assert fj.route(op) == ("ffi" if fj.FFI else "callback")
-    for op in ("embedding", "softmax_cross_entropy"):
+    for op in ("softmax_cross_entropy",):
         assert fj.route(op) == "callback"
     with pytest.raises(ValueError, match="forgenet.jax.route: op must be one of"):
         fj.route("matmul")
@@ -221,6 +221,18 @@ def test_pool_same_and_backward_target(kind):
 
 
 @needs_ffi
+@pytest.mark.parametrize("ids_shape", [(5,), (2, 3), ()])
+def test_embedding(ids_shape):
+    """JAX's int32 ids (x64 off) are widened to the kernel's int64 by the handler; repeated ids accumulate."""
+    ids = jnp.asarray(np.random.default_rng(1).integers(0, 4, ids_shape), dtype=jnp.int32)
+    table = r(4, 3)
+    f = lambda t: fj.embedding(ids, t)  # noqa: E731
+    _check(f, lambda t: t[torch.as_tensor(np.array(ids), dtype=torch.long)], (table,), "forgenet_embedding")
+    text = _lowered(jax.grad(lambda t: (f(t) ** 2).sum()), (table,))
+    assert "custom_call @forgenet_embedding_backward(" in text and "callback" not in text
+
+
+@needs_ffi
 def test_check_grads_finite_differences():
     """jax.test_util.check_grads: the custom VJPs on the FFI route against JAX's own finite differences."""
     opts = dict(order=1, modes=("rev",), atol=2e-2, rtol=2e-2, eps=1e-2)
@@ -231,6 +243,7 @@ def test_check_grads_finite_differences():
                 **opts)
     check_grads(lambda *a: fj.lstm(*a)[0], (r(1, 3, 2), r(1, 2), r(1, 2), r(2, 8), r(2, 8), r(8)), **opts)
     check_grads(lambda x: fj.softmax(x, axis=1), (r(2, 5, 3),), **opts)
+    check_grads(lambda t: fj.embedding(jnp.array([[0, 2], [2, 1]]), t), (r(3, 4),), **opts)
     check_grads(lambda x: fj.avg_pool2d(x, 2, 1, padding="same"), (r(1, 4, 5, 2),), **opts)
     check_grads(lambda x: fj.max_pool2d(x, 2), (r(1, 4, 4, 2),), **opts)  # distinct values: no ties
     check_grads(lambda x, g, b: fj.layer_norm(x, g, b), (r(3, 5), r(5), r(5, seed=1)), **opts)
@@ -261,6 +274,9 @@ def test_vmap_each_op_one_call():
                (r(2, 2, 3, 3), r(2, 5), r(2, 5), r(3, 20), r(5, 20), r(20)))
     _vmap_both(lambda x: fj.softmax(x, axis=0), (1,), (r(4, 3, 5),))
     _vmap_both(lambda x: fj.max_pool2d(x, 2), (0,), (r(3, 2, 4, 4, 2),))
+    ids = jnp.array([[0, 1, 1], [3, 2, 0]])
+    _vmap_both(lambda i, t: fj.embedding(i, t), (0, None), (ids, r(4, 5)))
+    _vmap_both(lambda i, t: fj.embedding(i, t), (None, 0), (ids[0], r(2, 4, 5)))
     _vmap_both(lambda x: fj.avg_pool2d(x, 3, 2, padding="same"), (4,), (r(1, 5, 5, 2, 3),))
     _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (0, None, None), (r(3, 2, 5), r(5), r(5, seed=1)))
     _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (None, 0, 0), (r(2, 5), r(3, 5), r(3, 5, seed=1)))
@@ -277,6 +293,8 @@ def test_vmap_of_grad_and_nested_vmap():
     _vmap_both(attn_grad, (0, 0, 0), (r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4)))
     pool_grad = jax.grad(lambda x: (fj.max_pool2d(x, 2) ** 2).sum())
     _vmap_both(pool_grad, (0,), (r(3, 1, 4, 4, 2),))
+    emb_grad = jax.grad(lambda t, i: (fj.embedding(i, t) ** 2).sum())
+    _vmap_both(emb_grad, (None, 0), (r(4, 3), jnp.array([[0, 1, 1], [3, 2, 0]])))  # per-example table grads
     sm_grad = jax.grad(lambda x, w: (fj.softmax(x) * w).sum())
     _vmap_both(sm_grad, (0, None), (r(3, 2, 4), r(2, 4, seed=3)))
     ln_grad = jax.grad(lambda x, g, b: (fj.layer_norm(x, g, b) ** 2).sum(), argnums=(0, 1, 2))
@@ -319,3 +337,10 @@ def test_errors_carry_the_contract_message():
     with pytest.raises(Exception, match=r"avg_pool2d_backward: dy must have the forward output's shape"):
         jax.block_until_ready(_ffi.call("forgenet_avg_pool2d_backward", f32(1, 4, 4, 1), r(1, 3, 3, 1),
                                         r(1, 4, 4, 1), **pool_attrs))
+    with pytest.raises(Exception, match=r"embedding: ids must be in \[0, 4\), got 7 at flat index 1"):
+        jax.block_until_ready(fj.embedding(jnp.array([1, 7, 0]), r(4, 3)))
+    with pytest.raises(Exception, match=r"embedding_backward: ids must be in \[0, 2\), got 3 at flat index 0"):
+        jax.block_until_ready(_ffi.call("forgenet_embedding_backward", f32(2, 3), r(1, 3), jnp.array([3]),
+                                        input_dim=np.int64(2)))
+    with pytest.raises(Exception, match=r"TypeError: embedding: ids must be int64, got float32"):
+        jax.block_until_ready(_ffi.call("forgenet_embedding", f32(2, 3), r(2), r(4, 3), rank=np.int64(1)))

@@ -5,18 +5,18 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: gemm, conv2d, max_pool2d, avg_pool2d, attention / dot_product_attention, lstm, softmax and
-layer_norm run as XLA FFI custom calls into forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp,
-the kernels on XLA's own CPU buffers) where the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
-runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
-op takes on a CPU ('ffi' or 'callback'); FFI says whether the targets are registered (see
-forgenet.jax._ffi for when: the build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment).
-Either way XLA sees an opaque call with declared result shapes, and the backward is another forgenet
-kernel behind jax.custom_vjp. vmap: an FFI op stays one call over the mapped axes
-(vmap_method="expand_dims", the handler loops); a callback op runs once per batch element
-(vmap_method="sequential"). gemm checks its shapes while tracing; the other ops' kernels check theirs
-when they run, and their ValueError then comes wrapped in a JaxRuntimeError carrying the kernel's
-message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
+How: gemm, conv2d, max_pool2d, avg_pool2d, attention / dot_product_attention, lstm, softmax, layer_norm
+and embedding run as XLA FFI custom calls into forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp,
+the kernels on XLA's own CPU buffers) where the build found jaxlib's FFI headers; everything else
+(softmax_cross_entropy), and every op on a GPU or without the handlers, runs through jax.pure_callback
+on host numpy arrays (the callback path). route(op) says which route op takes on a CPU ('ffi' or
+'callback'); FFI says whether the targets are registered (see forgenet.jax._ffi for when: the build, the
+jaxlib version, FORGENET_JAX_FFI=0 in the environment). Either way XLA sees an opaque call with declared
+result shapes, and the backward is another forgenet kernel behind jax.custom_vjp. vmap: an FFI op stays
+one call over the mapped axes (vmap_method="expand_dims", the handler loops); a callback op runs once
+per batch element (vmap_method="sequential"). gemm checks its shapes while tracing; the other ops'
+kernels check theirs when they run, and their ValueError then comes wrapped in a JaxRuntimeError
+carrying the kernel's message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
 Layouts, dtypes and auxiliary outputs are those of forgenet.kernels: float32, NHWC images,
 (KH, KW, Cin, Cout) kernels, LSTM gates i, f, c, o. Importing forgenet never imports JAX.
 """
@@ -325,12 +325,20 @@ _lstm.defvjp(_lstm_fwd, _lstm_bwd)
 def embedding(ids, embeddings):
     """embeddings (input_dim, output_dim)[ids] for integer ids of any shape."""
     _check_f32("embedding", embeddings=embeddings)
+    if not jnp.issubdtype(jnp.result_type(ids), jnp.integer):
+        raise TypeError(f"forgenet.jax.embedding: ids must be integers, got {jnp.result_type(ids)}")
     return _embedding(ids, embeddings)
+
+
+def _embedding_raw(ids, table):
+    out = _sds(tuple(ids.shape) + (table.shape[1],))
+    return _ffi.dispatch(lambda i, e: _ffi.call("forgenet_embedding", out, i, e, rank=np.int64(ids.ndim)),
+                         lambda i, e: _call(lambda i, e: kernels.embedding(i, e), out, i, e), ids, table)
 
 
 @jax.custom_vjp
 def _embedding(ids, table):
-    return _call(lambda i, e: kernels.embedding(i, e), _sds(tuple(ids.shape) + (table.shape[1],)), ids, table)
+    return _embedding_raw(ids, table)
 
 
 def _embedding_fwd(ids, table):
@@ -339,7 +347,10 @@ def _embedding_fwd(ids, table):
 
 def _embedding_bwd(res, dy):
     ids, input_dim = res
-    dtable = _call(lambda dy, i: kernels.embedding_backward(dy, i, input_dim), _sds((input_dim, dy.shape[-1])), dy, ids)
+    out = _sds((input_dim, dy.shape[-1]))
+    dtable = _ffi.dispatch(
+        lambda dy, i: _ffi.call("forgenet_embedding_backward", out, dy, i, input_dim=np.int64(input_dim)),
+        lambda dy, i: _call(lambda dy, i: kernels.embedding_backward(dy, i, input_dim), out, dy, i), dy, ids)
     return np.zeros(ids.shape, dtype=jax.dtypes.float0), dtable
 
 
