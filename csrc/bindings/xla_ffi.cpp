@@ -366,6 +366,29 @@ ffi::Error embedding_backward(Buf dy_in, Buf ids_in, Res dt_in, int64_t input_di
   });
 }
 
+// ------------------------------------------------------------------------------ softmax cross-entropy
+// Integer labels only (forgenet.jax's softmax_cross_entropy takes no soft targets): logits (N, C),
+// labels (N,) of any integer type (widened) -> loss (N,), grad (N, C) = softmax(logits) - onehot. A bad
+// label: the kernel reports its row; the words are bind_softmax.cpp's.
+ffi::Error softmax_cross_entropy(Buf logits_in, Buf labels_in, Res loss_in, Res grad_in) {
+  const char* op = "softmax_cross_entropy";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*grad_in, 2);
+    const Operand logits(logits_in, batch, op, "logits"), loss(*loss_in, batch, op, "loss"),
+        grad(*grad_in, batch, op, "grad");
+    const Int64Operand labels(labels_in, batch, op, "labels");
+    const auto r = contract::softmax_xent(op, logits.d, labels.o.d, true);
+    const auto in = {std::pair<const char*, const Operand*>{"logits", &logits}, {"labels", &labels.o}};
+    require_result(loss, op, "loss", {r.rows}, in);
+    require_result(grad, op, "grad", {r.rows, r.cols}, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* t = labels.o.at<int64_t>(i);
+      const int64_t bad = softmax_xent_sparse(logits.at(i), t, loss.at(i), grad.at(i), r.rows, r.cols);
+      if (bad >= 0) value_error(op, ": labels must be in [0, ", r.cols, "), got ", t[bad], " at index ", bad);
+    });
+  });
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------- the targets
@@ -424,6 +447,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding, embedding,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
 XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding_backward, embedding_backward,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("input_dim"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax_cross_entropy, softmax_cross_entropy,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>());
 
 }  // namespace forgenet::xffi
 
@@ -455,6 +480,7 @@ void bind_xla_ffi(py::module_& m) {
     add("forgenet_avg_pool2d_backward", &xffi::forgenet_xla_avg_pool2d_backward);
     add("forgenet_embedding", &xffi::forgenet_xla_embedding);
     add("forgenet_embedding_backward", &xffi::forgenet_xla_embedding_backward);
+    add("forgenet_softmax_cross_entropy", &xffi::forgenet_xla_softmax_cross_entropy);
     return d;
   }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
      "jaxlib's FFI headers).");

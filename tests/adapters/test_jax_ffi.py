@@ -35,10 +35,8 @@ def test_built_handlers_are_registered():
         pytest.skip(_ffi.WHY_OFF)
     assert fj.FFI == _build_info.HAS_XLA_FFI, _ffi.WHY_OFF
     for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm",
-               "max_pool2d", "avg_pool2d", "embedding"):
+               "max_pool2d", "avg_pool2d", "embedding", "softmax_cross_entropy"):
         assert fj.route(op) == ("ffi" if fj.FFI else "callback")
-    for op in ("softmax_cross_entropy",):
-        assert fj.route(op) == "callback"
     with pytest.raises(ValueError, match="forgenet.jax.route: op must be one of"):
         fj.route("matmul")
 
@@ -233,6 +231,14 @@ def test_embedding(ids_shape):
 
 
 @needs_ffi
+def test_softmax_cross_entropy():
+    labels = jnp.array([2, 0, 4, 4, 1], dtype=jnp.int32)
+    ref = lambda x: torch.nn.functional.cross_entropy(x, torch.as_tensor(np.array(labels), dtype=torch.long),  # noqa: E731
+                                                      reduction="none")
+    _check(lambda x: fj.softmax_cross_entropy(x, labels), ref, (r(5, 5),), "forgenet_softmax_cross_entropy")
+
+
+@needs_ffi
 def test_check_grads_finite_differences():
     """jax.test_util.check_grads: the custom VJPs on the FFI route against JAX's own finite differences."""
     opts = dict(order=1, modes=("rev",), atol=2e-2, rtol=2e-2, eps=1e-2)
@@ -243,6 +249,7 @@ def test_check_grads_finite_differences():
                 **opts)
     check_grads(lambda *a: fj.lstm(*a)[0], (r(1, 3, 2), r(1, 2), r(1, 2), r(2, 8), r(2, 8), r(8)), **opts)
     check_grads(lambda x: fj.softmax(x, axis=1), (r(2, 5, 3),), **opts)
+    check_grads(lambda x: fj.softmax_cross_entropy(x, jnp.array([1, 0, 2])), (r(3, 4),), **opts)
     check_grads(lambda t: fj.embedding(jnp.array([[0, 2], [2, 1]]), t), (r(3, 4),), **opts)
     check_grads(lambda x: fj.avg_pool2d(x, 2, 1, padding="same"), (r(1, 4, 5, 2),), **opts)
     check_grads(lambda x: fj.max_pool2d(x, 2), (r(1, 4, 4, 2),), **opts)  # distinct values: no ties
@@ -293,6 +300,10 @@ def test_vmap_of_grad_and_nested_vmap():
     _vmap_both(attn_grad, (0, 0, 0), (r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4)))
     pool_grad = jax.grad(lambda x: (fj.max_pool2d(x, 2) ** 2).sum())
     _vmap_both(pool_grad, (0,), (r(3, 1, 4, 4, 2),))
+    _vmap_both(lambda x, t: fj.softmax_cross_entropy(x, t), (0, None), (r(3, 4, 5), jnp.array([0, 4, 1, 1])))
+    _vmap_both(lambda x, t: fj.softmax_cross_entropy(x, t), (None, 0), (r(4, 5), jnp.array([[0, 4, 1, 1], [2, 2, 3, 0]])))
+    sce_grad = jax.grad(lambda x, t: fj.softmax_cross_entropy(x, t).mean())
+    _vmap_both(sce_grad, (0, 0), (r(2, 3, 5), jnp.array([[0, 4, 1], [2, 2, 3]])))
     emb_grad = jax.grad(lambda t, i: (fj.embedding(i, t) ** 2).sum())
     _vmap_both(emb_grad, (None, 0), (r(4, 3), jnp.array([[0, 1, 1], [3, 2, 0]])))  # per-example table grads
     sm_grad = jax.grad(lambda x, w: (fj.softmax(x) * w).sum())
@@ -344,3 +355,8 @@ def test_errors_carry_the_contract_message():
                                         input_dim=np.int64(2)))
     with pytest.raises(Exception, match=r"TypeError: embedding: ids must be int64, got float32"):
         jax.block_until_ready(_ffi.call("forgenet_embedding", f32(2, 3), r(2), r(4, 3), rank=np.int64(1)))
+    with pytest.raises(Exception, match=r"softmax_cross_entropy: labels must be in \[0, 3\), got 5"):
+        jax.block_until_ready(fj.softmax_cross_entropy(r(2, 3), jnp.array([0, 5])))
+    with pytest.raises(Exception, match=r"softmax_cross_entropy: labels must have shape \(2,\) to match logits"):
+        jax.block_until_ready(_ffi.call("forgenet_softmax_cross_entropy", (f32(2), f32(2, 3)), r(2, 3),
+                                        jnp.array([0, 1, 2])))

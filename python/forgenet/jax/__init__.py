@@ -5,17 +5,17 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: gemm, conv2d, max_pool2d, avg_pool2d, attention / dot_product_attention, lstm, softmax, layer_norm
-and embedding run as XLA FFI custom calls into forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp,
-the kernels on XLA's own CPU buffers) where the build found jaxlib's FFI headers; everything else
-(softmax_cross_entropy), and every op on a GPU or without the handlers, runs through jax.pure_callback
-on host numpy arrays (the callback path). route(op) says which route op takes on a CPU ('ffi' or
-'callback'); FFI says whether the targets are registered (see forgenet.jax._ffi for when: the build, the
-jaxlib version, FORGENET_JAX_FFI=0 in the environment). Either way XLA sees an opaque call with declared
-result shapes, and the backward is another forgenet kernel behind jax.custom_vjp. vmap: an FFI op stays
-one call over the mapped axes (vmap_method="expand_dims", the handler loops); a callback op runs once
-per batch element (vmap_method="sequential"). gemm checks its shapes while tracing; the other ops'
-kernels check theirs when they run, and their ValueError then comes wrapped in a JaxRuntimeError
+How: every op (gemm, conv2d, max_pool2d, avg_pool2d, softmax, softmax_cross_entropy, lstm, embedding,
+attention / dot_product_attention, layer_norm; forward and backward) runs as an XLA FFI custom call into
+forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where the
+build found jaxlib's FFI headers; every op on a GPU or without the handlers runs through
+jax.pure_callback on host numpy arrays (the callback path). route(op) says which route op takes on a CPU
+('ffi' or 'callback'); FFI says whether the targets are registered (see forgenet.jax._ffi for when: the
+build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment). Either way XLA sees an opaque call
+with declared result shapes, and the backward is another forgenet kernel behind jax.custom_vjp. vmap: an
+FFI op stays one call over the mapped axes (vmap_method="expand_dims", the handler loops); a callback op
+runs once per batch element (vmap_method="sequential"). gemm checks its shapes while tracing; the other
+ops' kernels check theirs when they run, and their ValueError then comes wrapped in a JaxRuntimeError
 carrying the kernel's message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
 Layouts, dtypes and auxiliary outputs are those of forgenet.kernels: float32, NHWC images,
 (KH, KW, Cin, Cout) kernels, LSTM gates i, f, c, o. Importing forgenet never imports JAX.
@@ -261,7 +261,11 @@ def softmax_cross_entropy(logits, labels):
 
 def _sce_both(logits, labels):
     n = logits.shape[0]
-    return _call(lambda x, t: kernels.softmax_cross_entropy(x, t), (_sds((n,)), _sds(logits.shape)), logits, labels)
+    out = (_sds((n,)), _sds(logits.shape))
+    # one call gives both: the gradient (softmax - onehot) is the forward's second output
+    return tuple(_ffi.dispatch(lambda x, t: tuple(_ffi.call("forgenet_softmax_cross_entropy", out, x, t)),
+                               lambda x, t: _call(lambda x, t: kernels.softmax_cross_entropy(x, t), out, x, t),
+                               logits, labels))
 
 
 @jax.custom_vjp
