@@ -12,14 +12,21 @@ namespace py = pybind11;
 #include <algorithm>
 
 #include "bindings/contracts/attention.h"
+#include "bindings/contracts/embedding.h"
 #include "bindings/contracts/gemm.h"
+#include "bindings/contracts/layernorm.h"
 #include "bindings/contracts/lstm.h"
+#include "bindings/contracts/softmax.h"
 #include "bindings/contracts/window.h"
 #include "bindings/xla_ffi.h"
 #include "cpu/attention.h"
 #include "cpu/conv2d.h"
+#include "cpu/embedding.h"
 #include "cpu/gemm.h"
+#include "cpu/layernorm.h"
 #include "cpu/lstm.h"
+#include "cpu/pooling.h"
+#include "cpu/softmax.h"
 
 namespace forgenet::xffi {
 
@@ -201,6 +208,187 @@ ffi::Error lstm_backward(Buf dy_in, Buf dh_in, Buf dc_in, Buf x_in, Buf h0_in, B
   });
 }
 
+// ------------------------------------------------------------------------------------------- softmax
+// Over the last axis of any rank >= 1 (forgenet.jax moves the axis last): `rank` is the op's own rank
+// of x, the leading axes beyond it are vmap's.
+ffi::Error softmax(Buf x_in, Res y_in, int64_t rank) {
+  const char* op = "softmax";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank));
+    const Operand x(x_in, batch, op, "x"), y(*y_in, batch, op, "y");
+    const auto r = contract::softmax_forward(op, x.d);
+    require_result(y, op, "y", x.d.shape, {{"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) { softmax_rows(x.at(i), y.at(i), r.rows, r.cols); });
+  });
+}
+
+ffi::Error softmax_backward(Buf dy_in, Buf y_in, Res dx_in, int64_t rank) {
+  const char* op = "softmax_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, static_cast<size_t>(rank));
+    const Operand dy(dy_in, batch, op, "dy"), y(y_in, batch, op, "y"), dx(*dx_in, batch, op, "dx");
+    const auto r = contract::softmax_backward(op, dy.d, y.d);
+    require_result(dx, op, "dx", y.d.shape, {{"dy", &dy}, {"y", &y}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      softmax_backward_rows(y.at(i), dy.at(i), dx.at(i), r.rows, r.cols);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------- layer norm
+// x (..., C) of the op's own rank `rank`; mean and rstd x's shape without its last axis.
+ffi::Error layer_norm(Buf x_in, Buf g_in, Buf b_in, Res y_in, Res m_in, Res r_in, int64_t rank, double eps) {
+  const char* op = "layer_norm";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank));
+    const Operand x(x_in, batch, op, "x"), gamma(g_in, batch, op, "gamma"), beta(b_in, batch, op, "beta");
+    const Operand y(*y_in, batch, op, "y"), mean(*m_in, batch, op, "mean"), rstd(*r_in, batch, op, "rstd");
+    const auto r = contract::layer_norm_forward(op, x.d, gamma.d, beta.d, eps);
+    const auto stats = contract::stat_shape(x.d);
+    const auto in = {std::pair<const char*, const Operand*>{"x", &x}, {"gamma", &gamma}, {"beta", &beta}};
+    require_result(y, op, "y", x.d.shape, in);
+    require_result(mean, op, "mean", stats, in);
+    require_result(rstd, op, "rstd", stats, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::layer_norm_forward(x.at(i), gamma.at(i), beta.at(i), y.at(i), mean.at(i), rstd.at(i), r.rows, r.cols,
+                                   static_cast<float>(eps));
+    });
+  });
+}
+
+ffi::Error layer_norm_backward(Buf dy_in, Buf x_in, Buf g_in, Buf m_in, Buf r_in, Res dx_in, Res dg_in, Res db_in,
+                               int64_t rank) {
+  const char* op = "layer_norm_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, static_cast<size_t>(rank));
+    const Operand dy(dy_in, batch, op, "dy"), x(x_in, batch, op, "x"), gamma(g_in, batch, op, "gamma"),
+        mean(m_in, batch, op, "mean"), rstd(r_in, batch, op, "rstd");
+    const Operand dx(*dx_in, batch, op, "dx"), dgamma(*dg_in, batch, op, "dgamma"), dbeta(*db_in, batch, op, "dbeta");
+    const auto r = contract::layer_norm_backward(op, dy.d, x.d, gamma.d, mean.d, rstd.d);
+    const auto in = {std::pair<const char*, const Operand*>{"dy", &dy}, {"x", &x}, {"gamma", &gamma},
+                     {"mean", &mean}, {"rstd", &rstd}};
+    require_result(dx, op, "dx", x.d.shape, in);
+    require_result(dgamma, op, "dgamma", {r.cols}, in);
+    require_result(dbeta, op, "dbeta", {r.cols}, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      forgenet::layer_norm_backward(dy.at(i), x.at(i), gamma.at(i), mean.at(i), rstd.at(i), dx.at(i), dgamma.at(i),
+                                    dbeta.at(i), r.rows, r.cols);
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------------------- pooling
+contract::WindowArgs pool_window(int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return {{ph, pw}, {sh, sw}, same};
+}
+
+ffi::Error pool(const char* op, bool is_max, Buf x_in, Res y_in, int64_t ph, int64_t pw, int64_t sh, int64_t sw,
+                bool same) {
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, 4);
+    const Operand x(x_in, batch, op, "x"), y(*y_in, batch, op, "y");
+    const Window2d g = contract::pool_forward(op, x.d, pool_window(ph, pw, sh, sw, same));
+    require_result(y, op, "y", contract::out_shape(g, g.c), {{"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      (is_max ? max_pool2d_forward : avg_pool2d_forward)(g, x.at(i), y.at(i));
+    });
+  });
+}
+
+ffi::Error pool_backward(const char* op, bool is_max, Buf dy_in, Buf x_in, Res dx_in, int64_t ph, int64_t pw,
+                         int64_t sh, int64_t sw, bool same) {
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dx_in, 4);
+    const Operand dy(dy_in, batch, op, "dy"), x(x_in, batch, op, "x"), dx(*dx_in, batch, op, "dx");
+    const Window2d g = contract::pool_backward(op, dy.d, x.d, pool_window(ph, pw, sh, sw, same));
+    require_result(dx, op, "dx", x.d.shape, {{"dy", &dy}, {"x", &x}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      if (is_max)
+        max_pool2d_backward(g, dy.at(i), x.at(i), dx.at(i));
+      else
+        avg_pool2d_backward(g, dy.at(i), dx.at(i));
+    });
+  });
+}
+
+ffi::Error max_pool(Buf x, Res y, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool("max_pool2d", true, x, y, ph, pw, sh, sw, same);
+}
+ffi::Error avg_pool(Buf x, Res y, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool("avg_pool2d", false, x, y, ph, pw, sh, sw, same);
+}
+ffi::Error max_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool_backward("max_pool2d_backward", true, dy, x, dx, ph, pw, sh, sw, same);
+}
+ffi::Error avg_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int64_t sh, int64_t sw, bool same) {
+  return pool_backward("avg_pool2d_backward", false, dy, x, dx, ph, pw, sh, sw, same);
+}
+
+// ----------------------------------------------------------------------------------------- embedding
+// ids of the op's own rank `rank` (any integer type, widened as forgenet.kernels does), the table
+// (input_dim, output_dim). A bad id: the kernel reports the first one (flat index within the call's
+// slice); the words are bind_embedding.cpp's.
+[[noreturn]] void bad_id(const char* op, const int64_t* ids, int64_t k, int64_t vocab) {
+  value_error(op, ": ids must be in [0, ", vocab, "), got ", ids[k], " at flat index ", k);
+}
+
+ffi::Error embedding(Buf ids_in, Buf table_in, Res y_in, int64_t rank) {
+  const char* op = "embedding";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*y_in, static_cast<size_t>(rank) + 1);
+    const Int64Operand ids(ids_in, batch, op, "ids");
+    const Operand table(table_in, batch, op, "embeddings"), y(*y_in, batch, op, "the output");
+    const Shape shape = contract::embedding_forward(op, ids.o.d, table.d);
+    require_result(y, op, "the output", shape, {{"ids", &ids.o}, {"embeddings", &table}});
+    const int64_t vocab = table.d.dim(0);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* id = ids.o.at<int64_t>(i);
+      const int64_t bad = embedding_forward(id, ids.o.d.size(), table.at(i), vocab, table.d.dim(1), y.at(i));
+      if (bad >= 0) bad_id(op, id, bad, vocab);
+    });
+  });
+}
+
+ffi::Error embedding_backward(Buf dy_in, Buf ids_in, Res dt_in, int64_t input_dim) {
+  const char* op = "embedding_backward";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*dt_in, 2);
+    const Operand dy(dy_in, batch, op, "dy"), dtable(*dt_in, batch, op, "the gradient");
+    const Int64Operand ids(ids_in, batch, op, "ids");
+    const Shape shape = contract::embedding_backward(op, dy.d, ids.o.d, input_dim);
+    require_result(dtable, op, "the gradient", shape, {{"dy", &dy}, {"ids", &ids.o}});
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* id = ids.o.at<int64_t>(i);
+      const int64_t bad =
+          forgenet::embedding_backward(dy.at(i), id, ids.o.d.size(), input_dim, dy.d.dim(-1), dtable.at(i));
+      if (bad >= 0) bad_id(op, id, bad, input_dim);
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------ softmax cross-entropy
+// Integer labels only (forgenet.jax's softmax_cross_entropy takes no soft targets): logits (N, C),
+// labels (N,) of any integer type (widened) -> loss (N,), grad (N, C) = softmax(logits) - onehot. A bad
+// label: the kernel reports its row; the words are bind_softmax.cpp's.
+ffi::Error softmax_cross_entropy(Buf logits_in, Buf labels_in, Res loss_in, Res grad_in) {
+  const char* op = "softmax_cross_entropy";
+  return guarded(op, [&] {
+    const Batch batch = batch_of(*grad_in, 2);
+    const Operand logits(logits_in, batch, op, "logits"), loss(*loss_in, batch, op, "loss"),
+        grad(*grad_in, batch, op, "grad");
+    const Int64Operand labels(labels_in, batch, op, "labels");
+    const auto r = contract::softmax_xent(op, logits.d, labels.o.d, true);
+    const auto in = {std::pair<const char*, const Operand*>{"logits", &logits}, {"labels", &labels.o}};
+    require_result(loss, op, "loss", {r.rows}, in);
+    require_result(grad, op, "grad", {r.rows, r.cols}, in);
+    for_each_index(batch, [&](const std::vector<int64_t>& i) {
+      const int64_t* t = labels.o.at<int64_t>(i);
+      const int64_t bad = softmax_xent_sparse(logits.at(i), t, loss.at(i), grad.at(i), r.rows, r.cols);
+      if (bad >= 0) value_error(op, ": labels must be in [0, ", r.cols, "), got ", t[bad], " at index ", bad);
+    });
+  });
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------------- the targets
@@ -236,6 +424,31 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_lstm_backward, lstm_backward,
                               ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
                                   .Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
                                   .Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>());
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax, softmax,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax_backward, softmax_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm, layer_norm,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>().Ret<Buf>()
+                                  .Attr<int64_t>("rank").Attr<double>("epsilon"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_layer_norm_backward, layer_norm_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>().Arg<Buf>()
+                                  .Ret<Buf>().Ret<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+#define FORGENET_POOL_ATTRS Attr<int64_t>("pool_h").Attr<int64_t>("pool_w").FORGENET_WINDOW_ATTRS
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_max_pool2d, max_pool,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_avg_pool2d, avg_pool,
+                              ffi::Ffi::Bind().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_max_pool2d_backward, max_pool_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_avg_pool2d_backward, avg_pool_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().FORGENET_POOL_ATTRS);
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding, embedding,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("rank"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_embedding_backward, embedding_backward,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Attr<int64_t>("input_dim"));
+XLA_FFI_DEFINE_HANDLER_SYMBOL(forgenet_xla_softmax_cross_entropy, softmax_cross_entropy,
+                              ffi::Ffi::Bind().Arg<Buf>().Arg<Buf>().Ret<Buf>().Ret<Buf>());
 
 }  // namespace forgenet::xffi
 
@@ -257,6 +470,17 @@ void bind_xla_ffi(py::module_& m) {
     add("forgenet_attention_backward", &xffi::forgenet_xla_attention_backward);
     add("forgenet_lstm", &xffi::forgenet_xla_lstm);
     add("forgenet_lstm_backward", &xffi::forgenet_xla_lstm_backward);
+    add("forgenet_softmax", &xffi::forgenet_xla_softmax);
+    add("forgenet_softmax_backward", &xffi::forgenet_xla_softmax_backward);
+    add("forgenet_layer_norm", &xffi::forgenet_xla_layer_norm);
+    add("forgenet_layer_norm_backward", &xffi::forgenet_xla_layer_norm_backward);
+    add("forgenet_max_pool2d", &xffi::forgenet_xla_max_pool2d);
+    add("forgenet_avg_pool2d", &xffi::forgenet_xla_avg_pool2d);
+    add("forgenet_max_pool2d_backward", &xffi::forgenet_xla_max_pool2d_backward);
+    add("forgenet_avg_pool2d_backward", &xffi::forgenet_xla_avg_pool2d_backward);
+    add("forgenet_embedding", &xffi::forgenet_xla_embedding);
+    add("forgenet_embedding_backward", &xffi::forgenet_xla_embedding_backward);
+    add("forgenet_softmax_cross_entropy", &xffi::forgenet_xla_softmax_cross_entropy);
     return d;
   }, "{target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target (None: built without "
      "jaxlib's FFI headers).");

@@ -102,6 +102,44 @@ struct Operand {
   }
 };
 
+// Integer ids or labels as int64, the kernels' type: forgenet.kernels converts any integer dtype to int64
+// before _C (so does this, for JAX's int32 when x64 is off); int64 is read in place, a float or bool
+// buffer is left as it is for the contract to refuse in its words.
+struct Int64Operand {
+  std::vector<int64_t> wide;
+  Operand o;
+
+  Int64Operand(const ffi::AnyBuffer& b, const Batch& batch, const char* op, const char* name)
+      : o(b, batch, op, name) {
+    const ffi::DataType t = b.element_type();
+    if (t == ffi::DataType::S64) return;
+    const int64_t n = static_cast<int64_t>(b.element_count());
+    switch (t) {
+      case ffi::DataType::S8: widen(static_cast<const int8_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::S16: widen(static_cast<const int16_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::S32: widen(static_cast<const int32_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::U8: widen(static_cast<const uint8_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::U16: widen(static_cast<const uint16_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::U32: widen(static_cast<const uint32_t*>(b.untyped_data()), n); break;
+      case ffi::DataType::U64: widen(static_cast<const uint64_t*>(b.untyped_data()), n); break;
+      default: return;
+    }
+    o.base = reinterpret_cast<char*>(wide.data());
+    o.d.data = o.base;
+    o.d.dtype = DType::I64;
+    o.d.dtype_name = "int64";
+    o.d.itemsize = 8;
+    o.slice_bytes = o.d.size() * 8;
+  }
+
+ private:
+  template <typename T>
+  void widen(const T* p, int64_t n) {
+    wide.resize(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) wide[k] = static_cast<int64_t>(p[k]);
+  }
+};
+
 inline Batch batch_of(const ffi::AnyBuffer& result, size_t own_rank) {
   Batch b;
   const auto dims = result.dimensions();

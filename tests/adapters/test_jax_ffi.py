@@ -34,10 +34,9 @@ def test_built_handlers_are_registered():
     if "this process runs the older" in _ffi.WHY_OFF:  # pip's build env got a newer jaxlib than the test env's
         pytest.skip(_ffi.WHY_OFF)
     assert fj.FFI == _build_info.HAS_XLA_FFI, _ffi.WHY_OFF
-    for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm"):
+    for op in ("gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm",
+               "max_pool2d", "avg_pool2d", "embedding", "softmax_cross_entropy"):
         assert fj.route(op) == ("ffi" if fj.FFI else "callback")
-    for op in ("softmax", "max_pool2d", "layer_norm", "embedding"):
-        assert fj.route(op) == "callback"
     with pytest.raises(ValueError, match="forgenet.jax.route: op must be one of"):
         fj.route("matmul")
 
@@ -175,6 +174,71 @@ def test_lstm():
 
 
 @needs_ffi
+@pytest.mark.parametrize("shape,axis", [((4, 7), -1), ((2, 3, 5), 1), ((6,), 0), ((2, 3, 4), 0)])
+def test_softmax(shape, axis):
+    _check(lambda x: fj.softmax(x, axis=axis), lambda x: torch.softmax(x, dim=axis), (r(*shape),), "forgenet_softmax")
+
+
+@needs_ffi
+def test_softmax_backward_target():
+    text = _lowered(jax.grad(lambda x: (fj.softmax(x, axis=0) * r(3, 4, seed=2)).sum()), (r(3, 4),))
+    assert "custom_call @forgenet_softmax_backward(" in text and "callback" not in text
+
+
+@needs_ffi
+@pytest.mark.parametrize("shape", [(4, 6), (2, 3, 5), (7,)])
+def test_layer_norm(shape):
+    c = shape[-1]
+    _check(lambda x, g, b: fj.layer_norm(x, g, b, epsilon=1e-3),
+           lambda x, g, b: torch.nn.functional.layer_norm(x, (c,), g, b, eps=1e-3), (r(*shape), r(c), r(c, seed=1)),
+           "forgenet_layer_norm")
+    text = _lowered(jax.grad(lambda x, g, b: fj.layer_norm(x, g, b).sum(), argnums=(0, 1, 2)), (r(*shape), r(c), r(c)))
+    assert "custom_call @forgenet_layer_norm_backward(" in text and "callback" not in text
+
+
+@needs_ffi
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("size,strides", [((2, 2), None), ((3, 2), (2, 1)), ((3, 3), (1, 1))])
+def test_pool_valid(kind, size, strides):
+    pool = getattr(torch.nn.functional, f"{kind}_pool2d")
+    ref = lambda x: pool(x.permute(0, 3, 1, 2), size, strides or size).permute(0, 2, 3, 1)  # noqa: E731
+    _check(lambda x: getattr(fj, f"{kind}_pool2d")(x, size, strides), ref, (r(2, 7, 6, 3),), f"forgenet_{kind}_pool2d")
+
+
+@needs_ffi
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool_same_and_backward_target(kind):
+    """padding='same' (no torch twin): the two routes agree, and the gradient is the backward target."""
+    f = lambda x: getattr(fj, f"{kind}_pool2d")(x, 3, 2, padding="same")  # noqa: E731
+    x = r(2, 7, 6, 3)
+    text = _lowered(jax.grad(lambda x: (f(x) ** 2).sum()), (x,))
+    assert f"custom_call @forgenet_{kind}_pool2d_backward(" in text and "callback" not in text
+    (y, g, _), (yc, gc, _) = _both_routes(f, (x,), (0,))
+    np.testing.assert_allclose(y, yc, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(g[0], gc[0], rtol=1e-6, atol=1e-6)
+
+
+@needs_ffi
+@pytest.mark.parametrize("ids_shape", [(5,), (2, 3), ()])
+def test_embedding(ids_shape):
+    """JAX's int32 ids (x64 off) are widened to the kernel's int64 by the handler; repeated ids accumulate."""
+    ids = jnp.asarray(np.random.default_rng(1).integers(0, 4, ids_shape), dtype=jnp.int32)
+    table = r(4, 3)
+    f = lambda t: fj.embedding(ids, t)  # noqa: E731
+    _check(f, lambda t: t[torch.as_tensor(np.array(ids), dtype=torch.long)], (table,), "forgenet_embedding")
+    text = _lowered(jax.grad(lambda t: (f(t) ** 2).sum()), (table,))
+    assert "custom_call @forgenet_embedding_backward(" in text and "callback" not in text
+
+
+@needs_ffi
+def test_softmax_cross_entropy():
+    labels = jnp.array([2, 0, 4, 4, 1], dtype=jnp.int32)
+    ref = lambda x: torch.nn.functional.cross_entropy(x, torch.as_tensor(np.array(labels), dtype=torch.long),  # noqa: E731
+                                                      reduction="none")
+    _check(lambda x: fj.softmax_cross_entropy(x, labels), ref, (r(5, 5),), "forgenet_softmax_cross_entropy")
+
+
+@needs_ffi
 def test_check_grads_finite_differences():
     """jax.test_util.check_grads: the custom VJPs on the FFI route against JAX's own finite differences."""
     opts = dict(order=1, modes=("rev",), atol=2e-2, rtol=2e-2, eps=1e-2)
@@ -184,6 +248,12 @@ def test_check_grads_finite_differences():
     check_grads(lambda q, k, v: fj.attention(q, k, v, causal=True), (r(1, 2, 4, 3), r(1, 2, 4, 3), r(1, 2, 4, 2)),
                 **opts)
     check_grads(lambda *a: fj.lstm(*a)[0], (r(1, 3, 2), r(1, 2), r(1, 2), r(2, 8), r(2, 8), r(8)), **opts)
+    check_grads(lambda x: fj.softmax(x, axis=1), (r(2, 5, 3),), **opts)
+    check_grads(lambda x: fj.softmax_cross_entropy(x, jnp.array([1, 0, 2])), (r(3, 4),), **opts)
+    check_grads(lambda t: fj.embedding(jnp.array([[0, 2], [2, 1]]), t), (r(3, 4),), **opts)
+    check_grads(lambda x: fj.avg_pool2d(x, 2, 1, padding="same"), (r(1, 4, 5, 2),), **opts)
+    check_grads(lambda x: fj.max_pool2d(x, 2), (r(1, 4, 4, 2),), **opts)  # distinct values: no ties
+    check_grads(lambda x, g, b: fj.layer_norm(x, g, b), (r(3, 5), r(5), r(5, seed=1)), **opts)
 
 
 def _vmap_both(f, in_axes, args):
@@ -209,6 +279,14 @@ def test_vmap_each_op_one_call():
     _vmap_both(lambda q, k, v: fj.attention(q, k, v, causal=True), (0, 0, None), (r(2, 1, 2, 4, 3), r(2, 1, 2, 4, 3), r(1, 2, 4, 3)))
     _vmap_both(lambda x, *w: fj.lstm(x, *w), (0, None, None, None, None, None),
                (r(2, 2, 3, 3), r(2, 5), r(2, 5), r(3, 20), r(5, 20), r(20)))
+    _vmap_both(lambda x: fj.softmax(x, axis=0), (1,), (r(4, 3, 5),))
+    _vmap_both(lambda x: fj.max_pool2d(x, 2), (0,), (r(3, 2, 4, 4, 2),))
+    ids = jnp.array([[0, 1, 1], [3, 2, 0]])
+    _vmap_both(lambda i, t: fj.embedding(i, t), (0, None), (ids, r(4, 5)))
+    _vmap_both(lambda i, t: fj.embedding(i, t), (None, 0), (ids[0], r(2, 4, 5)))
+    _vmap_both(lambda x: fj.avg_pool2d(x, 3, 2, padding="same"), (4,), (r(1, 5, 5, 2, 3),))
+    _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (0, None, None), (r(3, 2, 5), r(5), r(5, seed=1)))
+    _vmap_both(lambda x, g, b: fj.layer_norm(x, g, b), (None, 0, 0), (r(2, 5), r(3, 5), r(3, 5, seed=1)))
 
 
 @needs_ffi
@@ -220,6 +298,18 @@ def test_vmap_of_grad_and_nested_vmap():
     _vmap_both(conv_grad, (0, None), (r(2, 1, 4, 4, 2), r(3, 3, 2, 3)))
     attn_grad = jax.grad(lambda q, k, v: fj.attention(q, k, v).sum(), argnums=(0, 1, 2))
     _vmap_both(attn_grad, (0, 0, 0), (r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4), r(2, 1, 1, 3, 4)))
+    pool_grad = jax.grad(lambda x: (fj.max_pool2d(x, 2) ** 2).sum())
+    _vmap_both(pool_grad, (0,), (r(3, 1, 4, 4, 2),))
+    _vmap_both(lambda x, t: fj.softmax_cross_entropy(x, t), (0, None), (r(3, 4, 5), jnp.array([0, 4, 1, 1])))
+    _vmap_both(lambda x, t: fj.softmax_cross_entropy(x, t), (None, 0), (r(4, 5), jnp.array([[0, 4, 1, 1], [2, 2, 3, 0]])))
+    sce_grad = jax.grad(lambda x, t: fj.softmax_cross_entropy(x, t).mean())
+    _vmap_both(sce_grad, (0, 0), (r(2, 3, 5), jnp.array([[0, 4, 1], [2, 2, 3]])))
+    emb_grad = jax.grad(lambda t, i: (fj.embedding(i, t) ** 2).sum())
+    _vmap_both(emb_grad, (None, 0), (r(4, 3), jnp.array([[0, 1, 1], [3, 2, 0]])))  # per-example table grads
+    sm_grad = jax.grad(lambda x, w: (fj.softmax(x) * w).sum())
+    _vmap_both(sm_grad, (0, None), (r(3, 2, 4), r(2, 4, seed=3)))
+    ln_grad = jax.grad(lambda x, g, b: (fj.layer_norm(x, g, b) ** 2).sum(), argnums=(0, 1, 2))
+    _vmap_both(ln_grad, (0, None, None), (r(3, 2, 4), r(4), r(4, seed=1)))  # per-example dgamma, dbeta
     inner = jax.vmap(lambda a, b: fj.gemm(a, b), in_axes=(0, None))
     _vmap_both(inner, (None, 0), (r(2, 3, 4), r(3, 4, 5)))  # two leading axes, each operand mapped on one
 
@@ -245,3 +335,28 @@ def test_errors_carry_the_contract_message():
     with pytest.raises(Exception, match=r"attention: q must have rank 4, got shape \(2, 4\)"):
         jax.block_until_ready(_ffi.call("forgenet_attention", (f32(1, 1, 2, 4), f32(1, 1, 2)), r(2, 4), r(2, 4),
                                         r(2, 4), causal=False, has_scale=False, scale=np.float64(0)))
+    with pytest.raises(Exception, match=r"layer_norm: gamma must have shape \(5,\) to match x \(2, 5\), got \(4,\)"):
+        jax.block_until_ready(fj.layer_norm(r(2, 5), r(4), r(5)))
+    with pytest.raises(Exception, match=r"softmax_backward: dy and y must have the same shape, got \(2, 3\) and \(2, 4\)"):
+        jax.block_until_ready(_ffi.call("forgenet_softmax_backward", f32(2, 4), r(2, 3), r(2, 4), rank=np.int64(2)))
+    with pytest.raises(Exception, match=r"TypeError: softmax: x must be float32, got int32"):
+        jax.block_until_ready(_ffi.call("forgenet_softmax", jax.ShapeDtypeStruct((3,), jnp.float32),
+                                        jnp.ones((3,), jnp.int32), rank=np.int64(1)))
+    pool_attrs = dict(pool_h=np.int64(2), pool_w=np.int64(2), stride_h=np.int64(2), stride_w=np.int64(2), same=False)
+    with pytest.raises(Exception, match=r"max_pool2d: x must have rank 4, got shape \(4, 4\)"):
+        jax.block_until_ready(_ffi.call("forgenet_max_pool2d", f32(1, 2, 2, 1), r(4, 4), **pool_attrs))
+    with pytest.raises(Exception, match=r"avg_pool2d_backward: dy must have the forward output's shape"):
+        jax.block_until_ready(_ffi.call("forgenet_avg_pool2d_backward", f32(1, 4, 4, 1), r(1, 3, 3, 1),
+                                        r(1, 4, 4, 1), **pool_attrs))
+    with pytest.raises(Exception, match=r"embedding: ids must be in \[0, 4\), got 7 at flat index 1"):
+        jax.block_until_ready(fj.embedding(jnp.array([1, 7, 0]), r(4, 3)))
+    with pytest.raises(Exception, match=r"embedding_backward: ids must be in \[0, 2\), got 3 at flat index 0"):
+        jax.block_until_ready(_ffi.call("forgenet_embedding_backward", f32(2, 3), r(1, 3), jnp.array([3]),
+                                        input_dim=np.int64(2)))
+    with pytest.raises(Exception, match=r"TypeError: embedding: ids must be int64, got float32"):
+        jax.block_until_ready(_ffi.call("forgenet_embedding", f32(2, 3), r(2), r(4, 3), rank=np.int64(1)))
+    with pytest.raises(Exception, match=r"softmax_cross_entropy: labels must be in \[0, 3\), got 5"):
+        jax.block_until_ready(fj.softmax_cross_entropy(r(2, 3), jnp.array([0, 5])))
+    with pytest.raises(Exception, match=r"softmax_cross_entropy: labels must have shape \(2,\) to match logits"):
+        jax.block_until_ready(_ffi.call("forgenet_softmax_cross_entropy", (f32(2), f32(2, 3)), r(2, 3),
+                                        jnp.array([0, 1, 2])))

@@ -5,18 +5,18 @@
     o = fj.dot_product_attention(q, k, v, is_causal=True)     # (B, T, N, H), jax.nn's layout
     g = jax.grad(lambda w: fj.gemm(x, w).sum())(w)
 
-How: gemm, conv2d, attention / dot_product_attention and lstm run as XLA FFI custom calls into
-forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where
-the build found jaxlib's FFI headers; everything else, and every op on a GPU or without the handlers,
-runs through jax.pure_callback on host numpy arrays (the callback path). route(op) says which route
-op takes on a CPU ('ffi' or 'callback'); FFI says whether the targets are registered (see
-forgenet.jax._ffi for when: the build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment).
-Either way XLA sees an opaque call with declared result shapes, and the backward is another forgenet
-kernel behind jax.custom_vjp. vmap: an FFI op stays one call over the mapped axes
-(vmap_method="expand_dims", the handler loops); a callback op runs once per batch element
-(vmap_method="sequential"). gemm checks its shapes while tracing; the other ops' kernels check theirs
-when they run, and their ValueError then comes wrapped in a JaxRuntimeError carrying the kernel's
-message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
+How: every op (gemm, conv2d, max_pool2d, avg_pool2d, softmax, softmax_cross_entropy, lstm, embedding,
+attention / dot_product_attention, layer_norm; forward and backward) runs as an XLA FFI custom call into
+forgenet._C (the FFI route: csrc/bindings/xla_ffi.cpp, the kernels on XLA's own CPU buffers) where the
+build found jaxlib's FFI headers; every op on a GPU or without the handlers runs through
+jax.pure_callback on host numpy arrays (the callback path). route(op) says which route op takes on a CPU
+('ffi' or 'callback'); FFI says whether the targets are registered (see forgenet.jax._ffi for when: the
+build, the jaxlib version, FORGENET_JAX_FFI=0 in the environment). Either way XLA sees an opaque call
+with declared result shapes, and the backward is another forgenet kernel behind jax.custom_vjp. vmap: an
+FFI op stays one call over the mapped axes (vmap_method="expand_dims", the handler loops); a callback op
+runs once per batch element (vmap_method="sequential"). gemm checks its shapes while tracing; the other
+ops' kernels check theirs when they run, and their ValueError then comes wrapped in a JaxRuntimeError
+carrying the kernel's message (on the FFI route: "INVALID_ARGUMENT: ValueError: conv2d: ...").
 Layouts, dtypes and auxiliary outputs are those of forgenet.kernels: float32, NHWC images,
 (KH, KW, Cin, Cout) kernels, LSTM gates i, f, c, o. Importing forgenet never imports JAX.
 """
@@ -168,14 +168,23 @@ _conv.defvjp(_conv_fwd, _conv_bwd)
 def _pool_fn(kind):
     fwd_k, bwd_k = getattr(kernels, f"{kind}_pool2d"), getattr(kernels, f"{kind}_pool2d_backward")
 
+    def attrs(size, step, padding):
+        return dict(pool_h=np.int64(size[0]), pool_w=np.int64(size[1]), **_window_attrs(step, padding))
+
     def raw(x, size, step, padding):
         n, ho, wo = window_out(f"forgenet.jax.{kind}_pool2d", x.shape, size, step, padding)
-        return _call(lambda x: fwd_k(x, size, step, padding), _sds((n, ho, wo, x.shape[3])), x)
+        out = _sds((n, ho, wo, x.shape[3]))
+        return _ffi.dispatch(lambda x: _ffi.call(f"forgenet_{kind}_pool2d", out, x, **attrs(size, step, padding)),
+                             lambda x: _call(lambda x: fwd_k(x, size, step, padding), out, x), x)
+
+    def bwd(size, step, padding, x, dy):
+        out = _sds(x.shape)
+        return (_ffi.dispatch(
+            lambda dy, x: _ffi.call(f"forgenet_{kind}_pool2d_backward", out, dy, x, **attrs(size, step, padding)),
+            lambda dy, x: _call(lambda dy, x: bwd_k(dy, x, size, step, padding), out, dy, x), dy, x),)
 
     f = jax.custom_vjp(raw, nondiff_argnums=(1, 2, 3))
-    f.defvjp(lambda x, size, step, padding: (raw(x, size, step, padding), x),
-             lambda size, step, padding, x, dy: (_call(lambda dy, x: bwd_k(dy, x, size, step, padding),
-                                                       _sds(x.shape), dy, x),))
+    f.defvjp(lambda x, size, step, padding: (raw(x, size, step, padding), x), bwd)
 
     def pool(x, pool_size=2, strides=None, padding="valid"):
         _check_f32(f"{kind}_pool2d", x=x)
@@ -198,9 +207,26 @@ def softmax(x, axis=-1):
     return _softmax(x, int(axis))
 
 
+def _last(f, x, axis):
+    """f on x with `axis` moved last (the FFI kernels' own axis), the result's moved back."""
+    axis = axis % x.ndim
+    if axis == x.ndim - 1:
+        return f(x)
+    return jnp.moveaxis(f(jnp.moveaxis(x, axis, -1)), -1, axis)
+
+
+def _softmax_raw(x, axis):
+    out = _sds(x.shape)
+    if x.ndim == 0:  # the kernel's contract refuses a scalar, in its words
+        return _call(lambda x: kernels.softmax(x, axis), out, x)
+    return _ffi.dispatch(
+        lambda x: _last(lambda x: _ffi.call("forgenet_softmax", _sds(x.shape), x, rank=np.int64(x.ndim)), x, axis),
+        lambda x: _call(lambda x: kernels.softmax(x, axis), out, x), x)
+
+
 @partial(jax.custom_vjp, nondiff_argnums=(1,))
 def _softmax(x, axis):
-    return _call(lambda x: kernels.softmax(x, axis), _sds(x.shape), x)
+    return _softmax_raw(x, axis)
 
 
 def _softmax_fwd(x, axis):
@@ -209,7 +235,16 @@ def _softmax_fwd(x, axis):
 
 
 def _softmax_bwd(axis, y, dy):
-    return (_call(lambda dy, y: kernels.softmax_backward(dy, y, axis), _sds(y.shape), dy, y),)
+    out = _sds(y.shape)
+
+    def ffi(dy, y):
+        a = axis % y.ndim
+        dyl, yl = jnp.moveaxis(dy, a, -1), jnp.moveaxis(y, a, -1)
+        dx = _ffi.call("forgenet_softmax_backward", _sds(yl.shape), dyl, yl, rank=np.int64(y.ndim))
+        return jnp.moveaxis(dx, -1, a)
+
+    return (_ffi.dispatch(ffi, lambda dy, y: _call(lambda dy, y: kernels.softmax_backward(dy, y, axis), out, dy, y),
+                          dy, y),)
 
 
 _softmax.defvjp(_softmax_fwd, _softmax_bwd)
@@ -226,7 +261,11 @@ def softmax_cross_entropy(logits, labels):
 
 def _sce_both(logits, labels):
     n = logits.shape[0]
-    return _call(lambda x, t: kernels.softmax_cross_entropy(x, t), (_sds((n,)), _sds(logits.shape)), logits, labels)
+    out = (_sds((n,)), _sds(logits.shape))
+    # one call gives both: the gradient (softmax - onehot) is the forward's second output
+    return tuple(_ffi.dispatch(lambda x, t: tuple(_ffi.call("forgenet_softmax_cross_entropy", out, x, t)),
+                               lambda x, t: _call(lambda x, t: kernels.softmax_cross_entropy(x, t), out, x, t),
+                               logits, labels))
 
 
 @jax.custom_vjp
@@ -290,12 +329,20 @@ _lstm.defvjp(_lstm_fwd, _lstm_bwd)
 def embedding(ids, embeddings):
     """embeddings (input_dim, output_dim)[ids] for integer ids of any shape."""
     _check_f32("embedding", embeddings=embeddings)
+    if not jnp.issubdtype(jnp.result_type(ids), jnp.integer):
+        raise TypeError(f"forgenet.jax.embedding: ids must be integers, got {jnp.result_type(ids)}")
     return _embedding(ids, embeddings)
+
+
+def _embedding_raw(ids, table):
+    out = _sds(tuple(ids.shape) + (table.shape[1],))
+    return _ffi.dispatch(lambda i, e: _ffi.call("forgenet_embedding", out, i, e, rank=np.int64(ids.ndim)),
+                         lambda i, e: _call(lambda i, e: kernels.embedding(i, e), out, i, e), ids, table)
 
 
 @jax.custom_vjp
 def _embedding(ids, table):
-    return _call(lambda i, e: kernels.embedding(i, e), _sds(tuple(ids.shape) + (table.shape[1],)), ids, table)
+    return _embedding_raw(ids, table)
 
 
 def _embedding_fwd(ids, table):
@@ -304,7 +351,10 @@ def _embedding_fwd(ids, table):
 
 def _embedding_bwd(res, dy):
     ids, input_dim = res
-    dtable = _call(lambda dy, i: kernels.embedding_backward(dy, i, input_dim), _sds((input_dim, dy.shape[-1])), dy, ids)
+    out = _sds((input_dim, dy.shape[-1]))
+    dtable = _ffi.dispatch(
+        lambda dy, i: _ffi.call("forgenet_embedding_backward", out, dy, i, input_dim=np.int64(input_dim)),
+        lambda dy, i: _call(lambda dy, i: kernels.embedding_backward(dy, i, input_dim), out, dy, i), dy, ids)
     return np.zeros(ids.shape, dtype=jax.dtypes.float0), dtable
 
 
@@ -388,7 +438,9 @@ def layer_norm(x, gamma, beta, *, epsilon=1e-3):
 
 def _ln_raw(x, gamma, beta, eps):
     out = (_sds(x.shape), _sds(x.shape[:-1]), _sds(x.shape[:-1]))
-    return _call(lambda x, g, b: kernels.layer_norm(x, g, b, epsilon=eps), out, x, gamma, beta)
+    return tuple(_ffi.dispatch(
+        lambda *a: tuple(_ffi.call("forgenet_layer_norm", out, *a, rank=np.int64(x.ndim), epsilon=np.float64(eps))),
+        lambda *a: _call(lambda x, g, b: kernels.layer_norm(x, g, b, epsilon=eps), out, *a), x, gamma, beta))
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3,))
@@ -405,7 +457,9 @@ def _ln_bwd(eps, res, dy):
     x, gamma, mean, rstd = res
     c = (x.shape[-1],)
     out = (_sds(x.shape), _sds(c), _sds(c))
-    return _call(lambda *a: kernels.layer_norm_backward(*a), out, dy, x, gamma, mean, rstd)
+    return tuple(_ffi.dispatch(
+        lambda *a: tuple(_ffi.call("forgenet_layer_norm_backward", out, *a, rank=np.int64(x.ndim))),
+        lambda *a: _call(lambda *a: kernels.layer_norm_backward(*a), out, *a), dy, x, gamma, mean, rstd))
 
 
 _layer_norm.defvjp(_ln_fwd, _ln_bwd)

@@ -29,7 +29,9 @@ from forgenet import _C, _build_info
 VMAP_METHOD = "expand_dims"
 
 # the public ops with a handler, and the families they run through
-FFI_OPS = frozenset({"gemm", "conv2d", "attention", "dot_product_attention", "lstm"})
+FFI_OPS = frozenset({"gemm", "conv2d", "attention", "dot_product_attention", "lstm", "softmax", "layer_norm",
+                     "max_pool2d", "avg_pool2d", "embedding",
+                     "softmax_cross_entropy"})
 
 
 def _version(s):
