@@ -9,10 +9,6 @@ namespace forgenet::bind {
 
 namespace {
 
-[[noreturn]] void bad_id(const char* op, const Arg& ids, int64_t k, int64_t vocab) {
-  value_error(op, ": ids must be in [0, ", vocab, "), got ", ids.i64()[k], " at flat index ", k);
-}
-
 // ids: int64 of any shape; embeddings (input_dim, output_dim) -> (*ids.shape, output_dim).
 py::array_t<float> embedding(const py::handle& ids_in, const py::handle& table_in, const py::handle& out_in) {
   const char* op = "embedding";
@@ -23,7 +19,7 @@ py::array_t<float> embedding(const py::handle& ids_in, const py::handle& table_i
   const int64_t bad = run(op, [&] {
     return embedding_forward(ids.i64(), ids.d.size(), table.f(), vocab, table.d.dim(1), fptr_mut(out));
   });
-  if (bad >= 0) bad_id(op, ids, bad, vocab);
+  if (bad >= 0) contract::bad_id(op, ids.i64(), bad, vocab);
   return out;
 }
 
@@ -37,7 +33,7 @@ py::array_t<float> embedding_backward(const py::handle& dy_in, const py::handle&
   const int64_t bad = run(op, [&] {
     return forgenet::embedding_backward(dy.f(), ids.i64(), ids.d.size(), input_dim, dy.d.dim(-1), fptr_mut(dtable));
   });
-  if (bad >= 0) bad_id(op, ids, bad, input_dim);
+  if (bad >= 0) contract::bad_id(op, ids.i64(), bad, input_dim);
   return dtable;
 }
 

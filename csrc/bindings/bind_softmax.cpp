@@ -42,8 +42,7 @@ py::tuple softmax_cross_entropy(const py::handle& logits_in, const py::handle& t
     const int64_t bad = run(op, [&] {
       return softmax_xent_sparse(logits.f(), target.i64(), fptr_mut(loss), fptr_mut(grad), r.rows, r.cols);
     });
-    if (bad >= 0)
-      value_error(op, ": labels must be in [0, ", r.cols, "), got ", target.i64()[bad], " at index ", bad);
+    if (bad >= 0) contract::bad_label(op, target.i64(), bad, r.cols);
   } else {
     run(op, [&] { softmax_xent_dense(logits.f(), target.f(), fptr_mut(loss), fptr_mut(grad), r.rows, r.cols); });
   }

@@ -327,10 +327,7 @@ ffi::Error avg_pool_backward(Buf dy, Buf x, Res dx, int64_t ph, int64_t pw, int6
 // ----------------------------------------------------------------------------------------- embedding
 // ids of the op's own rank `rank` (any integer type, widened as forgenet.kernels does), the table
 // (input_dim, output_dim). A bad id: the kernel reports the first one (flat index within the call's
-// slice); the words are bind_embedding.cpp's.
-[[noreturn]] void bad_id(const char* op, const int64_t* ids, int64_t k, int64_t vocab) {
-  value_error(op, ": ids must be in [0, ", vocab, "), got ", ids[k], " at flat index ", k);
-}
+// slice), contract::bad_id words it.
 
 ffi::Error embedding(Buf ids_in, Buf table_in, Res y_in, int64_t rank) {
   const char* op = "embedding";
@@ -344,7 +341,7 @@ ffi::Error embedding(Buf ids_in, Buf table_in, Res y_in, int64_t rank) {
     for_each_index(batch, [&](const std::vector<int64_t>& i) {
       const int64_t* id = ids.o.at<int64_t>(i);
       const int64_t bad = embedding_forward(id, ids.o.d.size(), table.at(i), vocab, table.d.dim(1), y.at(i));
-      if (bad >= 0) bad_id(op, id, bad, vocab);
+      if (bad >= 0) contract::bad_id(op, id, bad, vocab);
     });
   });
 }
@@ -361,7 +358,7 @@ ffi::Error embedding_backward(Buf dy_in, Buf ids_in, Res dt_in, int64_t input_di
       const int64_t* id = ids.o.at<int64_t>(i);
       const int64_t bad =
           forgenet::embedding_backward(dy.at(i), id, ids.o.d.size(), input_dim, dy.d.dim(-1), dtable.at(i));
-      if (bad >= 0) bad_id(op, id, bad, input_dim);
+      if (bad >= 0) contract::bad_id(op, id, bad, input_dim);
     });
   });
 }
@@ -384,7 +381,7 @@ ffi::Error softmax_cross_entropy(Buf logits_in, Buf labels_in, Res loss_in, Res 
     for_each_index(batch, [&](const std::vector<int64_t>& i) {
       const int64_t* t = labels.o.at<int64_t>(i);
       const int64_t bad = softmax_xent_sparse(logits.at(i), t, loss.at(i), grad.at(i), r.rows, r.cols);
-      if (bad >= 0) value_error(op, ": labels must be in [0, ", r.cols, "), got ", t[bad], " at index ", bad);
+      if (bad >= 0) contract::bad_label(op, t, bad, r.cols);
     });
   });
 }

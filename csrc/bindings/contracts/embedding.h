@@ -29,4 +29,9 @@ inline Shape embedding_backward(const char* op, const ArrayDesc& dy, const Array
   return out;
 }
 
+// What a kernel's report of the first bad id (its flat index k) becomes, for every caller.
+[[noreturn]] inline void bad_id(const char* op, const int64_t* ids, int64_t k, int64_t vocab) {
+  value_error(op, ": ids must be in [0, ", vocab, "), got ", ids[k], " at flat index ", k);
+}
+
 }  // namespace forgenet::contract

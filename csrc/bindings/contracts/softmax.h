@@ -49,4 +49,9 @@ inline Rows softmax_xent(const char* op, const ArrayDesc& logits, const ArrayDes
   return {n, c};
 }
 
+// What the sparse cross-entropy kernel's report of the first bad label (index k) becomes, for every caller.
+[[noreturn]] inline void bad_label(const char* op, const int64_t* labels, int64_t k, int64_t classes) {
+  value_error(op, ": labels must be in [0, ", classes, "), got ", labels[k], " at index ", k);
+}
+
 }  // namespace forgenet::contract
