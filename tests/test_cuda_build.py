@@ -203,7 +203,7 @@ def test_every_cpu_op_has_a_cuda_twin():
     """Ops dispatch CuPy arrays to forgenet._cuda by name, so each public _C op needs its namesake there."""
     cuda = _cuda_or_skip()
     cpu_only = {"gemm_kernel", "gemm_reference", "isa", "get_num_threads", "set_num_threads",
-                "measure_clock_mhz",  # CPU internals and the bench's clock
+                "measure_clock_mhz", "measure_fma_gflops",  # CPU internals and the bench's clock and FMA rate
                 "PackedB", "gemm_pack_b",  # CPU micro-kernel panels: a CuPy b is a NotImplementedError
                 # pointwise ReLU passes: on CuPy arrays kernels/pointwise.py uses CuPy's own elementwise ops
                 "relu_", "relu_backward", "bias_relu_backward"}

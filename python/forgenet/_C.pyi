@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedB', 'adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'bias_relu_backward', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_pack_b', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'relu_', 'relu_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
+__all__: list[str] = ['PackedB', 'adam_update', 'attention', 'attention_backward', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'batch_norm_inference', 'bias_relu_backward', 'conv2d', 'conv2d_backward', 'depthwise_conv2d', 'depthwise_conv2d_backward', 'embedding', 'embedding_backward', 'fused_update', 'gemm', 'gemm_kernel', 'gemm_pack_b', 'gemm_reference', 'get_num_threads', 'gru', 'gru_backward', 'isa', 'layer_norm', 'layer_norm_backward', 'lstm', 'lstm_backward', 'max_pool2d', 'max_pool2d_backward', 'measure_clock_mhz', 'measure_fma_gflops', 'relu_', 'relu_backward', 'rmsprop_update', 'set_num_threads', 'sgd_update', 'simple_rnn', 'simple_rnn_backward', 'softmax', 'softmax_backward', 'softmax_cross_entropy']
 class PackedB:
     """
     op(b) packed once by gemm_pack_b for gemm's micro-kernel; pass it to gemm in place of b.
@@ -159,6 +159,13 @@ def measure_clock_mhz(ms: typing.SupportsFloat | typing.SupportsIndex = 20.0) ->
     The calling thread's core clock in MHz, timed: the best rate of chunks of dependent integer adds
     (1 cycle each) over about `ms` milliseconds. Under turbo this is the boosted clock of one busy
     core; on a loaded machine it can only come out low, never high.
+    """
+def measure_fma_gflops(ms: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> float:
+    """
+    fp32 GFLOP/s of the calling thread's core issuing independent FMAs of the widest vectors of the
+    ISA path the kernels take (isa()), timed like measure_clock_mhz: the best chunk over about `ms`
+    milliseconds. Over the clock it gives the FLOP per cycle the core sustains: 64 on a core with two
+    512-bit FMA pipes, 32 on AVX2 and on cores that split 512-bit FMAs in two (AMD Zen 4).
     """
 def relu_(x: typing.Any) -> numpy.ndarray:
     """

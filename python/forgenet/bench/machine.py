@@ -1,23 +1,28 @@
 """What the machine can do: threads, the ISA path the kernels take, the clock and the fp32 peak.
 
-Peak = threads x fp32 FLOP per cycle of the kernels' ISA x clock. FLOP per cycle assumes two FMA
-pipes of the ISA's width (avx512: 16 lanes x 2 FMA x 2 FLOP = 64; avx2: 8 x 2 x 2 = 32; generic, no
-FMA: 4 lanes x (1 add + 1 mul) = 8): an upper bound (some cores split or double-pump the widest
-FMAs). The clock is timed (forgenet._C.measure_clock_mhz: chains of dependent 1-cycle integer adds,
-the best chunk of ~20 ms), so it is the clock the core really runs at, turbo included, on a VM too;
-the nominal clock (sysfs cpufreq's cpuinfo_max_freq, else the highest 'cpu MHz' of /proc/cpuinfo) is
-recorded beside it as clock_nominal_mhz, and stands in only where the timing is unavailable.
---clock-mhz overrides both. One busy core's clock: with every core busy, turbo may run lower.
+Peak = threads x fp32 FLOP per cycle x clock, both per core timed on this machine:
+- the clock (forgenet._C.measure_clock_mhz: chains of dependent 1-cycle integer adds, the best chunk of
+  ~20 ms) is the clock the core really runs at, turbo included, on a VM too; the nominal clock (sysfs
+  cpufreq's cpuinfo_max_freq, else the highest 'cpu MHz' of /proc/cpuinfo) is recorded beside it as
+  clock_nominal_mhz, and stands in only where the timing is unavailable;
+- FLOP per cycle (forgenet._C.measure_fma_gflops: independent FMAs of the kernels' ISA width, the best
+  chunk, over the clock) is what the core sustains, rounded to a power of two, at most the ISA's
+  two-pipe bound FLOP_PER_CYCLE (avx512 16 lanes x 2 FMA x 2 FLOP = 64, avx2 32, generic: SSE's 4 lanes
+  x 2 multiply and 2 add pipes = 16). The ISA
+  alone does not tell: AMD Zen 4 runs 512-bit FMAs through 256-bit pipes, 32 FLOP a cycle, and a %
+  of 64 would halve every figure. Where the rate cannot be timed the bound stands in.
+--clock-mhz overrides the clock. One busy core's clock: with every core busy, turbo may run lower.
 """
 from __future__ import annotations
 
 import glob
+import math
 import os
 import platform
 
 import forgenet
 
-FLOP_PER_CYCLE = {"avx512": 64, "avx2": 32, "generic": 8}
+FLOP_PER_CYCLE = {"avx512": 64, "avx2": 32, "generic": 16}
 
 
 def cpu_model() -> str:
@@ -67,6 +72,21 @@ def clock_mhz() -> tuple[float | None, str]:
     return (mhz, "measured") if mhz is not None else nominal_clock_mhz()
 
 
+def flop_per_cycle(isa: str, mhz: float | None, ms: float = 20.0) -> tuple[int, str]:
+    """(fp32 FLOP per cycle of one core on this ISA path, where it came from)."""
+    from forgenet import _C
+
+    bound = FLOP_PER_CYCLE.get(isa, FLOP_PER_CYCLE["generic"])
+    measure = getattr(_C, "measure_fma_gflops", None)
+    gflops = measure(ms) if measure is not None and mhz else 0.0
+    if not gflops > 0:
+        return bound, "ISA bound"
+    per_cycle = gflops * 1000.0 / mhz
+    # a power of two, never above the bound: a clock timed low (a loaded core) cannot inflate it
+    snapped = min(bound, 2 ** max(0, round(math.log2(per_cycle))))
+    return snapped, f"measured {per_cycle:.1f}"
+
+
 def cpu_info(threads: int | None = None, clock_override: float | None = None) -> dict:
     """The machine fields every benchmark output records."""
     from forgenet import _C
@@ -75,7 +95,7 @@ def cpu_info(threads: int | None = None, clock_override: float | None = None) ->
     threads = threads or forgenet.get_num_threads()
     mhz, source = (clock_override, "--clock-mhz") if clock_override else clock_mhz()
     nominal, nominal_source = nominal_clock_mhz()
-    fpc = FLOP_PER_CYCLE.get(isa, FLOP_PER_CYCLE["generic"])
+    fpc, fpc_source = flop_per_cycle(isa, mhz if source == "measured" else measured_clock_mhz())
     kernel = _C.gemm_kernel()
     return {
         "cpu": cpu_model(),
@@ -89,6 +109,7 @@ def cpu_info(threads: int | None = None, clock_override: float | None = None) ->
         "clock_nominal_mhz": nominal,
         "clock_nominal_source": nominal_source,
         "flop_per_cycle": fpc,
+        "flop_per_cycle_source": fpc_source,
         "peak_gflops": None if mhz is None else threads * fpc * mhz / 1000.0,
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -82,6 +82,7 @@ def table(doc) -> str:
              + (f" | numpy's BLAS threads {m['numpy_threads']}" if "numpy_threads" in m else "")]
     if m.get("peak_gflops"):
         lines.append(f"fp32 peak {m['peak_gflops']:.1f} GFLOP/s = {m['threads']} threads x {m['flop_per_cycle']} FLOP/cycle "
+                     f"({m.get('flop_per_cycle_source', 'ISA bound')}) "
                      f"x {m['clock_mhz']:.0f} MHz ({m['clock_source']}{_nominal(m)})")
     if m.get("gpu"):
         lines.append(f"GPU {m['gpu']} (sm {m['compute_capability']}), fp32 peak {m['gpu_peak_gflops']:.0f} GFLOP/s")
