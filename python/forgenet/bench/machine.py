@@ -6,11 +6,11 @@ Peak = threads x fp32 FLOP per cycle x clock, both per core timed on this machin
   cpufreq's cpuinfo_max_freq, else the highest 'cpu MHz' of /proc/cpuinfo) is recorded beside it as
   clock_nominal_mhz, and stands in only where the timing is unavailable;
 - FLOP per cycle (forgenet._C.measure_fma_gflops: independent FMAs of the kernels' ISA width, the best
-  chunk, over the clock) is what the core sustains, rounded to a power of two, at most the ISA's
-  two-pipe bound FLOP_PER_CYCLE (avx512 16 lanes x 2 FMA x 2 FLOP = 64, avx2 32, generic: SSE's 4 lanes
-  x 2 multiply and 2 add pipes = 16). The ISA
-  alone does not tell: AMD Zen 4 runs 512-bit FMAs through 256-bit pipes, 32 FLOP a cycle, and a %
-  of 64 would halve every figure. Where the rate cannot be timed the bound stands in.
+  chunk, over the clock) is what the core sustains, taken as the smallest power of two of at least 3/4
+  of it and at most the ISA's two-pipe bound FLOP_PER_CYCLE (avx512 16 lanes x 2 FMA x 2 FLOP = 64,
+  avx2 32, generic: SSE's 4 lanes x 2 multiply and 2 add pipes = 16). The ISA alone does not tell:
+  AMD Zen 4 runs 512-bit FMAs through 256-bit pipes, 32 FLOP a cycle, and a % of 64 would halve every
+  figure. Where the rate cannot be timed the bound stands in.
 --clock-mhz overrides the clock. One busy core's clock: with every core busy, turbo may run lower.
 """
 from __future__ import annotations
@@ -82,8 +82,9 @@ def flop_per_cycle(isa: str, mhz: float | None, ms: float = 20.0) -> tuple[int, 
     if not gflops > 0:
         return bound, "ISA bound"
     per_cycle = gflops * 1000.0 / mhz
-    # a power of two, never above the bound: a clock timed low (a loaded core) cannot inflate it
-    snapped = min(bound, 2 ** max(0, round(math.log2(per_cycle))))
+    # the smallest power of two at least 3/4 of the rate, never above the bound: a rate timed somewhat
+    # low (a busy sibling, a clock timed high) keeps the larger peak, so % of peak errs low, not high
+    snapped = min(bound, 2 ** max(0, math.ceil(math.log2(0.75 * per_cycle))))
     return snapped, f"measured {per_cycle:.1f}"
 
 
