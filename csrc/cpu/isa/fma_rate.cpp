@@ -1,7 +1,6 @@
 // The FMA throughput behind forgenet.bench's peak (cpu/clock.h): one build per ISA, so the rate timed
 // is that of the widest FMA the kernels of this path issue.
-#include "cpu/clock.h"
-#include "cpu/dispatch.h"
+#include "cpu/clock.h"  // (its FORGENET_ISA_DECLARE brings dispatch.h)
 
 namespace forgenet::FORGENET_ISA_NS {
 
