@@ -53,7 +53,9 @@ bool winograd_applies(const Window2d& g, int64_t cout) {
 namespace {
 
 // Block sizes and threads of one call over window g (its tiles, scratch not yet attached).
-winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
+// (split_tiles: threads take blocks of tiles, so the blocks come in whole rounds for them; else they
+// split something else and the blocks need not)
+winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse, bool split_tiles = true) {
   using namespace winograd;
   Plan p{};
   p.g = g;
@@ -69,10 +71,10 @@ winograd::Plan make_plan(const Window2d& g, int64_t cout, int64_t min_reuse) {
   if (16 * g.c * p.coutp > kBlockFloats) tb = std::max(tb, min_reuse);  // U / dU past L2: reuse them
   // whole rounds of blocks for the threads, so none waits on a last odd block
   int64_t blocks = ceil_div(p.tiles, tb);
-  blocks = ceil_div(blocks, p.threads) * p.threads;
+  if (split_tiles) blocks = ceil_div(blocks, p.threads) * p.threads;
   p.tb = ceil_div(ceil_div(p.tiles, blocks), kMr) * kMr;
   p.blocks = ceil_div(p.tiles, p.tb);
-  p.threads = static_cast<int>(std::min<int64_t>(p.threads, p.blocks));
+  p.threads = static_cast<int>(std::min<int64_t>(p.threads, split_tiles ? p.blocks : p.coutp / p.nr));
   p.v_size = 16 * p.tb * g.c;
   p.m_size = 16 * p.tb * p.coutp;
   return p;
@@ -109,26 +111,37 @@ void winograd_conv3x3(const Window2d& g, int64_t cout, const float* x, const Tap
 void winograd_kernel_gradient(const Window2d& g, int64_t cout, const float* x, const float* dy, float* dkernel) {
   using namespace winograd;
   Plan p = make_plan(g, cout, kMinReuseGradient);
-  const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(mul_sat(16, cinp), p.coutp);
-  Scratch frame(Scratch::floats(work_floats(p)) + Scratch::floats(mul_sat(p.threads, size)),
-                "conv2d's Winograd tiles and per-thread kernel gradients");
+  const int64_t panels = p.coutp / p.nr;
+  // Threads split the tiles, each summing into its own dU (the copies summed in chunk order: the same
+  // sums on every run), or, where dU outweighs the tiles, the panels of one dU, each thread then
+  // transforming every tile's input. T copies are T x 16 x cinp x coutp floats to write and read back,
+  // the repeated input transforms (T - 1) x 16 x tiles x cin cheap ones. Measured on Zen 3 at 2 threads,
+  // batch 8, paired runs: 7x7x512 -> 512 (128 tiles) 0.95-0.98x the tile split's time with the panel
+  // split, 14x14x256 -> 256 (392 tiles) 1.07-1.08x; more threads make more copies.
+  const bool by_panels = p.threads > 1 && p.coutp * p.threads >= 4 * p.tiles && panels >= p.threads;
+  if (by_panels) p = make_plan(g, cout, kMinReuseGradient, false);
+  const int64_t cinp = ceil_div(g.c, kMr) * kMr, size = mul_sat(16, du_plane(cinp, p.coutp));
+  const int64_t grain = by_panels ? panels / p.threads : p.threads > 1 ? 1 : p.blocks;
+  const int copies = by_panels ? 1 : parallel_chunks(p.blocks, grain);
+  Scratch frame(Scratch::floats(work_floats(p)) + Scratch::floats(mul_sat(copies, size)),
+                "conv2d's Winograd tiles and kernel gradients");
   p.work = frame.take(work_floats(p));
-  float* du = frame.take(mul_sat(p.threads, size));
-  // one chunk of blocks per thread of the plan (one thread: a single chunk), each with its own V, M and
-  // dU; the dU summed in chunk order: the same sums on every run
-  const int64_t grain = p.threads > 1 ? 1 : p.blocks;
-  parallel_for_chunks(0, p.blocks, grain, [&](int t, int64_t b0, int64_t b1) {
-    FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, cinp, b0, b1, p.work + t * (p.v_size + p.m_size),
-                      du + t * size);
-  });
-  for (int t = 1; t < parallel_chunks(p.blocks, grain); ++t) {
-    const float* src = du + t * size;
-    parallel_for(0, size, grain_for(2), [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) du[i] += src[i];
+  float* du = frame.take(mul_sat(copies, size));
+  // one chunk per thread of the plan (one thread: a single chunk), each with its own V and M
+  if (by_panels)
+    parallel_for_chunks(0, panels, grain, [&](int t, int64_t j0, int64_t j1) {
+      FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, cinp, 0, p.blocks, j0, j1,
+                        p.work + t * (p.v_size + p.m_size), du);
     });
-  }
-  parallel_for(0, g.c, grain_for(16 * cout), [&](int64_t i0, int64_t i1) {
-    FORGENET_ISA_CALL(winograd_untransform_kernel, p, du, cinp, dkernel, i0, i1);
+  else
+    parallel_for_chunks(0, p.blocks, grain, [&](int t, int64_t b0, int64_t b1) {
+      FORGENET_ISA_CALL(winograd_kernel_gradient_pass, p, x, dy, cinp, b0, b1, 0, panels,
+                        p.work + t * (p.v_size + p.m_size), du + t * size);
+    });
+  // (the copies summed as the untransform reads them: a separate pass over them cost a tenth of a
+  // 512-channel backward on Zen 3)
+  parallel_for(0, g.c, grain_for(16 * cout * copies), [&](int64_t i0, int64_t i1) {
+    FORGENET_ISA_CALL(winograd_untransform_kernel, p, du, copies, cinp, dkernel, i0, i1);
   });
 }
 

@@ -57,18 +57,24 @@ constexpr int kMr = 6;  // rows (tiles) of the micro-kernel's register block, on
 // Columns per B panel for the ISA's micro-kernel (two vectors).
 int64_t panel_width(Isa isa);
 
+// Floats from one plane of a kernel gradient dU (cinp x coutp) to the next, and so from one thread's
+// copy to the next: a cache line more than the plane, because the untransform reads all 16 planes of
+// every copy together, and at a power-of-two stride (512 x 512: 1 MiB) they all fell in one cache set
+// of L1 and of L2.
+inline int64_t du_plane(int64_t cinp, int64_t coutp) { return cinp * coutp + 16; }
+
 }  // namespace winograd
 }  // namespace forgenet
 
 // The passes, built per ISA (isa/conv_winograd_kernels.cpp). The kernel transforms take ranges of input
-// channels (transform: blocks of panel_width / 2), the gradient pass a range of tile blocks through one
-// thread's V and M (work) into its own dU (du, 16 * cinp * coutp floats); the caller runs them on
-// parallel_for. winograd_run threads itself (conv_winograd_impl.h says why).
+// channels (transform: blocks of panel_width / 2), the gradient pass a range of tile blocks and of dU's
+// panels through one thread's V and M (work) into dU (du, 16 planes du_plane apart); the caller runs
+// them on parallel_for. winograd_run threads itself (conv_winograd_impl.h says why).
 FORGENET_ISA_DECLARE(void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, float* u,
                                                     int64_t b0, int64_t b1))
 FORGENET_ISA_DECLARE(void winograd_run(const winograd::Plan& p, const float* x, float* y))
 FORGENET_ISA_DECLARE(void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy,
-                                                        int64_t cinp, int64_t blk0, int64_t blk1, float* work,
-                                                        float* du))
-FORGENET_ISA_DECLARE(void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp,
-                                                      float* dk, int64_t i0, int64_t i1))
+                                                        int64_t cinp, int64_t blk0, int64_t blk1, int64_t jp0,
+                                                        int64_t jp1, float* work, float* du))
+FORGENET_ISA_DECLARE(void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int copies,
+                                                      int64_t cinp, float* dk, int64_t i0, int64_t i1))

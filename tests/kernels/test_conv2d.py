@@ -503,6 +503,33 @@ def test_conv2d_winograd_threads_agree_and_block_edges(rng):
     assert_close(first[1], dk1, rtol=1e-5, atol=1e-4, what="dkernel, threads vs one")
 
 
+@simd_only
+@pytest.mark.parametrize("case", [(5, 13, 11, 48, 40), (1, 6, 6, 40, 70), (2, 4, 4, 70, 100)], ids=str)
+def test_conv2d_winograd_kernel_gradient_splits(rng, case):
+    """dkernel's two thread splits: blocks of tiles, each thread into its own dU, the copies summed in
+    order (many tiles: the first case), and panels of output channels of one dU (few tiles, many
+    channels: the others, with channels off the 6-row and 16/32-column tiles). The panel split gives the
+    one-thread result bit for bit (each dU element summed over the same blocks in the same order), the
+    tile split to rounding; both are repeatable and match the float64 reference."""
+    import forgenet
+
+    n, h, w, cin, cout = case
+    x, k, _ = make(rng, n, h, w, cin, 3, 3, cout)
+    dy = rng.standard_normal((n, h, w, cout)).astype(np.float32)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = kernels.conv2d_backward(dy, x, k, padding="same")[1]
+    finally:
+        forgenet.set_num_threads(before)
+    many = kernels.conv2d_backward(dy, x, k, padding="same")[1]
+    np.testing.assert_array_equal(many, kernels.conv2d_backward(dy, x, k, padding="same")[1])
+    if n * h * w < 100:  # the panel split's shapes
+        np.testing.assert_array_equal(one, many)
+    assert_close(many, ref_conv2d_backward(dy, x, k, (1, 1), "same")[1], rtol=1e-4, atol=1e-4, what="dkernel")
+    assert_close(one, many, rtol=1e-5, atol=1e-4, what="dkernel, threads vs one")
+
+
 def test_conv2d_winograd_nan_stays_local(rng):
     """A NaN in x reaches only the outputs whose window covers it (Winograd mixes a 4x4 input block into
     a 2x2 output tile: a NaN must not leak to the tile's other outputs through a zero weight)."""

@@ -17,12 +17,12 @@ void winograd_transform_kernel(const winograd::Plan& p, const Taps3x3& taps, flo
 }
 void winograd_run(const winograd::Plan& p, const float* x, float* y) { Passes::run(p, x, y); }
 void winograd_kernel_gradient_pass(const winograd::Plan& p, const float* x, const float* dy, int64_t cinp,
-                                   int64_t blk0, int64_t blk1, float* work, float* du) {
-  Passes::kernel_gradient(p, x, dy, cinp, blk0, blk1, work, du);
+                                   int64_t blk0, int64_t blk1, int64_t jp0, int64_t jp1, float* work, float* du) {
+  Passes::kernel_gradient(p, x, dy, cinp, blk0, blk1, jp0, jp1, work, du);
 }
-void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int64_t cinp, float* dk, int64_t i0,
-                                 int64_t i1) {
-  Passes::untransform_kernel(p, du, cinp, dk, i0, i1);
+void winograd_untransform_kernel(const winograd::Plan& p, const float* du, int copies, int64_t cinp, float* dk,
+                                 int64_t i0, int64_t i1) {
+  Passes::untransform_kernel(p, du, copies, cinp, dk, i0, i1);
 }
 
 }  // namespace forgenet::FORGENET_ISA_NS
