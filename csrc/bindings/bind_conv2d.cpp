@@ -26,7 +26,7 @@ py::array_t<float> conv2d(const py::handle& x_in, const py::handle& k_in, const 
 }
 
 py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const py::handle& k_in,
-                          const py::handle& strides, const py::handle& padding, bool need_dx,
+                          const py::handle& strides, const py::handle& padding, bool need_dx, bool need_db,
                           const py::handle& out) {
   const char* op = "conv2d_backward";
   const Arg dy(dy_in, op, "dy"), x(x_in, op, "x"), k(k_in, op, "kernel");
@@ -43,8 +43,17 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
     value_error(op, ": out[0] (dx) must be None when need_dx=False");
   }
   auto dk = output(op, "dkernel", k.d.shape, out, 1, 3, in);
-  auto db = output(op, "dbias", {p.cout}, out, 2, 3, in);
-  run(op, [&] { conv2d_backward(p.g, p.cout, dy.f(), x.f(), k.f(), dx_ptr, fptr_mut(dk), fptr_mut(db)); });
+  // a convolution without bias needs no dbias: skipping it saves a pass over dy
+  py::object db = py::none();
+  float* db_ptr = nullptr;
+  if (need_db) {
+    auto a = output(op, "dbias", {p.cout}, out, 2, 3, in);
+    db_ptr = fptr_mut(a);
+    db = a;
+  } else if (!out_arg(out, 2, 3, op).is_none()) {
+    value_error(op, ": out[2] (dbias) must be None when need_db=False");
+  }
+  run(op, [&] { conv2d_backward(p.g, p.cout, dy.f(), x.f(), k.f(), dx_ptr, fptr_mut(dk), db_ptr); });
   return py::make_tuple(dx, dk, db);
 }
 
@@ -78,6 +87,7 @@ void bind_conv2d(py::module_& m) {
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("out") = py::none());
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("kernel"), py::kw_only(),
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid", py::arg("need_dx") = true,
+        py::arg("need_db") = true,
         py::arg("out") = py::none());
   m.def("_conv2d_uses_winograd", &conv2d_uses_winograd, py::arg("x_shape"), py::arg("kernel_shape"),
         py::kw_only(), py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");

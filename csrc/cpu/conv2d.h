@@ -13,7 +13,7 @@ void conv2d_forward(const Window2d& g, int64_t cout, const float* x, const float
                     const float* bias, float* y);
 
 // Gradients of sum(dy * y) with respect to x, kernel and bias. Every output is overwritten;
-// dx may be null (a first layer needs no input gradient).
+// dx may be null (a first layer needs no input gradient), and dbias (a convolution without bias).
 void conv2d_backward(const Window2d& g, int64_t cout, const float* dy, const float* x,
                      const float* kernel, float* dx, float* dkernel, float* dbias);
 

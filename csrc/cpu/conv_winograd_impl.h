@@ -357,7 +357,10 @@ struct Winograd {
     float* dm = v + p.v_size;
     if (blk0 >= blk1)
       for (int k = 0; k < 16; ++k)
-        for (int64_t i = 0; i < cinp; ++i) std::fill(dut + k * plane + i * coutp + c0, dut + k * plane + i * coutp + cpad, 0.0f);
+        for (int64_t i = 0; i < cinp; ++i) {
+          float* row = dut + k * plane + i * coutp;
+          std::fill(row + c0, row + cpad, 0.0f);
+        }
     for (int64_t blk = blk0; blk < blk1; ++blk) {
       const int64_t t0 = blk * p.tb, count = std::min(p.tb, p.tiles - t0);
       input_block(p, x, t0, count, v);

@@ -167,16 +167,18 @@ cudaError_t conv2d_backward(const Window& g, int64_t cout, const float* dy, cons
   const bool need_dx = dx != nullptr;
   if (need_dx && x_floats > 0) FORGENET_TRY(cudaMemsetAsync(dx, 0, x_floats * sizeof(float), stream));
   if (K * cout > 0) FORGENET_TRY(cudaMemsetAsync(dk, 0, K * cout * sizeof(float), stream));
-  if (cout > 0) FORGENET_TRY(cudaMemsetAsync(db, 0, cout * sizeof(float), stream));
+  if (db && cout > 0) FORGENET_TRY(cudaMemsetAsync(db, 0, cout * sizeof(float), stream));
   if (total_rows <= 0 || cout <= 0) return cudaSuccess;
   if (ws_floats < conv2d_backward_workspace_floats(g, cout, need_dx)) return cudaErrorInvalidValue;
 
   // dbias first, using the workspace before the column buffers need it.
-  const int64_t parts = bias_partials(g);
-  FORGENET_LAUNCH(colsum_partial, blocks_for(parts * cout), kThreads, stream, total_rows, cout, dy, parts, ws);
-  FORGENET_TRY(launch_status());
-  FORGENET_LAUNCH(colsum_final, blocks_for(cout), kThreads, stream, cout, parts, ws, db);
-  FORGENET_TRY(launch_status());
+  if (db) {
+    const int64_t parts = bias_partials(g);
+    FORGENET_LAUNCH(colsum_partial, blocks_for(parts * cout), kThreads, stream, total_rows, cout, dy, parts, ws);
+    FORGENET_TRY(launch_status());
+    FORGENET_LAUNCH(colsum_final, blocks_for(cout), kThreads, stream, cout, parts, ws, db);
+    FORGENET_TRY(launch_status());
+  }
   if (K <= 0) return cudaSuccess;  // no input channels: dx and dkernel are empty
 
   if (is_pointwise(g)) {

@@ -16,6 +16,7 @@ cudaError_t conv2d_forward(const Window& g, int64_t cout, const float* x, const 
                            float* y, float* workspace, int64_t workspace_floats, cudaStream_t stream);
 // Writes dx (N,H,W,Cin), dkernel (KH,KW,Cin,Cout) and dbias (Cout,). dx may be null (a first layer needs
 // no input gradient): then neither dcols nor col2im runs, and the workspace may be the need_dx=false size.
+// dbias may be null (a convolution without bias): the column sums of dy are then skipped.
 cudaError_t conv2d_backward(const Window& g, int64_t cout, const float* dy, const float* x, const float* kernel,
                             float* dx, float* dkernel, float* dbias, float* workspace, int64_t workspace_floats,
                             cudaStream_t stream);

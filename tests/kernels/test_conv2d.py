@@ -295,6 +295,21 @@ def test_conv2d_backward_can_skip_dx(rng):
     np.testing.assert_array_equal(db, db2)
 
 
+@pytest.mark.parametrize("kshape", [(3, 2, 3, 4), (1, 1, 3, 4), (3, 3, 3, 20)], ids=str)
+def test_conv2d_backward_can_skip_dbias(rng, kshape):
+    """need_db=False (a convolution without bias) returns None for dbias and the same dx and dkernel, on
+    every engine's path (implicit GEMM, pointwise, Winograd)."""
+    x = rng.standard_normal((2, 7, 6, 3)).astype(np.float32)
+    k = rng.standard_normal(kshape).astype(np.float32)
+    dy = rng.standard_normal(kernels.conv2d(x, k).shape).astype(np.float32)
+    dx, dk, db = kernels.conv2d_backward(dy, x, k)
+    dx2, dk2, none = kernels.conv2d_backward(dy, x, k, need_db=False)
+    assert none is None and db.shape == (k.shape[3],)
+    np.testing.assert_array_equal(dx, dx2)
+    np.testing.assert_array_equal(dk, dk2)
+    assert kernels.conv2d_backward(dy, x, k, need_dx=False, need_db=False)[::2] == (None, None)
+
+
 # The implicit GEMM's edges: K (= KH*KW*Cin) over one 512 block, Cout over one column block (~240) and
 # not a multiple of the register tile, Cin = 1, 'same' and 'valid', strides, and tiles whose pixels
 # skip kernel rows in the padding (which, with K blocks, can leave a tile nothing in a block).

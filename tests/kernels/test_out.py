@@ -111,6 +111,9 @@ def test_read_only_and_overlapping_out_refused():
     with pytest.raises(ValueError, match=r"^conv2d_backward: out\[0\] \(dx\) must be None when need_dx=False$"):
         K.conv2d_backward(np.ones((2, 6, 5, 4), np.float32), x4, k4, padding="same", need_dx=False,
                           out=(np.zeros_like(x4), None, None))
+    with pytest.raises(ValueError, match=r"^conv2d_backward: out\[2\] \(dbias\) must be None when need_db=False$"):
+        K.conv2d_backward(np.ones((2, 6, 5, 4), np.float32), x4, k4, padding="same", need_db=False,
+                          out=(None, None, np.zeros(4, np.float32)))
     with pytest.raises(ValueError, match=r"^softmax: out= needs axis=-1"):
         K.softmax(ln_x, axis=0, out=np.zeros((3, 7), np.float32))
 

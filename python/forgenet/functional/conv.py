@@ -19,8 +19,9 @@ class _Conv2D(Function):
         if y is not None:
             g = relu_grad(g, y)
         need_dx = isinstance(self.inputs[0], Tensor) and self.inputs[0].requires_grad
-        dx, dk, db = kernels.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx)
-        return dx, dk, (db if has_bias else None), None, None, None
+        dx, dk, db = kernels.conv2d_backward(g, x, kernel, strides=strides, padding=padding, need_dx=need_dx,
+                                             need_db=has_bias)
+        return dx, dk, db, None, None, None
 
 
 def conv2d(x, kernel, bias=None, strides=(1, 1), padding="valid", relu=False):

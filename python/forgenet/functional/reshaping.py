@@ -93,7 +93,7 @@ class _ConvTranspose2D(Function):
     def forward(self, x, kernel, out_hw, strides, padding):
         xp = array_module(x)
         ghost = xp.zeros((x.shape[0],) + tuple(out_hw) + (kernel.shape[2],), dtype=np.float32)
-        dx, _, _ = kernels.conv2d_backward(x, ghost, kernel, strides=strides, padding=padding)
+        dx, _, _ = kernels.conv2d_backward(x, ghost, kernel, strides=strides, padding=padding, need_db=False)
         self.save(x, kernel, strides, padding)
         return dx
 
@@ -101,7 +101,8 @@ class _ConvTranspose2D(Function):
         x, kernel, strides, padding = self.saved
         g = array_module(g).ascontiguousarray(g)
         dx = kernels.conv2d(g, kernel, None, strides=strides, padding=padding)
-        _, dk, _ = kernels.conv2d_backward(x, g, kernel, strides=strides, padding=padding, need_dx=False)
+        _, dk, _ = kernels.conv2d_backward(x, g, kernel, strides=strides, padding=padding, need_dx=False,
+                                           need_db=False)
         return dx, dk, None, None, None
 
 

@@ -26,15 +26,16 @@ def conv2d(x, kernel, bias=None, *, strides=(1, 1), padding="valid", out=None):
     return backend(op, x, kernel, bias).conv2d(x, kernel, bias, strides=strides, padding=padding, **out_kw(out))
 
 
-def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=True, out=None):
+def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=True, need_db=True, out=None):
     """Gradients of sum(dy * conv2d(x, kernel, bias)): returns (dx, dkernel, dbias) shaped as x, kernel, (Cout,).
 
-    need_dx=False skips the input gradient (dx is then None), as for a network's first layer.
-    out: (dx, dkernel, dbias) buffers, each None or an array (dx's None when need_dx=False).
+    need_dx=False skips the input gradient (dx is then None), as for a network's first layer;
+    need_db=False the bias gradient (dbias is then None), as for a convolution without bias.
+    out: (dx, dkernel, dbias) buffers, each None or an array (None where need_dx / need_db is False).
 
     Arrays: dy (N, Ho, Wo, Cout), x (N, H, W, Cin) NHWC, kernel (KH, KW, Cin, Cout); float32, C order; numpy
     (CPU) or CuPy (GPU) on one device, results new arrays of that kind. Returns dx (N, H, W, Cin) or None,
-    dkernel (KH, KW, Cin, Cout), dbias (Cout,), float32.
+    dkernel (KH, KW, Cin, Cout), dbias (Cout,) or None, float32.
     """
     op = "conv2d_backward"
     dy = as_f32(op, "dy", dy, ndim=4)
@@ -42,4 +43,5 @@ def conv2d_backward(dy, x, kernel, *, strides=(1, 1), padding="valid", need_dx=T
     kernel = as_f32(op, "kernel", kernel, ndim=4)
     strides, padding = pair(op, "strides", strides), padding_word(op, padding)
     return backend(op, dy, x, kernel).conv2d_backward(dy, x, kernel, strides=strides, padding=padding,
-                                                       need_dx=bool(need_dx), **out_kw(out))
+                                                       need_dx=bool(need_dx), need_db=bool(need_db),
+                                                       **out_kw(out))
