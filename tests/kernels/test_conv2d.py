@@ -295,6 +295,32 @@ def test_conv2d_backward_can_skip_dx(rng):
     np.testing.assert_array_equal(db, db2)
 
 
+@pytest.mark.parametrize("shape", [(4, 50, 50, 3, 4), (3, 37, 41, 70, 33)], ids=str)
+def test_conv2d_pointwise_backward_blocks(rng, shape):
+    """A 1x1 stride-1 backward with dx runs dx and dkernel block by block of pixels, threads summing
+    dkernel into their own partials (these shapes: 2 and 8 blocks, the last partial): the float64
+    reference, repeatable bit for bit, the one-thread result to rounding."""
+    import forgenet
+
+    n, h, w, cin, cout = shape
+    assert _C._conv2d_path((n, h, w, cin), (1, 1, cin, cout)) == ("pointwise",) * 3
+    x, k, _ = make(rng, n, h, w, cin, 1, 1, cout)
+    dy = rng.standard_normal((n, h, w, cout)).astype(np.float32)
+    got = kernels.conv2d_backward(dy, x, k)
+    for a, b, what in zip(got, ref_conv2d_backward(dy, x, k, (1, 1), "valid"), ["dx", "dkernel", "dbias"]):
+        assert_close(a, b, rtol=1e-4, atol=1e-4, what=what)
+    for a, b in zip(got, kernels.conv2d_backward(dy, x, k)):
+        np.testing.assert_array_equal(a, b)
+    before = forgenet.get_num_threads()
+    try:
+        forgenet.set_num_threads(1)
+        one = kernels.conv2d_backward(dy, x, k)
+    finally:
+        forgenet.set_num_threads(before)
+    for a, b, what in zip(got, one, ["dx", "dkernel", "dbias"]):
+        assert_close(a, b, rtol=1e-5, atol=1e-4, what=what + ", threads vs one")
+
+
 @pytest.mark.parametrize("kshape", [(3, 2, 3, 4), (1, 1, 3, 4), (3, 3, 3, 20)], ids=str)
 def test_conv2d_backward_can_skip_dbias(rng, kshape):
     """need_db=False (a convolution without bias) returns None for dbias and the same dx and dkernel, on

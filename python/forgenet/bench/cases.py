@@ -150,8 +150,9 @@ def conv_cases(layers, batch, padding, mode, peers) -> list[Case]:
             x, k, dy = arrays()
             if mode == "fwd":
                 return lambda: kernels.conv2d(x, k, strides=stride, padding=padding)
+            # (no bias, as in the peers' convolutions: nobody computes a bias gradient)
             return lambda: (kernels.conv2d(x, k, strides=stride, padding=padding),
-                            kernels.conv2d_backward(dy, x, k, strides=stride, padding=padding))
+                            kernels.conv2d_backward(dy, x, k, strides=stride, padding=padding, need_db=False))
 
         def torch_peer(stride=stride, ks=ks, arrays=arrays, channels_last=False):
             torch = _torch()
