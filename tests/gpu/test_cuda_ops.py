@@ -276,6 +276,21 @@ def test_conv2d_backward_without_dx(gpu, rng, xs, ks, strides, padding):
             np.testing.assert_allclose(cupy.asnumpy(ours), c, rtol=1e-3, atol=1e-4, err_msg=f"{what} {name} vs CPU")
 
 
+@pytest.mark.parametrize("xs,ks,strides,padding", [CONV_CASES[1], CONV_CASES[3], CONV_CASES[5]])
+def test_conv2d_backward_without_dbias(gpu, rng, xs, ks, strides, padding):
+    """need_db=False: no dbias (None), and dx and dkernel bitwise as with it (the column sums only drop out)."""
+    x, k = f32(rng, *xs), f32(rng, *ks)
+    ho, wo, _, _ = window_geometry(xs[1], xs[2], ks[0], ks[1], *strides, padding)
+    gx, gk, gdy = (cupy.asarray(a) for a in (x, k, f32(rng, xs[0], ho, wo, ks[3])))
+    dx, dk, db = gpu.conv2d_backward(gdy, gx, gk, strides=strides, padding=padding, need_db=False)
+    assert db is None
+    full = gpu.conv2d_backward(gdy, gx, gk, strides=strides, padding=padding)
+    assert bool((dx == full[0]).all()) and bool((dk == full[1]).all())
+    with pytest.raises(ValueError, match=r"out\[2\] \(dbias\) must be None when need_db=False"):
+        gpu.conv2d_backward(gdy, gx, gk, strides=strides, padding=padding, need_db=False,
+                            out=(None, None, cupy.zeros(ks[3], cupy.float32)))
+
+
 def test_conv2d_empty_batch_gives_zero_gradients(gpu):
     x, k = cupy.zeros((0, 5, 5, 2), cupy.float32), cupy.ones((3, 3, 2, 4), cupy.float32)
     dx, dk, db = gpu.conv2d_backward(cupy.zeros((0, 3, 3, 4), cupy.float32), x, k)
