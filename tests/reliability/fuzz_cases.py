@@ -134,8 +134,9 @@ def fam_conv(d):
     _say("conv2d", x, k, bias, strides, padding)
     _both("conv2d", x, k, bias, strides=strides, padding=padding)
     dy = d(arrays(rank=4))
-    _say("conv2d_backward", dy, x, k, strides, padding)
-    _both("conv2d_backward", dy, x, k, strides=strides, padding=padding)
+    need_dx, need_db = d(st.booleans()), d(st.booleans())
+    _say("conv2d_backward", dy, x, k, strides, padding, need_dx, need_db)
+    _both("conv2d_backward", dy, x, k, strides=strides, padding=padding, need_dx=need_dx, need_db=need_db)
 
 
 def fam_gemm(d):
