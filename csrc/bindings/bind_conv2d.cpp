@@ -31,28 +31,24 @@ py::tuple conv2d_backward(const py::handle& dy_in, const py::handle& x_in, const
   const char* op = "conv2d_backward";
   const Arg dy(dy_in, op, "dy"), x(x_in, op, "x"), k(k_in, op, "kernel");
   const auto p = contract::conv_backward(op, dy.d, x.d, k.d, pair_arg(strides, op, "strides"), padding_arg(padding, op));
-  // a first layer's input needs no gradient: skipping dx saves its GEMM and the col2im pass
   const Inputs in{{"dy", &dy.d}, {"x", &x.d}, {"kernel", &k.d}};
-  py::object dx = py::none();
-  float* dx_ptr = nullptr;
-  if (need_dx) {
-    auto a = output(op, "dx", x.d.shape, out, 0, 3, in);
-    dx_ptr = fptr_mut(a);
-    dx = a;
-  } else if (!out_arg(out, 0, 3, op).is_none()) {
-    value_error(op, ": out[0] (dx) must be None when need_dx=False");
-  }
+  // out[i] when `need`, else None (and out[i] must be None): a first layer's input needs no dx (its GEMM
+  // and col2im are skipped), a convolution without bias no dbias (a pass over dy)
+  auto optional = [&](bool need, int i, const char* name, const contract::Shape& shape, const char* flag,
+                      float*& ptr) -> py::object {
+    if (need) {
+      auto a = output(op, name, shape, out, i, 3, in);
+      ptr = fptr_mut(a);
+      return a;
+    }
+    if (!out_arg(out, i, 3, op).is_none())
+      value_error(op, ": out[", i, "] (", name, ") must be None when ", flag, "=False");
+    return py::none();
+  };
+  float *dx_ptr = nullptr, *db_ptr = nullptr;
+  py::object dx = optional(need_dx, 0, "dx", x.d.shape, "need_dx", dx_ptr);
   auto dk = output(op, "dkernel", k.d.shape, out, 1, 3, in);
-  // a convolution without bias needs no dbias: skipping it saves a pass over dy
-  py::object db = py::none();
-  float* db_ptr = nullptr;
-  if (need_db) {
-    auto a = output(op, "dbias", {p.cout}, out, 2, 3, in);
-    db_ptr = fptr_mut(a);
-    db = a;
-  } else if (!out_arg(out, 2, 3, op).is_none()) {
-    value_error(op, ": out[2] (dbias) must be None when need_db=False");
-  }
+  py::object db = optional(need_db, 2, "dbias", {p.cout}, "need_db", db_ptr);
   run(op, [&] { conv2d_backward(p.g, p.cout, dy.f(), x.f(), k.f(), dx_ptr, fptr_mut(dk), db_ptr); });
   return py::make_tuple(dx, dk, db);
 }
